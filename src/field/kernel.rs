@@ -1,0 +1,260 @@
+//! The limb kernel: 1024-bit Montgomery arithmetic on sixteen 64-bit limbs.
+//!
+//! This is the one seam the algebra above it depends on: every F_p and F_q operation ends here.
+//! Everything in this file runs in time independent of the *values* of its operands; all
+//! conditional steps are done with `subtle` selects, never with branches. Loop bounds are the
+//! fixed limb count.
+//!
+//! Representation: little-endian limbs (`limbs[0]` is least significant). Montgomery form with
+//! `R = 2^1024`.
+
+use subtle::{Choice, ConditionallySelectable};
+
+/// Number of 64-bit limbs of a 1024-bit number.
+pub(crate) const LIMBS: usize = 16;
+
+/// A 1024-bit number as little-endian 64-bit limbs.
+pub(crate) type Limbs = [u64; LIMBS];
+
+/// `a + b + carry`, returning (sum, carry out).
+#[inline(always)]
+#[allow(clippy::cast_possible_truncation)]
+const fn adc(a: u64, b: u64, carry: u64) -> (u64, u64) {
+    let t = (a as u128) + (b as u128) + (carry as u128);
+    (t as u64, (t >> 64) as u64)
+}
+
+/// `a - b - borrow` (borrow is 0 or 1), returning (difference, borrow out as 0 or 1).
+#[inline(always)]
+#[allow(clippy::cast_possible_truncation)]
+const fn sbb(a: u64, b: u64, borrow: u64) -> (u64, u64) {
+    let t = (a as u128).wrapping_sub((b as u128) + (borrow as u128));
+    (t as u64, ((t >> 64) as u64) & 1)
+}
+
+/// `a + b * c + carry`, returning (low, high). Cannot overflow 128 bits.
+#[inline(always)]
+#[allow(clippy::cast_possible_truncation)]
+const fn mac(a: u64, b: u64, c: u64, carry: u64) -> (u64, u64) {
+    let t = (a as u128) + (b as u128) * (c as u128) + (carry as u128);
+    (t as u64, (t >> 64) as u64)
+}
+
+/// Turns a 0/1 word into a `Choice` (through `subtle`'s optimisation barrier).
+#[inline(always)]
+#[allow(clippy::cast_possible_truncation)]
+fn bit_to_choice(bit: u64) -> Choice {
+    Choice::from((bit & 1) as u8)
+}
+
+/// Selects `b` where `choice` is set, else `a`, limb by limb, without branching.
+#[inline(always)]
+pub(crate) fn select(a: &Limbs, b: &Limbs, choice: Choice) -> Limbs {
+    let mut r = [0u64; LIMBS];
+    for i in 0..LIMBS {
+        r[i] = u64::conditional_select(&a[i], &b[i], choice);
+    }
+    r
+}
+
+/// Given a value `hi * 2^1024 + lo` known to be `< 2m`, returns it reduced below `m`.
+#[inline(always)]
+fn final_subtract(lo: &Limbs, hi: u64, m: &Limbs) -> Limbs {
+    let mut r = [0u64; LIMBS];
+    let mut borrow = 0;
+    for i in 0..LIMBS {
+        (r[i], borrow) = sbb(lo[i], m[i], borrow);
+    }
+    let (_, borrow) = sbb(hi, 0, borrow);
+    // borrow == 1 means the value was below m: keep it.
+    select(&r, lo, bit_to_choice(borrow))
+}
+
+/// `(a + b) mod m` for `a, b < m`.
+#[inline(always)]
+pub(crate) fn add(a: &Limbs, b: &Limbs, m: &Limbs) -> Limbs {
+    let mut s = [0u64; LIMBS];
+    let mut carry = 0;
+    for i in 0..LIMBS {
+        (s[i], carry) = adc(a[i], b[i], carry);
+    }
+    final_subtract(&s, carry, m)
+}
+
+/// `(a - b) mod m` for `a, b < m`.
+#[inline(always)]
+pub(crate) fn sub(a: &Limbs, b: &Limbs, m: &Limbs) -> Limbs {
+    let mut d = [0u64; LIMBS];
+    let mut borrow = 0;
+    for i in 0..LIMBS {
+        (d[i], borrow) = sbb(a[i], b[i], borrow);
+    }
+    // Add m back where the subtraction borrowed.
+    let fix = select(&[0u64; LIMBS], m, bit_to_choice(borrow));
+    let mut carry = 0;
+    for i in 0..LIMBS {
+        (d[i], carry) = adc(d[i], fix[i], carry);
+    }
+    d
+}
+
+/// Montgomery multiplication `a * b * 2^-1024 mod m` (CIOS).
+///
+/// Requires `a * b < 2^1024 * m` (true when both are below `m`, or `a < 2^1024` and `b < m`);
+/// `minv = -m^-1 mod 2^64`. The result is fully reduced.
+#[inline(always)]
+pub(crate) fn mont_mul(a: &Limbs, b: &Limbs, m: &Limbs, minv: u64) -> Limbs {
+    let mut t = [0u64; LIMBS];
+    let mut t_hi = 0u64;
+    for i in 0..LIMBS {
+        // t += a * b[i]
+        let mut c = 0;
+        for j in 0..LIMBS {
+            (t[j], c) = mac(t[j], a[j], b[i], c);
+        }
+        let (s, top) = adc(t_hi, c, 0);
+        // t += k * m, then shift down one limb
+        let k = t[0].wrapping_mul(minv);
+        let (_, mut c) = mac(t[0], k, m[0], 0);
+        for j in 1..LIMBS {
+            (t[j - 1], c) = mac(t[j], k, m[j], c);
+        }
+        let (s2, c2) = adc(s, c, 0);
+        t[LIMBS - 1] = s2;
+        t_hi = top + c2;
+    }
+    final_subtract(&t, t_hi, m)
+}
+
+/// The full 2048-bit square of `a` as 32 little-endian limbs.
+#[inline(always)]
+fn square_wide(a: &Limbs) -> [u64; 2 * LIMBS] {
+    let mut w = [0u64; 2 * LIMBS];
+    // Off-diagonal products a[i] * a[j], i < j.
+    for i in 0..LIMBS {
+        let mut c = 0;
+        for j in (i + 1)..LIMBS {
+            (w[i + j], c) = mac(w[i + j], a[i], a[j], c);
+        }
+        w[i + LIMBS] = c;
+    }
+    // Double them.
+    let mut hi = 0;
+    for limb in w.iter_mut() {
+        let next = *limb >> 63;
+        *limb = (*limb << 1) | hi;
+        hi = next;
+    }
+    // Add the diagonal squares.
+    let mut c = 0;
+    for i in 0..LIMBS {
+        (w[2 * i], c) = mac(w[2 * i], a[i], a[i], c);
+        (w[2 * i + 1], c) = adc(w[2 * i + 1], 0, c);
+    }
+    w
+}
+
+/// Montgomery reduction of a 2048-bit value `w < 2^1024 * m`: returns `w * 2^-1024 mod m`.
+#[inline(always)]
+fn mont_reduce(mut w: [u64; 2 * LIMBS], m: &Limbs, minv: u64) -> Limbs {
+    let mut carry_hi = 0u64;
+    for i in 0..LIMBS {
+        let k = w[i].wrapping_mul(minv);
+        let mut c = 0;
+        for j in 0..LIMBS {
+            (w[i + j], c) = mac(w[i + j], k, m[j], c);
+        }
+        let (s, c2) = adc(w[i + LIMBS], c, carry_hi);
+        w[i + LIMBS] = s;
+        carry_hi = c2;
+    }
+    let mut lo = [0u64; LIMBS];
+    lo.copy_from_slice(&w[LIMBS..]);
+    final_subtract(&lo, carry_hi, m)
+}
+
+/// Montgomery squaring `a^2 * 2^-1024 mod m` for `a < m`: a dedicated squaring (about 3/4 of the
+/// word products of [`mont_mul`]).
+#[inline(always)]
+pub(crate) fn mont_sqr(a: &Limbs, m: &Limbs, minv: u64) -> Limbs {
+    mont_reduce(square_wide(a), m, minv)
+}
+
+/// `a < m` as a `Choice`, in constant time.
+#[inline(always)]
+pub(crate) fn lt(a: &Limbs, m: &Limbs) -> Choice {
+    let mut borrow = 0;
+    for i in 0..LIMBS {
+        (_, borrow) = sbb(a[i], m[i], borrow);
+    }
+    bit_to_choice(borrow)
+}
+
+// ---- compile-time helpers (public constants only; may branch) ------------------------------
+
+/// Parses a big-endian hex string of at most 256 digits into limbs at compile time.
+///
+/// # Panics
+/// At compile time on a non-hex digit or an over-long string (constants only).
+pub(crate) const fn from_hex(s: &str) -> Limbs {
+    let b = s.as_bytes();
+    let mut r = [0u64; LIMBS];
+    let mut i = 0;
+    let mut nibble = 0usize;
+    assert!(b.len() <= 4 * LIMBS * 4, "hex constant too long");
+    while i < b.len() {
+        let c = b[b.len() - 1 - i];
+        let v = match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            b'A'..=b'F' => c - b'A' + 10,
+            _ => panic!("bad hex digit in constant"),
+        };
+        r[nibble / 16] |= (v as u64) << (4 * (nibble % 16));
+        nibble += 1;
+        i += 1;
+    }
+    r
+}
+
+/// `-m^-1 mod 2^64` for odd `m` (Newton iteration), at compile time.
+pub(crate) const fn neg_inv64(m0: u64) -> u64 {
+    let mut inv = 1u64;
+    let mut i = 0;
+    while i < 6 {
+        inv = inv.wrapping_mul(2u64.wrapping_sub(m0.wrapping_mul(inv)));
+        i += 1;
+    }
+    inv.wrapping_neg()
+}
+
+/// `2^k mod m` at compile time, by repeated modular doubling (for R, R^2, R^3).
+pub(crate) const fn pow2_mod(k: usize, m: &Limbs) -> Limbs {
+    let mut x = [0u64; LIMBS];
+    x[0] = 1;
+    let mut n = 0;
+    while n < k {
+        // x = 2x mod m
+        let mut d = [0u64; LIMBS];
+        let mut carry = 0;
+        let mut i = 0;
+        while i < LIMBS {
+            d[i] = (x[i] << 1) | carry;
+            carry = x[i] >> 63;
+            i += 1;
+        }
+        // subtract m if d >= m (with the carry as bit 1024)
+        let mut s = [0u64; LIMBS];
+        let mut borrow = 0;
+        i = 0;
+        while i < LIMBS {
+            let (v, bo) = sbb(d[i], m[i], borrow);
+            s[i] = v;
+            borrow = bo;
+            i += 1;
+        }
+        x = if carry == 1 || borrow == 0 { s } else { d };
+        n += 1;
+    }
+    x
+}
