@@ -1,5 +1,12 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
-pub mod params;
+pub mod curve;
+pub mod error;
 pub mod field;
+pub mod hash;
+pub mod pairing;
+pub mod params;
+pub mod sakke;
+
+pub use error::{Error, IssueError, PointError, ScalarError};

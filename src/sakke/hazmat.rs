@@ -1,0 +1,49 @@
+//! Raw SAKKE steps, for known-answer tests and protocol layers that must control the SSV.
+//!
+//! # Security
+//! [`encapsulate_with_ssv`] takes the SSV from the caller: reusing an SSV, or choosing it from
+//! anything but a cryptographic RNG, destroys the security of SAKKE. Use
+//! [`super::encapsulate`] unless the SSV is an externally generated key that must be
+//! distributed (as a GMK sent to every group member, RFC 6508 s6.3).
+
+use zeroize::Zeroize;
+
+use super::{EncapsulatedData, KmsPublicKey, Ssv};
+use crate::curve::ProjectivePoint;
+use crate::field::Fq;
+use crate::pairing::Gt;
+use crate::params::SSV_LEN;
+
+/// `r = HashToIntegerRange(SSV || b, q, SHA-256)` (RFC 6508 s6.2.1 step 2): SSV as its 16
+/// octets, the identifier as its own octets.
+pub fn derive_r(ssv: &Ssv, id: &[u8]) -> Fq {
+    let mut input = Vec::with_capacity(SSV_LEN + id.len());
+    input.extend_from_slice(ssv.as_bytes());
+    input.extend_from_slice(id);
+    let r = crate::hash::to_scalar(&input);
+    input.zeroize();
+    r
+}
+
+/// `HashToIntegerRange(x, 2^n, SHA-256)` of a PF_p element's 128-octet representative: the
+/// mask XORed onto the SSV (RFC 6508 s6.2.1 step 4, s6.2.2 step 3).
+pub fn mask(x: &Gt) -> [u8; SSV_LEN] {
+    crate::hash::to_mask(&x.to_bytes())
+}
+
+/// RFC 6508 s6.2.1 steps 2-5 with a caller-chosen SSV. See the module's security note.
+pub fn encapsulate_with_ssv(ssv: &Ssv, kms: &KmsPublicKey, id: &[u8]) -> EncapsulatedData {
+    let mut r = derive_r(ssv, id);
+    // Step 3: R = [r]([b]P + Z).
+    let base = ProjectivePoint::from(kms.identity_point_vartime(id));
+    let big_r = base.mul(&r).to_affine();
+    // Step 4: H = SSV XOR HashToIntegerRange(g^r, 2^n).
+    let mut m = mask(&Gt::g().pow(&r));
+    r.zeroize();
+    let mut h = [0u8; SSV_LEN];
+    for i in 0..SSV_LEN {
+        h[i] = ssv.as_bytes()[i] ^ m[i];
+    }
+    m.zeroize();
+    EncapsulatedData { r: big_r, h }
+}

@@ -1,0 +1,368 @@
+//! SAKKE (RFC 6508) with parameter set 1 (RFC 6509 Appendix A).
+//!
+//! * KMS side: [`MasterSecret`] `z`, [`KmsPublicKey`] `Z = [z]P`, and per identifier the
+//!   [`ReceiverSecretKey`] `K = [(a + z)^-1]P` (RFC 6508 s6.1).
+//! * Receiver: [`ReceiverSecretKey::validate`] (`<[a]P + Z, K> == g`, s6.1.2) before use, then
+//!   [`decapsulate`] (s6.2.2).
+//! * Sender: [`encapsulate`] (s6.2.1) draws a fresh 16-octet [`Ssv`] and makes the 273-octet
+//!   [`EncapsulatedData`] for the receiver's identifier.
+//!
+//! Identifiers are arbitrary octet strings: the octets are hashed as given, and their
+//! big-endian integer value is used modulo q as the scalar `b` (`[b]P` depends only on
+//! `b mod q`; MCX UIDs of 32 octets are always below q).
+//!
+//! Every operation on a secret (z, the RSK, the SSV, r) is constant time. Cryptographic failures
+//! return the opaque [`Error`](crate::Error).
+
+pub mod hazmat;
+
+use rand_core::CryptoRng;
+use subtle::ConstantTimeEq;
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use crate::curve::{AffinePoint, ProjectivePoint};
+use crate::error::{Error, IssueError, PointError, ScalarError};
+use crate::field::Fq;
+use crate::pairing::{Gt, pairing};
+use crate::params::{ENCAPSULATED_DATA_LEN, FP_LEN, POINT_LEN, SSV_LEN};
+
+/// The KMS master secret `z` (RFC 6508 s6.1), an integer in `[2, q-1]`.
+///
+/// Not `Copy`; `Debug` prints no value; zeroized on drop.
+#[derive(Clone)]
+pub struct MasterSecret {
+    z: Fq,
+}
+
+impl Drop for MasterSecret {
+    fn drop(&mut self) {
+        self.z.zeroize();
+    }
+}
+
+impl ZeroizeOnDrop for MasterSecret {}
+
+impl core::fmt::Debug for MasterSecret {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("MasterSecret").finish_non_exhaustive()
+    }
+}
+
+impl MasterSecret {
+    /// Draws `z` uniformly from `[2, q-1]` (RFC 6508 s6.1: "randomly select").
+    pub fn random<R: CryptoRng + ?Sized>(rng: &mut R) -> Self {
+        loop {
+            let z = Fq::random(rng);
+            // Reject 0 and 1 (a public event of probability 2^-1021).
+            let small = z.is_zero() | z.ct_eq(&Fq::ONE);
+            if !bool::from(small) {
+                return Self { z };
+            }
+        }
+    }
+
+    /// Decodes `z` from a big-endian integer of at most 128 octets; longer inputs are accepted
+    /// when the excess is leading zero octets.
+    ///
+    /// # Errors
+    /// [`ScalarError::WrongLength`] for more than 128 significant octets,
+    /// [`ScalarError::OutOfRange`] unless `2 <= z <= q - 1`.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, ScalarError> {
+        let z = scalar_from_be(bytes)?;
+        if bool::from(z.is_zero() | z.ct_eq(&Fq::ONE)) {
+            return Err(ScalarError::OutOfRange);
+        }
+        Ok(Self { z })
+    }
+
+    /// `z` as 128 big-endian octets.
+    pub fn to_bytes(&self) -> [u8; FP_LEN] {
+        self.z.to_bytes()
+    }
+
+    /// The KMS public key `Z = [z]P` (RFC 6508 s6.1). Constant time in `z`.
+    pub fn public_key(&self) -> KmsPublicKey {
+        KmsPublicKey { point: ProjectivePoint::generator().mul(&self.z).to_affine() }
+    }
+
+    /// Issues the Receiver Secret Key `K_(a,S) = [(a + z)^-1 mod q]P` for identifier `id`
+    /// (RFC 6508 s6.1.1). Constant time in `z`; the inversion is the constant-time safegcd.
+    ///
+    /// # Errors
+    /// [`IssueError::NoRskForIdentifier`] when `a + z = 0 (mod q)`.
+    pub fn issue_rsk(&self, id: &[u8]) -> Result<ReceiverSecretKey, IssueError> {
+        let a = Fq::from_be_bytes_reduced(id);
+        let mut s = a.add(&self.z);
+        let inv = s.invert();
+        s.zeroize();
+        if bool::from(inv.is_none()) {
+            return Err(IssueError::NoRskForIdentifier);
+        }
+        let mut k = inv.unwrap_or(Fq::ZERO);
+        let point = ProjectivePoint::generator().mul(&k).to_affine();
+        k.zeroize();
+        Ok(ReceiverSecretKey { point })
+    }
+}
+
+/// Decodes a big-endian integer as a scalar below q, allowing leading zero octets beyond 128.
+fn scalar_from_be(bytes: &[u8]) -> Result<Fq, ScalarError> {
+    let significant = bytes.iter().position(|&b| b != 0).map_or(&[][..], |i| &bytes[i..]);
+    if significant.len() > FP_LEN {
+        return Err(ScalarError::WrongLength { expected: FP_LEN, got: significant.len() });
+    }
+    let mut buf = [0u8; FP_LEN];
+    buf[FP_LEN - significant.len()..].copy_from_slice(significant);
+    let v = Fq::from_bytes(&buf);
+    buf.zeroize();
+    Option::from(v).ok_or(ScalarError::OutOfRange)
+}
+
+/// The KMS public key `Z_S = [z]P` (RFC 6508 s6.1), a point of the order-q subgroup.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct KmsPublicKey {
+    point: AffinePoint,
+}
+
+impl core::fmt::Debug for KmsPublicKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "KmsPublicKey(0x{})", hex::encode_upper(self.to_bytes()))
+    }
+}
+
+impl KmsPublicKey {
+    /// Decodes and validates a 257-octet point (length, prefix, range, on the curve, not the
+    /// identity, in the order-q subgroup).
+    ///
+    /// # Errors
+    /// The [`PointError`] of the first failed check.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, PointError> {
+        Ok(Self { point: AffinePoint::from_bytes(bytes)? })
+    }
+
+    /// `0x04 || Zx || Zy`, 257 octets.
+    pub fn to_bytes(&self) -> [u8; POINT_LEN] {
+        self.point.to_bytes()
+    }
+
+    /// The point `Z`.
+    pub fn point(&self) -> AffinePoint {
+        self.point
+    }
+
+    /// `[b]P + Z` for identifier `b`: the point every encapsulation to `b` and every validation
+    /// of `b`'s RSK starts from (RFC 6508 s6.1.2, s6.2.1 step 3). Public data, variable time.
+    pub fn identity_point_vartime(&self, id: &[u8]) -> AffinePoint {
+        let b = Fq::from_be_bytes_reduced(id).to_canonical_limbs();
+        ProjectivePoint::generator()
+            .mul_vartime(&b)
+            .add(&ProjectivePoint::from(self.point))
+            .to_affine()
+    }
+}
+
+/// A Receiver Secret Key `K_(a,S)` (RFC 6508 s6.1.1): the SAKKE private key of one identifier
+/// for one KMS key period.
+///
+/// Not `Copy`; `Debug` prints no value; zeroized on drop.
+#[derive(Clone)]
+pub struct ReceiverSecretKey {
+    point: AffinePoint,
+}
+
+impl Drop for ReceiverSecretKey {
+    fn drop(&mut self) {
+        self.point.x.zeroize();
+        self.point.y.zeroize();
+    }
+}
+
+impl ZeroizeOnDrop for ReceiverSecretKey {}
+
+impl core::fmt::Debug for ReceiverSecretKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ReceiverSecretKey").finish_non_exhaustive()
+    }
+}
+
+impl ReceiverSecretKey {
+    /// Decodes a 257-octet RSK and checks it is a point of the order-q subgroup (not the
+    /// identity). This does not yet tie it to an identifier: call [`Self::validate`] before use.
+    ///
+    /// # Errors
+    /// The [`PointError`] of the first failed check.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, PointError> {
+        Ok(Self { point: AffinePoint::from_bytes(bytes)? })
+    }
+
+    /// `0x04 || Kx || Ky`, 257 octets (secret: handle with care).
+    pub fn to_bytes(&self) -> [u8; POINT_LEN] {
+        self.point.to_bytes()
+    }
+
+    /// The RSK validation of RFC 6508 s6.1.2: `<[a]P + Z, K_(a,S)> == g`. Receivers MUST do
+    /// this before using an RSK. Constant time in the RSK.
+    ///
+    /// # Errors
+    /// The opaque [`Error`] when the RSK does not belong to `id` under `kms`.
+    pub fn validate(&self, kms: &KmsPublicKey, id: &[u8]) -> Result<(), Error> {
+        let base = kms.identity_point_vartime(id);
+        let ok = !base.is_identity() & pairing(&base, &self.point).ct_eq(&Gt::g());
+        if bool::from(ok) { Ok(()) } else { Err(Error) }
+    }
+
+    pub(crate) fn point(&self) -> &AffinePoint {
+        &self.point
+    }
+}
+
+/// A Shared Secret Value (RFC 6508 s2.1): `n = 128` bits, 16 octets. In MIKEY-SAKKE it is the
+/// distributed key (GMK, PCK, CSK).
+///
+/// Not `Copy`; `Debug` prints no value; zeroized on drop; compared in constant time.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct Ssv([u8; SSV_LEN]);
+
+impl core::fmt::Debug for Ssv {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Ssv").finish_non_exhaustive()
+    }
+}
+
+impl ConstantTimeEq for Ssv {
+    fn ct_eq(&self, other: &Self) -> subtle::Choice {
+        self.0.ct_eq(&other.0)
+    }
+}
+
+impl PartialEq for Ssv {
+    fn eq(&self, other: &Self) -> bool {
+        bool::from(self.ct_eq(other))
+    }
+}
+
+impl Eq for Ssv {}
+
+impl Ssv {
+    /// Wraps 16 octets.
+    pub fn from_bytes(bytes: [u8; SSV_LEN]) -> Self {
+        Self(bytes)
+    }
+
+    /// Wraps a slice that must be exactly 16 octets.
+    ///
+    /// # Errors
+    /// [`ScalarError::WrongLength`] for any other length.
+    pub fn from_slice(bytes: &[u8]) -> Result<Self, ScalarError> {
+        let arr: [u8; SSV_LEN] = bytes
+            .try_into()
+            .map_err(|_| ScalarError::WrongLength { expected: SSV_LEN, got: bytes.len() })?;
+        Ok(Self(arr))
+    }
+
+    /// Draws a uniformly random SSV (RFC 6508 s6.2.1 step 1).
+    pub fn random<R: CryptoRng + ?Sized>(rng: &mut R) -> Self {
+        let mut b = [0u8; SSV_LEN];
+        rng.fill_bytes(&mut b);
+        Self(b)
+    }
+
+    /// The 16 octets.
+    pub fn as_bytes(&self) -> &[u8; SSV_LEN] {
+        &self.0
+    }
+}
+
+/// SAKKE Encapsulated Data `R_(b,S) || H` (RFC 6508 s6.2.1 step 5): a 257-octet point and a
+/// 16-octet masked SSV, 273 octets in all. Public.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct EncapsulatedData {
+    r: AffinePoint,
+    h: [u8; SSV_LEN],
+}
+
+impl core::fmt::Debug for EncapsulatedData {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "EncapsulatedData(0x{})", hex::encode_upper(self.to_bytes()))
+    }
+}
+
+impl EncapsulatedData {
+    /// Decodes 273 octets, validating the point `R` fully (on the curve, not the identity, in
+    /// the order-q subgroup).
+    ///
+    /// # Errors
+    /// [`PointError::WrongLength`] for a length other than 273, else the point's error.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, PointError> {
+        if bytes.len() != ENCAPSULATED_DATA_LEN {
+            return Err(PointError::WrongLength { expected: ENCAPSULATED_DATA_LEN, got: bytes.len() });
+        }
+        let (rb, hb) = bytes.split_at(POINT_LEN);
+        let r = AffinePoint::from_bytes(rb)?;
+        let mut h = [0u8; SSV_LEN];
+        h.copy_from_slice(hb);
+        Ok(Self { r, h })
+    }
+
+    /// `R || H`, 273 octets.
+    pub fn to_bytes(&self) -> [u8; ENCAPSULATED_DATA_LEN] {
+        let mut out = [0u8; ENCAPSULATED_DATA_LEN];
+        out[..POINT_LEN].copy_from_slice(&self.r.to_bytes());
+        out[POINT_LEN..].copy_from_slice(&self.h);
+        out
+    }
+
+    /// The point `R_(b,S)`.
+    pub fn r(&self) -> AffinePoint {
+        self.r
+    }
+
+    /// The masked SSV `H`.
+    pub fn h(&self) -> &[u8; SSV_LEN] {
+        &self.h
+    }
+}
+
+/// Sender side (RFC 6508 s6.2.1): draws a fresh SSV and encapsulates it for identifier `id`
+/// under the KMS public key `kms`. Returns the SSV (to be used as the shared key) and the
+/// Encapsulated Data to send. Constant time in the SSV and r.
+pub fn encapsulate<R: CryptoRng + ?Sized>(
+    rng: &mut R,
+    kms: &KmsPublicKey,
+    id: &[u8],
+) -> (Ssv, EncapsulatedData) {
+    let ssv = Ssv::random(rng);
+    let ed = hazmat::encapsulate_with_ssv(&ssv, kms, id);
+    (ssv, ed)
+}
+
+/// Receiver side (RFC 6508 s6.2.2): recovers the SSV from Encapsulated Data with the receiver's
+/// RSK, and checks the RFC's `TEST == R` (step 5) before releasing it. Constant time in the RSK
+/// and the SSV; the only branch is on the final accept/reject.
+///
+/// # Errors
+/// The opaque [`Error`] when the check fails (tampered data, wrong RSK, wrong identifier, wrong
+/// KMS key): which of these it was is not revealed.
+pub fn decapsulate(
+    kms: &KmsPublicKey,
+    id: &[u8],
+    rsk: &ReceiverSecretKey,
+    ed: &EncapsulatedData,
+) -> Result<Ssv, Error> {
+    // Step 2: w = <R, K>.
+    let w = pairing(&ed.r, rsk.point());
+    // Step 3: SSV = H XOR HashToIntegerRange(w, 2^n).
+    let mut mask = crate::hash::to_mask(&w.to_bytes());
+    let mut ssv = [0u8; SSV_LEN];
+    for i in 0..SSV_LEN {
+        ssv[i] = ed.h[i] ^ mask[i];
+    }
+    mask.zeroize();
+    let ssv = Ssv(ssv);
+    // Steps 4-5: r = HashToIntegerRange(SSV || b, q); TEST = [r]([b]P + Z); TEST == R?
+    let mut r = hazmat::derive_r(&ssv, id);
+    let test = ProjectivePoint::from(kms.identity_point_vartime(id)).mul(&r);
+    r.zeroize();
+    let ok = test.ct_eq(&ProjectivePoint::from(ed.r)) & !test.is_identity();
+    if bool::from(ok) { Ok(ssv) } else { Err(Error) }
+}
