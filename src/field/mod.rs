@@ -19,8 +19,8 @@ pub use fq::Fq;
 macro_rules! mont_field {
     ($name:ident, $modulus_hex:expr, $bits:expr) => {
         impl $name {
-            /// The modulus as little-endian limbs.
-            pub(crate) const MODULUS: $crate::field::kernel::Limbs =
+            /// The modulus as little-endian 64-bit limbs.
+            pub const MODULUS: $crate::field::kernel::Limbs =
                 $crate::field::kernel::from_hex($modulus_hex);
             /// `-m^-1 mod 2^64`.
             const MINV: u64 = $crate::field::kernel::neg_inv64(Self::MODULUS[0]);

@@ -1,0 +1,161 @@
+//! SAKKE properties: bilinearity and non-degeneracy of the pairing, KMS/receiver round trips
+//! with awkward identifiers and SSVs, and clean failure on tampering.
+
+use mikey_sakke::curve::{AffinePoint, ProjectivePoint};
+use mikey_sakke::field::Fq;
+use mikey_sakke::pairing::{Gt, pairing};
+use mikey_sakke::sakke::{self, EncapsulatedData, MasterSecret, Ssv, hazmat};
+use mikey_sakke::{Error, IssueError, ScalarError};
+use rand_chacha::ChaCha20Rng;
+use rand_core::{Rng, SeedableRng};
+
+fn rng(seed: u64) -> ChaCha20Rng {
+    ChaCha20Rng::seed_from_u64(seed)
+}
+
+#[test]
+fn pairing_is_bilinear_and_non_degenerate() {
+    let mut rng = rng(1);
+    let p = ProjectivePoint::generator();
+    for _ in 0..2 {
+        let a = Fq::random(&mut rng);
+        let b = Fq::random(&mut rng);
+        let pa = p.mul(&a).to_affine();
+        let pb = p.mul(&b).to_affine();
+        let e = pairing(&pa, &pb);
+        // <[a]P, [b]P> = g^(ab)
+        assert_eq!(e, Gt::g().pow(&a.mul(&b)));
+        // <[a]P, Q> = <P, [a]Q>
+        assert_eq!(pairing(&pa, &AffinePoint::generator()), pairing(&AffinePoint::generator(), &pa));
+        // non-degenerate
+        assert_ne!(e, Gt::identity());
+    }
+    // g has order q: g^q = 1, g != 1
+    let q_minus_1 = -Fq::ONE;
+    assert_eq!(Gt::g().pow(&q_minus_1).mul(&Gt::g()), Gt::identity());
+    assert_ne!(Gt::g(), Gt::identity());
+}
+
+/// Identifiers of every shape: RFC 6509 style with NULs, MCX-like 32-octet UIDs with the top bit
+/// set, a leading zero octet, one octet, and longer than q.
+fn identifiers(rng: &mut ChaCha20Rng) -> Vec<Vec<u8>> {
+    let mut uid = [0u8; 32];
+    rng.fill_bytes(&mut uid);
+    uid[0] |= 0x80;
+    let mut uid0 = uid;
+    uid0[0] = 0;
+    vec![
+        b"2011-02\0tel:+447700900123\0".to_vec(),
+        uid.to_vec(),
+        uid0.to_vec(),
+        vec![0x07],
+        vec![0xff; 200],
+    ]
+}
+
+#[test]
+fn round_trips_with_awkward_identifiers_and_ssvs() {
+    let mut rng = rng(2);
+    let z = MasterSecret::random(&mut rng);
+    let zpub = z.public_key();
+    for (n, id) in identifiers(&mut rng).iter().enumerate() {
+        let rsk = z.issue_rsk(id).unwrap();
+        rsk.validate(&zpub, id).unwrap();
+        // an SSV with leading zero octets, then a random one
+        let ssv = if n % 2 == 0 {
+            let mut s = [0u8; 16];
+            s[3..].copy_from_slice(&[0xab; 13]);
+            Ssv::from_bytes(s)
+        } else {
+            Ssv::random(&mut rng)
+        };
+        let ed = hazmat::encapsulate_with_ssv(&ssv, &zpub, id);
+        let ed = EncapsulatedData::from_bytes(&ed.to_bytes()).unwrap();
+        assert_eq!(sakke::decapsulate(&zpub, id, &rsk, &ed).unwrap(), ssv);
+    }
+    let id = b"sip:alice@example.org";
+    let rsk = z.issue_rsk(id).unwrap();
+    let (ssv, ed) = sakke::encapsulate(&mut rng, &zpub, id);
+    assert_eq!(sakke::decapsulate(&zpub, id, &rsk, &ed).unwrap(), ssv);
+}
+
+#[test]
+fn tampering_and_wrong_keys_fail_opaquely() {
+    let mut rng = rng(3);
+    let z = MasterSecret::random(&mut rng);
+    let zpub = z.public_key();
+    let id = b"sip:bob@example.org".as_slice();
+    let rsk = z.issue_rsk(id).unwrap();
+    let (_ssv, ed) = sakke::encapsulate(&mut rng, &zpub, id);
+    let bytes = ed.to_bytes();
+
+    // a bit flipped in H: decodes, but fails the TEST == R check
+    let mut t = bytes;
+    t[272] ^= 0x01;
+    let ed_h = EncapsulatedData::from_bytes(&t).unwrap();
+    assert_eq!(sakke::decapsulate(&zpub, id, &rsk, &ed_h), Err(Error));
+    // a bit flipped in R: rejected when decoding (off the curve)
+    let mut t = bytes;
+    t[100] ^= 0x10;
+    assert!(EncapsulatedData::from_bytes(&t).is_err());
+    // R replaced by another valid subgroup point
+    let other = ProjectivePoint::generator().mul(&Fq::random(&mut rng)).to_affine();
+    let mut t = bytes;
+    t[..257].copy_from_slice(&other.to_bytes());
+    let ed_r = EncapsulatedData::from_bytes(&t).unwrap();
+    assert_eq!(sakke::decapsulate(&zpub, id, &rsk, &ed_r), Err(Error));
+    // wrong RSK (another identity's), wrong identity, wrong KMS key
+    let rsk_other = z.issue_rsk(b"sip:eve@example.org").unwrap();
+    assert_eq!(sakke::decapsulate(&zpub, id, &rsk_other, &ed), Err(Error));
+    assert_eq!(sakke::decapsulate(&zpub, b"sip:bob@example.orh", &rsk, &ed), Err(Error));
+    let zpub2 = MasterSecret::random(&mut rng).public_key();
+    assert_eq!(sakke::decapsulate(&zpub2, id, &rsk, &ed), Err(Error));
+    // RSK validation fails for the wrong identity or KMS key
+    assert_eq!(rsk.validate(&zpub, b"sip:eve@example.org"), Err(Error));
+    assert_eq!(rsk.validate(&zpub2, id), Err(Error));
+    // wrong lengths
+    assert!(EncapsulatedData::from_bytes(&bytes[..272]).is_err());
+    assert!(EncapsulatedData::from_bytes(&[bytes.as_slice(), &[0]].concat()).is_err());
+}
+
+#[test]
+fn no_rsk_when_identifier_plus_z_is_zero() {
+    // choose z = q - a for the identifier a = 0x1234
+    let id = [0x12u8, 0x34];
+    let z = (-Fq::from_u64(0x1234)).to_bytes();
+    let ms = MasterSecret::from_bytes(&z).unwrap();
+    assert_eq!(ms.issue_rsk(&id).unwrap_err(), IssueError::NoRskForIdentifier);
+    assert!(ms.issue_rsk(&[0x12, 0x35]).is_ok());
+}
+
+#[test]
+fn master_secret_decoding() {
+    assert_eq!(MasterSecret::from_bytes(&[0]).unwrap_err(), ScalarError::OutOfRange);
+    assert_eq!(MasterSecret::from_bytes(&[1]).unwrap_err(), ScalarError::OutOfRange);
+    assert!(MasterSecret::from_bytes(&[2]).is_ok());
+    assert_eq!(MasterSecret::from_bytes(&hex::decode(mikey_sakke::params::Q_HEX).unwrap()).unwrap_err(), ScalarError::OutOfRange);
+    // leading zero octets beyond 128 are fine; 129 significant octets are not
+    let mut long = vec![0u8; 140];
+    long[139] = 5;
+    assert!(MasterSecret::from_bytes(&long).is_ok());
+    assert_eq!(MasterSecret::from_bytes(&[1u8; 129]).unwrap_err(), ScalarError::WrongLength { expected: 128, got: 129 });
+}
+
+#[test]
+fn secrets_debug_prints_no_value() {
+    let ms = MasterSecret::from_bytes(&[0x42; 20]).unwrap();
+    let rsk = ms.issue_rsk(b"x").unwrap();
+    let ssv = Ssv::from_bytes([0x5a; 16]);
+    for s in [format!("{ms:?}"), format!("{rsk:?}"), format!("{ssv:?}")] {
+        assert!(!s.contains("42") && !s.contains("5A") && !s.contains("5a"), "{s}");
+        assert!(s.contains(".."), "{s}");
+    }
+}
+
+#[test]
+fn secret_types_zeroize_on_drop_and_are_not_copy() {
+    fn zod<T: zeroize::ZeroizeOnDrop + Clone>() {}
+    zod::<MasterSecret>();
+    zod::<mikey_sakke::sakke::ReceiverSecretKey>();
+    zod::<Ssv>();
+}
