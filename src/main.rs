@@ -17,14 +17,45 @@ struct Cli {
 }
 
 #[derive(Subcommand, Debug)]
-enum Command {}
+enum Command {
+    /// SAKKE (RFC 6508): KMS keys, RSK issue and validation, encapsulate, decapsulate.
+    Sakke {
+        #[command(subcommand)]
+        cmd: cli::sakke::SakkeCommand,
+    },
+}
 
 fn run(command: &Command) -> Result<cli::Output, cli::CliError> {
-    match *command {}
+    match command {
+        Command::Sakke { cmd } => cli::sakke::run(cmd),
+    }
 }
 
 fn main() {
-    let args = Cli::parse();
+    let args = match Cli::try_parse() {
+        Ok(args) => args,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            match e.kind() {
+                ErrorKind::DisplayHelp
+                | ErrorKind::DisplayVersion
+                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => e.exit(),
+                _ => {
+                    // One line, exit status 1, like every other error of this tool.
+                    let text = e.render().to_string();
+                    let msg = text
+                        .lines()
+                        .take_while(|l| !l.trim().is_empty() && !l.starts_with("Usage:"))
+                        .map(str::trim)
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    let msg = msg.strip_prefix("error: ").unwrap_or(&msg);
+                    eprintln!("error: {msg} (see --help)");
+                    std::process::exit(1);
+                }
+            }
+        }
+    };
     match run(&args.command) {
         Ok(out) => {
             print!("{}", out.render());

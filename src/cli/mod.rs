@@ -2,6 +2,8 @@
 //! errors. Each area (`sakke`, `eccsi`, ...) has its own module with a clap `Subcommand` enum and a
 //! `run` function returning an [`Output`].
 
+pub mod sakke;
+
 use std::fmt;
 
 /// A one-line error reported on stderr; the process then exits with status 1.

@@ -30,10 +30,4 @@ impl Fq {
         }
         acc
     }
-
-    /// The canonical value as 1024 bits, least significant first (for fixed-window scalar
-    /// multiplication over all 1024 bit positions, independent of the value).
-    pub(crate) fn to_le_limbs(&self) -> crate::field::kernel::Limbs {
-        self.to_canonical_limbs()
-    }
 }
