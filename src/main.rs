@@ -18,6 +18,9 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// End-to-end demonstration with fresh keys: KMS key generation, RSK issue and
+    /// validation, encapsulation to an identity, decapsulation.
+    Demo,
     /// SAKKE (RFC 6508): KMS keys, RSK issue and validation, encapsulate, decapsulate.
     Sakke {
         #[command(subcommand)]
@@ -27,6 +30,7 @@ enum Command {
 
 fn run(command: &Command) -> Result<cli::Output, cli::CliError> {
     match command {
+        Command::Demo => cli::demo::run(),
         Command::Sakke { cmd } => cli::sakke::run(cmd),
     }
 }

@@ -39,7 +39,8 @@ impl Gt {
 
     /// `g = <P, P>` of parameter set 1 (RFC 6509 Appendix A).
     pub fn g() -> Self {
-        let g = Fp::from_canonical_limbs(&crate::field::kernel::from_hex(G_HEX)).unwrap_or(Fp::ZERO);
+        let g =
+            Fp::from_canonical_limbs(&crate::field::kernel::from_hex(G_HEX)).unwrap_or(Fp::ZERO);
         Self::from_representative(&g)
     }
 
@@ -71,7 +72,11 @@ impl Gt {
         let mut table = [Fp2::ONE; 16];
         table[1] = self.0;
         for j in 2..16 {
-            table[j] = if j % 2 == 0 { table[j / 2].square() } else { table[j - 1].mul(&self.0) };
+            table[j] = if j % 2 == 0 {
+                table[j / 2].square()
+            } else {
+                table[j - 1].mul(&self.0)
+            };
         }
         let mut acc = Fp2::ONE;
         for w in (0..LIMBS * 16).rev() {

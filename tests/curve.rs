@@ -1,5 +1,6 @@
 //! Curve E: decoder rejections (including the order-2 and order-4 points), group laws and
 //! constant-time vs variable-time scalar multiplication.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use mikey_sakke::PointError;
 use mikey_sakke::curve::{AffinePoint, ProjectivePoint};
@@ -62,37 +63,84 @@ fn decoder_rejects_everything_invalid() {
     let g = AffinePoint::generator().to_bytes();
     assert!(AffinePoint::from_bytes(&g).is_ok());
     // lengths
-    assert_eq!(AffinePoint::from_bytes(&g[..256]), Err(PointError::WrongLength { expected: 257, got: 256 }));
-    assert_eq!(AffinePoint::from_bytes(&[g.as_slice(), &[0]].concat()), Err(PointError::WrongLength { expected: 257, got: 258 }));
-    assert_eq!(AffinePoint::from_bytes(&[]), Err(PointError::WrongLength { expected: 257, got: 0 }));
+    assert_eq!(
+        AffinePoint::from_bytes(&g[..256]),
+        Err(PointError::WrongLength {
+            expected: 257,
+            got: 256
+        })
+    );
+    assert_eq!(
+        AffinePoint::from_bytes(&[g.as_slice(), &[0]].concat()),
+        Err(PointError::WrongLength {
+            expected: 257,
+            got: 258
+        })
+    );
+    assert_eq!(
+        AffinePoint::from_bytes(&[]),
+        Err(PointError::WrongLength {
+            expected: 257,
+            got: 0
+        })
+    );
     // prefixes
     for prefix in [0x02u8, 0x03, 0x05, 0x06, 0x07, 0xff] {
         let mut b = g;
         b[0] = prefix;
-        assert_eq!(AffinePoint::from_bytes(&b), Err(PointError::BadPrefix(prefix)));
+        assert_eq!(
+            AffinePoint::from_bytes(&b),
+            Err(PointError::BadPrefix(prefix))
+        );
     }
     let mut b = [0u8; 257];
     assert_eq!(AffinePoint::from_bytes(&b), Err(PointError::Identity));
     // coordinates >= p
     let p = hex::decode(P_HEX).unwrap();
-    assert_eq!(AffinePoint::from_bytes(&enc(&p, &g[129..])), Err(PointError::CoordinateOutOfRange));
-    assert_eq!(AffinePoint::from_bytes(&enc(&g[1..129], &p)), Err(PointError::CoordinateOutOfRange));
-    assert_eq!(AffinePoint::from_bytes(&enc(&[0xff; 128], &[0xff; 128])), Err(PointError::CoordinateOutOfRange));
+    assert_eq!(
+        AffinePoint::from_bytes(&enc(&p, &g[129..])),
+        Err(PointError::CoordinateOutOfRange)
+    );
+    assert_eq!(
+        AffinePoint::from_bytes(&enc(&g[1..129], &p)),
+        Err(PointError::CoordinateOutOfRange)
+    );
+    assert_eq!(
+        AffinePoint::from_bytes(&enc(&[0xff; 128], &[0xff; 128])),
+        Err(PointError::CoordinateOutOfRange)
+    );
     // off the curve
     b = g;
     b[256] ^= 1;
     assert_eq!(AffinePoint::from_bytes(&b), Err(PointError::NotOnCurve));
     // the order-2 point (0, 0), and the order-4 points
-    assert_eq!(AffinePoint::from_bytes(&enc(&[0; 128], &[0; 128])), Err(PointError::NotInSubgroup));
+    assert_eq!(
+        AffinePoint::from_bytes(&enc(&[0; 128], &[0; 128])),
+        Err(PointError::NotInSubgroup)
+    );
     let t4 = order4();
-    assert_eq!(AffinePoint::from_bytes(&t4.to_bytes()), Err(PointError::NotInSubgroup));
-    assert_eq!(AffinePoint::from_bytes(&t4.neg().to_bytes()), Err(PointError::NotInSubgroup));
+    assert_eq!(
+        AffinePoint::from_bytes(&t4.to_bytes()),
+        Err(PointError::NotInSubgroup)
+    );
+    assert_eq!(
+        AffinePoint::from_bytes(&t4.neg().to_bytes()),
+        Err(PointError::NotInSubgroup)
+    );
     // P + T for torsion T: on the curve, wrong subgroup
-    let pt2 = ProjectivePoint::generator().add(&order2().into()).to_affine();
+    let pt2 = ProjectivePoint::generator()
+        .add(&order2().into())
+        .to_affine();
     assert!(bool::from(pt2.is_on_curve()));
-    assert_eq!(AffinePoint::from_bytes(&pt2.to_bytes()), Err(PointError::NotInSubgroup));
+    assert_eq!(
+        AffinePoint::from_bytes(&pt2.to_bytes()),
+        Err(PointError::NotInSubgroup)
+    );
     let pt4 = ProjectivePoint::generator().add(&t4.into()).to_affine();
-    assert_eq!(AffinePoint::from_bytes(&pt4.to_bytes()), Err(PointError::NotInSubgroup));
+    assert_eq!(
+        AffinePoint::from_bytes(&pt4.to_bytes()),
+        Err(PointError::NotInSubgroup)
+    );
     // random curve points: a quarter lie in the subgroup; the rest must be rejected
     let (mut inside, mut outside) = (0, 0);
     for x in 2u64..60 {
@@ -122,7 +170,10 @@ fn decoder_rejects_everything_invalid() {
 #[test]
 fn identity_encoding_is_rejected() {
     let id = AffinePoint::identity();
-    assert_eq!(AffinePoint::from_bytes(&id.to_bytes()), Err(PointError::Identity));
+    assert_eq!(
+        AffinePoint::from_bytes(&id.to_bytes()),
+        Err(PointError::Identity)
+    );
     assert_eq!(ProjectivePoint::IDENTITY.to_affine(), id);
 }
 

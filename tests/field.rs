@@ -1,5 +1,6 @@
 //! Differential property tests of F_p, F_q and F_p^2 against num-bigint (the variable-time oracle),
 //! plus edge cases 0, 1 and m-1.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use mikey_sakke::field::{Fp, Fp2, Fq};
 use mikey_sakke::params::{P_HEX, Q_HEX};

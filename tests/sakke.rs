@@ -1,10 +1,11 @@
 //! SAKKE properties: bilinearity and non-degeneracy of the pairing, KMS/receiver round trips
 //! with awkward identifiers and SSVs, and clean failure on tampering.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use mikey_sakke::curve::{AffinePoint, ProjectivePoint};
 use mikey_sakke::field::Fq;
 use mikey_sakke::pairing::{Gt, pairing};
-use mikey_sakke::sakke::{self, EncapsulatedData, MasterSecret, Ssv, hazmat};
+use mikey_sakke::sakke::{self, EncapsulatedData, MasterSecret, ReceiverSecretKey, Ssv, hazmat};
 use mikey_sakke::{Error, IssueError, ScalarError};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{Rng, SeedableRng};
@@ -26,7 +27,10 @@ fn pairing_is_bilinear_and_non_degenerate() {
         // <[a]P, [b]P> = g^(ab)
         assert_eq!(e, Gt::g().pow(&a.mul(&b)));
         // <[a]P, Q> = <P, [a]Q>
-        assert_eq!(pairing(&pa, &AffinePoint::generator()), pairing(&AffinePoint::generator(), &pa));
+        assert_eq!(
+            pairing(&pa, &AffinePoint::generator()),
+            pairing(&AffinePoint::generator(), &pa)
+        );
         // non-degenerate
         assert_ne!(e, Gt::identity());
     }
@@ -99,7 +103,9 @@ fn tampering_and_wrong_keys_fail_opaquely() {
     t[100] ^= 0x10;
     assert!(EncapsulatedData::from_bytes(&t).is_err());
     // R replaced by another valid subgroup point
-    let other = ProjectivePoint::generator().mul(&Fq::random(&mut rng)).to_affine();
+    let other = ProjectivePoint::generator()
+        .mul(&Fq::random(&mut rng))
+        .to_affine();
     let mut t = bytes;
     t[..257].copy_from_slice(&other.to_bytes());
     let ed_r = EncapsulatedData::from_bytes(&t).unwrap();
@@ -107,7 +113,10 @@ fn tampering_and_wrong_keys_fail_opaquely() {
     // wrong RSK (another identity's), wrong identity, wrong KMS key
     let rsk_other = z.issue_rsk(b"sip:eve@example.org").unwrap();
     assert_eq!(sakke::decapsulate(&zpub, id, &rsk_other, &ed), Err(Error));
-    assert_eq!(sakke::decapsulate(&zpub, b"sip:bob@example.orh", &rsk, &ed), Err(Error));
+    assert_eq!(
+        sakke::decapsulate(&zpub, b"sip:bob@example.orh", &rsk, &ed),
+        Err(Error)
+    );
     let zpub2 = MasterSecret::random(&mut rng).public_key();
     assert_eq!(sakke::decapsulate(&zpub2, id, &rsk, &ed), Err(Error));
     // RSK validation fails for the wrong identity or KMS key
@@ -124,21 +133,39 @@ fn no_rsk_when_identifier_plus_z_is_zero() {
     let id = [0x12u8, 0x34];
     let z = (-Fq::from_u64(0x1234)).to_bytes();
     let ms = MasterSecret::from_bytes(&z).unwrap();
-    assert_eq!(ms.issue_rsk(&id).unwrap_err(), IssueError::NoRskForIdentifier);
+    assert_eq!(
+        ms.issue_rsk(&id).unwrap_err(),
+        IssueError::NoRskForIdentifier
+    );
     assert!(ms.issue_rsk(&[0x12, 0x35]).is_ok());
 }
 
 #[test]
 fn master_secret_decoding() {
-    assert_eq!(MasterSecret::from_bytes(&[0]).unwrap_err(), ScalarError::OutOfRange);
-    assert_eq!(MasterSecret::from_bytes(&[1]).unwrap_err(), ScalarError::OutOfRange);
+    assert_eq!(
+        MasterSecret::from_bytes(&[0]).unwrap_err(),
+        ScalarError::OutOfRange
+    );
+    assert_eq!(
+        MasterSecret::from_bytes(&[1]).unwrap_err(),
+        ScalarError::OutOfRange
+    );
     assert!(MasterSecret::from_bytes(&[2]).is_ok());
-    assert_eq!(MasterSecret::from_bytes(&hex::decode(mikey_sakke::params::Q_HEX).unwrap()).unwrap_err(), ScalarError::OutOfRange);
+    assert_eq!(
+        MasterSecret::from_bytes(&hex::decode(mikey_sakke::params::Q_HEX).unwrap()).unwrap_err(),
+        ScalarError::OutOfRange
+    );
     // leading zero octets beyond 128 are fine; 129 significant octets are not
     let mut long = vec![0u8; 140];
     long[139] = 5;
     assert!(MasterSecret::from_bytes(&long).is_ok());
-    assert_eq!(MasterSecret::from_bytes(&[1u8; 129]).unwrap_err(), ScalarError::WrongLength { expected: 128, got: 129 });
+    assert_eq!(
+        MasterSecret::from_bytes(&[1u8; 129]).unwrap_err(),
+        ScalarError::WrongLength {
+            expected: 128,
+            got: 129
+        }
+    );
 }
 
 #[test]
@@ -147,7 +174,10 @@ fn secrets_debug_prints_no_value() {
     let rsk = ms.issue_rsk(b"x").unwrap();
     let ssv = Ssv::from_bytes([0x5a; 16]);
     for s in [format!("{ms:?}"), format!("{rsk:?}"), format!("{ssv:?}")] {
-        assert!(!s.contains("42") && !s.contains("5A") && !s.contains("5a"), "{s}");
+        assert!(
+            !s.contains("42") && !s.contains("5A") && !s.contains("5a"),
+            "{s}"
+        );
         assert!(s.contains(".."), "{s}");
     }
 }
@@ -156,6 +186,6 @@ fn secrets_debug_prints_no_value() {
 fn secret_types_zeroize_on_drop_and_are_not_copy() {
     fn zod<T: zeroize::ZeroizeOnDrop + Clone>() {}
     zod::<MasterSecret>();
-    zod::<mikey_sakke::sakke::ReceiverSecretKey>();
+    zod::<ReceiverSecretKey>();
     zod::<Ssv>();
 }

@@ -1,4 +1,5 @@
 //! RFC 6508 Appendix A end to end, every intermediate value, from vectors/rfc6508.txt.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
@@ -6,7 +7,9 @@ use common::{RFC6508, get, parse};
 use mikey_sakke::curve::{AffinePoint, ProjectivePoint};
 use mikey_sakke::field::Fq;
 use mikey_sakke::pairing::{Gt, pairing};
-use mikey_sakke::sakke::{self, EncapsulatedData, KmsPublicKey, MasterSecret, ReceiverSecretKey, Ssv, hazmat};
+use mikey_sakke::sakke::{
+    self, EncapsulatedData, KmsPublicKey, MasterSecret, ReceiverSecretKey, Ssv, hazmat,
+};
 
 #[test]
 fn parameters_and_g_is_pairing_of_p_with_itself() {
@@ -32,7 +35,10 @@ fn hash_to_integer_range_worked_example() {
         assert_eq!(b.h[i].to_vec(), get(&v, &format!("h2ir_h{}", i + 1)));
         assert_eq!(b.v[i].to_vec(), get(&v, &format!("h2ir_v{}", i + 1)));
     }
-    assert_eq!(mikey_sakke::hash::to_scalar(m).to_bytes().to_vec(), get(&v, "h2ir_v_mod_q"));
+    assert_eq!(
+        mikey_sakke::hash::to_scalar(m).to_bytes().to_vec(),
+        get(&v, "h2ir_v_mod_q")
+    );
 }
 
 #[test]
@@ -63,14 +69,22 @@ fn sender_every_intermediate() {
     let big_r = base.mul(&r).to_affine();
     assert_eq!(big_r.to_bytes().to_vec(), get(&v, "R"));
     let b_scalar = Fq::from_be_bytes_reduced(b);
-    let by_formula = ProjectivePoint::generator().mul(&b_scalar).add(&ProjectivePoint::from(zpub.point())).mul(&r);
+    let by_formula = ProjectivePoint::generator()
+        .mul(&b_scalar)
+        .add(&ProjectivePoint::from(zpub.point()))
+        .mul(&r);
     assert_eq!(by_formula.to_affine(), big_r);
     // step 4
     let gr = Gt::g().pow(&r);
     assert_eq!(gr.to_bytes().to_vec(), get(&v, "gr"));
     let mask = hazmat::mask(&gr);
     assert_eq!(mask.to_vec(), get(&v, "mask"));
-    let h: Vec<u8> = ssv.as_bytes().iter().zip(mask.iter()).map(|(a, m)| a ^ m).collect();
+    let h: Vec<u8> = ssv
+        .as_bytes()
+        .iter()
+        .zip(mask.iter())
+        .map(|(a, m)| a ^ m)
+        .collect();
     assert_eq!(h, get(&v, "H"));
     // step 5
     let ed = hazmat::encapsulate_with_ssv(&ssv, &zpub, b);
@@ -95,7 +109,9 @@ fn receiver_every_intermediate() {
     assert_eq!(ssv, get(&v, "SSV"));
     // steps 4-5: TEST == R
     let r = hazmat::derive_r(&Ssv::from_slice(&ssv).unwrap(), b);
-    let test = ProjectivePoint::from(zpub.identity_point_vartime(b)).mul(&r).to_affine();
+    let test = ProjectivePoint::from(zpub.identity_point_vartime(b))
+        .mul(&r)
+        .to_affine();
     let mut t = vec![0x04];
     t.extend_from_slice(get(&v, "TESTx"));
     t.extend_from_slice(get(&v, "TESTy"));

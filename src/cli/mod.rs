@@ -2,6 +2,7 @@
 //! errors. Each area (`sakke`, `eccsi`, ...) has its own module with a clap `Subcommand` enum and a
 //! `run` function returning an [`Output`].
 
+pub mod demo;
 pub mod sakke;
 
 use std::fmt;
@@ -40,7 +41,8 @@ impl Output {
 
     /// Adds `name = HEX` (upper-case hex, like the vector files).
     pub fn hex(mut self, name: &str, bytes: &[u8]) -> Self {
-        self.lines.push((name.to_string(), hex::encode_upper(bytes)));
+        self.lines
+            .push((name.to_string(), hex::encode_upper(bytes)));
         self
     }
 

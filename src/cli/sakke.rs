@@ -3,7 +3,9 @@
 use clap::Subcommand;
 
 use super::{CliError, Output, os_rng, parse_hex};
-use mikey_sakke::sakke::{self, EncapsulatedData, KmsPublicKey, MasterSecret, ReceiverSecretKey, Ssv};
+use mikey_sakke::sakke::{
+    self, EncapsulatedData, KmsPublicKey, MasterSecret, ReceiverSecretKey, Ssv,
+};
 
 /// SAKKE operations (RFC 6508, parameter set 1 of RFC 6509).
 #[derive(Subcommand, Debug)]
@@ -93,13 +95,20 @@ pub fn run(cmd: &SakkeCommand) -> Result<Output, CliError> {
             let z = master_secret(z)?;
             Ok(Output::new().hex("Z", &z.public_key().to_bytes()))
         }
-        SakkeCommand::IssueRsk { master_secret: z, id } => {
+        SakkeCommand::IssueRsk {
+            master_secret: z,
+            id,
+        } => {
             let z = master_secret(z)?;
             let id = parse_hex("id", id)?;
             let rsk = z.issue_rsk(&id).map_err(|e| CliError(e.to_string()))?;
             Ok(Output::new().hex("RSK", &rsk.to_bytes()))
         }
-        SakkeCommand::ValidateRsk { kms_public_key, id, rsk: k } => {
+        SakkeCommand::ValidateRsk {
+            kms_public_key,
+            id,
+            rsk: k,
+        } => {
             let kms = kms_key(kms_public_key)?;
             let id = parse_hex("id", id)?;
             let k = rsk(k)?;
@@ -108,21 +117,33 @@ pub fn run(cmd: &SakkeCommand) -> Result<Output, CliError> {
                 Err(_) => Output::new().text("valid", "false").with_status(1),
             })
         }
-        SakkeCommand::Encapsulate { kms_public_key, id, ssv } => {
+        SakkeCommand::Encapsulate {
+            kms_public_key,
+            id,
+            ssv,
+        } => {
             let kms = kms_key(kms_public_key)?;
             let id = parse_hex("id", id)?;
             let (ssv, ed) = match ssv {
                 Some(s) => {
                     let bytes = zeroize::Zeroizing::new(parse_hex("ssv", s)?);
-                    let ssv = Ssv::from_slice(&bytes).map_err(|e| CliError(format!("--ssv: {e}")))?;
+                    let ssv =
+                        Ssv::from_slice(&bytes).map_err(|e| CliError(format!("--ssv: {e}")))?;
                     let ed = sakke::hazmat::encapsulate_with_ssv(&ssv, &kms, &id);
                     (ssv, ed)
                 }
                 None => sakke::encapsulate(&mut os_rng(), &kms, &id),
             };
-            Ok(Output::new().hex("SSV", ssv.as_bytes()).hex("ED", &ed.to_bytes()))
+            Ok(Output::new()
+                .hex("SSV", ssv.as_bytes())
+                .hex("ED", &ed.to_bytes()))
         }
-        SakkeCommand::Decapsulate { kms_public_key, id, rsk: k, ed } => {
+        SakkeCommand::Decapsulate {
+            kms_public_key,
+            id,
+            rsk: k,
+            ed,
+        } => {
             let kms = kms_key(kms_public_key)?;
             let id = parse_hex("id", id)?;
             let k = rsk(k)?;

@@ -41,18 +41,30 @@ fn fp_from_hex(hex: &str) -> Fp {
 impl AffinePoint {
     /// The identity `O`.
     pub fn identity() -> Self {
-        Self { x: Fp::ZERO, y: Fp::ZERO, infinity: Choice::from(1) }
+        Self {
+            x: Fp::ZERO,
+            y: Fp::ZERO,
+            infinity: Choice::from(1),
+        }
     }
 
     /// The generator `P` of the order-q subgroup (RFC 6509 Appendix A).
     pub fn generator() -> Self {
-        Self { x: fp_from_hex(PX_HEX), y: fp_from_hex(PY_HEX), infinity: Choice::from(0) }
+        Self {
+            x: fp_from_hex(PX_HEX),
+            y: fp_from_hex(PY_HEX),
+            infinity: Choice::from(0),
+        }
     }
 
     /// Builds a point from affine coordinates; `None` if `(x, y)` is not on E.
     /// Does not check subgroup membership.
     pub fn from_coordinates_unchecked(x: Fp, y: Fp) -> CtOption<Self> {
-        let p = Self { x, y, infinity: Choice::from(0) };
+        let p = Self {
+            x,
+            y,
+            infinity: Choice::from(0),
+        };
         CtOption::new(p, p.is_on_curve())
     }
 
@@ -79,7 +91,11 @@ impl AffinePoint {
 
     /// `-self`.
     pub fn neg(&self) -> Self {
-        Self { x: self.x, y: self.y.neg(), infinity: self.infinity }
+        Self {
+            x: self.x,
+            y: self.y.neg(),
+            infinity: self.infinity,
+        }
     }
 
     /// Whether this point lies in the order-q subgroup, i.e. `[q]self = O` (public data only:
@@ -126,7 +142,10 @@ impl AffinePoint {
     /// The [`PointError`] naming the first check that failed.
     pub fn from_bytes_unchecked_subgroup(bytes: &[u8]) -> Result<Self, PointError> {
         if bytes.len() != POINT_LEN {
-            return Err(PointError::WrongLength { expected: POINT_LEN, got: bytes.len() });
+            return Err(PointError::WrongLength {
+                expected: POINT_LEN,
+                got: bytes.len(),
+            });
         }
         match bytes[0] {
             0x04 => {}
@@ -181,21 +200,32 @@ impl core::fmt::Debug for AffinePoint {
         if bool::from(self.infinity) {
             f.write_str("AffinePoint(O)")
         } else {
-            f.debug_struct("AffinePoint").field("x", &self.x).field("y", &self.y).finish()
+            f.debug_struct("AffinePoint")
+                .field("x", &self.x)
+                .field("y", &self.y)
+                .finish()
         }
     }
 }
 
 impl From<AffinePoint> for ProjectivePoint {
     fn from(p: AffinePoint) -> Self {
-        let q = Self { x: p.x, y: p.y, z: Fp::ONE };
+        let q = Self {
+            x: p.x,
+            y: p.y,
+            z: Fp::ONE,
+        };
         Self::conditional_select(&q, &Self::IDENTITY, p.infinity)
     }
 }
 
 impl ProjectivePoint {
     /// The identity `(0 : 1 : 0)`.
-    pub const IDENTITY: Self = Self { x: Fp::ZERO, y: Fp::ONE, z: Fp::ZERO };
+    pub const IDENTITY: Self = Self {
+        x: Fp::ZERO,
+        y: Fp::ONE,
+        z: Fp::ZERO,
+    };
 
     /// The generator `P`.
     pub fn generator() -> Self {
@@ -211,13 +241,21 @@ impl ProjectivePoint {
     /// Converts to affine coordinates (one constant-time inversion).
     pub fn to_affine(&self) -> AffinePoint {
         let zinv = self.z.invert().unwrap_or(Fp::ZERO);
-        let p = AffinePoint { x: self.x.mul(&zinv), y: self.y.mul(&zinv), infinity: Choice::from(0) };
+        let p = AffinePoint {
+            x: self.x.mul(&zinv),
+            y: self.y.mul(&zinv),
+            infinity: Choice::from(0),
+        };
         AffinePoint::conditional_select(&p, &AffinePoint::identity(), self.z.is_zero())
     }
 
     /// `-self`.
     pub fn neg(&self) -> Self {
-        Self { x: self.x, y: self.y.neg(), z: self.z }
+        Self {
+            x: self.x,
+            y: self.y.neg(),
+            z: self.z,
+        }
     }
 
     /// `self + rhs`, complete for points of the order-q subgroup (RCB algorithm 4, b = 0).
@@ -225,9 +263,21 @@ impl ProjectivePoint {
         let xx = self.x.mul(&rhs.x);
         let yy = self.y.mul(&rhs.y);
         let zz = self.z.mul(&rhs.z);
-        let xy = self.x.add(&self.y).mul(&rhs.x.add(&rhs.y)).sub(&xx.add(&yy));
-        let yz = self.y.add(&self.z).mul(&rhs.y.add(&rhs.z)).sub(&yy.add(&zz));
-        let xz = self.x.add(&self.z).mul(&rhs.x.add(&rhs.z)).sub(&xx.add(&zz));
+        let xy = self
+            .x
+            .add(&self.y)
+            .mul(&rhs.x.add(&rhs.y))
+            .sub(&xx.add(&yy));
+        let yz = self
+            .y
+            .add(&self.z)
+            .mul(&rhs.y.add(&rhs.z))
+            .sub(&yy.add(&zz));
+        let xz = self
+            .x
+            .add(&self.z)
+            .mul(&rhs.x.add(&rhs.z))
+            .sub(&xx.add(&zz));
         let t = xz.double().add(&xz); // 3 xz  (the b-terms vanish)
         let ym = yy.sub(&t);
         let yp = yy.add(&t);
@@ -313,7 +363,11 @@ impl ProjectivePoint {
         let mut table = [Self::IDENTITY; 16];
         table[1] = *self;
         for j in 2..16 {
-            table[j] = if j % 2 == 0 { table[j / 2].double() } else { table[j - 1].add(self) };
+            table[j] = if j % 2 == 0 {
+                table[j / 2].double()
+            } else {
+                table[j - 1].add(self)
+            };
         }
         table
     }

@@ -16,9 +16,15 @@ pub struct Fp2 {
 
 impl Fp2 {
     /// Zero.
-    pub const ZERO: Self = Self { c0: Fp::ZERO, c1: Fp::ZERO };
+    pub const ZERO: Self = Self {
+        c0: Fp::ZERO,
+        c1: Fp::ZERO,
+    };
     /// One.
-    pub const ONE: Self = Self { c0: Fp::ONE, c1: Fp::ZERO };
+    pub const ONE: Self = Self {
+        c0: Fp::ONE,
+        c1: Fp::ZERO,
+    };
 
     /// Builds `c0 + c1 * i`.
     pub const fn new(c0: Fp, c1: Fp) -> Self {
@@ -28,25 +34,37 @@ impl Fp2 {
     /// `self + rhs`.
     #[inline]
     pub fn add(&self, rhs: &Self) -> Self {
-        Self { c0: self.c0.add(&rhs.c0), c1: self.c1.add(&rhs.c1) }
+        Self {
+            c0: self.c0.add(&rhs.c0),
+            c1: self.c1.add(&rhs.c1),
+        }
     }
 
     /// `self - rhs`.
     #[inline]
     pub fn sub(&self, rhs: &Self) -> Self {
-        Self { c0: self.c0.sub(&rhs.c0), c1: self.c1.sub(&rhs.c1) }
+        Self {
+            c0: self.c0.sub(&rhs.c0),
+            c1: self.c1.sub(&rhs.c1),
+        }
     }
 
     /// `-self`.
     #[inline]
     pub fn neg(&self) -> Self {
-        Self { c0: self.c0.neg(), c1: self.c1.neg() }
+        Self {
+            c0: self.c0.neg(),
+            c1: self.c1.neg(),
+        }
     }
 
     /// The conjugate `c0 - c1 * i` (the p-power Frobenius).
     #[inline]
     pub fn conjugate(&self) -> Self {
-        Self { c0: self.c0, c1: self.c1.neg() }
+        Self {
+            c0: self.c0,
+            c1: self.c1.neg(),
+        }
     }
 
     /// `self * rhs`, Karatsuba: three F_p multiplications.
@@ -55,26 +73,38 @@ impl Fp2 {
         let v0 = self.c0.mul(&rhs.c0);
         let v1 = self.c1.mul(&rhs.c1);
         let s = self.c0.add(&self.c1).mul(&rhs.c0.add(&rhs.c1));
-        Self { c0: v0.sub(&v1), c1: s.sub(&v0).sub(&v1) }
+        Self {
+            c0: v0.sub(&v1),
+            c1: s.sub(&v0).sub(&v1),
+        }
     }
 
     /// `self^2`, two F_p multiplications: `(c0 + c1)(c0 - c1) + 2 c0 c1 i`.
     #[inline]
     pub fn square(&self) -> Self {
         let t = self.c0.mul(&self.c1);
-        Self { c0: self.c0.add(&self.c1).mul(&self.c0.sub(&self.c1)), c1: t.double() }
+        Self {
+            c0: self.c0.add(&self.c1).mul(&self.c0.sub(&self.c1)),
+            c1: t.double(),
+        }
     }
 
     /// Multiplies both components by an F_p scalar.
     #[inline]
     pub fn mul_by_fp(&self, s: &Fp) -> Self {
-        Self { c0: self.c0.mul(s), c1: self.c1.mul(s) }
+        Self {
+            c0: self.c0.mul(s),
+            c1: self.c1.mul(s),
+        }
     }
 
     /// Inverse `(c0 - c1 i) / (c0^2 + c1^2)`, constant time; `None` for zero.
     pub fn invert(&self) -> CtOption<Self> {
         let norm = self.c0.square().add(&self.c1.square());
-        norm.invert().map(|n| Self { c0: self.c0.mul(&n), c1: self.c1.neg().mul(&n) })
+        norm.invert().map(|n| Self {
+            c0: self.c0.mul(&n),
+            c1: self.c1.neg().mul(&n),
+        })
     }
 
     /// Whether this is zero.
@@ -100,7 +130,10 @@ impl ConditionallySelectable for Fp2 {
 
 impl core::fmt::Debug for Fp2 {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Fp2").field("c0", &self.c0).field("c1", &self.c1).finish()
+        f.debug_struct("Fp2")
+            .field("c0", &self.c0)
+            .field("c1", &self.c1)
+            .finish()
     }
 }
 

@@ -8,6 +8,8 @@
 //! Representation: little-endian limbs (`limbs[0]` is least significant). Montgomery form with
 //! `R = 2^1024`.
 
+#![allow(clippy::needless_range_loop)] // index loops mirror the limb algorithms
+
 use subtle::{Choice, ConditionallySelectable};
 
 /// Number of 64-bit limbs of a 1024-bit number.

@@ -72,6 +72,7 @@ macro_rules! mont_field {
             }
 
             /// The canonical integer value as little-endian limbs.
+            #[allow(clippy::wrong_self_convention)]
             pub(crate) fn to_canonical_limbs(&self) -> $crate::field::kernel::Limbs {
                 let mut one = [0u64; $crate::field::kernel::LIMBS];
                 one[0] = 1;
@@ -191,7 +192,10 @@ macro_rules! mont_field {
 
             /// Whether this is zero, in constant time.
             pub fn is_zero(&self) -> subtle::Choice {
-                subtle::ConstantTimeEq::ct_eq(&self.0[..], &[0u64; $crate::field::kernel::LIMBS][..])
+                subtle::ConstantTimeEq::ct_eq(
+                    &self.0[..],
+                    &[0u64; $crate::field::kernel::LIMBS][..],
+                )
             }
 
             /// Uniformly random element, from rejection sampling (the number of draws reveals
@@ -240,7 +244,12 @@ macro_rules! mont_field {
 
         impl core::fmt::Debug for $name {
             fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-                write!(f, "{}(0x{})", stringify!($name), hex::encode_upper(self.to_bytes()))
+                write!(
+                    f,
+                    "{}(0x{})",
+                    stringify!($name),
+                    hex::encode_upper(self.to_bytes())
+                )
             }
         }
 

@@ -82,7 +82,9 @@ impl MasterSecret {
 
     /// The KMS public key `Z = [z]P` (RFC 6508 s6.1). Constant time in `z`.
     pub fn public_key(&self) -> KmsPublicKey {
-        KmsPublicKey { point: ProjectivePoint::generator().mul(&self.z).to_affine() }
+        KmsPublicKey {
+            point: ProjectivePoint::generator().mul(&self.z).to_affine(),
+        }
     }
 
     /// Issues the Receiver Secret Key `K_(a,S) = [(a + z)^-1 mod q]P` for identifier `id`
@@ -107,9 +109,15 @@ impl MasterSecret {
 
 /// Decodes a big-endian integer as a scalar below q, allowing leading zero octets beyond 128.
 fn scalar_from_be(bytes: &[u8]) -> Result<Fq, ScalarError> {
-    let significant = bytes.iter().position(|&b| b != 0).map_or(&[][..], |i| &bytes[i..]);
+    let significant = bytes
+        .iter()
+        .position(|&b| b != 0)
+        .map_or(&[][..], |i| &bytes[i..]);
     if significant.len() > FP_LEN {
-        return Err(ScalarError::WrongLength { expected: FP_LEN, got: significant.len() });
+        return Err(ScalarError::WrongLength {
+            expected: FP_LEN,
+            got: significant.len(),
+        });
     }
     let mut buf = [0u8; FP_LEN];
     buf[FP_LEN - significant.len()..].copy_from_slice(significant);
@@ -137,7 +145,9 @@ impl KmsPublicKey {
     /// # Errors
     /// The [`PointError`] of the first failed check.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, PointError> {
-        Ok(Self { point: AffinePoint::from_bytes(bytes)? })
+        Ok(Self {
+            point: AffinePoint::from_bytes(bytes)?,
+        })
     }
 
     /// `0x04 || Zx || Zy`, 257 octets.
@@ -192,7 +202,9 @@ impl ReceiverSecretKey {
     /// # Errors
     /// The [`PointError`] of the first failed check.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, PointError> {
-        Ok(Self { point: AffinePoint::from_bytes(bytes)? })
+        Ok(Self {
+            point: AffinePoint::from_bytes(bytes)?,
+        })
     }
 
     /// `0x04 || Kx || Ky`, 257 octets (secret: handle with care).
@@ -254,9 +266,10 @@ impl Ssv {
     /// # Errors
     /// [`ScalarError::WrongLength`] for any other length.
     pub fn from_slice(bytes: &[u8]) -> Result<Self, ScalarError> {
-        let arr: [u8; SSV_LEN] = bytes
-            .try_into()
-            .map_err(|_| ScalarError::WrongLength { expected: SSV_LEN, got: bytes.len() })?;
+        let arr: [u8; SSV_LEN] = bytes.try_into().map_err(|_| ScalarError::WrongLength {
+            expected: SSV_LEN,
+            got: bytes.len(),
+        })?;
         Ok(Self(arr))
     }
 
@@ -283,7 +296,11 @@ pub struct EncapsulatedData {
 
 impl core::fmt::Debug for EncapsulatedData {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "EncapsulatedData(0x{})", hex::encode_upper(self.to_bytes()))
+        write!(
+            f,
+            "EncapsulatedData(0x{})",
+            hex::encode_upper(self.to_bytes())
+        )
     }
 }
 
@@ -295,7 +312,10 @@ impl EncapsulatedData {
     /// [`PointError::WrongLength`] for a length other than 273, else the point's error.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, PointError> {
         if bytes.len() != ENCAPSULATED_DATA_LEN {
-            return Err(PointError::WrongLength { expected: ENCAPSULATED_DATA_LEN, got: bytes.len() });
+            return Err(PointError::WrongLength {
+                expected: ENCAPSULATED_DATA_LEN,
+                got: bytes.len(),
+            });
         }
         let (rb, hb) = bytes.split_at(POINT_LEN);
         let r = AffinePoint::from_bytes(rb)?;

@@ -11,7 +11,9 @@ pub fn parse(text: &str) -> HashMap<String, Vec<u8>> {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let Some((k, v)) = line.split_once('=') else { continue };
+        let Some((k, v)) = line.split_once('=') else {
+            continue;
+        };
         let v = v.trim();
         if let Ok(bytes) = hex::decode(v) {
             m.insert(k.trim().to_string(), bytes);
