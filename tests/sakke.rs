@@ -188,4 +188,5 @@ fn secret_types_zeroize_on_drop_and_are_not_copy() {
     zod::<MasterSecret>();
     zod::<ReceiverSecretKey>();
     zod::<Ssv>();
+    zod::<hazmat::SecretScalar>();
 }

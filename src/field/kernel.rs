@@ -12,6 +12,37 @@
 
 use subtle::{Choice, ConditionallySelectable};
 
+/// Counters of Montgomery multiplications and squarings on the current thread, compiled in
+/// only with the `op-count` feature (for measuring algorithms in field operations).
+#[cfg(feature = "op-count")]
+pub mod op_count {
+    use std::cell::Cell;
+
+    thread_local! {
+        static MULS: Cell<u64> = const { Cell::new(0) };
+        static SQRS: Cell<u64> = const { Cell::new(0) };
+    }
+
+    pub(crate) fn bump_mul() {
+        MULS.with(|c| c.set(c.get() + 1));
+    }
+
+    pub(crate) fn bump_sqr() {
+        SQRS.with(|c| c.set(c.get() + 1));
+    }
+
+    /// Resets both counters of this thread to zero.
+    pub fn reset() {
+        MULS.with(|c| c.set(0));
+        SQRS.with(|c| c.set(0));
+    }
+
+    /// `(multiplications, squarings)` done on this thread since the last reset.
+    pub fn get() -> (u64, u64) {
+        (MULS.with(Cell::get), SQRS.with(Cell::get))
+    }
+}
+
 /// Number of 64-bit limbs of a 1024-bit number.
 pub(crate) const LIMBS: usize = 16;
 
@@ -106,6 +137,8 @@ pub(crate) fn sub(a: &Limbs, b: &Limbs, m: &Limbs) -> Limbs {
 /// `minv = -m^-1 mod 2^64`. The result is fully reduced.
 #[inline(always)]
 pub(crate) fn mont_mul(a: &Limbs, b: &Limbs, m: &Limbs, minv: u64) -> Limbs {
+    #[cfg(feature = "op-count")]
+    op_count::bump_mul();
     let mut t = [0u64; LIMBS];
     let mut t_hi = 0u64;
     for i in 0..LIMBS {
@@ -179,6 +212,8 @@ fn mont_reduce(mut w: [u64; 2 * LIMBS], m: &Limbs, minv: u64) -> Limbs {
 /// word products of [`mont_mul`]).
 #[inline(always)]
 pub(crate) fn mont_sqr(a: &Limbs, m: &Limbs, minv: u64) -> Limbs {
+    #[cfg(feature = "op-count")]
+    op_count::bump_sqr();
     mont_reduce(square_wide(a), m, minv)
 }
 

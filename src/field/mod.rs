@@ -7,6 +7,9 @@
 
 pub(crate) mod kernel;
 
+#[cfg(feature = "op-count")]
+pub use kernel::op_count;
+
 mod fp;
 mod fp2;
 mod fq;

@@ -14,15 +14,42 @@ use crate::field::Fq;
 use crate::pairing::Gt;
 use crate::params::SSV_LEN;
 
+/// A secret scalar (the SAKKE ephemeral `r`): not `Copy`, `Debug` prints no value, zeroized
+/// on drop.
+#[derive(Clone)]
+pub struct SecretScalar(Fq);
+
+impl SecretScalar {
+    /// The value, for the arithmetic that needs it. Do not copy it out of the wrapper for
+    /// longer than that.
+    pub fn expose(&self) -> &Fq {
+        &self.0
+    }
+}
+
+impl Drop for SecretScalar {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+impl zeroize::ZeroizeOnDrop for SecretScalar {}
+
+impl core::fmt::Debug for SecretScalar {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SecretScalar").finish_non_exhaustive()
+    }
+}
+
 /// `r = HashToIntegerRange(SSV || b, q, SHA-256)` (RFC 6508 s6.2.1 step 2): SSV as its 16
 /// octets, the identifier as its own octets.
-pub fn derive_r(ssv: &Ssv, id: &[u8]) -> Fq {
+pub fn derive_r(ssv: &Ssv, id: &[u8]) -> SecretScalar {
     let mut input = Vec::with_capacity(SSV_LEN + id.len());
     input.extend_from_slice(ssv.as_bytes());
     input.extend_from_slice(id);
     let r = crate::hash::to_scalar(&input);
     input.zeroize();
-    r
+    SecretScalar(r)
 }
 
 /// `HashToIntegerRange(x, 2^n, SHA-256)` of a PF_p element's 128-octet representative: the
@@ -33,13 +60,13 @@ pub fn mask(x: &Gt) -> [u8; SSV_LEN] {
 
 /// RFC 6508 s6.2.1 steps 2-5 with a caller-chosen SSV. See the module's security note.
 pub fn encapsulate_with_ssv(ssv: &Ssv, kms: &KmsPublicKey, id: &[u8]) -> EncapsulatedData {
-    let mut r = derive_r(ssv, id);
+    let r = derive_r(ssv, id);
     // Step 3: R = [r]([b]P + Z).
     let base = ProjectivePoint::from(kms.identity_point_vartime(id));
-    let big_r = base.mul(&r).to_affine();
+    let big_r = base.mul(r.expose()).to_affine();
     // Step 4: H = SSV XOR HashToIntegerRange(g^r, 2^n).
-    let mut m = mask(&Gt::g().pow(&r));
-    r.zeroize();
+    let mut m = mask(&Gt::g().pow(r.expose()));
+    drop(r);
     let mut h = [0u8; SSV_LEN];
     for i in 0..SSV_LEN {
         h[i] = ssv.as_bytes()[i] ^ m[i];

@@ -380,9 +380,9 @@ pub fn decapsulate(
     mask.zeroize();
     let ssv = Ssv(ssv);
     // Steps 4-5: r = HashToIntegerRange(SSV || b, q); TEST = [r]([b]P + Z); TEST == R?
-    let mut r = hazmat::derive_r(&ssv, id);
-    let test = ProjectivePoint::from(kms.identity_point_vartime(id)).mul(&r);
-    r.zeroize();
+    let r = hazmat::derive_r(&ssv, id);
+    let test = ProjectivePoint::from(kms.identity_point_vartime(id)).mul(r.expose());
+    drop(r);
     let ok = test.ct_eq(&ProjectivePoint::from(ed.r)) & !test.is_identity();
     if bool::from(ok) { Ok(ssv) } else { Err(Error) }
 }

@@ -1,0 +1,58 @@
+//! Non-inlined wrappers around the field kernels, so that their machine code can be inspected
+//! for secret-dependent branches: `bash tools/ct-asm-review.sh` disassembles these functions and
+//! lists every conditional jump and conditional move with the instructions that set its flags,
+//! for review (all of them must test loop counters only).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use mikey_sakke::field::{Fp, Fp2, Fq};
+use std::hint::black_box;
+use subtle::ConditionallySelectable;
+
+#[inline(never)]
+fn probe_fp_mul(a: &Fp, b: &Fp) -> Fp {
+    a.mul(b)
+}
+
+#[inline(never)]
+fn probe_fp_square(a: &Fp) -> Fp {
+    a.square()
+}
+
+#[inline(never)]
+fn probe_fp_add(a: &Fp, b: &Fp) -> Fp {
+    a.add(b)
+}
+
+#[inline(never)]
+fn probe_fp_sub(a: &Fp, b: &Fp) -> Fp {
+    a.sub(b)
+}
+
+#[inline(never)]
+fn probe_fp_select(a: &Fp, b: &Fp, c: u8) -> Fp {
+    Fp::conditional_select(a, b, c.into())
+}
+
+#[inline(never)]
+fn probe_fp2_mul(a: &Fp2, b: &Fp2) -> Fp2 {
+    a.mul(b)
+}
+
+#[inline(never)]
+fn probe_fq_mul(a: &Fq, b: &Fq) -> Fq {
+    a.mul(b)
+}
+
+fn main() {
+    let a = Fp::from_u64(3);
+    let b = Fp::from_u64(5);
+    let x = Fp2::new(a, b);
+    let r = probe_fp_mul(black_box(&a), black_box(&b));
+    let r = probe_fp_square(&r);
+    let r = probe_fp_add(&r, &b);
+    let r = probe_fp_sub(&r, &a);
+    let r = probe_fp_select(&r, &a, black_box(1));
+    let y = probe_fp2_mul(&x, &Fp2::new(r, r));
+    let k = probe_fq_mul(&Fq::from_u64(7), &Fq::from_u64(9));
+    println!("{:?} {:?}", y.c0, k);
+}
