@@ -17,10 +17,18 @@ struct Cli {
 }
 
 #[derive(Subcommand, Debug)]
-enum Command {}
+enum Command {
+    /// ECCSI signatures (RFC 6507): KMS key issue, key validation, sign, verify.
+    Eccsi {
+        #[command(subcommand)]
+        cmd: cli::eccsi::EccsiCommand,
+    },
+}
 
 fn run(command: &Command) -> Result<cli::Output, cli::CliError> {
-    match *command {}
+    match command {
+        Command::Eccsi { cmd } => cli::eccsi::run(cmd),
+    }
 }
 
 fn main() {

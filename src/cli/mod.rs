@@ -4,6 +4,8 @@
 
 use std::fmt;
 
+pub mod eccsi;
+
 /// A one-line error reported on stderr; the process then exits with status 1.
 #[derive(Debug)]
 pub struct CliError(pub String);
