@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 pub mod curve;
+pub mod eccsi;
 pub mod error;
 pub mod field;
 pub mod hash;

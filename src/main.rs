@@ -26,12 +26,18 @@ enum Command {
         #[command(subcommand)]
         cmd: cli::sakke::SakkeCommand,
     },
+    /// ECCSI signatures (RFC 6507): KMS key issue, key validation, sign, verify.
+    Eccsi {
+        #[command(subcommand)]
+        cmd: cli::eccsi::EccsiCommand,
+    },
 }
 
 fn run(command: &Command) -> Result<cli::Output, cli::CliError> {
     match command {
         Command::Demo => cli::demo::run(),
         Command::Sakke { cmd } => cli::sakke::run(cmd),
+        Command::Eccsi { cmd } => cli::eccsi::run(cmd),
     }
 }
 

@@ -7,6 +7,8 @@ pub mod sakke;
 
 use std::fmt;
 
+pub mod eccsi;
+
 /// A one-line error reported on stderr; the process then exits with status 1.
 #[derive(Debug)]
 pub struct CliError(pub String);
