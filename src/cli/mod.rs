@@ -3,11 +3,10 @@
 //! `run` function returning an [`Output`].
 
 pub mod demo;
+pub mod eccsi;
 pub mod sakke;
 
 use std::fmt;
-
-pub mod eccsi;
 
 /// A one-line error reported on stderr; the process then exits with status 1.
 #[derive(Debug)]
