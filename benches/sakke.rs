@@ -65,7 +65,17 @@ fn curve_and_pairing(c: &mut Criterion) {
     g.bench_function("pairing", |bn| {
         bn.iter(|| pairing(black_box(&r), black_box(&q)))
     });
+    g.bench_function("pairing_precomputed", |bn| {
+        let prepared = mikey_sakke::pairing::PreparedPoint::new(&q);
+        bn.iter(|| prepared.pairing(black_box(&r)))
+    });
+    g.bench_function("pairing_prepare", |bn| {
+        bn.iter(|| mikey_sakke::pairing::PreparedPoint::new(black_box(&q)))
+    });
     g.bench_function("gt_pow_ct", |bn| bn.iter(|| Gt::g().pow(black_box(&k))));
+    g.bench_function("g_pow_fixed_base_ct", |bn| {
+        bn.iter(|| Gt::g_pow(black_box(&k)))
+    });
     g.finish();
 }
 
@@ -89,6 +99,14 @@ fn sakke_ops(c: &mut Criterion) {
     });
     g.bench_function("decapsulate", |bn| {
         bn.iter(|| sakke::decapsulate(&zpub, &id, &rsk, black_box(&ed)))
+    });
+    g.bench_function("decapsulate_precomputed", |bn| {
+        let receiver = sakke::PreparedReceiver::new(&zpub, &id, &rsk).unwrap();
+        bn.iter(|| receiver.decapsulate(black_box(&ed)))
+    });
+    g.bench_function("encapsulate_precomputed", |bn| {
+        let recipient = sakke::PreparedRecipient::new(&zpub, &id);
+        bn.iter(|| recipient.encapsulate(&mut rng))
     });
     g.bench_function("ed_decode", |bn| {
         let bytes = ed.to_bytes();

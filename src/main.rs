@@ -18,6 +18,9 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Measure every SAKKE/ECCSI operation on this machine (medians), with OpenSSL's P-256
+    /// verification as the yardstick measured in the same run.
+    Bench(cli::bench::BenchArgs),
     /// End-to-end demonstration with fresh keys: KMS key generation, RSK issue and
     /// validation, encapsulation to an identity, decapsulation.
     Demo,
@@ -35,6 +38,7 @@ enum Command {
 
 fn run(command: &Command) -> Result<cli::Output, cli::CliError> {
     match command {
+        Command::Bench(args) => cli::bench::run(args),
         Command::Demo => cli::demo::run(),
         Command::Sakke { cmd } => cli::sakke::run(cmd),
         Command::Eccsi { cmd } => cli::eccsi::run(cmd),

@@ -220,3 +220,29 @@ fn scalar_edge_cases() {
     assert_eq!(p.mul(&-Fq::ONE), p.neg());
     let _ = rng();
 }
+
+#[test]
+fn fixed_base_tables_agree_with_generic_multiplication() {
+    use mikey_sakke::curve::FixedBaseTable;
+    let mut rng = rng();
+    let gen_table = FixedBaseTable::generator();
+    let b = ProjectivePoint::generator()
+        .mul(&Fq::random(&mut rng))
+        .to_affine();
+    let table_b = FixedBaseTable::new(&b);
+    for k in [
+        Fq::ZERO,
+        Fq::ONE,
+        -Fq::ONE,
+        Fq::from_u64(16),
+        Fq::random(&mut rng),
+        Fq::random(&mut rng),
+    ] {
+        let want = ProjectivePoint::generator().mul(&k);
+        assert_eq!(gen_table.mul(&k), want);
+        assert_eq!(gen_table.mul_vartime(&limbs(&k)), want);
+        let want_b = ProjectivePoint::from(b).mul(&k);
+        assert_eq!(table_b.mul(&k), want_b);
+        assert_eq!(table_b.mul_vartime(&limbs(&k)), want_b);
+    }
+}

@@ -190,3 +190,62 @@ fn secret_types_zeroize_on_drop_and_are_not_copy() {
     zod::<Ssv>();
     zod::<hazmat::SecretScalar>();
 }
+
+#[test]
+fn fixed_base_exponentiation_of_g_agrees() {
+    let mut rng = rng(9);
+    for k in [Fq::ZERO, Fq::ONE, -Fq::ONE, Fq::random(&mut rng)] {
+        assert_eq!(Gt::g_pow(&k), Gt::g().pow(&k));
+    }
+    let x = Gt::g().pow(&Fq::random(&mut rng));
+    let table = mikey_sakke::pairing::GtTable::new(&x);
+    let k = Fq::random(&mut rng);
+    assert_eq!(table.pow(&k), x.pow(&k));
+}
+
+#[test]
+fn prepared_pairing_agrees() {
+    let mut rng = rng(10);
+    let p = ProjectivePoint::generator();
+    let k = p.mul(&Fq::random(&mut rng)).to_affine();
+    let prepared = mikey_sakke::pairing::PreparedPoint::new(&k);
+    for _ in 0..2 {
+        let r = p.mul(&Fq::random(&mut rng)).to_affine();
+        let want = pairing(&r, &k);
+        let got = prepared.pairing(&r);
+        assert_eq!(got, want);
+        assert_eq!(got.to_bytes(), want.to_bytes());
+    }
+}
+
+#[test]
+fn prepared_receiver_and_recipient_agree_with_plain_operations() {
+    use mikey_sakke::sakke::{PreparedReceiver, PreparedRecipient};
+    let mut rng = rng(11);
+    let z = MasterSecret::random(&mut rng);
+    let zpub = z.public_key();
+    let id = [0xc3u8; 32];
+    let rsk = z.issue_rsk(&id).unwrap();
+    let receiver = PreparedReceiver::new(&zpub, &id, &rsk).unwrap();
+    let recipient = PreparedRecipient::new(&zpub, &id);
+    let ssv = Ssv::random(&mut rng);
+    let ed_plain = hazmat::encapsulate_with_ssv(&ssv, &zpub, &id);
+    let ed_prep = hazmat::encapsulate_with_ssv_prepared(&ssv, &recipient);
+    assert_eq!(ed_plain, ed_prep);
+    assert_eq!(receiver.decapsulate(&ed_plain).unwrap(), ssv);
+    let (ssv2, ed2) = recipient.encapsulate(&mut rng);
+    assert_eq!(receiver.decapsulate(&ed2).unwrap(), ssv2);
+    // tampering still fails
+    let mut t = ed2.to_bytes();
+    t[272] ^= 0x80;
+    assert_eq!(
+        receiver.decapsulate(&EncapsulatedData::from_bytes(&t).unwrap()),
+        Err(Error)
+    );
+    // an RSK for another identity does not prepare
+    let other = z.issue_rsk(b"someone else").unwrap();
+    assert_eq!(
+        PreparedReceiver::new(&zpub, &id, &other).unwrap_err(),
+        Error
+    );
+}

@@ -2,6 +2,7 @@
 //! errors. Each area (`sakke`, `eccsi`, ...) has its own module with a clap `Subcommand` enum and a
 //! `run` function returning an [`Output`].
 
+pub mod bench;
 pub mod demo;
 pub mod eccsi;
 pub mod sakke;
@@ -30,6 +31,7 @@ impl CliError {
 #[derive(Debug, Default)]
 pub struct Output {
     lines: Vec<(String, String)>,
+    raw: String,
     /// Exit status to use after printing (1 for a negative validation result).
     pub status: i32,
 }
@@ -53,6 +55,12 @@ impl Output {
         self
     }
 
+    /// Appends text printed verbatim after the `name = value` lines.
+    pub fn raw(mut self, text: String) -> Self {
+        self.raw.push_str(&text);
+        self
+    }
+
     /// Sets the exit status.
     pub fn with_status(mut self, status: i32) -> Self {
         self.status = status;
@@ -68,6 +76,7 @@ impl Output {
             s.push_str(v);
             s.push('\n');
         }
+        s.push_str(&self.raw);
         s
     }
 }

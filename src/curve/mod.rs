@@ -11,6 +11,11 @@
 //! return the invalid triple `(0 : 0 : 0)`, which [`ProjectivePoint::is_identity`] does not accept
 //! as the identity, so the subgroup test `[q]X = O` stays sound for every input.
 
+mod fixed_base;
+mod jacobian;
+
+pub use fixed_base::FixedBaseTable;
+
 use subtle::{Choice, ConditionallySelectable, ConstantTimeEq, CtOption};
 
 use crate::error::PointError;
@@ -101,8 +106,7 @@ impl AffinePoint {
     /// Whether this point lies in the order-q subgroup, i.e. `[q]self = O` (public data only:
     /// variable time).
     pub fn is_torsion_free_vartime(&self) -> bool {
-        let q = Fq::MODULUS;
-        bool::from(ProjectivePoint::from(*self).mul_vartime(&q).is_identity())
+        jacobian::is_killed_by_q_vartime(self)
     }
 
     /// Encodes as `0x04 || x || y` (257 octets, RFC 6508 s2.1). The identity, which has no

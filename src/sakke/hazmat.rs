@@ -8,7 +8,7 @@
 
 use zeroize::Zeroize;
 
-use super::{EncapsulatedData, KmsPublicKey, Ssv};
+use super::{EncapsulatedData, KmsPublicKey, PreparedRecipient, Ssv};
 use crate::curve::ProjectivePoint;
 use crate::field::Fq;
 use crate::pairing::Gt;
@@ -60,12 +60,25 @@ pub fn mask(x: &Gt) -> [u8; SSV_LEN] {
 
 /// RFC 6508 s6.2.1 steps 2-5 with a caller-chosen SSV. See the module's security note.
 pub fn encapsulate_with_ssv(ssv: &Ssv, kms: &KmsPublicKey, id: &[u8]) -> EncapsulatedData {
+    let base = ProjectivePoint::from(kms.identity_point_vartime(id));
+    encapsulate_with(ssv, id, |r| base.mul(r))
+}
+
+/// [`encapsulate_with_ssv`] for a [`PreparedRecipient`]. See the module's security note.
+pub fn encapsulate_with_ssv_prepared(ssv: &Ssv, recipient: &PreparedRecipient) -> EncapsulatedData {
+    encapsulate_with(ssv, recipient.id(), |r| recipient.times_base(r))
+}
+
+fn encapsulate_with(
+    ssv: &Ssv,
+    id: &[u8],
+    times_base: impl FnOnce(&Fq) -> ProjectivePoint,
+) -> EncapsulatedData {
     let r = derive_r(ssv, id);
     // Step 3: R = [r]([b]P + Z).
-    let base = ProjectivePoint::from(kms.identity_point_vartime(id));
-    let big_r = base.mul(r.expose()).to_affine();
+    let big_r = times_base(r.expose()).to_affine();
     // Step 4: H = SSV XOR HashToIntegerRange(g^r, 2^n).
-    let mut m = mask(&Gt::g().pow(r.expose()));
+    let mut m = mask(&Gt::g_pow(r.expose()));
     drop(r);
     let mut h = [0u8; SSV_LEN];
     for i in 0..SSV_LEN {

@@ -20,10 +20,10 @@ use rand_core::CryptoRng;
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-use crate::curve::{AffinePoint, ProjectivePoint};
+use crate::curve::{AffinePoint, FixedBaseTable, ProjectivePoint};
 use crate::error::{Error, IssueError, PointError, ScalarError};
 use crate::field::Fq;
-use crate::pairing::{Gt, pairing};
+use crate::pairing::{Gt, PreparedPoint, pairing};
 use crate::params::{ENCAPSULATED_DATA_LEN, FP_LEN, POINT_LEN, SSV_LEN};
 
 /// The KMS master secret `z` (RFC 6508 s6.1), an integer in `[2, q-1]`.
@@ -83,7 +83,7 @@ impl MasterSecret {
     /// The KMS public key `Z = [z]P` (RFC 6508 s6.1). Constant time in `z`.
     pub fn public_key(&self) -> KmsPublicKey {
         KmsPublicKey {
-            point: ProjectivePoint::generator().mul(&self.z).to_affine(),
+            point: FixedBaseTable::generator().mul(&self.z).to_affine(),
         }
     }
 
@@ -101,7 +101,7 @@ impl MasterSecret {
             return Err(IssueError::NoRskForIdentifier);
         }
         let mut k = inv.unwrap_or(Fq::ZERO);
-        let point = ProjectivePoint::generator().mul(&k).to_affine();
+        let point = FixedBaseTable::generator().mul(&k).to_affine();
         k.zeroize();
         Ok(ReceiverSecretKey { point })
     }
@@ -164,7 +164,7 @@ impl KmsPublicKey {
     /// of `b`'s RSK starts from (RFC 6508 s6.1.2, s6.2.1 step 3). Public data, variable time.
     pub fn identity_point_vartime(&self, id: &[u8]) -> AffinePoint {
         let b = Fq::from_be_bytes_reduced(id).to_canonical_limbs();
-        ProjectivePoint::generator()
+        FixedBaseTable::generator()
             .mul_vartime(&b)
             .add(&ProjectivePoint::from(self.point))
             .to_affine()
@@ -360,6 +360,8 @@ pub fn encapsulate<R: CryptoRng + ?Sized>(
 /// RSK, and checks the RFC's `TEST == R` (step 5) before releasing it. Constant time in the RSK
 /// and the SSV; the only branch is on the final accept/reject.
 ///
+/// For many decapsulations with one RSK, [`PreparedReceiver`] is about three times faster.
+///
 /// # Errors
 /// The opaque [`Error`] when the check fails (tampered data, wrong RSK, wrong identifier, wrong
 /// KMS key): which of these it was is not revealed.
@@ -369,8 +371,19 @@ pub fn decapsulate(
     rsk: &ReceiverSecretKey,
     ed: &EncapsulatedData,
 ) -> Result<Ssv, Error> {
+    let base = ProjectivePoint::from(kms.identity_point_vartime(id));
+    decapsulate_with(id, ed, || pairing(&ed.r, rsk.point()), |r| base.mul(r))
+}
+
+/// RFC 6508 s6.2.2 steps 2-6 with the pairing and the TEST multiplication supplied.
+fn decapsulate_with(
+    id: &[u8],
+    ed: &EncapsulatedData,
+    w: impl FnOnce() -> Gt,
+    times_base: impl FnOnce(&Fq) -> ProjectivePoint,
+) -> Result<Ssv, Error> {
     // Step 2: w = <R, K>.
-    let w = pairing(&ed.r, rsk.point());
+    let w = w();
     // Step 3: SSV = H XOR HashToIntegerRange(w, 2^n).
     let mut mask = crate::hash::to_mask(&w.to_bytes());
     let mut ssv = [0u8; SSV_LEN];
@@ -381,8 +394,99 @@ pub fn decapsulate(
     let ssv = Ssv(ssv);
     // Steps 4-5: r = HashToIntegerRange(SSV || b, q); TEST = [r]([b]P + Z); TEST == R?
     let r = hazmat::derive_r(&ssv, id);
-    let test = ProjectivePoint::from(kms.identity_point_vartime(id)).mul(r.expose());
+    let test = times_base(r.expose());
     drop(r);
     let ok = test.ct_eq(&ProjectivePoint::from(ed.r)) & !test.is_identity();
     if bool::from(ok) { Ok(ssv) } else { Err(Error) }
+}
+
+/// A receiver's RSK prepared for many decapsulations in one key period: the pairing's line
+/// table for the RSK and a fixed-base table for the receiver's own point `[b]P + Z` (about
+/// 1.4 MB; building it costs about two plain decapsulations). The RSK is validated on
+/// construction.
+///
+/// Holds secret-derived tables: not `Copy`, `Debug` prints no value, zeroized on drop.
+pub struct PreparedReceiver {
+    id: Vec<u8>,
+    lines: PreparedPoint,
+    own: FixedBaseTable,
+}
+
+impl core::fmt::Debug for PreparedReceiver {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("PreparedReceiver").finish_non_exhaustive()
+    }
+}
+
+impl PreparedReceiver {
+    /// Validates `rsk` for `id` under `kms` (RFC 6508 s6.1.2) and builds the tables.
+    ///
+    /// # Errors
+    /// The opaque [`Error`] if the RSK does not validate.
+    pub fn new(kms: &KmsPublicKey, id: &[u8], rsk: &ReceiverSecretKey) -> Result<Self, Error> {
+        let base = kms.identity_point_vartime(id);
+        let lines = PreparedPoint::new(rsk.point());
+        let ok = !base.is_identity() & lines.pairing(&base).ct_eq(&Gt::g());
+        if !bool::from(ok) {
+            return Err(Error);
+        }
+        Ok(Self {
+            id: id.to_vec(),
+            lines,
+            own: FixedBaseTable::new(&base),
+        })
+    }
+
+    /// [`decapsulate`] with the precomputed tables.
+    ///
+    /// # Errors
+    /// The opaque [`Error`] when the RFC's check fails.
+    pub fn decapsulate(&self, ed: &EncapsulatedData) -> Result<Ssv, Error> {
+        decapsulate_with(
+            &self.id,
+            ed,
+            || self.lines.pairing(&ed.r),
+            |r| self.own.mul(r),
+        )
+    }
+}
+
+/// A recipient prepared for repeated encapsulations (a group member who receives key after
+/// key): `[b]P + Z` and its fixed-base table (about 1 MB; building it costs about three
+/// encapsulations).
+pub struct PreparedRecipient {
+    id: Vec<u8>,
+    table: FixedBaseTable,
+}
+
+impl core::fmt::Debug for PreparedRecipient {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "PreparedRecipient(id = {})", hex::encode_upper(&self.id))
+    }
+}
+
+impl PreparedRecipient {
+    /// Precomputes for identifier `id` under `kms`.
+    pub fn new(kms: &KmsPublicKey, id: &[u8]) -> Self {
+        Self {
+            id: id.to_vec(),
+            table: FixedBaseTable::new(&kms.identity_point_vartime(id)),
+        }
+    }
+
+    /// The identifier.
+    pub fn id(&self) -> &[u8] {
+        &self.id
+    }
+
+    /// [`encapsulate`] with the precomputed table.
+    pub fn encapsulate<R: CryptoRng + ?Sized>(&self, rng: &mut R) -> (Ssv, EncapsulatedData) {
+        let ssv = Ssv::random(rng);
+        let ed = hazmat::encapsulate_with_ssv_prepared(&ssv, self);
+        (ssv, ed)
+    }
+
+    pub(crate) fn times_base(&self, r: &Fq) -> ProjectivePoint {
+        self.table.mul(r)
+    }
 }

@@ -1,0 +1,208 @@
+//! `mikey-sakke bench`: measures the engine's operations on this machine and reports medians,
+//! with OpenSSL's P-256 ECDSA verification measured in the same run as the yardstick.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use signature::Verifier;
+
+use super::{CliError, Output, os_rng};
+use mikey_sakke::curve::ProjectivePoint;
+use mikey_sakke::eccsi::{KmsKeyPair, SigningKey, VerifyingKey};
+use mikey_sakke::field::{Fp, Fq};
+use mikey_sakke::pairing::{PreparedPoint, pairing};
+use mikey_sakke::sakke::{self, MasterSecret, PreparedReceiver, PreparedRecipient};
+
+/// Options of the bench command.
+#[derive(clap::Args, Debug)]
+pub struct BenchArgs {
+    /// Print one JSON object per line, `{"op": NAME, "ns": MEDIAN_NS}`, instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Rounds per operation; the median of the rounds is reported.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    rounds: u32,
+    /// Minimum duration of one round in milliseconds (short operations are repeated).
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    round_ms: u64,
+    /// Do not run `openssl speed -seconds 3 ecdsap256` for the yardstick.
+    #[arg(long)]
+    no_openssl: bool,
+    /// Only run the operations whose name contains this text.
+    #[arg(long, value_name = "TEXT")]
+    only: Option<String>,
+}
+
+/// Median nanoseconds per call of `f`, over `rounds` rounds of at least `round` each.
+fn measure(rounds: u32, round: Duration, mut f: impl FnMut()) -> f64 {
+    // Calibrate the number of calls per round.
+    let mut calls = 1u64;
+    loop {
+        let t = Instant::now();
+        for _ in 0..calls {
+            f();
+        }
+        if t.elapsed() >= round / 4 || calls >= 1 << 24 {
+            break;
+        }
+        calls *= 2;
+    }
+    let calls = calls.saturating_mul(4).max(1);
+    let mut samples: Vec<f64> = (0..rounds)
+        .map(|_| {
+            let t = Instant::now();
+            for _ in 0..calls {
+                f();
+            }
+            t.elapsed().as_secs_f64() * 1e9 / calls as f64
+        })
+        .collect();
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}
+
+/// The OpenSSL P-256 verify time in ns, if `openssl` is installed.
+fn openssl_verify_ns() -> Option<f64> {
+    let out = std::process::Command::new("openssl")
+        .args(["speed", "-seconds", "3", "ecdsap256"])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    // "256 bits ecdsa (nistp256)   0.0000s   0.0001s  57200.3  18123.7"
+    let line = text.lines().find(|l| l.contains("(nistp256)"))?;
+    let verifies_per_s: f64 = line.split_whitespace().last()?.parse().ok()?;
+    (verifies_per_s > 0.0).then(|| 1e9 / verifies_per_s)
+}
+
+/// Runs the benchmark.
+///
+/// # Errors
+/// Only if a setup step fails (which would be a bug).
+pub fn run(args: &BenchArgs) -> Result<Output, CliError> {
+    let rounds = args.rounds;
+    let round = Duration::from_millis(args.round_ms);
+    let wanted = |name: &str| args.only.as_deref().is_none_or(|o| name.contains(o));
+    let mut rng = os_rng();
+    let fail = |what: &str| CliError(format!("bench setup failed: {what}"));
+
+    // Fixtures.
+    let z = MasterSecret::random(&mut rng);
+    let kms = z.public_key();
+    let id = [0xa5u8; 32];
+    let rsk = z.issue_rsk(&id).map_err(|_| fail("rsk"))?;
+    let (_, ed) = sakke::encapsulate(&mut rng, &kms, &id);
+    let receiver = PreparedReceiver::new(&kms, &id, &rsk).map_err(|_| fail("prepare"))?;
+    let recipient = PreparedRecipient::new(&kms, &id);
+    let p = ProjectivePoint::generator();
+    let r_point = p.mul(&Fq::random(&mut rng)).to_affine();
+    let k_point = p.mul(&Fq::random(&mut rng)).to_affine();
+    let prepared_k = PreparedPoint::new(&k_point);
+    let a = Fp::random(&mut rng);
+    let b = Fp::random(&mut rng);
+    let eccsi_kms = KmsKeyPair::generate(&mut rng).map_err(|_| fail("eccsi kms"))?;
+    let (ssk, pvt) = eccsi_kms
+        .issue(&id, &mut rng)
+        .map_err(|_| fail("eccsi issue"))?;
+    let signer =
+        SigningKey::new(eccsi_kms.kpak(), &id, ssk, &pvt).map_err(|_| fail("eccsi key"))?;
+    let msg = [0x5au8; 200];
+    let sig = signer
+        .try_sign_with_rng(&mut rng, &msg)
+        .map_err(|_| fail("sign"))?;
+
+    let mut results: Vec<(&str, f64)> = Vec::new();
+    let mut run_op = |name: &'static str, f: &mut dyn FnMut()| {
+        if wanted(name) {
+            results.push((name, measure(rounds, round, f)));
+        }
+    };
+    run_op("fp_mul", &mut || {
+        black_box(black_box(&a).mul(black_box(&b)));
+    });
+    run_op("pairing", &mut || {
+        black_box(pairing(black_box(&r_point), &k_point));
+    });
+    run_op("pairing_precomputed", &mut || {
+        black_box(prepared_k.pairing(black_box(&r_point)));
+    });
+    run_op("sakke_decapsulate", &mut || {
+        black_box(sakke::decapsulate(&kms, &id, &rsk, black_box(&ed)).ok());
+    });
+    run_op("sakke_decapsulate_precomputed", &mut || {
+        black_box(receiver.decapsulate(black_box(&ed)).ok());
+    });
+    run_op("sakke_encapsulate", &mut || {
+        black_box(sakke::encapsulate(&mut rng, &kms, black_box(&id)));
+    });
+    let mut rng2 = os_rng();
+    run_op("sakke_encapsulate_precomputed", &mut || {
+        black_box(recipient.encapsulate(&mut rng2));
+    });
+    run_op("sakke_rsk_issue", &mut || {
+        black_box(z.issue_rsk(black_box(&id)).ok());
+    });
+    run_op("sakke_rsk_validate", &mut || {
+        black_box(rsk.validate(&kms, black_box(&id)).ok());
+    });
+    let mut rng3 = os_rng();
+    run_op("sakke_kms_keygen", &mut || {
+        black_box(MasterSecret::random(&mut rng3).public_key());
+    });
+    let mut rng4 = os_rng();
+    run_op("eccsi_sign", &mut || {
+        black_box(signer.try_sign_with_rng(&mut rng4, black_box(&msg)).ok());
+    });
+    run_op("eccsi_verify", &mut || {
+        black_box(
+            VerifyingKey::new(eccsi_kms.kpak(), &id)
+                .verify(black_box(&msg), &sig)
+                .ok(),
+        );
+    });
+
+    let yardstick = if args.no_openssl {
+        None
+    } else {
+        openssl_verify_ns()
+    };
+    let mut out = Output::new();
+    if args.json {
+        let mut lines = String::new();
+        for (name, ns) in &results {
+            lines.push_str(&format!("{{\"op\": \"{name}\", \"ns\": {}}}\n", ns.round()));
+        }
+        if let Some(y) = yardstick {
+            lines.push_str(&format!(
+                "{{\"op\": \"openssl_ecdsap256_verify\", \"ns\": {}}}\n",
+                y.round()
+            ));
+        }
+        out = out.raw(lines);
+    } else {
+        for (name, ns) in &results {
+            let ratio = yardstick
+                .map(|y| format!("  ({:.2} x OpenSSL P-256 verify)", ns / y))
+                .unwrap_or_default();
+            out = out.text(name, format!("{}{ratio}", human(*ns)));
+        }
+        match yardstick {
+            Some(y) => out = out.text("openssl_ecdsap256_verify", human(y)),
+            None => out = out.text("openssl_ecdsap256_verify", "not measured"),
+        }
+        out = out.text(
+            "gmk_fanout_2000",
+            "not available yet (needs the MIKEY message builder)",
+        );
+    }
+    Ok(out)
+}
+
+fn human(ns: f64) -> String {
+    if ns >= 1e6 {
+        format!("{:.3} ms", ns / 1e6)
+    } else if ns >= 1e3 {
+        format!("{:.2} us", ns / 1e3)
+    } else {
+        format!("{ns:.0} ns")
+    }
+}
