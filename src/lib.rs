@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+pub mod ct;
 pub mod curve;
 pub mod eccsi;
 pub mod error;

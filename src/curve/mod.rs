@@ -139,6 +139,59 @@ impl AffinePoint {
         Ok(p)
     }
 
+    /// Decodes and fully validates a 257-octet point that is *secret* (an RSK): the same checks
+    /// as [`AffinePoint::from_bytes`], all computed in constant time (the subgroup test runs the
+    /// complete formulas over the public bits of q), with one branch on the combined verdict.
+    ///
+    /// # Errors
+    /// [`PointError::WrongLength`] for a length other than 257 (public), otherwise the error of
+    /// the first failing check in the order prefix, range, curve, subgroup.
+    pub fn from_bytes_ct(bytes: &[u8]) -> Result<Self, PointError> {
+        if bytes.len() != POINT_LEN {
+            return Err(PointError::WrongLength {
+                expected: POINT_LEN,
+                got: bytes.len(),
+            });
+        }
+        let mut xb = [0u8; FP_LEN];
+        let mut yb = [0u8; FP_LEN];
+        xb.copy_from_slice(&bytes[1..=FP_LEN]);
+        yb.copy_from_slice(&bytes[FP_LEN + 1..]);
+        let x = Fp::from_bytes(&xb);
+        let y = Fp::from_bytes(&yb);
+        zeroize::Zeroize::zeroize(&mut xb);
+        zeroize::Zeroize::zeroize(&mut yb);
+        let prefix_ok = bytes[0].ct_eq(&0x04);
+        let range_ok = x.is_some() & y.is_some();
+        let p = Self {
+            x: x.unwrap_or(Fp::ZERO),
+            y: y.unwrap_or(Fp::ZERO),
+            infinity: Choice::from(0),
+        };
+        let on_curve = p.is_on_curve();
+        let in_subgroup = ProjectivePoint::from(p)
+            .mul_vartime(&Fq::MODULUS)
+            .is_identity();
+        // Only the verdicts are declassified, never the coordinates.
+        if !crate::ct::declassify(prefix_ok) {
+            return Err(if bytes[0] == 0 {
+                PointError::Identity
+            } else {
+                PointError::BadPrefix(bytes[0])
+            });
+        }
+        if !crate::ct::declassify(range_ok) {
+            return Err(PointError::CoordinateOutOfRange);
+        }
+        if !crate::ct::declassify(on_curve) {
+            return Err(PointError::NotOnCurve);
+        }
+        if !crate::ct::declassify(in_subgroup) {
+            return Err(PointError::NotInSubgroup);
+        }
+        Ok(p)
+    }
+
     /// Like [`AffinePoint::from_bytes`] but without the (costly) subgroup check; for callers
     /// that check membership by other means.
     ///
@@ -340,8 +393,10 @@ impl ProjectivePoint {
         acc
     }
 
-    /// `[k]self` for a public scalar given as little-endian limbs: variable time (skips zero
-    /// windows and indexes the table directly). Never use with a secret scalar.
+    /// `[k]self` for a public scalar given as little-endian limbs: variable time in `k` (skips
+    /// zero windows and indexes the table directly), never use it with a secret scalar. It is
+    /// constant time in `self` (the complete formulas do not branch), so it may take a secret
+    /// point with a public scalar.
     pub fn mul_vartime(&self, k: &Limbs) -> Self {
         let table = self.window_table();
         let mut acc = Self::IDENTITY;

@@ -93,7 +93,7 @@ impl KmsKeyPair {
         }
         let ssk = SecretScalar::new(self.ksak.0.expose() + &(hs * v.expose()));
         // A zero SSK is discarded; only that (negligible) event shows in the timing.
-        if bool::from(ssk.expose().is_zero()) {
+        if crate::ct::declassify(ssk.expose().is_zero()) {
             return None;
         }
         Some((Ssk(ssk), pvt))

@@ -115,7 +115,9 @@ macro_rules! public_point {
             }
 
             /// Wraps a point computed as \[k\]G with k in \[1, q-1\], hence not the identity.
-            pub(crate) fn from_nonidentity(point: AffinePoint) -> Self {
+            pub(crate) fn from_nonidentity(mut point: AffinePoint) -> Self {
+                // Computed from a secret scalar, public by design (KPAK, PVT).
+                crate::ct::declassify_in_place(&mut point);
                 Self {
                     point,
                     bytes: encode_point(&point),

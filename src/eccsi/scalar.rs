@@ -68,11 +68,11 @@ impl SecretScalar {
         let mut value = candidate.unwrap_or(Scalar::ZERO);
         let is_zero = value.is_zero();
         // Branch only on the validity verdicts, never on the value.
-        if !bool::from(in_range) {
+        if !crate::ct::declassify(in_range) {
             value.zeroize();
             return Err(DecodeError::OutOfRange { what });
         }
-        if bool::from(is_zero) {
+        if crate::ct::declassify(is_zero) {
             return Err(DecodeError::Zero { what });
         }
         Ok(Self(value))
@@ -91,7 +91,7 @@ impl SecretScalar {
             let candidate = Scalar::from_repr(repr);
             let mut value = candidate.unwrap_or(Scalar::ZERO);
             let ok = candidate.is_some() & !value.is_zero();
-            if bool::from(ok) {
+            if crate::ct::declassify(ok) {
                 repr.as_mut_slice().zeroize();
                 return Ok(Self(value));
             }

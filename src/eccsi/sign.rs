@@ -67,7 +67,7 @@ impl SigningKey {
         }
         let y = y_vartime(kpak, &hs_scalar, pvt);
         let ssk_g = ssk.0.mul_base();
-        if !bool::from(ssk_g.ct_eq(&y)) {
+        if !crate::ct::declassify(ssk_g.ct_eq(&y)) {
             return Err(signature::Error::new());
         }
         Ok(Self {
@@ -153,19 +153,25 @@ impl SigningKey {
     /// 7. the signature is r || s || PVT.
     pub(crate) fn sign_with_j(&self, message: &[u8], j: &SecretScalar) -> Option<SignOutput> {
         let j_point = j.mul_base().to_affine();
-        let r: [u8; N] = j_point.x().into();
+        let mut r: [u8; N] = j_point.x().into();
         // r is public (it is part of the signature).
+        crate::ct::declassify_in_place(&mut r);
         if r == [0u8; N] {
             return None;
         }
         let he = hash_he(&self.hs, &r, message);
         let mut denominator = reduce_mod_q(&he) + reduce_mod_q(&r) * self.ssk.0.expose();
         // Constant-time inversion; `None` only for a zero denominator (step 4).
-        let inverse = Option::<Scalar>::from(denominator.invert());
+        let inverse = denominator.invert();
         denominator.zeroize();
-        let mut inverse = inverse?;
-        let s = inverse * j.expose();
+        if !crate::ct::declassify(inverse.is_some()) {
+            return None;
+        }
+        let mut inverse = inverse.unwrap_or(Scalar::ZERO);
+        let mut s = inverse * j.expose();
         inverse.zeroize();
+        // s is public (it is part of the signature).
+        crate::ct::declassify_in_place(&mut s);
         Some(SignOutput {
             signature: Signature::from_parts(r, s, self.pvt),
             j: encode_point(&j_point),

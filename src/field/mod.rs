@@ -212,7 +212,7 @@ macro_rules! mont_field {
                     let excess = 1024 - Self::BITS;
                     l[$crate::field::kernel::LIMBS - 1] &= u64::MAX >> excess;
                     let candidate = Self::from_canonical_limbs(&l);
-                    if bool::from(candidate.is_some()) {
+                    if $crate::ct::declassify(candidate.is_some()) {
                         return candidate.unwrap_or(Self::ZERO);
                     }
                 }

@@ -55,7 +55,7 @@ impl MasterSecret {
             let z = Fq::random(rng);
             // Reject 0 and 1 (a public event of probability 2^-1021).
             let small = z.is_zero() | z.ct_eq(&Fq::ONE);
-            if !bool::from(small) {
+            if !crate::ct::declassify(small) {
                 return Self { z };
             }
         }
@@ -69,7 +69,7 @@ impl MasterSecret {
     /// [`ScalarError::OutOfRange`] unless `2 <= z <= q - 1`.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, ScalarError> {
         let z = scalar_from_be(bytes)?;
-        if bool::from(z.is_zero() | z.ct_eq(&Fq::ONE)) {
+        if crate::ct::declassify(z.is_zero() | z.ct_eq(&Fq::ONE)) {
             return Err(ScalarError::OutOfRange);
         }
         Ok(Self { z })
@@ -82,9 +82,10 @@ impl MasterSecret {
 
     /// The KMS public key `Z = [z]P` (RFC 6508 s6.1). Constant time in `z`.
     pub fn public_key(&self) -> KmsPublicKey {
-        KmsPublicKey {
-            point: FixedBaseTable::generator().mul(&self.z).to_affine(),
-        }
+        // Z is public by design.
+        let mut point = FixedBaseTable::generator().mul(&self.z).to_affine();
+        crate::ct::declassify_in_place(&mut point);
+        KmsPublicKey { point }
     }
 
     /// Issues the Receiver Secret Key `K_(a,S) = [(a + z)^-1 mod q]P` for identifier `id`
@@ -97,7 +98,7 @@ impl MasterSecret {
         let mut s = a.add(&self.z);
         let inv = s.invert();
         s.zeroize();
-        if bool::from(inv.is_none()) {
+        if crate::ct::declassify(inv.is_none()) {
             return Err(IssueError::NoRskForIdentifier);
         }
         let mut k = inv.unwrap_or(Fq::ZERO);
@@ -108,22 +109,29 @@ impl MasterSecret {
 }
 
 /// Decodes a big-endian integer as a scalar below q, allowing leading zero octets beyond 128.
+/// Constant time in the value (the length is public); one branch on the verdict.
 fn scalar_from_be(bytes: &[u8]) -> Result<Fq, ScalarError> {
-    let significant = bytes
-        .iter()
-        .position(|&b| b != 0)
-        .map_or(&[][..], |i| &bytes[i..]);
-    if significant.len() > FP_LEN {
-        return Err(ScalarError::WrongLength {
-            expected: FP_LEN,
-            got: significant.len(),
-        });
+    let split = bytes.len().saturating_sub(FP_LEN);
+    let (excess, tail) = bytes.split_at(split);
+    let mut excess_or = 0u8;
+    for &b in excess {
+        excess_or |= b;
     }
     let mut buf = [0u8; FP_LEN];
-    buf[FP_LEN - significant.len()..].copy_from_slice(significant);
+    buf[FP_LEN - tail.len()..].copy_from_slice(tail);
     let v = Fq::from_bytes(&buf);
     buf.zeroize();
-    Option::from(v).ok_or(ScalarError::OutOfRange)
+    if !crate::ct::declassify(excess_or.ct_eq(&0)) {
+        return Err(ScalarError::WrongLength {
+            expected: FP_LEN,
+            got: bytes.len(),
+        });
+    }
+    if crate::ct::declassify(v.is_some()) {
+        Ok(v.unwrap_or(Fq::ZERO))
+    } else {
+        Err(ScalarError::OutOfRange)
+    }
 }
 
 /// The KMS public key `Z_S = [z]P` (RFC 6508 s6.1), a point of the order-q subgroup.
@@ -203,7 +211,7 @@ impl ReceiverSecretKey {
     /// The [`PointError`] of the first failed check.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, PointError> {
         Ok(Self {
-            point: AffinePoint::from_bytes(bytes)?,
+            point: AffinePoint::from_bytes_ct(bytes)?,
         })
     }
 
@@ -220,7 +228,11 @@ impl ReceiverSecretKey {
     pub fn validate(&self, kms: &KmsPublicKey, id: &[u8]) -> Result<(), Error> {
         let base = kms.identity_point_vartime(id);
         let ok = !base.is_identity() & pairing(&base, &self.point).ct_eq(&Gt::g());
-        if bool::from(ok) { Ok(()) } else { Err(Error) }
+        if crate::ct::declassify(ok) {
+            Ok(())
+        } else {
+            Err(Error)
+        }
     }
 
     pub(crate) fn point(&self) -> &AffinePoint {
@@ -397,7 +409,11 @@ fn decapsulate_with(
     let test = times_base(r.expose());
     drop(r);
     let ok = test.ct_eq(&ProjectivePoint::from(ed.r)) & !test.is_identity();
-    if bool::from(ok) { Ok(ssv) } else { Err(Error) }
+    if crate::ct::declassify(ok) {
+        Ok(ssv)
+    } else {
+        Err(Error)
+    }
 }
 
 /// A receiver's RSK prepared for many decapsulations in one key period: the pairing's line
@@ -427,7 +443,7 @@ impl PreparedReceiver {
         let base = kms.identity_point_vartime(id);
         let lines = PreparedPoint::new(rsk.point());
         let ok = !base.is_identity() & lines.pairing(&base).ct_eq(&Gt::g());
-        if !bool::from(ok) {
+        if !crate::ct::declassify(ok) {
             return Err(Error);
         }
         Ok(Self {
