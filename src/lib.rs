@@ -6,6 +6,7 @@ pub mod eccsi;
 pub mod error;
 pub mod field;
 pub mod hash;
+pub mod mikey;
 pub mod pairing;
 pub mod params;
 pub mod sakke;
