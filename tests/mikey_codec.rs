@@ -926,6 +926,10 @@ fn sakke_to_self_extension() {
         data: &inner,
     };
     let s = ext.sakke_to_self().unwrap().unwrap();
+    let mut again = s.encode_standalone().unwrap();
+    assert_eq!(again[0], 0); // next payload 0 when built here
+    again[0] = 0xee;
+    assert_eq!(again, inner);
     assert_eq!(
         (s.params, s.id_scheme, s.data.len()),
         (SakkeParams::PARAMETER_SET_1, IdScheme::MCX_HASHED_UID, 273)

@@ -181,7 +181,10 @@ impl<'a> KeyData<'a> {
     pub fn parse_list(bytes: &'a [u8]) -> Result<Vec<Self>, ParseError> {
         let mut r = Reader::new(bytes, Context::KeyData);
         let mut out = Vec::new();
-        while !r.is_empty() {
+        if r.is_empty() {
+            return Ok(out);
+        }
+        loop {
             let next_at = r.offset();
             let next = r.u8("next payload")?;
             let type_at = r.offset();

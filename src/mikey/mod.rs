@@ -189,7 +189,10 @@ pub fn parse(input: &[u8]) -> Result<Message<'_>, ParseError> {
     })
 }
 
-/// Encodes a message; the same as [`Message::encode`].
+/// Encodes a message (RFC 3830 s6); the same as [`Message::encode`].
+///
+/// # Panics
+/// Never.
 pub fn encode(msg: &Message<'_>) -> Vec<u8> {
     msg.encode()
 }
@@ -217,12 +220,12 @@ impl<'a> Message<'a> {
         })
     }
 
-    /// The Common Header.
+    /// The Common Header (RFC 3830 s6.1).
     pub fn hdr(&self) -> &Hdr<'a> {
         &self.hdr
     }
 
-    /// The payloads after HDR, in order.
+    /// The payloads after HDR, in the order of the next-payload chain (RFC 3830 s6).
     pub fn payloads(&self) -> &[Payload<'a>] {
         &self.payloads
     }
@@ -237,7 +240,7 @@ impl<'a> Message<'a> {
         self.source
     }
 
-    /// The length of the encoding.
+    /// The length of the encoding (RFC 3830 s6).
     pub fn encoded_len(&self) -> usize {
         self.hdr.encoded_len()
             + self
@@ -266,7 +269,8 @@ impl<'a> Message<'a> {
         out
     }
 
-    /// Each payload with the offset of its first octet in the encoding.
+    /// Each payload with the offset of its first octet in the encoding (HDR is at 0 and
+    /// [`Hdr`]'s length is 10 octets plus the CS ID map info, RFC 3830 s6.1).
     pub fn payloads_with_offsets(&self) -> impl Iterator<Item = (usize, &Payload<'a>)> {
         self.payloads.iter().scan(self.hdr.encoded_len(), |at, p| {
             let here = *at;
@@ -275,7 +279,7 @@ impl<'a> Message<'a> {
         })
     }
 
-    /// The T payload's timestamp, if there is one (the first, if several).
+    /// The T payload's timestamp (RFC 3830 s6.6), if there is one (the first, if several).
     pub fn timestamp(&self) -> Option<&Timestamp> {
         self.payloads.iter().find_map(|p| match p {
             Payload::T(t) => Some(t),
@@ -283,7 +287,7 @@ impl<'a> Message<'a> {
         })
     }
 
-    /// The first RAND payload.
+    /// The first RAND payload (RFC 3830 s6.11).
     pub fn rand(&self) -> Option<&Rand<'a>> {
         self.payloads.iter().find_map(|p| match p {
             Payload::Rand(r) => Some(r),
@@ -291,7 +295,7 @@ impl<'a> Message<'a> {
         })
     }
 
-    /// The IDR payloads, in order.
+    /// The IDR payloads (RFC 6043 s6.6, RFC 6509 s4.4), in order.
     pub fn idrs(&self) -> impl Iterator<Item = &Idr<'a>> {
         self.payloads.iter().filter_map(|p| match p {
             Payload::Idr(i) => Some(i),
@@ -299,12 +303,12 @@ impl<'a> Message<'a> {
         })
     }
 
-    /// The first IDR payload with the given role.
+    /// The first IDR payload with the given role (RFC 6043 s6.6; e.g. IDRkmsr, RFC 6509 s4.4).
     pub fn idr(&self, role: IdRole) -> Option<&Idr<'a>> {
         self.idrs().find(|i| i.role == role)
     }
 
-    /// The SP payloads, in order.
+    /// The SP payloads (RFC 3830 s6.10), in order.
     pub fn security_policies(&self) -> impl Iterator<Item = &SecurityPolicy<'a>> {
         self.payloads.iter().filter_map(|p| match p {
             Payload::Sp(s) => Some(s),
@@ -312,7 +316,7 @@ impl<'a> Message<'a> {
         })
     }
 
-    /// The first SAKKE payload.
+    /// The first SAKKE payload (RFC 6509 s4.2).
     pub fn sakke(&self) -> Option<&Sakke<'a>> {
         self.payloads.iter().find_map(|p| match p {
             Payload::Sakke(s) => Some(s),
@@ -320,7 +324,7 @@ impl<'a> Message<'a> {
         })
     }
 
-    /// The General Extension payloads, in order.
+    /// The General Extension payloads (RFC 3830 s6.15), in order.
     pub fn general_extensions(&self) -> impl Iterator<Item = &GeneralExtension<'a>> {
         self.payloads.iter().filter_map(|p| match p {
             Payload::GeneralExtension(g) => Some(g),
@@ -328,7 +332,7 @@ impl<'a> Message<'a> {
         })
     }
 
-    /// The SIGN payload (always the last one), if present.
+    /// The SIGN payload (RFC 3830 s6.5: always the last one), if present.
     pub fn sign(&self) -> Option<&Sign<'a>> {
         match self.payloads.last() {
             Some(Payload::Sign(s)) => Some(s),
@@ -369,8 +373,8 @@ impl<'a> Message<'a> {
         }
     }
 
-    /// A field-by-field description of the encoding with offsets, for dumps such as
-    /// `mikey-sakke mikey inspect`.
+    /// A field-by-field description of the encoding with offsets and the RFC section of each
+    /// payload, for dumps such as `mikey-sakke mikey inspect`.
     pub fn annotate(&self) -> Vec<Annotation> {
         annotate::annotate(self)
     }

@@ -170,6 +170,20 @@ impl<'a> Sakke<'a> {
         Ok(s)
     }
 
+    /// Encodes this SAKKE payload standing alone, with next payload 0: the data of a
+    /// SAKKE-to-self General Extension (TS 33.180 E.5). The inverse of
+    /// [`Sakke::parse_standalone`].
+    ///
+    /// # Errors
+    /// [`BuildError::TooLong`] if the SAKKE data is longer than 65535 octets.
+    pub fn encode_standalone(&self) -> Result<Vec<u8>, BuildError> {
+        let p = Payload::Sakke(*self);
+        p.check()?;
+        let mut out = Vec::with_capacity(p.encoded_len());
+        p.encode_into(PayloadType::LAST.0, &mut out);
+        Ok(out)
+    }
+
     fn parse_body(r: &mut Reader<'a>) -> Result<Self, ParseError> {
         let params = SakkeParams(r.u8("SAKKE params")?);
         let id_scheme = IdScheme(r.u8("ID scheme")?);
@@ -280,7 +294,7 @@ fn len8<'a>(
 }
 
 impl<'a> Payload<'a> {
-    /// The payload type number of this payload.
+    /// The payload type number of this payload (RFC 3830 s6.1 table 6.1.c).
     pub fn payload_type(&self) -> PayloadType {
         match self {
             Self::Kemac(_) => PayloadType::KEMAC,
@@ -446,7 +460,7 @@ impl<'a> Payload<'a> {
         }
     }
 
-    /// The length of this payload's encoding.
+    /// The length of this payload's encoding, next-payload octet included (RFC 3830 s6).
     pub fn encoded_len(&self) -> usize {
         match self {
             Self::Kemac(k) => k.encoded_len(),
