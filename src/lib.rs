@@ -8,6 +8,7 @@ pub mod error;
 pub mod field;
 pub mod hash;
 pub mod mcx;
+pub mod mikey;
 pub mod pairing;
 pub mod params;
 pub mod sakke;

@@ -34,6 +34,11 @@ enum Command {
         #[command(subcommand)]
         cmd: cli::eccsi::EccsiCommand,
     },
+    /// MIKEY messages (RFC 3830, RFC 6043, RFC 6509): inspect.
+    Mikey {
+        #[command(subcommand)]
+        cmd: cli::mikey::MikeyCommand,
+    },
 }
 
 fn run(command: &Command) -> Result<cli::Output, cli::CliError> {
@@ -42,6 +47,7 @@ fn run(command: &Command) -> Result<cli::Output, cli::CliError> {
         Command::Demo => cli::demo::run(),
         Command::Sakke { cmd } => cli::sakke::run(cmd),
         Command::Eccsi { cmd } => cli::eccsi::run(cmd),
+        Command::Mikey { cmd } => cli::mikey::run(cmd),
     }
 }
 

@@ -167,17 +167,15 @@ pub fn run(args: &BenchArgs) -> Result<Output, CliError> {
     };
     let mut out = Output::new();
     if args.json {
-        let mut lines = String::new();
         for (name, ns) in &results {
-            lines.push_str(&format!("{{\"op\": \"{name}\", \"ns\": {}}}\n", ns.round()));
+            out = out.line(format!("{{\"op\": \"{name}\", \"ns\": {}}}", ns.round()));
         }
         if let Some(y) = yardstick {
-            lines.push_str(&format!(
-                "{{\"op\": \"openssl_ecdsap256_verify\", \"ns\": {}}}\n",
+            out = out.line(format!(
+                "{{\"op\": \"openssl_ecdsap256_verify\", \"ns\": {}}}",
                 y.round()
             ));
         }
-        out = out.raw(lines);
     } else {
         for (name, ns) in &results {
             let ratio = yardstick

@@ -5,6 +5,7 @@
 pub mod bench;
 pub mod demo;
 pub mod eccsi;
+pub mod mikey;
 pub mod sakke;
 
 use std::fmt;
@@ -26,14 +27,23 @@ impl CliError {
     }
 }
 
-/// What a command prints: `name = value` lines in the format of the vector files, and an exit
-/// status (0 unless a check such as a validation came out negative).
+/// What a command prints: `name = value` lines in the format of the vector files (or free-form
+/// lines, for dumps), and an exit status (0 unless a check such as a validation came out
+/// negative).
 #[derive(Debug, Default)]
 pub struct Output {
-    lines: Vec<(String, String)>,
-    raw: String,
+    lines: Vec<Line>,
     /// Exit status to use after printing (1 for a negative validation result).
     pub status: i32,
+}
+
+/// One printed line.
+#[derive(Debug)]
+enum Line {
+    /// `name = value`.
+    Pair(String, String),
+    /// A line printed as is.
+    Text(String),
 }
 
 impl Output {
@@ -45,19 +55,20 @@ impl Output {
     /// Adds `name = HEX` (upper-case hex, like the vector files).
     pub fn hex(mut self, name: &str, bytes: &[u8]) -> Self {
         self.lines
-            .push((name.to_string(), hex::encode_upper(bytes)));
+            .push(Line::Pair(name.to_string(), hex::encode_upper(bytes)));
         self
     }
 
     /// Adds `name = value` with a plain text value.
     pub fn text(mut self, name: &str, value: impl fmt::Display) -> Self {
-        self.lines.push((name.to_string(), value.to_string()));
+        self.lines
+            .push(Line::Pair(name.to_string(), value.to_string()));
         self
     }
 
-    /// Appends text printed verbatim after the `name = value` lines.
-    pub fn raw(mut self, text: String) -> Self {
-        self.raw.push_str(&text);
+    /// Adds a line printed as is (for dumps that are not `name = value` lists).
+    pub fn line(mut self, text: impl Into<String>) -> Self {
+        self.lines.push(Line::Text(text.into()));
         self
     }
 
@@ -70,13 +81,17 @@ impl Output {
     /// Renders the lines.
     pub fn render(&self) -> String {
         let mut s = String::new();
-        for (k, v) in &self.lines {
-            s.push_str(k);
-            s.push_str(" = ");
-            s.push_str(v);
+        for line in &self.lines {
+            match line {
+                Line::Pair(k, v) => {
+                    s.push_str(k);
+                    s.push_str(" = ");
+                    s.push_str(v);
+                }
+                Line::Text(t) => s.push_str(t),
+            }
             s.push('\n');
         }
-        s.push_str(&self.raw);
         s
     }
 }

@@ -30,3 +30,12 @@ pub fn get<'a>(m: &'a HashMap<String, Vec<u8>>, k: &str) -> &'a [u8] {
 pub const RFC6508: &str = include_str!("../../vectors/rfc6508.txt");
 pub const RFC6507: &str = include_str!("../../vectors/rfc6507.txt");
 pub const MCX: &str = include_str!("../../vectors/mcx-interop.txt");
+
+/// The raw text of one `name = value` line (for values that are not hex, e.g. base64).
+pub fn text_value<'a>(text: &'a str, k: &str) -> &'a str {
+    text.lines()
+        .filter_map(|l| l.split_once('='))
+        .find(|(name, _)| name.trim() == k)
+        .map(|(_, v)| v.trim())
+        .unwrap_or_else(|| panic!("vector {k} missing"))
+}
