@@ -384,20 +384,39 @@ pub fn decapsulate(
     ed: &EncapsulatedData,
 ) -> Result<Ssv, Error> {
     let base = ProjectivePoint::from(kms.identity_point_vartime(id));
-    decapsulate_with(id, ed, || pairing(&ed.r, rsk.point()), |r| base.mul(r))
+    decapsulate_with(
+        id,
+        ed,
+        false,
+        || pairing(&ed.r, rsk.point()),
+        |r| base.mul(r),
+    )
 }
 
-/// RFC 6508 s6.2.2 steps 2-6 with the pairing and the TEST multiplication supplied.
+/// RFC 6508 s6.2.2 steps 2-6 with the pairing and the TEST multiplication supplied. With
+/// `minimal_w`, w is hashed without its leading zero octets (the interoperability retry).
 fn decapsulate_with(
     id: &[u8],
     ed: &EncapsulatedData,
+    minimal_w: bool,
     w: impl FnOnce() -> Gt,
     times_base: impl FnOnce(&Fq) -> ProjectivePoint,
 ) -> Result<Ssv, Error> {
     // Step 2: w = <R, K>.
     let w = w();
     // Step 3: SSV = H XOR HashToIntegerRange(w, 2^n).
-    let mut mask = crate::hash::to_mask(&w.to_bytes());
+    let mut w_bytes = w.to_bytes();
+    let start = if minimal_w {
+        // Variable time in the number of leading zero octets of w: only in the opt-in retry.
+        w_bytes
+            .iter()
+            .position(|&b| b != 0)
+            .unwrap_or(w_bytes.len())
+    } else {
+        0
+    };
+    let mut mask = crate::hash::to_mask(&w_bytes[start..]);
+    w_bytes.zeroize();
     let mut ssv = [0u8; SSV_LEN];
     for i in 0..SSV_LEN {
         ssv[i] = ed.h[i] ^ mask[i];
@@ -461,6 +480,27 @@ impl PreparedReceiver {
         decapsulate_with(
             &self.id,
             ed,
+            false,
+            || self.lines.pairing(&ed.r),
+            |r| self.own.mul(r),
+        )
+    }
+
+    /// [`Self::decapsulate`] for Encapsulated Data from a sender that hashed g^r without its
+    /// leading zero octets (a deployed interoperability bug, about 1 key in 153): w is hashed in
+    /// minimal length. Use only as a retry after [`Self::decapsulate`] failed; the RFC's
+    /// `TEST == R` check still decides, so nothing false is accepted.
+    ///
+    /// # Security
+    /// Variable time in the number of leading zero octets of w.
+    ///
+    /// # Errors
+    /// The opaque [`Error`] when the check fails (always, when w has no leading zero octet).
+    pub fn decapsulate_minimal_w(&self, ed: &EncapsulatedData) -> Result<Ssv, Error> {
+        decapsulate_with(
+            &self.id,
+            ed,
+            true,
             || self.lines.pairing(&ed.r),
             |r| self.own.mul(r),
         )
