@@ -19,6 +19,56 @@ pub enum MikeyCommand {
         #[arg(value_name = "FILE|-")]
         input: String,
     },
+    /// Verify and decrypt a MIKEY-SAKKE I_MESSAGE addressed to you (TS 33.180 profile).
+    ///
+    /// Checks, in order: timestamp window and replay, addressing, the ECCSI signature (before
+    /// any SAKKE work), SAKKE decapsulation, key identifiers and key parameters. Prints the key,
+    /// its identifiers and the derived SRTP master key and salt.
+    Receive(ReceiveArgs),
+}
+
+/// Arguments of `mikey receive`.
+#[derive(clap::Args, Debug)]
+pub struct ReceiveArgs {
+    /// The message: a file or `-` for standard input (raw, base64 or hex).
+    #[arg(long, value_name = "FILE|-")]
+    message: String,
+    /// The SAKKE KMS public key Z of your KMS, 257 octets in hex.
+    #[arg(long, value_name = "HEX")]
+    kms_public_key: String,
+    /// The ECCSI KMS public authentication key KPAK, 65 octets in hex.
+    #[arg(long, value_name = "HEX")]
+    kpak: String,
+    /// Your 32-octet UID for the key period of the message.
+    #[arg(long, value_name = "HEX")]
+    uid: String,
+    /// Your SAKKE RSK, 257 octets in hex (validated before use).
+    #[arg(long, value_name = "HEX")]
+    rsk: String,
+    /// Your MC service ID (URI), to check the GMK-ID against the GUK-ID of a GMK message.
+    #[arg(long, value_name = "URI")]
+    user_uri: Option<String>,
+    /// Accept the message only from this initiator UID.
+    #[arg(long, value_name = "HEX")]
+    initiator_uid: Option<String>,
+    /// Your clock, NTP seconds since 1900 (decimal, or hex with 0x); default: the system clock.
+    #[arg(long, value_name = "NTP", conflicts_with = "no_time_check")]
+    now: Option<String>,
+    /// Do not compare the timestamp with a clock (for recorded messages).
+    #[arg(long)]
+    no_time_check: bool,
+    /// Allowed clock skew in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    max_skew: u64,
+    /// Also accept signatures that exclude the two SIGN header octets (some deployed peers).
+    #[arg(long)]
+    compat_signature: bool,
+    /// Retry decapsulation with g^r hashed in minimal length (some deployed peers).
+    #[arg(long)]
+    compat_minimal_w: bool,
+    /// Accept the legacy clear key-parameters format of old deployed senders.
+    #[arg(long)]
+    compat_legacy_key_params: bool,
 }
 
 /// Runs one `mikey` subcommand.
@@ -33,7 +83,132 @@ pub fn run(cmd: &MikeyCommand) -> Result<Output, CliError> {
             let octets = decode_input(&raw)?;
             inspect(&octets)
         }
+        MikeyCommand::Receive(args) => receive(args),
     }
+}
+
+/// Seconds between the NTP epoch (1900) and the Unix epoch (1970).
+pub const NTP_UNIX_OFFSET: u64 = 2_208_988_800;
+
+/// The system clock as NTP seconds.
+pub fn ntp_now() -> u64 {
+    let unix = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    unix + NTP_UNIX_OFFSET
+}
+
+fn parse_ntp(s: &str) -> Result<u64, CliError> {
+    let t = s.trim();
+    let v = match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        Some(h) => u64::from_str_radix(h, 16),
+        None => t.parse(),
+    };
+    v.map_err(|_| CliError(format!("--now: not an NTP time in seconds: {t:?}")))
+}
+
+fn fixed<const N: usize>(name: &str, hex: &str) -> Result<[u8; N], CliError> {
+    let v = super::parse_hex(name, hex)?;
+    v.as_slice()
+        .try_into()
+        .map_err(|_| CliError(format!("--{name}: must be {N} octets, got {}", v.len())))
+}
+
+fn receive(a: &ReceiveArgs) -> Result<Output, CliError> {
+    use mikey_sakke::eccsi::Kpak;
+    use mikey_sakke::mcx::imessage::{self, Receiver, ReplayCache, TimeCheck};
+    use mikey_sakke::sakke::{KmsPublicKey, PreparedReceiver, ReceiverSecretKey};
+
+    let octets = decode_input(&read_input(&a.message)?)?;
+    let z = KmsPublicKey::from_bytes(&super::parse_hex("kms-public-key", &a.kms_public_key)?)
+        .map_err(|e| CliError(format!("--kms-public-key: {e}")))?;
+    let kpak = Kpak::from_bytes(&super::parse_hex("kpak", &a.kpak)?)
+        .map_err(|e| CliError(format!("--kpak: {e}")))?;
+    let uid: [u8; 32] = fixed("uid", &a.uid)?;
+    let rsk_bytes = zeroize::Zeroizing::new(super::parse_hex("rsk", &a.rsk)?);
+    let rsk =
+        ReceiverSecretKey::from_bytes(&rsk_bytes).map_err(|e| CliError(format!("--rsk: {e}")))?;
+    let prepared = PreparedReceiver::new(&z, &uid, &rsk).map_err(|_| {
+        CliError::new("--rsk: the RSK does not validate for this UID and KMS public key")
+    })?;
+    let initiator = a
+        .initiator_uid
+        .as_deref()
+        .map(|h| fixed::<32>("initiator-uid", h))
+        .transpose()?;
+    let time = if a.no_time_check {
+        TimeCheck::Disabled
+    } else {
+        let now = match &a.now {
+            Some(s) => parse_ntp(s)?,
+            None => ntp_now(),
+        };
+        TimeCheck::Window {
+            now,
+            max_skew: a.max_skew,
+        }
+    };
+    let receiver = Receiver {
+        uid: &uid,
+        user_uri: a.user_uri.as_deref().map(str::as_bytes),
+        kms_public_key: &z,
+        rsk: &prepared,
+        kpak: &kpak,
+        key_period: None,
+        expected_initiator: initiator.as_ref(),
+        compat_signature: a.compat_signature,
+        compat_minimal_w: a.compat_minimal_w,
+        compat_legacy_key_params: a.compat_legacy_key_params,
+    };
+    let got = imessage::receive(&receiver, time, Some(&mut ReplayCache::new(1)), &octets)
+        .map_err(|e| CliError(format!("message rejected: {e}")))?;
+    Ok(received_output(&got))
+}
+
+/// The `name = value` lines describing a received key (shared with `ue receive`).
+pub fn received_output(got: &mikey_sakke::mcx::imessage::ReceivedKey) -> Output {
+    let mut out = Output::new()
+        .hex("key", got.key.as_bytes())
+        .hex("key_id", &got.key_id.to_bytes())
+        .hex("csb_id", &got.csb_id.to_bytes())
+        .text("key_type", got.purpose.map_or("unassigned", |p| p.name()))
+        .hex("initiator_uid", &got.initiator_uid)
+        .text("timestamp_ntp", format!("0x{:016X}", got.ntp_time))
+        .hex("rand", &got.rand);
+    if let Some(cs) = got.cs_id {
+        out = out.text("cs_id", cs);
+    }
+    if let Some(s) = &got.srtp {
+        out = out
+            .hex("srtp_master_key", &s.key)
+            .hex("srtp_master_salt", &s.salt);
+    }
+    if let Some(kp) = &got.key_params {
+        out = out
+            .text("key_parameters_key_type", kp.key_type)
+            .hex("key_parameters_status", &kp.status.to_be_bytes())
+            .hex("key_parameters_activation_time", &kp.activation_time)
+            .hex("key_parameters_expiry_time", &kp.expiry_time)
+            .text(
+                "key_parameters_text",
+                String::from_utf8_lossy(&kp.text).escape_debug(),
+            );
+        if let Some(groups) = &kp.group_ids {
+            for g in groups {
+                out = out.text(
+                    "key_parameters_group_id",
+                    String::from_utf8_lossy(&g.value).escape_debug(),
+                );
+            }
+        }
+    }
+    if got.signature_compat_used {
+        out = out.text(
+            "signature_coverage",
+            "without SIGN header (compatibility mode)",
+        );
+    }
+    out
 }
 
 fn read_input(path: &str) -> Result<Vec<u8>, CliError> {

@@ -1,0 +1,121 @@
+//! `mikey-sakke mikey receive` on the published GMK message, and its failures.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+const MCX: &str = include_str!("../vectors/mcx-interop.txt");
+
+fn v(name: &str) -> String {
+    MCX.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} = ")))
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+fn receive(extra: &[&str], message: &str) -> Output {
+    let (z, kpak, uid, rsk) = (
+        v("kms_PubEncKey"),
+        v("kms_PubAuthKey"),
+        v("alice_UserID"),
+        v("alice_UserDecryptKey"),
+    );
+    let mut args = vec![
+        "mikey",
+        "receive",
+        "--message",
+        "-",
+        "--kms-public-key",
+        &z,
+        "--kpak",
+        &kpak,
+        "--uid",
+        &uid,
+        "--rsk",
+        &rsk,
+    ];
+    args.extend_from_slice(extra);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mikey-sakke"))
+        .args(&args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(message.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn assert_one_line_error(o: &Output, needle: &str) {
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains(needle), "{err}");
+}
+
+#[test]
+fn receives_the_published_gmk_message() {
+    let o = receive(
+        &[
+            "--now",
+            "0xEC898DA8",
+            "--user-uri",
+            "sip:alice@streamwide.com",
+            "--initiator-uid",
+            &v("gms_UserID"),
+        ],
+        &v("gmk_I_MESSAGE_b64"),
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let out = String::from_utf8(o.stdout).unwrap();
+    for (k, val) in [
+        ("key", v("gmk_GMK")),
+        ("key_id", v("gmk_GMK_ID")),
+        ("csb_id", v("gmk_GUK_ID")),
+        ("initiator_uid", v("gms_UserID")),
+        ("srtp_master_key", v("gmk_srtp_master_key_derived_here")),
+        ("srtp_master_salt", v("gmk_srtp_master_salt_derived_here")),
+    ] {
+        assert!(
+            out.contains(&format!("{k} = {}\n", val.to_uppercase())),
+            "{k} in\n{out}"
+        );
+    }
+    assert!(out.contains("key_type = GMK\n"));
+    assert!(out.contains("key_parameters_status = 00000001\n"));
+}
+
+#[test]
+fn failures_are_one_line() {
+    let msg = v("gmk_I_MESSAGE_b64");
+    assert_one_line_error(&receive(&[], &msg), "clock skew");
+    assert_one_line_error(
+        &receive(
+            &["--no-time-check", "--initiator-uid", &v("bob_UserID")],
+            &msg,
+        ),
+        "unexpected initiator",
+    );
+    assert_one_line_error(
+        &receive(&["--no-time-check"], &v("pck_I_MESSAGE_b64")),
+        "another receiver",
+    );
+    assert_one_line_error(&receive(&["--no-time-check"], "AAAA"), "malformed");
+    assert_one_line_error(&receive(&["--no-time-check"], "not base64 !!"), "");
+    assert_one_line_error(
+        &receive(&["--no-time-check", "--now", "5"], &msg),
+        "cannot be used with",
+    );
+    assert_one_line_error(&receive(&["--now", "yesterday"], &msg), "--now");
+}
