@@ -90,3 +90,34 @@ fn encapsulate_with(
     crate::ct::declassify_in_place(&mut ed);
     ed
 }
+
+/// Whether `g^r` for this SSV and identifier has a leading zero octet in its 128-octet form,
+/// the case in which RFC-correct and minimal-length hashing of g^r disagree (about 1 in 153).
+/// The answer is declassified: callers branch on it to discard the SSV.
+pub fn gr_has_leading_zero_octet(ssv: &Ssv, id: &[u8]) -> bool {
+    let r = derive_r(ssv, id);
+    let mut gr = Gt::g_pow(r.expose()).to_bytes();
+    let zero = subtle::ConstantTimeEq::ct_eq(&gr[0], &0u8);
+    gr.zeroize();
+    crate::ct::declassify(zero)
+}
+
+/// Encapsulation as a sender with the minimal-length g^r bug does it (H masked with the hash of
+/// g^r stripped of leading zero octets). For interoperability tests only: it is not RFC 6508.
+pub fn encapsulate_minimal_gr(ssv: &Ssv, kms: &KmsPublicKey, id: &[u8]) -> EncapsulatedData {
+    let r = derive_r(ssv, id);
+    let base = ProjectivePoint::from(kms.identity_point_vartime(id));
+    let big_r = base.mul(r.expose()).to_affine();
+    let mut gr = Gt::g_pow(r.expose()).to_bytes();
+    let start = gr.iter().position(|&b| b != 0).unwrap_or(gr.len());
+    let mut m = crate::hash::to_mask(&gr[start..]);
+    gr.zeroize();
+    let mut h = [0u8; SSV_LEN];
+    for i in 0..SSV_LEN {
+        h[i] = ssv.as_bytes()[i] ^ m[i];
+    }
+    m.zeroize();
+    let mut ed = EncapsulatedData { r: big_r, h };
+    crate::ct::declassify_in_place(&mut ed);
+    ed
+}

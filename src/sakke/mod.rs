@@ -368,6 +368,28 @@ pub fn encapsulate<R: CryptoRng + ?Sized>(
     (ssv, ed)
 }
 
+/// [`encapsulate`] for receivers that hash g^r in minimal length (a deployed interoperability
+/// bug, spec notes s6): draws SSVs until g^r has no leading zero octet, so that both hashing
+/// conventions agree. For keys the sender generates itself (PCK, CSK); a GMK, one value for
+/// many members, cannot avoid it this way.
+///
+/// # Security
+/// The number of draws (about 1 in 153 SSVs is discarded) shows in the timing; discarded SSVs
+/// are never used.
+pub fn encapsulate_interop_safe<R: CryptoRng + ?Sized>(
+    rng: &mut R,
+    kms: &KmsPublicKey,
+    id: &[u8],
+) -> (Ssv, EncapsulatedData) {
+    loop {
+        let ssv = Ssv::random(rng);
+        if !hazmat::gr_has_leading_zero_octet(&ssv, id) {
+            let ed = hazmat::encapsulate_with_ssv(&ssv, kms, id);
+            return (ssv, ed);
+        }
+    }
+}
+
 /// Receiver side (RFC 6508 s6.2.2): recovers the SSV from Encapsulated Data with the receiver's
 /// RSK, and checks the RFC's `TEST == R` (step 5) before releasing it. Constant time in the RSK
 /// and the SSV; the only branch is on the final accept/reject.
