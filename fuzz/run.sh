@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs the fuzz targets with cargo fuzz (needs a nightly toolchain and `cargo install cargo-fuzz`).
+#   bash fuzz/run.sh            every target, 10^7 executions each
+#   bash fuzz/run.sh 30s        every target for 30 seconds (a smoke run)
+#   bash fuzz/run.sh 1e6 receive
+# The committed seeds in fuzz/seeds/<target> start each corpus (fuzz/corpus is not committed).
+set -euo pipefail
+cd "$(dirname "$0")"
+budget=${1:-10000000}
+shift || true
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(mikey_parse receive point_decode key_params)
+for t in "${targets[@]}"; do
+    mkdir -p "corpus/$t"
+    cp -n seeds/"$t"/* "corpus/$t/" 2>/dev/null || true
+    case "$budget" in
+        *s) limit=(-max_total_time="${budget%s}") ;;
+        *) limit=(-runs="$(python3 -c "print(int(float('$budget')))")") ;;
+    esac
+    echo "== $t (${limit[*]})"
+    cargo +nightly fuzz run "$t" "corpus/$t" -- "${limit[@]}" -rss_limit_mb=2048 -max_len=4096 -print_final_stats=1 2>&1 \
+        | grep -E "^(stat::|#[0-9]+ *DONE|==[0-9]+== ERROR|SUMMARY|Done)" || true
+done
