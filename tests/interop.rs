@@ -209,3 +209,78 @@ fn signatures_without_the_sign_header_need_the_compat_mode() {
     .unwrap();
     assert!(!got.signature_compat_used);
 }
+
+/// Rebuilds a message with its payload list edited, and signs it again.
+fn resign_edited(
+    w: &mut World,
+    octets: &[u8],
+    edit: impl FnOnce(&mut Vec<Payload<'_>>),
+) -> Vec<u8> {
+    let msg = mikey::parse(octets).unwrap();
+    let (hdr, mut payloads) = msg.into_parts();
+    edit(&mut payloads);
+    let mut out = mikey::Message::new(hdr, payloads).unwrap().encode();
+    let end = out.len() - 129;
+    let sig = w.signer.try_sign_with_rng(&mut w.rng, &out[..end]).unwrap();
+    out[end..].copy_from_slice(&sig.to_bytes());
+    out
+}
+
+#[test]
+fn duplicate_or_missing_mandatory_payloads_are_rejected() {
+    let mut w = world();
+    let ssv = Ssv::random(&mut w.rng);
+    let octets = build(&mut w, &ssv);
+    let rx = |w: &World, m: &[u8]| {
+        imessage::receive(&receiver(w, false, false), TimeCheck::Disabled, None, m)
+    };
+    assert!(rx(&w, &octets).is_ok());
+    let pos = |ps: &Vec<Payload<'_>>, f: fn(&Payload<'_>) -> bool| ps.iter().position(f).unwrap();
+    // duplicates
+    for (name, f) in [
+        (
+            "RAND",
+            (|p: &Payload<'_>| matches!(p, Payload::Rand(_))) as fn(&Payload<'_>) -> bool,
+        ),
+        ("T", |p| matches!(p, Payload::T(_))),
+        ("SAKKE", |p| matches!(p, Payload::Sakke(_))),
+    ] {
+        let m = resign_edited(&mut w, &octets, |ps| {
+            let i = pos(ps, f);
+            let dup = ps[i].clone();
+            ps.insert(i, dup);
+        });
+        assert!(
+            matches!(rx(&w, &m), Err(ReceiveError::DuplicatePayload(n)) if n == name),
+            "{name}: {:?}",
+            rx(&w, &m)
+        );
+        // missing
+        let m = resign_edited(&mut w, &octets, |ps| {
+            let i = pos(ps, f);
+            ps.remove(i);
+        });
+        assert!(
+            matches!(rx(&w, &m), Err(ReceiveError::MissingPayload(n)) if n == name),
+            "{name}: {:?}",
+            rx(&w, &m)
+        );
+    }
+    // missing responder / initiator identities
+    let m = resign_edited(&mut w, &octets, |ps| {
+        ps.retain(|p| !matches!(p, Payload::Idr(i) if i.role == mikey::IdRole::HASHED_RESPONDER))
+    });
+    assert!(matches!(
+        rx(&w, &m),
+        Err(ReceiveError::MissingPayload("IDRuidr"))
+    ));
+    // a message without SIGN
+    let msg = mikey::parse(&octets).unwrap();
+    let (hdr, mut payloads) = msg.into_parts();
+    payloads.pop();
+    let unsigned = mikey::Message::new(hdr, payloads).unwrap().encode();
+    assert!(matches!(
+        rx(&w, &unsigned),
+        Err(ReceiveError::MissingPayload("SIGN"))
+    ));
+}
