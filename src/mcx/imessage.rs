@@ -9,7 +9,8 @@
 //! Receiving checks, in this order, each failure being a distinct [`ReceiveError`]: the message
 //! parses and has the mandatory payloads once each; the timestamp is within the allowed clock
 //! skew and not a replay; its key period is the one of the receiver's keys; the message is
-//! addressed to the receiver; the ECCSI signature verifies (before any SAKKE work); the SAKKE
+//! addressed to the receiver (or, with a SAKKE-to-self extension, sent by the receiver's own
+//! identity from another device); the ECCSI signature verifies (before any SAKKE work); the SAKKE
 //! payload decapsulates; the key identifiers and the key parameters are consistent.
 
 use std::collections::{HashSet, VecDeque};
@@ -572,10 +573,22 @@ pub fn receive(
             return Err(ReceiveError::WrongKeyPeriod { message, keys });
         }
     }
-    // 3. Addressing.
-    if responder.data != receiver.uid.as_slice() {
+    // 3. Addressing: to us, or (SAKKE-to-self, E.5) from us, for another of our devices.
+    let to_self = if responder.data == receiver.uid.as_slice() {
+        None
+    } else if initiator.data == receiver.uid.as_slice() {
+        match msg.general_extensions().find_map(|g| g.sakke_to_self()) {
+            Some(Ok(s)) => Some(s),
+            Some(Err(_)) => {
+                return Err(ReceiveError::BadSakkePayload(
+                    "malformed SAKKE-to-self extension",
+                ));
+            }
+            None => return Err(ReceiveError::NotForThisReceiver),
+        }
+    } else {
         return Err(ReceiveError::NotForThisReceiver);
-    }
+    };
     if let Some(expected) = receiver.expected_initiator
         && initiator.data != expected.as_slice()
     {
@@ -611,7 +624,8 @@ pub fn receive(
             return Err(ReceiveError::Replay);
         }
     }
-    // 5. SAKKE.
+    // 5. SAKKE (the SAKKE-to-self copy when we are the initiator).
+    let sakke_p = to_self.as_ref().unwrap_or(sakke_p);
     if sakke_p.params != SakkeParams::PARAMETER_SET_1 {
         return Err(ReceiveError::BadSakkePayload(
             "unsupported SAKKE parameter set",
