@@ -1,0 +1,168 @@
+//! Key provisioning (TS 33.180 Annex D KeyProvision): for a user or group URI and a key
+//! period, compute the UID (F.2.1), issue the SAKKE RSK and an ECCSI (SSK, PVT), validate both
+//! as a client would before handing them out, and record them in the store.
+//!
+//! Batches run the issuing on all cores (rayon) and record the results in transactions of a
+//! few dozen sets, each set being reported only once its transaction has committed. A batch
+//! interrupted at any point can simply be run again: sets already recorded are returned from
+//! the store, the rest are issued.
+
+use rayon::prelude::*;
+
+use super::store::{IssuedKeySet, MasterKeys, PrincipalKind, Store, StoreError};
+use crate::eccsi::SigningKey;
+use crate::mcx::uid::{KeyPeriods, uid};
+
+/// Key sets recorded per transaction in a batch.
+pub const CHUNK: usize = 32;
+
+/// Why provisioning failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ProvisionError {
+    /// The store failed.
+    Store(StoreError),
+    /// `id + z = 0 mod q` for this UID: no SAKKE RSK exists under this master key.
+    NoRsk(String),
+    /// A freshly issued key set did not validate (a bug or a hardware fault: nothing is
+    /// recorded).
+    SelfCheckFailed(String),
+    /// The URI is too long for a UID.
+    BadUri(String),
+    /// The time lies before the first key period.
+    BadTime,
+}
+
+impl core::fmt::Display for ProvisionError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Store(e) => write!(f, "{e}"),
+            Self::NoRsk(u) => write!(f, "no RSK exists for {u} under this master key"),
+            Self::SelfCheckFailed(u) => write!(
+                f,
+                "the key set issued for {u} failed validation; nothing recorded"
+            ),
+            Self::BadUri(u) => write!(f, "URI too long for a UID: {u}"),
+            Self::BadTime => f.write_str("the time lies before the first key period"),
+        }
+    }
+}
+
+impl std::error::Error for ProvisionError {}
+
+impl From<StoreError> for ProvisionError {
+    fn from(e: StoreError) -> Self {
+        Self::Store(e)
+    }
+}
+
+/// Issues and validates one key set (not recorded).
+///
+/// # Errors
+/// [`ProvisionError::NoRsk`], [`ProvisionError::SelfCheckFailed`], [`ProvisionError::BadUri`].
+pub fn issue_key_set(
+    master: &MasterKeys,
+    kms_uri: &str,
+    periods: KeyPeriods,
+    uri: &str,
+    period_no: u64,
+) -> Result<IssuedKeySet, ProvisionError> {
+    let user_id = uid(uri.as_bytes(), kms_uri.as_bytes(), periods, period_no)
+        .map_err(|_| ProvisionError::BadUri(uri.into()))?;
+    let rsk = master
+        .sakke
+        .issue_rsk(&user_id)
+        .map_err(|_| ProvisionError::NoRsk(uri.into()))?;
+    rsk.validate(&master.sakke_public, &user_id)
+        .map_err(|_| ProvisionError::SelfCheckFailed(uri.into()))?;
+    let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+    let (ssk, pvt) = master
+        .eccsi
+        .issue(&user_id, &mut rng)
+        .map_err(|_| ProvisionError::SelfCheckFailed(uri.into()))?;
+    SigningKey::new(&master.kpak, &user_id, ssk.clone(), &pvt)
+        .map_err(|_| ProvisionError::SelfCheckFailed(uri.into()))?;
+    let issued_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    Ok(IssuedKeySet {
+        uri: uri.to_string(),
+        period_no,
+        generation: master.generation,
+        user_id,
+        rsk,
+        ssk,
+        pvt,
+        issued_at,
+    })
+}
+
+/// One result of a batch.
+#[derive(Debug)]
+pub struct Provisioned {
+    /// The key set (as recorded).
+    pub set: IssuedKeySet,
+    /// `true` if issued by this run, `false` if it was recorded already.
+    pub new: bool,
+}
+
+/// Provisions every (URI, period) pair: registers the URIs, returns recorded key sets as they
+/// are and issues the missing ones on all cores. `on_progress` is called with the number of
+/// sets done so far, after each commit.
+///
+/// # Errors
+/// The first [`ProvisionError`]; sets committed before it stay recorded.
+pub fn provision(
+    store: &mut Store,
+    uris: &[String],
+    kind: PrincipalKind,
+    period_nos: &[u64],
+    on_progress: &(dyn Fn(u64) + Sync),
+) -> Result<Vec<Provisioned>, ProvisionError> {
+    let config = store.config().clone();
+    for u in uris {
+        store.register(u, kind)?;
+    }
+    let mut out = Vec::with_capacity(uris.len() * period_nos.len());
+    let mut done = 0u64;
+    for &period in period_nos {
+        let master = store.master_keys(period)?;
+        let mut todo = Vec::new();
+        for u in uris {
+            match store.issued(u, period)? {
+                Some(set) => {
+                    out.push(Provisioned { set, new: false });
+                    done += 1;
+                }
+                None => todo.push(u.as_str()),
+            }
+        }
+        on_progress(done);
+        for chunk in todo.chunks(CHUNK * rayon::current_num_threads().max(1)) {
+            let issued: Vec<Result<IssuedKeySet, ProvisionError>> = chunk
+                .par_iter()
+                .map(|u| issue_key_set(&master, &config.kms_uri, config.periods, u, period))
+                .collect();
+            let issued: Vec<IssuedKeySet> = issued.into_iter().collect::<Result<_, _>>()?;
+            let mut issued = issued.into_iter().peekable();
+            while issued.peek().is_some() {
+                let part: Vec<IssuedKeySet> = issued.by_ref().take(CHUNK).collect();
+                let fresh = store.record(&part)?;
+                done += u64::try_from(part.len()).unwrap_or(0);
+                on_progress(done);
+                for (set, was_new) in part.into_iter().zip(fresh) {
+                    let set = if was_new {
+                        set
+                    } else {
+                        // Another process recorded it first: that record is the one handed out.
+                        store
+                            .issued(&set.uri, set.period_no)?
+                            .ok_or_else(|| StoreError::Corrupt(format!("{} vanished", set.uri)))?
+                    };
+                    out.push(Provisioned { set, new: was_new });
+                }
+            }
+        }
+    }
+    Ok(out)
+}
