@@ -6,6 +6,7 @@ pub mod curve;
 pub mod eccsi;
 pub mod error;
 pub mod field;
+pub mod gms;
 pub mod hash;
 pub mod kms;
 pub mod mcx;

@@ -286,6 +286,7 @@ fn built_messages_round_trip() {
         text: b"group 7".to_vec(),
         group_ids: Some(vec![]),
     };
+    let to_self_ed = mikey_sakke::sakke::hazmat::encapsulate_with_ssv(&gmk, &zpub, &gms_uid);
     let spec = MessageSpec {
         key: &gmk,
         kind: KeyKind::Gmk {
@@ -300,7 +301,7 @@ fn built_messages_round_trip() {
             date_time: [0; 5],
             iv: [3; 16],
         }),
-        sakke_to_self: Some((&gms_uid, &zpub)),
+        sakke_to_self: Some(&to_self_ed),
     };
     let octets = imessage::build(
         &mut rng,
@@ -312,6 +313,7 @@ fn built_messages_round_trip() {
             uid: &member_uid,
             kms_uri,
             kms_public_key: &zpub,
+            prepared_kms: None,
         },
         &spec,
     )

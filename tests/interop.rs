@@ -70,6 +70,7 @@ fn build(w: &mut World, key: &Ssv) -> Vec<u8> {
             uid: &w.uid,
             kms_uri: b"kms",
             kms_public_key: &w.zpub,
+            prepared_kms: None,
         },
         &spec,
     )

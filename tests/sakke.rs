@@ -249,3 +249,21 @@ fn prepared_receiver_and_recipient_agree_with_plain_operations() {
         Error
     );
 }
+
+#[test]
+fn prepared_kms_agrees_with_plain_encapsulation() {
+    let mut rng = rng(12);
+    let z = MasterSecret::random(&mut rng);
+    let zpub = z.public_key();
+    let prepared = sakke::PreparedKms::new(&zpub);
+    for id in [b"sip:a@example.org".to_vec(), vec![0xff; 32], vec![0x01]] {
+        let ssv = Ssv::random(&mut rng);
+        assert_eq!(
+            hazmat::encapsulate_with_ssv_kms(&ssv, &prepared, &id),
+            hazmat::encapsulate_with_ssv(&ssv, &zpub, &id)
+        );
+        let (ssv2, ed) = prepared.encapsulate(&mut rng, &id);
+        let rsk = z.issue_rsk(&id).unwrap();
+        assert_eq!(sakke::decapsulate(&zpub, &id, &rsk, &ed).unwrap(), ssv2);
+    }
+}

@@ -100,6 +100,8 @@ pub struct Responder<'a> {
     pub kms_uri: &'a [u8],
     /// The responder's KMS public key Z.
     pub kms_public_key: &'a KmsPublicKey,
+    /// The same key prepared for many recipients (a group manager's fan-out), if available.
+    pub prepared_kms: Option<&'a sakke::PreparedKms>,
 }
 
 /// Key parameters to send (TS 33.180 E.6), with the protected payload's header values.
@@ -127,8 +129,10 @@ pub struct MessageSpec<'a> {
     pub rand: [u8; 16],
     /// Key parameters to include (GenExt 7), if any.
     pub key_params: Option<KeyParamsSpec>,
-    /// SAKKE-to-self (GenExt 6, E.5): the initiator's UID and KMS public key, if wanted.
-    pub sakke_to_self: Option<(&'a Uid, &'a KmsPublicKey)>,
+    /// SAKKE-to-self (GenExt 6, E.5): the key encapsulated to the initiator's own UID (the same
+    /// for every member of a fan-out: compute it once with
+    /// [`sakke::hazmat::encapsulate_with_ssv`]), if wanted.
+    pub sakke_to_self: Option<&'a EncapsulatedData>,
 }
 
 /// Why a message could not be built.
@@ -166,11 +170,14 @@ pub fn build<R: CryptoRng + ?Sized>(
     responder: &Responder<'_>,
     spec: &MessageSpec<'_>,
 ) -> Result<Vec<u8>, BuildMessageError> {
-    let ed = sakke::hazmat::encapsulate_with_ssv(spec.key, responder.kms_public_key, responder.uid)
-        .to_bytes();
-    let self_ed = spec
-        .sakke_to_self
-        .map(|(uid, kms)| sakke::hazmat::encapsulate_with_ssv(spec.key, kms, uid).to_bytes());
+    let ed = match responder.prepared_kms {
+        Some(p) => sakke::hazmat::encapsulate_with_ssv_kms(spec.key, p, responder.uid),
+        None => {
+            sakke::hazmat::encapsulate_with_ssv(spec.key, responder.kms_public_key, responder.uid)
+        }
+    }
+    .to_bytes();
+    let self_ed = spec.sakke_to_self.map(EncapsulatedData::to_bytes);
     let self_payload = match &self_ed {
         Some(d) => Some(
             Sakke {

@@ -8,7 +8,7 @@
 
 use zeroize::Zeroize;
 
-use super::{EncapsulatedData, KmsPublicKey, PreparedRecipient, Ssv};
+use super::{EncapsulatedData, KmsPublicKey, PreparedKms, PreparedRecipient, Ssv};
 use crate::curve::ProjectivePoint;
 use crate::field::Fq;
 use crate::pairing::Gt;
@@ -62,6 +62,12 @@ pub fn mask(x: &Gt) -> [u8; SSV_LEN] {
 pub fn encapsulate_with_ssv(ssv: &Ssv, kms: &KmsPublicKey, id: &[u8]) -> EncapsulatedData {
     let base = ProjectivePoint::from(kms.identity_point_vartime(id));
     encapsulate_with(ssv, id, |r| base.mul(r))
+}
+
+/// [`encapsulate_with_ssv`] with a [`PreparedKms`] (many identifiers, one KMS). See the
+/// module's security note.
+pub fn encapsulate_with_ssv_kms(ssv: &Ssv, kms: &PreparedKms, id: &[u8]) -> EncapsulatedData {
+    encapsulate_with(ssv, id, |r| kms.times_identity_point(r, id))
 }
 
 /// [`encapsulate_with_ssv`] for a [`PreparedRecipient`]. See the module's security note.

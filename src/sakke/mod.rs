@@ -568,3 +568,57 @@ impl PreparedRecipient {
         self.table.mul(r)
     }
 }
+
+/// A KMS public key prepared for encapsulating to many different identifiers (a group manager
+/// distributing a GMK): with a fixed-base table for Z, `[r]([b]P + Z)` is computed as
+/// `[r b]P + [r]Z`, two table lookups instead of a variable-base multiplication (about a third
+/// of the cost). Building the table costs about three encapsulations.
+pub struct PreparedKms {
+    kms: KmsPublicKey,
+    z_table: FixedBaseTable,
+}
+
+impl core::fmt::Debug for PreparedKms {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("PreparedKms")
+            .field("kms", &self.kms)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PreparedKms {
+    /// Precomputes for `kms`.
+    pub fn new(kms: &KmsPublicKey) -> Self {
+        Self {
+            kms: *kms,
+            z_table: FixedBaseTable::new(&kms.point),
+        }
+    }
+
+    /// The KMS public key.
+    pub fn public_key(&self) -> &KmsPublicKey {
+        &self.kms
+    }
+
+    /// [`encapsulate`] to `id` with the precomputed table.
+    pub fn encapsulate<R: CryptoRng + ?Sized>(
+        &self,
+        rng: &mut R,
+        id: &[u8],
+    ) -> (Ssv, EncapsulatedData) {
+        let ssv = Ssv::random(rng);
+        let ed = hazmat::encapsulate_with_ssv_kms(&ssv, self, id);
+        (ssv, ed)
+    }
+
+    /// `[r]([b]P + Z) = [r b]P + [r]Z`, constant time in r.
+    pub(crate) fn times_identity_point(&self, r: &Fq, id: &[u8]) -> ProjectivePoint {
+        let b = Fq::from_be_bytes_reduced(id);
+        let mut rb = r.mul(&b);
+        let p = FixedBaseTable::generator()
+            .mul(&rb)
+            .add(&self.z_table.mul(r));
+        rb.zeroize();
+        p
+    }
+}
