@@ -21,9 +21,9 @@ enum Command {
     /// Measure every SAKKE/ECCSI operation on this machine (medians), with OpenSSL's P-256
     /// verification as the yardstick measured in the same run.
     Bench(cli::bench::BenchArgs),
-    /// End-to-end demonstration with fresh keys: KMS key generation, RSK issue and
-    /// validation, encapsulation to an identity, decapsulation.
-    Demo,
+    /// End-to-end demonstration on a temporary store: a KMS, a group manager and N members;
+    /// provisioning, GMK distribution, every member receives.
+    Demo(cli::demo::DemoArgs),
     /// SAKKE (RFC 6508): KMS keys, RSK issue and validation, encapsulate, decapsulate.
     Sakke {
         #[command(subcommand)]
@@ -44,7 +44,7 @@ enum Command {
 fn run(command: &Command) -> Result<cli::Output, cli::CliError> {
     match command {
         Command::Bench(args) => cli::bench::run(args),
-        Command::Demo => cli::demo::run(),
+        Command::Demo(args) => cli::demo::run(args),
         Command::Sakke { cmd } => cli::sakke::run(cmd),
         Command::Eccsi { cmd } => cli::eccsi::run(cmd),
         Command::Mikey { cmd } => cli::mikey::run(cmd),

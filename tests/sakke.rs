@@ -227,12 +227,16 @@ fn prepared_receiver_and_recipient_agree_with_plain_operations() {
     let id = [0xc3u8; 32];
     let rsk = z.issue_rsk(&id).unwrap();
     let receiver = PreparedReceiver::new(&zpub, &id, &rsk).unwrap();
+    let receiver_table = PreparedReceiver::new(&zpub, &id, &rsk)
+        .unwrap()
+        .with_own_table();
     let recipient = PreparedRecipient::new(&zpub, &id);
     let ssv = Ssv::random(&mut rng);
     let ed_plain = hazmat::encapsulate_with_ssv(&ssv, &zpub, &id);
     let ed_prep = hazmat::encapsulate_with_ssv_prepared(&ssv, &recipient);
     assert_eq!(ed_plain, ed_prep);
     assert_eq!(receiver.decapsulate(&ed_plain).unwrap(), ssv);
+    assert_eq!(receiver_table.decapsulate(&ed_plain).unwrap(), ssv);
     let (ssv2, ed2) = recipient.encapsulate(&mut rng);
     assert_eq!(receiver.decapsulate(&ed2).unwrap(), ssv2);
     // tampering still fails

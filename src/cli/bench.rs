@@ -91,7 +91,9 @@ pub fn run(args: &BenchArgs) -> Result<Output, CliError> {
     let id = [0xa5u8; 32];
     let rsk = z.issue_rsk(&id).map_err(|_| fail("rsk"))?;
     let (_, ed) = sakke::encapsulate(&mut rng, &kms, &id);
-    let receiver = PreparedReceiver::new(&kms, &id, &rsk).map_err(|_| fail("prepare"))?;
+    let receiver = PreparedReceiver::new(&kms, &id, &rsk)
+        .map_err(|_| fail("prepare"))?
+        .with_own_table();
     let recipient = PreparedRecipient::new(&kms, &id);
     let p = ProjectivePoint::generator();
     let r_point = p.mul(&Fq::random(&mut rng)).to_affine();
