@@ -8,7 +8,15 @@ fn demo_runs_end_to_end() {
         .output()
         .unwrap();
     let out = String::from_utf8_lossy(&o.stdout);
-    assert_eq!(o.status.code(), Some(0), "{out}\n{}", String::from_utf8_lossy(&o.stderr));
-    assert!(out.contains("6 of 6 members verified the signature"), "{out}");
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{out}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        out.contains("6 of 6 members verified the signature"),
+        "{out}"
+    );
     assert!(out.contains("result = OK"), "{out}");
 }
