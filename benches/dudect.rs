@@ -1,0 +1,117 @@
+//! Statistical timing tests (dudect, Reparaz-Balasch-Verbauwhede 2016) of the operations on
+//! secrets. Each test times one operation on two classes of secret inputs chosen to differ in
+//! what a leak would depend on (a random secret against a fixed, special one: zero limbs, low
+//! Hamming weight, the generator) and reports Welch's t statistic; |t| above 5 suggests a
+//! leak. Run with `cargo bench --bench dudect` (several minutes; not part of the test suite).
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use dudect_bencher::{BenchRng, Class, CtRunner, ctbench_main};
+use mikey_sakke::curve::{AffinePoint, ProjectivePoint};
+use mikey_sakke::eccsi::{KmsKeyPair, SigningKey};
+use mikey_sakke::field::{Fp, Fq};
+use mikey_sakke::pairing::pairing;
+use mikey_sakke::sakke::{self, MasterSecret, ReceiverSecretKey};
+use rand_chacha::ChaCha20Rng;
+use rand_core::{Rng, SeedableRng};
+
+fn rng() -> ChaCha20Rng {
+    ChaCha20Rng::seed_from_u64(0xdcdc)
+}
+
+/// A fair coin: `true` for the Left class.
+fn coin(r: &mut ChaCha20Rng) -> bool {
+    r.next_u32() & 1 == 0
+}
+
+fn class(left: bool) -> Class {
+    if left { Class::Left } else { Class::Right }
+}
+
+/// F_p inversion: random elements against 1 (safegcd's iteration count is fixed).
+fn fp_invert(runner: &mut CtRunner, _: &mut BenchRng) {
+    let mut r = rng();
+    for _ in 0..20_000 {
+        let c = coin(&mut r);
+        let x = if c { Fp::random(&mut r) } else { Fp::ONE };
+        runner.run_one(class(c), || x.invert());
+    }
+}
+
+/// Constant-time scalar multiplication: random scalars against the scalar 1.
+fn scalar_mul(runner: &mut CtRunner, _: &mut BenchRng) {
+    let mut r = rng();
+    let p = ProjectivePoint::generator();
+    for _ in 0..300 {
+        let c = coin(&mut r);
+        let k = if c { Fq::random(&mut r) } else { Fq::ONE };
+        runner.run_one(class(c), || p.mul(&k));
+    }
+}
+
+/// The pairing with a secret second argument: random points against the generator.
+fn pairing_secret_arg(runner: &mut CtRunner, _: &mut BenchRng) {
+    let mut r = rng();
+    let p = ProjectivePoint::generator();
+    let first = p.mul(&Fq::random(&mut r)).to_affine();
+    let g = AffinePoint::generator();
+    for _ in 0..200 {
+        let c = coin(&mut r);
+        let k = if c {
+            p.mul(&Fq::random(&mut r)).to_affine()
+        } else {
+            g
+        };
+        runner.run_one(class(c), || pairing(&first, &k));
+    }
+}
+
+/// Decapsulation: valid Encapsulated Data (accepted) against tampered H (rejected) under one
+/// RSK: apart from the final verdict, both must take the same time.
+fn decapsulate(runner: &mut CtRunner, _: &mut BenchRng) {
+    let mut r = rng();
+    let z = MasterSecret::random(&mut r);
+    let kms = z.public_key();
+    let id = [0x5au8; 32];
+    let rsk: ReceiverSecretKey = z.issue_rsk(&id).unwrap();
+    let receiver = sakke::PreparedReceiver::new(&kms, &id, &rsk).unwrap();
+    for _ in 0..200 {
+        let c = coin(&mut r);
+        let (_, ed) = sakke::encapsulate(&mut r, &kms, &id);
+        let mut bytes = ed.to_bytes();
+        if !c {
+            bytes[272] ^= 1;
+        }
+        let ed = sakke::EncapsulatedData::from_bytes(&bytes).unwrap();
+        runner.run_one(class(c), || receiver.decapsulate(&ed).is_ok());
+    }
+}
+
+/// ECCSI signing: two signers (random SSKs) against one with a fixed SSK, random messages.
+fn eccsi_sign(runner: &mut CtRunner, _: &mut BenchRng) {
+    let mut r = rng();
+    let kms = KmsKeyPair::generate(&mut r).unwrap();
+    let id = b"sip:signer@example.org";
+    let (ssk_a, pvt_a) = kms.issue(id, &mut r).unwrap();
+    let (ssk_b, pvt_b) = kms.issue(id, &mut r).unwrap();
+    let a = SigningKey::new(kms.kpak(), id, ssk_a, &pvt_a).unwrap();
+    let b = SigningKey::new(kms.kpak(), id, ssk_b, &pvt_b).unwrap();
+    for _ in 0..3_000 {
+        let c = coin(&mut r);
+        let key = if c { &a } else { &b };
+        let mut msg = [0u8; 64];
+        r.fill_bytes(&mut msg);
+        let seed = r.next_u64();
+        runner.run_one(class(c), || {
+            let mut sr = ChaCha20Rng::seed_from_u64(seed);
+            key.try_sign_with_rng(&mut sr, &msg).is_ok()
+        });
+    }
+}
+
+ctbench_main!(
+    fp_invert,
+    scalar_mul,
+    pairing_secret_arg,
+    decapsulate,
+    eccsi_sign
+);
