@@ -7,6 +7,7 @@ pub mod eccsi;
 pub mod error;
 pub mod field;
 pub mod hash;
+pub mod kms;
 pub mod mcx;
 pub mod pairing;
 pub mod params;
