@@ -1,0 +1,210 @@
+//! The writer: the schema's element order, the 3GPP namespace as the default namespace, key
+//! values and UserIDs in upper-case hexBinary.
+
+use std::io::{self, Write};
+
+use quick_xml::Writer;
+use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
+
+use super::octets::encode_hex_upper;
+use super::{
+    KEY_PROV_VERSION, KEY_SET_VERSION, KmsCertCache, KmsCertificate, KmsKeySet, KmsMessage,
+    KmsResponse, NAMESPACE, RESPONSE_VERSION,
+};
+
+/// The `Version` written on `KmsInit` (as in the Streamwide samples; the schema does not fix it).
+const INIT_VERSION: &str = "1.0.0";
+
+/// Counts the octets written, to size the output buffer exactly.
+struct Counter(usize);
+
+impl Write for Counter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0 = self.0.saturating_add(buf.len());
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The document as a `String`, written into a buffer allocated once at its final size so that
+/// no partial copy of a key is left behind by a reallocation.
+pub(super) fn to_string(r: &KmsResponse) -> String {
+    let mut counter = Counter(0);
+    // Neither a Counter nor a Vec<u8> ever returns an I/O error.
+    let counted = write_response(r, &mut counter);
+    let mut buf = Vec::with_capacity(counter.0);
+    let written = write_response(r, &mut buf);
+    debug_assert!(counted.is_ok() && written.is_ok());
+    // Every piece written is a `str`, so the buffer is UTF-8.
+    String::from_utf8(buf).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+type W<O> = Writer<O>;
+
+fn leaf<O: Write>(w: &mut W<O>, name: &str, text: &str) -> io::Result<()> {
+    w.create_element(name)
+        .write_text_content(BytesText::new(text))?;
+    Ok(())
+}
+
+fn opt_leaf<O: Write>(w: &mut W<O>, name: &str, text: Option<&str>) -> io::Result<()> {
+    match text {
+        Some(t) => leaf(w, name, t),
+        None => Ok(()),
+    }
+}
+
+fn opt_bool<O: Write>(w: &mut W<O>, name: &str, v: Option<bool>) -> io::Result<()> {
+    opt_leaf(w, name, v.map(|b| if b { "true" } else { "false" }))
+}
+
+/// A value in upper-case hexBinary; the hex text is zeroized after writing.
+fn hex_leaf<O: Write>(w: &mut W<O>, name: &str, octets: &[u8]) -> io::Result<()> {
+    let hex = encode_hex_upper(octets);
+    leaf(w, name, &hex)
+}
+
+fn start<O: Write>(w: &mut W<O>, tag: BytesStart<'_>) -> io::Result<()> {
+    w.write_event(Event::Start(tag))
+}
+
+fn end<O: Write>(w: &mut W<O>, name: &str) -> io::Result<()> {
+    w.write_event(Event::End(BytesEnd::new(name)))
+}
+
+/// Writes a whole `KmsResponse` document.
+pub(super) fn write_response<O: Write>(r: &KmsResponse, out: O) -> io::Result<()> {
+    let mut w = Writer::new_with_indent(out, b' ', 2);
+    w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
+    let mut root = BytesStart::new("KmsResponse");
+    root.push_attribute(("xmlns", NAMESPACE));
+    root.push_attribute(("Version", RESPONSE_VERSION));
+    if let Some(id) = &r.id {
+        root.push_attribute(("Id", id.as_str()));
+    }
+    start(&mut w, root)?;
+    leaf(&mut w, "UserUri", &r.user_uri)?;
+    leaf(&mut w, "KmsUri", &r.kms_uri)?;
+    leaf(&mut w, "Time", &r.time)?;
+    opt_leaf(&mut w, "KmsId", r.kms_id.as_deref())?;
+    leaf(&mut w, "ClientReqUrl", &r.client_req_url)?;
+    if let Some(m) = &r.message {
+        message(&mut w, m)?;
+    }
+    if let Some(e) = &r.error {
+        start(&mut w, BytesStart::new("KmsError"))?;
+        leaf(&mut w, "ErrorCode", &e.code.to_string())?;
+        leaf(&mut w, "ErrorMsg", &e.message)?;
+        end(&mut w, "KmsError")?;
+    }
+    end(&mut w, "KmsResponse")
+}
+
+fn message<O: Write>(w: &mut W<O>, m: &KmsMessage) -> io::Result<()> {
+    if matches!(m, KmsMessage::Other) {
+        w.write_event(Event::Empty(BytesStart::new("KmsMessage")))?;
+        return Ok(());
+    }
+    start(w, BytesStart::new("KmsMessage"))?;
+    match m {
+        KmsMessage::Init(cert) => {
+            let mut tag = BytesStart::new("KmsInit");
+            tag.push_attribute(("Version", INIT_VERSION));
+            start(w, tag)?;
+            certificate(w, cert)?;
+            end(w, "KmsInit")?;
+        }
+        KmsMessage::KeyProv(kp) => {
+            let mut tag = BytesStart::new("KmsKeyProv");
+            tag.push_attribute(("Version", KEY_PROV_VERSION));
+            if kp.key_sets.is_empty() {
+                w.write_event(Event::Empty(tag))?;
+            } else {
+                start(w, tag)?;
+                for ks in &kp.key_sets {
+                    key_set(w, ks)?;
+                }
+                end(w, "KmsKeyProv")?;
+            }
+        }
+        KmsMessage::CertCache(cache) => cert_cache(w, cache)?,
+        KmsMessage::Other => {}
+    }
+    end(w, "KmsMessage")
+}
+
+fn cert_cache<O: Write>(w: &mut W<O>, cache: &KmsCertCache) -> io::Result<()> {
+    let mut tag = BytesStart::new("KmsCertCache");
+    tag.push_attribute(("Version", KEY_PROV_VERSION));
+    if let Some(n) = cache.cache_num {
+        tag.push_attribute(("CacheNum", n.to_string().as_str()));
+    }
+    if cache.certificates.is_empty() {
+        return w.write_event(Event::Empty(tag));
+    }
+    start(w, tag)?;
+    for cert in &cache.certificates {
+        certificate(w, cert)?;
+    }
+    end(w, "KmsCertCache")
+}
+
+fn certificate<O: Write>(w: &mut W<O>, c: &KmsCertificate) -> io::Result<()> {
+    let mut tag = BytesStart::new("KmsCertificate");
+    if let Some(v) = &c.version {
+        tag.push_attribute(("Version", v.as_str()));
+    }
+    if let Some(role) = c.role {
+        tag.push_attribute(("Role", role.as_str()));
+    }
+    if let Some(g) = c.is_security_gateway {
+        tag.push_attribute(("IsSecurityGateway", if g { "true" } else { "false" }));
+    }
+    start(w, tag)?;
+    opt_leaf(w, "CertUri", c.cert_uri.as_deref())?;
+    leaf(w, "KmsUri", &c.kms_uri)?;
+    opt_leaf(w, "Issuer", c.issuer.as_deref())?;
+    opt_leaf(w, "ValidFrom", c.valid_from.as_deref())?;
+    opt_leaf(w, "ValidTo", c.valid_to.as_deref())?;
+    opt_bool(w, "Revoked", c.revoked)?;
+    leaf(w, "UserIdFormat", &c.user_id_format)?;
+    leaf(w, "UserKeyPeriod", &c.user_key_period.to_string())?;
+    leaf(w, "UserKeyOffset", &c.user_key_offset.to_string())?;
+    hex_leaf(w, "PubEncKey", &c.pub_enc_key)?;
+    hex_leaf(w, "PubAuthKey", &c.pub_auth_key)?;
+    opt_leaf(
+        w,
+        "ParameterSet",
+        c.parameter_set.map(|p| p.to_string()).as_deref(),
+    )?;
+    if !c.kms_domains.is_empty() {
+        start(w, BytesStart::new("KmsDomainList"))?;
+        for d in &c.kms_domains {
+            leaf(w, "KmsDomain", d)?;
+        }
+        end(w, "KmsDomainList")?;
+    }
+    end(w, "KmsCertificate")
+}
+
+fn key_set<O: Write>(w: &mut W<O>, k: &KmsKeySet) -> io::Result<()> {
+    let mut tag = BytesStart::new("KmsKeySet");
+    tag.push_attribute(("Version", KEY_SET_VERSION));
+    start(w, tag)?;
+    leaf(w, "KmsUri", &k.kms_uri)?;
+    opt_leaf(w, "CertUri", k.cert_uri.as_deref())?;
+    opt_leaf(w, "Issuer", k.issuer.as_deref())?;
+    leaf(w, "UserUri", &k.user_uri)?;
+    hex_leaf(w, "UserID", &k.user_id)?;
+    opt_leaf(w, "ValidFrom", k.valid_from.as_deref())?;
+    opt_leaf(w, "ValidTo", k.valid_to.as_deref())?;
+    leaf(w, "KeyPeriodNo", &k.key_period_no.to_string())?;
+    opt_bool(w, "Revoked", k.revoked)?;
+    hex_leaf(w, "UserDecryptKey", k.user_decrypt_key.as_bytes())?;
+    hex_leaf(w, "UserSigningKeySSK", k.user_signing_key_ssk.as_bytes())?;
+    hex_leaf(w, "UserPubTokenPVT", &k.user_pub_token_pvt)?;
+    end(w, "KmsKeySet")
+}
