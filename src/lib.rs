@@ -14,5 +14,6 @@ pub mod mikey;
 pub mod pairing;
 pub mod params;
 pub mod sakke;
+pub mod ue;
 
 pub use error::{Error, IssueError, PointError, ScalarError};

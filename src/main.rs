@@ -29,6 +29,21 @@ enum Command {
         #[command(subcommand)]
         cmd: cli::sakke::SakkeCommand,
     },
+    /// KMS operator: the store (init), the certificate, key provisioning (TS 33.180 Annex D).
+    Kms {
+        #[command(subcommand)]
+        cmd: cli::kms::KmsCommand,
+    },
+    /// Group manager: GMK distribution to a group's members (TS 33.180 E.2).
+    Gms {
+        #[command(subcommand)]
+        cmd: cli::gms::GmsCommand,
+    },
+    /// Receiving client: receive an I_MESSAGE with your Annex D key sets.
+    Ue {
+        #[command(subcommand)]
+        cmd: cli::ue::UeCommand,
+    },
     /// ECCSI signatures (RFC 6507): KMS key issue, key validation, sign, verify.
     Eccsi {
         #[command(subcommand)]
@@ -47,6 +62,9 @@ fn run(command: &Command) -> Result<cli::Output, cli::CliError> {
         Command::Demo(args) => cli::demo::run(args),
         Command::Sakke { cmd } => cli::sakke::run(cmd),
         Command::Eccsi { cmd } => cli::eccsi::run(cmd),
+        Command::Kms { cmd } => cli::kms::run(cmd),
+        Command::Gms { cmd } => cli::gms::run(cmd),
+        Command::Ue { cmd } => cli::ue::run(cmd),
         Command::Mikey { cmd } => cli::mikey::run(cmd),
     }
 }

@@ -211,6 +211,14 @@ pub fn received_output(got: &mikey_sakke::mcx::imessage::ReceivedKey) -> Output 
     out
 }
 
+/// Reads a message from a file or `-` and decodes raw, base64 or hex text.
+///
+/// # Errors
+/// A message for unreadable input or text that is neither hex nor base64.
+pub fn read_message(path: &str) -> Result<Vec<u8>, CliError> {
+    decode_input(&read_input(path)?)
+}
+
 fn read_input(path: &str) -> Result<Vec<u8>, CliError> {
     let mut buf = Vec::new();
     if path == "-" {

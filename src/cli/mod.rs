@@ -5,8 +5,11 @@
 pub mod bench;
 pub mod demo;
 pub mod eccsi;
+pub mod gms;
+pub mod kms;
 pub mod mikey;
 pub mod sakke;
+pub mod ue;
 
 use std::fmt;
 
@@ -134,4 +137,108 @@ pub fn parse_hex(name: &str, s: &str) -> Result<Vec<u8>, CliError> {
 /// The operating system's random number generator, as an infallible `CryptoRng`.
 pub fn os_rng() -> rand_core::UnwrapErr<getrandom::SysRng> {
     rand_core::UnwrapErr(getrandom::SysRng)
+}
+
+/// The store passphrase: the `MIKEY_SAKKE_PASSPHRASE` environment variable, else a prompt on
+/// the terminal (without echo).
+///
+/// # Errors
+/// When neither is available, or the passphrase is empty.
+pub fn passphrase() -> Result<zeroize::Zeroizing<Vec<u8>>, CliError> {
+    let p = match std::env::var("MIKEY_SAKKE_PASSPHRASE") {
+        Ok(v) => v,
+        Err(_) => rpassword::prompt_password("store passphrase: ").map_err(|_| {
+            CliError::new("no passphrase: set MIKEY_SAKKE_PASSPHRASE or run on a terminal")
+        })?,
+    };
+    if p.is_empty() {
+        return Err(CliError::new("the passphrase is empty"));
+    }
+    Ok(zeroize::Zeroizing::new(p.into_bytes()))
+}
+
+/// Seconds between the NTP epoch (1900) and the Unix epoch (1970).
+pub const NTP_UNIX_OFFSET: u64 = 2_208_988_800;
+
+/// An RFC 3339 UTC time (`2026-11-24T12:00:00Z`), or now, as NTP seconds.
+///
+/// # Errors
+/// A message naming the option for an unparsable time.
+pub fn ntp_time(option: &str, value: Option<&str>) -> Result<u64, CliError> {
+    let t = match value {
+        Some(v) => humantime::parse_rfc3339_weak(v.trim()).map_err(|e| {
+            CliError(format!(
+                "--{option}: {e} (expected e.g. 2026-11-24T12:00:00Z)"
+            ))
+        })?,
+        None => std::time::SystemTime::now(),
+    };
+    let unix = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|_| CliError(format!("--{option}: before 1970")))?
+        .as_secs();
+    Ok(unix + NTP_UNIX_OFFSET)
+}
+
+/// NTP seconds as RFC 3339 text.
+pub fn rfc3339(ntp: u64) -> String {
+    let t =
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(ntp.saturating_sub(NTP_UNIX_OFFSET));
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
+/// Reads a text file (or `-` for standard input).
+///
+/// # Errors
+/// A message naming the file.
+pub fn read_text(path: &std::path::Path) -> Result<String, CliError> {
+    if path.as_os_str() == "-" {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+            .map_err(|e| CliError(format!("cannot read standard input: {e}")))?;
+        return Ok(s);
+    }
+    std::fs::read_to_string(path)
+        .map_err(|e| CliError(format!("cannot read {}: {e}", path.display())))
+}
+
+/// URIs from a file: one per line, blank lines and `#` comments ignored.
+///
+/// # Errors
+/// A message naming the file.
+pub fn read_uris(path: &std::path::Path) -> Result<Vec<String>, CliError> {
+    Ok(read_text(path)?
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(String::from)
+        .collect())
+}
+
+/// A file name for a URI (characters other than letters, digits, `.`, `-` and `_` become `_`).
+pub fn file_name_for(uri: &str) -> String {
+    uri.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// A progress bar on stderr (hidden when stderr is not a terminal).
+pub fn progress(total: u64, what: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(total),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} {per_sec} eta {eta}")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(what.to_string());
+    bar
 }

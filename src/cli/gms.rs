@@ -1,0 +1,167 @@
+//! `mikey-sakke gms ...`: the group manager.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use super::ue::load_response;
+use super::{CliError, Output, file_name_for, ntp_time, os_rng, parse_hex, progress, read_uris};
+use mikey_sakke::eccsi::SigningKey;
+use mikey_sakke::gms::{self, Distribution, GroupKey, GroupManager};
+use mikey_sakke::mcx::key_id::{KeyId, PurposeTag};
+use mikey_sakke::sakke::{PreparedKms, Ssv};
+
+/// Group manager commands (TS 33.180 E.2).
+#[derive(clap::Subcommand, Debug)]
+pub enum GmsCommand {
+    /// Distribute a GMK: one signed MIKEY-SAKKE I_MESSAGE per member (CSB ID = the member's
+    /// GUK-ID, SAKKE to the member's UID, key parameters with the group ID, SAKKE-to-self),
+    /// built on all cores, one file `<member>.mikey` per member in the output directory.
+    Distribute {
+        /// The KMS certificate: a KmsResponse (KmsInit) XML file.
+        #[arg(long, value_name = "CERT.xml")]
+        cert: PathBuf,
+        /// The signer's key sets (the GMS identity, or the group identity the KMS issued to the
+        /// group manager): a KmsResponse (KmsKeyProv) XML file.
+        #[arg(long, value_name = "KEYS.xml")]
+        keys: PathBuf,
+        /// The group ID (a URI), carried in the key parameters.
+        #[arg(long, value_name = "ID")]
+        group_id: String,
+        /// The members: a file of URIs, one per line.
+        #[arg(long, value_name = "FILE")]
+        members: PathBuf,
+        /// The output directory (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Use this 16-octet GMK (hex) instead of a fresh random one.
+        #[arg(long, value_name = "HEX", requires = "gmk_id")]
+        gmk: Option<String>,
+        /// The GMK-ID (8 hex digits, purpose tag 0) for --gmk.
+        #[arg(long, value_name = "HEX", requires = "gmk")]
+        gmk_id: Option<String>,
+        /// The message time (RFC 3339, UTC); default now.
+        #[arg(long, value_name = "RFC3339")]
+        time: Option<String>,
+    },
+}
+
+/// Runs one `gms` subcommand.
+///
+/// # Errors
+/// A one-line message for any failure.
+pub fn run(cmd: &GmsCommand) -> Result<Output, CliError> {
+    match cmd {
+        GmsCommand::Distribute {
+            cert,
+            keys,
+            group_id,
+            members,
+            out,
+            gmk,
+            gmk_id,
+            time,
+        } => {
+            let cert_doc = load_response(cert)?;
+            let cert = cert_doc
+                .certificate()
+                .ok_or_else(|| CliError(format!("{}: no KmsCertificate", cert.display())))?;
+            let z = cert
+                .kms_public_key()
+                .map_err(|e| CliError(format!("certificate PubEncKey: {e}")))?;
+            let kpak = cert
+                .kpak()
+                .map_err(|e| CliError(format!("certificate PubAuthKey: {e}")))?;
+            let periods = cert.key_periods();
+            let ntp = ntp_time("time", time.as_deref())?;
+            let period = periods
+                .period_number(ntp)
+                .map_err(|e| CliError(e.to_string()))?;
+            let keys_doc = load_response(keys)?;
+            let ks = keys_doc
+                .key_sets()
+                .iter()
+                .find(|k| k.key_period_no == period)
+                .ok_or_else(|| {
+                    CliError(format!(
+                        "{}: no key set for key period {period}",
+                        keys.display()
+                    ))
+                })?;
+            let ssk = ks
+                .ssk()
+                .map_err(|e| CliError(format!("UserSigningKeySSK: {e}")))?;
+            let pvt = ks
+                .pvt()
+                .map_err(|e| CliError(format!("UserPubTokenPVT: {e}")))?;
+            let signer = SigningKey::new(&kpak, ks.user_id(), ssk, &pvt).map_err(|_| {
+                CliError::new("the signer's SSK/PVT do not validate against the certificate")
+            })?;
+            let members = read_uris(members)?;
+            if members.is_empty() {
+                return Err(CliError::new("the members file lists no URI"));
+            }
+            let key = match (gmk, gmk_id) {
+                (Some(g), Some(i)) => {
+                    let g = zeroize::Zeroizing::new(parse_hex("gmk", g)?);
+                    let gmk = Ssv::from_slice(&g).map_err(|e| CliError(format!("--gmk: {e}")))?;
+                    let id: [u8; 4] = parse_hex("gmk-id", i)?
+                        .as_slice()
+                        .try_into()
+                        .map_err(|_| CliError::new("--gmk-id: must be 4 octets"))?;
+                    let gmk_id = KeyId::from_bytes(id);
+                    if gmk_id.purpose() != Some(PurposeTag::Gmk) {
+                        return Err(CliError::new(
+                            "--gmk-id: the purpose tag (top 4 bits) must be 0 (GMK)",
+                        ));
+                    }
+                    GroupKey { gmk, gmk_id }
+                }
+                _ => GroupKey::generate(&mut os_rng()),
+            };
+            std::fs::create_dir_all(out)
+                .map_err(|e| CliError(format!("cannot create {}: {e}", out.display())))?;
+            let prepared = PreparedKms::new(&z);
+            let gm = GroupManager {
+                signer: &signer,
+                signer_kms: &z,
+                signer_kms_uri: &cert.kms_uri,
+                members_kms: &prepared,
+                members_kms_uri: &cert.kms_uri,
+                periods,
+            };
+            let dist = Distribution {
+                group_id,
+                text: "",
+                ntp_time: ntp << 32,
+                activation: [0; 5],
+                expiry: [0; 5],
+            };
+            let bar = progress(u64::try_from(members.len()).unwrap_or(0), "distributing");
+            let count = AtomicU64::new(0);
+            let t = Instant::now();
+            let messages = gms::distribute(&gm, &key, &dist, &members, &|| {
+                bar.set_position(count.fetch_add(1, Ordering::Relaxed) + 1);
+            })
+            .map_err(|e| CliError(e.to_string()))?;
+            bar.finish_and_clear();
+            let secs = t.elapsed().as_secs_f64();
+            for m in &messages {
+                let path = out.join(format!("{}.mikey", file_name_for(&m.member)));
+                std::fs::write(&path, &m.message)
+                    .map_err(|e| CliError(format!("cannot write {}: {e}", path.display())))?;
+            }
+            eprintln!(
+                "distributed GMK {} to {} members in {secs:.2} s: {:.0} messages/s",
+                key.gmk_id,
+                messages.len(),
+                messages.len() as f64 / secs.max(1e-9)
+            );
+            Ok(Output::new()
+                .hex("gmk_id", &key.gmk_id.to_bytes())
+                .text("members", messages.len())
+                .text("key_period", period)
+                .text("out", out.display()))
+        }
+    }
+}

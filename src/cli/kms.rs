@@ -1,0 +1,253 @@
+//! `mikey-sakke kms ...`: the KMS operator's commands on the embedded store.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use super::{
+    CliError, Output, file_name_for, ntp_time, os_rng, passphrase, progress, read_uris, rfc3339,
+};
+use mikey_sakke::kms::annex_d::{KmsCertificate, KmsKeyProv, KmsKeySet, KmsMessage, KmsResponse};
+use mikey_sakke::kms::provision::{Provisioned, provision};
+use mikey_sakke::kms::store::{KdfParams, KmsConfig, PrincipalKind, Store};
+use mikey_sakke::mcx::uid::KeyPeriods;
+
+/// KMS operator commands (TS 33.180 Annex D). The store passphrase comes from the
+/// `MIKEY_SAKKE_PASSPHRASE` environment variable or a terminal prompt.
+#[derive(clap::Subcommand, Debug)]
+pub enum KmsCommand {
+    /// Create a store with fresh master secrets (SAKKE z, ECCSI KSAK), sealed under the
+    /// passphrase.
+    Init {
+        /// The store file (SQLite) to create.
+        #[arg(long, value_name = "FILE")]
+        store: PathBuf,
+        /// The KMS URI, part of every user's UID (e.g. kms.example.org).
+        #[arg(long, value_name = "URI")]
+        kms_uri: String,
+        /// Key period length in seconds (default 30 days).
+        #[arg(long, value_name = "SECONDS", default_value_t = 2_592_000)]
+        key_period: u64,
+        /// Key period offset in seconds.
+        #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+        key_offset: u64,
+    },
+    /// Print the KMS certificate (a KmsResponse with KmsInit) for the current key period.
+    Certificate {
+        /// The store file.
+        #[arg(long, value_name = "FILE")]
+        store: PathBuf,
+        /// The time whose key period's master keys to certify (RFC 3339, UTC); default now.
+        #[arg(long, value_name = "RFC3339")]
+        time: Option<String>,
+    },
+    /// Issue, validate and record key sets (RSK, SSK, PVT) for users or groups, for the key
+    /// period of the given time and the next one, and write them as KmsResponse (KmsKeyProv)
+    /// XML. Re-running is safe: recorded key sets are returned as they are.
+    Provision {
+        /// The store file.
+        #[arg(long, value_name = "FILE")]
+        store: PathBuf,
+        /// A user (or group) URI; may be repeated.
+        #[arg(long, value_name = "URI", required_unless_present = "users_file")]
+        user: Vec<String>,
+        /// A file of URIs, one per line (`#` comments allowed).
+        #[arg(long, value_name = "FILE")]
+        users_file: Option<PathBuf>,
+        /// Register the URIs as groups rather than users.
+        #[arg(long)]
+        group: bool,
+        /// The time whose key period to provision (RFC 3339, UTC); default now.
+        #[arg(long, value_name = "RFC3339")]
+        time: Option<String>,
+        /// How many consecutive key periods from that time (clients hold two).
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=12))]
+        periods: u64,
+        /// Output: a file (one user), or a directory (one `<uri>.xml` per user). Default: stdout
+        /// for one user.
+        #[arg(long, value_name = "FILE|DIR")]
+        out: Option<PathBuf>,
+    },
+}
+
+fn store_error(e: &dyn std::fmt::Display) -> CliError {
+    CliError(e.to_string())
+}
+
+/// Runs one `kms` subcommand.
+///
+/// # Errors
+/// A one-line message for any failure.
+pub fn run(cmd: &KmsCommand) -> Result<Output, CliError> {
+    match cmd {
+        KmsCommand::Init {
+            store,
+            kms_uri,
+            key_period,
+            key_offset,
+        } => {
+            let pass = passphrase()?;
+            let config = KmsConfig {
+                kms_uri: kms_uri.clone(),
+                periods: KeyPeriods {
+                    length: *key_period,
+                    offset: *key_offset,
+                },
+                parameter_set: 1,
+            };
+            let s = Store::create(store, &pass, &config, KdfParams::DEFAULT, &mut os_rng())
+                .map_err(|e| store_error(&e))?;
+            let ntp = ntp_time("time", None)?;
+            let period = config
+                .periods
+                .period_number(ntp)
+                .map_err(|e| store_error(&e))?;
+            let keys = s.master_keys(period).map_err(|e| store_error(&e))?;
+            Ok(Output::new()
+                .text("store", store.display())
+                .text("kms_uri", kms_uri)
+                .hex("Z", &keys.sakke_public.to_bytes())
+                .hex("KPAK", &keys.kpak.to_bytes())
+                .text("current_key_period", period))
+        }
+        KmsCommand::Certificate { store, time } => {
+            let pass = passphrase()?;
+            let s = Store::open(store, &pass).map_err(|e| store_error(&e))?;
+            let ntp = ntp_time("time", time.as_deref())?;
+            let config = s.config().clone();
+            let period = config
+                .periods
+                .period_number(ntp)
+                .map_err(|e| store_error(&e))?;
+            let keys = s.master_keys(period).map_err(|e| store_error(&e))?;
+            let cert = KmsCertificate::new(
+                config.kms_uri.clone(),
+                &keys.sakke_public,
+                &keys.kpak,
+                config.periods,
+            );
+            let resp = KmsResponse::new(
+                config.kms_uri.clone(),
+                config.kms_uri.clone(),
+                rfc3339(ntp),
+                format!("https://{}/keymanagement/identity/v1/init", config.kms_uri),
+                Some(KmsMessage::Init(Box::new(cert))),
+            );
+            Ok(Output::new().line(resp.to_xml()))
+        }
+        KmsCommand::Provision {
+            store,
+            user,
+            users_file,
+            group,
+            time,
+            periods,
+            out,
+        } => {
+            let mut uris = user.clone();
+            if let Some(f) = users_file {
+                uris.extend(read_uris(f)?);
+            }
+            if uris.is_empty() {
+                return Err(CliError::new("no URIs to provision"));
+            }
+            if uris.len() > 1 && !out.as_deref().is_some_and(Path::is_dir) {
+                return Err(CliError::new(
+                    "several URIs: give --out DIR (an existing directory)",
+                ));
+            }
+            let pass = passphrase()?;
+            let mut s = Store::open(store, &pass).map_err(|e| store_error(&e))?;
+            let config = s.config().clone();
+            let ntp = ntp_time("time", time.as_deref())?;
+            let first = config
+                .periods
+                .period_number(ntp)
+                .map_err(|e| store_error(&e))?;
+            let period_nos: Vec<u64> = (first..first + periods).collect();
+            let kind = if *group {
+                PrincipalKind::Group
+            } else {
+                PrincipalKind::User
+            };
+            let total = u64::try_from(uris.len()).unwrap_or(0) * periods;
+            let bar = progress(total, "provisioning");
+            let t = Instant::now();
+            let done = provision(&mut s, &uris, kind, &period_nos, &|n| bar.set_position(n))
+                .map_err(|e| store_error(&e))?;
+            bar.finish_and_clear();
+            let secs = t.elapsed().as_secs_f64();
+            let new = done.iter().filter(|p| p.new).count();
+            eprintln!(
+                "provisioned {} key sets ({new} new, {} already recorded) for {} URIs in {secs:.2} s: {:.0} key sets/s",
+                done.len(),
+                done.len() - new,
+                uris.len(),
+                new as f64 / secs.max(1e-9)
+            );
+            let now = rfc3339(ntp);
+            let doc_for = |uri: &str, sets: Vec<&Provisioned>| -> String {
+                let key_sets = sets
+                    .iter()
+                    .map(|p| {
+                        KmsKeySet::new(
+                            config.kms_uri.clone(),
+                            p.set.uri.clone(),
+                            p.set.user_id,
+                            p.set.period_no,
+                            &p.set.rsk,
+                            &p.set.ssk,
+                            &p.set.pvt,
+                        )
+                    })
+                    .collect();
+                KmsResponse::new(
+                    uri,
+                    config.kms_uri.clone(),
+                    now.clone(),
+                    format!(
+                        "https://{}/keymanagement/identity/v1/keyprov",
+                        config.kms_uri
+                    ),
+                    Some(KmsMessage::KeyProv(KmsKeyProv { key_sets })),
+                )
+                .to_xml()
+            };
+            match out {
+                Some(dir) if dir.is_dir() => {
+                    for u in &uris {
+                        let sets: Vec<&Provisioned> =
+                            done.iter().filter(|p| &p.set.uri == u).collect();
+                        let path = dir.join(format!("{}.xml", file_name_for(u)));
+                        write_secret_file(&path, doc_for(u, sets).as_bytes())?;
+                    }
+                    Ok(Output::new().text(
+                        "written",
+                        format!("{} files in {}", uris.len(), dir.display()),
+                    ))
+                }
+                Some(file) => {
+                    let u = &uris[0];
+                    write_secret_file(file, doc_for(u, done.iter().collect()).as_bytes())?;
+                    Ok(Output::new().text("written", file.display()))
+                }
+                None => Ok(Output::new().line(doc_for(&uris[0], done.iter().collect()))),
+            }
+        }
+    }
+}
+
+/// Writes a file holding secret keys, readable by its owner only.
+fn write_secret_file(path: &Path, data: &[u8]) -> Result<(), CliError> {
+    use std::io::Write as _;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = opts
+        .open(path)
+        .map_err(|e| CliError(format!("cannot write {}: {e}", path.display())))?;
+    f.write_all(data)
+        .map_err(|e| CliError(format!("cannot write {}: {e}", path.display())))?;
+    f.sync_all()
+        .map_err(|e| CliError(format!("cannot write {}: {e}", path.display())))
+}

@@ -1,0 +1,384 @@
+//! The operator workflow through the CLI on real store files: init -> certificate -> provision
+//! -> distribute -> receive; failures; SIGKILL in the middle of a provisioning batch.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use mikey_sakke::eccsi::SigningKey;
+use mikey_sakke::kms::store::Store;
+
+const PASS: &str = "integration-test-passphrase";
+
+struct Tmp(PathBuf);
+
+impl Tmp {
+    fn new(name: &str) -> Self {
+        let nonce: u64 = rand_core::Rng::next_u64(&mut rand_core::UnwrapErr(getrandom::SysRng));
+        let p = std::env::temp_dir().join(format!("mikey-sakke-cli-{name}-{nonce:016x}"));
+        std::fs::create_dir_all(&p).unwrap();
+        Self(p)
+    }
+    fn path(&self, f: &str) -> PathBuf {
+        self.0.join(f)
+    }
+}
+
+impl Drop for Tmp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn cmd(args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_mikey-sakke"));
+    c.args(args)
+        .env("MIKEY_SAKKE_PASSPHRASE", PASS)
+        .stdin(Stdio::null());
+    c
+}
+
+fn run(args: &[&str]) -> Output {
+    cmd(args).output().unwrap()
+}
+
+fn ok(args: &[&str]) -> String {
+    let o = run(args);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).unwrap()
+}
+
+fn fails(o: &Output, needle: &str) {
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.lines().last().unwrap_or("").contains(needle),
+        "{needle:?} not in {err:?}"
+    );
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn operator_workflow_end_to_end() {
+    let t = Tmp::new("flow");
+    let (db, cert, members, keys, gms, out) = (
+        t.path("kms.db"),
+        t.path("cert.xml"),
+        t.path("members.txt"),
+        t.path("keys"),
+        t.path("gms.xml"),
+        t.path("out"),
+    );
+    ok(&[
+        "kms",
+        "init",
+        "--store",
+        s(&db),
+        "--kms-uri",
+        "kms.example.org",
+    ]);
+    std::fs::write(&cert, ok(&["kms", "certificate", "--store", s(&db)])).unwrap();
+    std::fs::write(
+        &members,
+        "sip:a@example.org\nsip:b@example.org\n\n# c is on leave\nsip:d@example.org\n",
+    )
+    .unwrap();
+    std::fs::create_dir(&keys).unwrap();
+    ok(&[
+        "kms",
+        "provision",
+        "--store",
+        s(&db),
+        "--users-file",
+        s(&members),
+        "--out",
+        s(&keys),
+    ]);
+    ok(&[
+        "kms",
+        "provision",
+        "--store",
+        s(&db),
+        "--user",
+        "sip:gms@example.org",
+        "--out",
+        s(&gms),
+    ]);
+    let dist = ok(&[
+        "gms",
+        "distribute",
+        "--cert",
+        s(&cert),
+        "--keys",
+        s(&gms),
+        "--group-id",
+        "sip:g@example.org",
+        "--members",
+        s(&members),
+        "--out",
+        s(&out),
+        "--gmk",
+        "00112233445566778899aabbccddeeff",
+        "--gmk-id",
+        "0abcdef1",
+    ]);
+    assert!(dist.contains("members = 3"), "{dist}");
+    for m in [
+        "sip_a_example.org",
+        "sip_b_example.org",
+        "sip_d_example.org",
+    ] {
+        let got = ok(&[
+            "ue",
+            "receive",
+            "--cert",
+            s(&cert),
+            "--keys",
+            s(&keys.join(format!("{m}.xml"))),
+            "--message",
+            s(&out.join(format!("{m}.mikey"))),
+        ]);
+        assert!(
+            got.contains("key = 00112233445566778899AABBCCDDEEFF\n"),
+            "{got}"
+        );
+        assert!(got.contains("key_id = 0ABCDEF1\n"), "{got}");
+        assert!(
+            got.contains("key_parameters_group_id = sip:g@example.org\n"),
+            "{got}"
+        );
+    }
+    // a message for another member
+    fails(
+        &run(&[
+            "ue",
+            "receive",
+            "--cert",
+            s(&cert),
+            "--keys",
+            s(&keys.join("sip_a_example.org.xml")),
+            "--message",
+            s(&out.join("sip_b_example.org.mikey")),
+        ]),
+        "another receiver",
+    );
+    // the key set of the wrong period: provision for a time far ahead, receive today's message
+    let future = t.path("future.xml");
+    ok(&[
+        "kms",
+        "provision",
+        "--store",
+        s(&db),
+        "--user",
+        "sip:a@example.org",
+        "--time",
+        "2031-01-01T00:00:00Z",
+        "--periods",
+        "1",
+        "--out",
+        s(&future),
+    ]);
+    fails(
+        &run(&[
+            "ue",
+            "receive",
+            "--cert",
+            s(&cert),
+            "--keys",
+            s(&future),
+            "--message",
+            s(&out.join("sip_a_example.org.mikey")),
+        ]),
+        "no key set for key period",
+    );
+    // a wrong passphrase
+    let o = cmd(&["kms", "certificate", "--store", s(&db)])
+        .env("MIKEY_SAKKE_PASSPHRASE", "nope")
+        .output()
+        .unwrap();
+    fails(&o, "wrong passphrase");
+    // no passphrase and no terminal
+    let o = cmd(&["kms", "certificate", "--store", s(&db)])
+        .env_remove("MIKEY_SAKKE_PASSPHRASE")
+        .output()
+        .unwrap();
+    fails(&o, "passphrase");
+    // init on an existing store, several URIs without --out DIR, a missing store
+    fails(
+        &run(&["kms", "init", "--store", s(&db), "--kms-uri", "x"]),
+        "already exists",
+    );
+    fails(
+        &run(&[
+            "kms",
+            "provision",
+            "--store",
+            s(&db),
+            "--user",
+            "sip:x@e",
+            "--user",
+            "sip:y@e",
+        ]),
+        "--out DIR",
+    );
+    fails(
+        &run(&["kms", "certificate", "--store", s(&t.path("none.db"))]),
+        "does not exist",
+    );
+    // a GMK-ID with the wrong purpose tag; a corrupt certificate
+    fails(
+        &run(&[
+            "gms",
+            "distribute",
+            "--cert",
+            s(&cert),
+            "--keys",
+            s(&gms),
+            "--group-id",
+            "g",
+            "--members",
+            s(&members),
+            "--out",
+            s(&out),
+            "--gmk",
+            "00112233445566778899aabbccddeeff",
+            "--gmk-id",
+            "1abcdef1",
+        ]),
+        "purpose tag",
+    );
+    std::fs::write(t.path("bad.xml"), "<KmsResponse><oops").unwrap();
+    fails(
+        &run(&[
+            "ue",
+            "receive",
+            "--cert",
+            s(&t.path("bad.xml")),
+            "--keys",
+            s(&gms),
+            "--message",
+            s(&out.join("sip_a_example.org.mikey")),
+        ]),
+        "bad.xml",
+    );
+}
+
+#[test]
+fn tampered_sealed_secret_is_a_clear_error() {
+    let t = Tmp::new("tamper");
+    let db = t.path("kms.db");
+    ok(&[
+        "kms",
+        "init",
+        "--store",
+        s(&db),
+        "--kms-uri",
+        "kms.example.org",
+    ]);
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let mut z: Vec<u8> = conn
+        .query_row("SELECT eccsi_ksak_sealed FROM master_keys", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let n = z.len();
+    z[n - 3] ^= 0x40;
+    conn.execute("UPDATE master_keys SET eccsi_ksak_sealed = ?1", [&z])
+        .unwrap();
+    drop(conn);
+    fails(
+        &run(&["kms", "certificate", "--store", s(&db)]),
+        "failed authentication",
+    );
+}
+
+/// SIGKILL at random points of a provisioning batch, several times: the store stays
+/// consistent, keeps every committed key set unchanged, and a re-run completes the batch
+/// without duplicates.
+#[test]
+fn sigkill_mid_batch_then_rerun_completes() {
+    let t = Tmp::new("kill");
+    let (db, users, out) = (t.path("kms.db"), t.path("users.txt"), t.path("out"));
+    ok(&[
+        "kms",
+        "init",
+        "--store",
+        s(&db),
+        "--kms-uri",
+        "kms.example.org",
+    ]);
+    let uris: Vec<String> = (0..120).map(|i| format!("sip:u{i}@example.org")).collect();
+    std::fs::write(&users, uris.join("\n")).unwrap();
+    std::fs::create_dir(&out).unwrap();
+    let args = [
+        "kms",
+        "provision",
+        "--store",
+        s(&db),
+        "--users-file",
+        s(&users),
+        "--out",
+        s(&out),
+        "--time",
+        "2026-11-24T00:00:00Z",
+    ];
+    let mut seen: std::collections::HashMap<(String, u64), [u8; 65]> = Default::default();
+    // Round 0 kills before anything is committed; the others once the store holds more key
+    // sets than before, i.e. in the middle of the batch.
+    for (round, target) in [0u64, 32, 96, 160].into_iter().enumerate() {
+        let mut child = cmd(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let start = std::time::Instant::now();
+        loop {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            let count: i64 = rusqlite::Connection::open(&db)
+                .and_then(|c| c.query_row("SELECT count(*) FROM issued", [], |r| r.get(0)))
+                .unwrap_or(0);
+            let done = child.try_wait().unwrap().is_some();
+            if done || u64::try_from(count).unwrap() >= target || start.elapsed().as_secs() > 60 {
+                break;
+            }
+        }
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        eprintln!("round {round}: killed at >= {target} key sets");
+        // consistent: opens, every recorded set unseals and validates, earlier ones unchanged
+        let store = Store::open(&db, PASS.as_bytes()).unwrap();
+        let period = store.config().periods.period_number(4_004_467_200).unwrap();
+        let keys = store.master_keys(period).unwrap();
+        for u in &uris {
+            for p in [period, period + 1] {
+                if let Some(set) = store.issued(u, p).unwrap() {
+                    set.rsk.validate(&keys.sakke_public, &set.user_id).unwrap();
+                    SigningKey::new(&keys.kpak, &set.user_id, set.ssk.clone(), &set.pvt).unwrap();
+                    let pvt = set.pvt.to_bytes();
+                    if let Some(before) = seen.insert((u.clone(), p), pvt) {
+                        assert_eq!(before, pvt, "round {round}: a committed key set changed");
+                    }
+                }
+            }
+        }
+    }
+    eprintln!("{} key sets committed before the last kill", seen.len());
+    // the re-run completes the batch without duplicates
+    ok(&args);
+    let store = Store::open(&db, PASS.as_bytes()).unwrap();
+    assert_eq!(store.issued_count().unwrap(), 240);
+    let period = store.config().periods.period_number(4_004_467_200).unwrap();
+    for ((u, p), pvt) in &seen {
+        assert_eq!(&store.issued(u, *p).unwrap().unwrap().pvt.to_bytes(), pvt);
+    }
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 120);
+    let _ = period;
+}
