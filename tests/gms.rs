@@ -93,3 +93,71 @@ fn every_member_recovers_the_gmk_with_either_signer() {
         assert_eq!(guks.len(), members.len());
     }
 }
+
+/// 2000 members, every one recovers the same GMK. Slow in a debug build: run it with
+/// `cargo test --release --test gms -- --ignored`.
+#[test]
+#[ignore = "about a minute; run with --release -- --ignored"]
+fn two_thousand_members_recover_the_same_gmk() {
+    use rayon::prelude::*;
+    let mut rng = ChaCha20Rng::seed_from_u64(2001);
+    let z = MasterSecret::random(&mut rng);
+    let zpub = z.public_key();
+    let eccsi = KmsKeyPair::generate(&mut rng).unwrap();
+    let kms_uri = "kms.example.org";
+    let periods = KeyPeriods {
+        length: 2_592_000,
+        offset: 0,
+    };
+    let now = 3_950_000_000u64;
+    let period = periods.period_number(now).unwrap();
+    let signer_uid = uid(b"sip:gms@example.org", kms_uri.as_bytes(), periods, period).unwrap();
+    let (ssk, pvt) = eccsi.issue(&signer_uid, &mut rng).unwrap();
+    let signer = SigningKey::new(eccsi.kpak(), &signer_uid, ssk, &pvt).unwrap();
+    let prepared = PreparedKms::new(&zpub);
+    let gm = GroupManager {
+        signer: &signer,
+        signer_kms: &zpub,
+        signer_kms_uri: kms_uri,
+        members_kms: &prepared,
+        members_kms_uri: kms_uri,
+        periods,
+    };
+    let members: Vec<String> = (0..2000)
+        .map(|i| format!("sip:member{i}@example.org"))
+        .collect();
+    let key = GroupKey::generate(&mut rng);
+    let dist = Distribution {
+        group_id: "sip:big@example.org",
+        text: "",
+        ntp_time: now << 32,
+        activation: [0; 5],
+        expiry: [0; 5],
+    };
+    let t = std::time::Instant::now();
+    let out = gms::distribute(&gm, &key, &dist, &members, &|| {}).unwrap();
+    eprintln!("2000 messages built in {:.2} s", t.elapsed().as_secs_f64());
+    let recovered = out
+        .par_iter()
+        .filter(|m| {
+            let member_uid = uid(m.member.as_bytes(), kms_uri.as_bytes(), periods, period).unwrap();
+            let rsk = z.issue_rsk(&member_uid).unwrap();
+            let prepared_rsk = PreparedReceiver::new(&zpub, &member_uid, &rsk).unwrap();
+            let receiver = Receiver {
+                uid: &member_uid,
+                user_uri: Some(m.member.as_bytes()),
+                kms_public_key: &zpub,
+                rsk: &prepared_rsk,
+                kpak: eccsi.kpak(),
+                key_period: Some((periods, period)),
+                expected_initiator: Some(&signer_uid),
+                compat_signature: false,
+                compat_minimal_w: false,
+                compat_legacy_key_params: false,
+            };
+            let got = imessage::receive(&receiver, TimeCheck::Disabled, None, &m.message).unwrap();
+            got.key == key.gmk && got.key_id == key.gmk_id
+        })
+        .count();
+    assert_eq!(recovered, 2000);
+}
