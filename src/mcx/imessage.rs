@@ -663,10 +663,13 @@ pub fn receive(
             .filter(|s| s.len() == 8)
             .map(|s| KeyId::from_bytes([s[0], s[1], s[2], s[3]]));
         let from_salt = match receiver.user_uri {
-            Some(uri) => Some(
-                gmk_id_from_guk_id(key.as_bytes(), csb_id, uri)
-                    .map_err(|_| ReceiveError::InconsistentKeyIds)?,
-            ),
+            Some(uri) => {
+                let mut id = gmk_id_from_guk_id(key.as_bytes(), csb_id, uri)
+                    .map_err(|_| ReceiveError::InconsistentKeyIds)?;
+                // The GMK-ID is public by design (it names the key in the SPI and the MKI).
+                crate::ct::declassify_in_place(&mut id);
+                Some(id)
+            }
             None => None,
         };
         match (from_spi, from_salt) {

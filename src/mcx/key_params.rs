@@ -357,11 +357,14 @@ pub fn open(dppk: &[u8], data: &[u8]) -> Result<(ProtectedHeader, KeyParameters)
     }
     let aad = &data[..32];
     let nonce = Nonce::<U16>::from(header.iv);
-    let plain = Zeroizing::new(
+    let mut plain = Zeroizing::new(
         cipher(dppk, header.dppk_id)?
             .decrypt(&nonce, Payload { msg: body, aad })
             .map_err(|_| KeyParamsError::Decryption)?,
     );
+    // Authenticated metadata the receiver reads (key type, times, names; not key material):
+    // decoding may branch on its field lengths, which the ciphertext length shows anyway.
+    crate::ct::declassify_in_place(plain.as_mut_slice());
     let params = KeyParameters::decode(&plain)?;
     Ok((header, params))
 }
