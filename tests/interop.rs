@@ -285,3 +285,47 @@ fn duplicate_or_missing_mandatory_payloads_are_rejected() {
         Err(ReceiveError::MissingPayload("SIGN"))
     ));
 }
+
+#[test]
+fn csk_musik_and_pck_messages_round_trip() {
+    let mut w = world();
+    for (tag, cs) in [
+        (PurposeTag::Csk, Some(6u8)),
+        (PurposeTag::Musik, Some(7)),
+        (PurposeTag::Pck, None),
+    ] {
+        let key = Ssv::random(&mut w.rng);
+        let key_id = KeyId::random(tag, &mut w.rng);
+        let spec = MessageSpec {
+            key: &key,
+            kind: KeyKind::Other { key_id },
+            cs_id: cs,
+            ntp_time: 1 << 40,
+            rand: [9; 16],
+            key_params: None,
+            sakke_to_self: None,
+        };
+        let msg = imessage::build(
+            &mut w.rng,
+            &Initiator {
+                signer: &w.signer,
+                kms_uri: b"kms",
+            },
+            &Responder {
+                uid: &w.uid,
+                kms_uri: b"kms",
+                kms_public_key: &w.zpub,
+                prepared_kms: None,
+            },
+            &spec,
+        )
+        .unwrap();
+        let got = imessage::receive(&receiver(&w, false, false), TimeCheck::Disabled, None, &msg)
+            .unwrap();
+        assert_eq!(got.key, key);
+        assert_eq!(got.key_id, key_id);
+        assert_eq!(got.purpose, Some(tag));
+        assert_eq!(got.cs_id, cs);
+        assert_eq!(got.srtp.is_some(), cs.is_some());
+    }
+}
