@@ -2,7 +2,7 @@
 //! secrets. Each test times one operation on two classes of secret inputs chosen to differ in
 //! what a leak would depend on (a random secret against a fixed, special one: zero limbs, low
 //! Hamming weight, the generator) and reports Welch's t statistic; |t| above 5 suggests a
-//! leak. Run with `cargo bench --bench dudect` (several minutes; not part of the test suite).
+//! leak. Run with `cargo run --release --example dudect` (minutes; not part of the test suite).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use dudect_bencher::{BenchRng, Class, CtRunner, ctbench_main};
