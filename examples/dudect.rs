@@ -2,7 +2,8 @@
 //! secrets. Each test times one operation on two classes of secret inputs chosen to differ in
 //! what a leak would depend on (a random secret against a fixed, special one: zero limbs, low
 //! Hamming weight, the generator) and reports Welch's t statistic; |t| above 5 suggests a
-//! leak. Run with `cargo run --release --example dudect` (minutes; not part of the test suite).
+//! leak. Inputs are prepared before any timing (generating them in the timed loop disturbs the
+//! measurement and shows up as a false leak). Run with `cargo run --release --example dudect` (minutes; not part of the test suite).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use dudect_bencher::{BenchRng, Class, CtRunner, ctbench_main};
@@ -27,12 +28,19 @@ fn class(left: bool) -> Class {
     if left { Class::Left } else { Class::Right }
 }
 
-/// F_p inversion: random elements against 1 (safegcd's iteration count is fixed).
+/// F_p inversion: fresh random elements against one fixed random element ("fix vs random";
+/// safegcd's iteration count is fixed).
 fn fp_invert(runner: &mut CtRunner, _: &mut BenchRng) {
     let mut r = rng();
-    for _ in 0..20_000 {
-        let c = coin(&mut r);
-        let x = if c { Fp::random(&mut r) } else { Fp::ONE };
+    let fixed = Fp::random(&mut r);
+    // Inputs are prepared before any timing, so that generating them cannot disturb it.
+    let inputs: Vec<(bool, Fp)> = (0..20_000)
+        .map(|_| {
+            let c = coin(&mut r);
+            (c, if c { Fp::random(&mut r) } else { fixed })
+        })
+        .collect();
+    for (c, x) in inputs {
         runner.run_one(class(c), || x.invert());
     }
 }
@@ -41,9 +49,13 @@ fn fp_invert(runner: &mut CtRunner, _: &mut BenchRng) {
 fn scalar_mul(runner: &mut CtRunner, _: &mut BenchRng) {
     let mut r = rng();
     let p = ProjectivePoint::generator();
-    for _ in 0..300 {
-        let c = coin(&mut r);
-        let k = if c { Fq::random(&mut r) } else { Fq::ONE };
+    let inputs: Vec<(bool, Fq)> = (0..300)
+        .map(|_| {
+            let c = coin(&mut r);
+            (c, if c { Fq::random(&mut r) } else { Fq::ONE })
+        })
+        .collect();
+    for (c, k) in inputs {
         runner.run_one(class(c), || p.mul(&k));
     }
 }
@@ -54,13 +66,20 @@ fn pairing_secret_arg(runner: &mut CtRunner, _: &mut BenchRng) {
     let p = ProjectivePoint::generator();
     let first = p.mul(&Fq::random(&mut r)).to_affine();
     let g = AffinePoint::generator();
-    for _ in 0..200 {
-        let c = coin(&mut r);
-        let k = if c {
-            p.mul(&Fq::random(&mut r)).to_affine()
-        } else {
-            g
-        };
+    let inputs: Vec<(bool, AffinePoint)> = (0..200)
+        .map(|_| {
+            let c = coin(&mut r);
+            (
+                c,
+                if c {
+                    p.mul(&Fq::random(&mut r)).to_affine()
+                } else {
+                    g
+                },
+            )
+        })
+        .collect();
+    for (c, k) in inputs {
         runner.run_one(class(c), || pairing(&first, &k));
     }
 }
@@ -74,14 +93,18 @@ fn decapsulate(runner: &mut CtRunner, _: &mut BenchRng) {
     let id = [0x5au8; 32];
     let rsk: ReceiverSecretKey = z.issue_rsk(&id).unwrap();
     let receiver = sakke::PreparedReceiver::new(&kms, &id, &rsk).unwrap();
-    for _ in 0..200 {
-        let c = coin(&mut r);
-        let (_, ed) = sakke::encapsulate(&mut r, &kms, &id);
-        let mut bytes = ed.to_bytes();
-        if !c {
-            bytes[272] ^= 1;
-        }
-        let ed = sakke::EncapsulatedData::from_bytes(&bytes).unwrap();
+    let inputs: Vec<(bool, sakke::EncapsulatedData)> = (0..200)
+        .map(|_| {
+            let c = coin(&mut r);
+            let (_, ed) = sakke::encapsulate(&mut r, &kms, &id);
+            let mut bytes = ed.to_bytes();
+            if !c {
+                bytes[272] ^= 1;
+            }
+            (c, sakke::EncapsulatedData::from_bytes(&bytes).unwrap())
+        })
+        .collect();
+    for (c, ed) in inputs {
         runner.run_one(class(c), || receiver.decapsulate(&ed).is_ok());
     }
 }
@@ -95,12 +118,15 @@ fn eccsi_sign(runner: &mut CtRunner, _: &mut BenchRng) {
     let (ssk_b, pvt_b) = kms.issue(id, &mut r).unwrap();
     let a = SigningKey::new(kms.kpak(), id, ssk_a, &pvt_a).unwrap();
     let b = SigningKey::new(kms.kpak(), id, ssk_b, &pvt_b).unwrap();
-    for _ in 0..3_000 {
-        let c = coin(&mut r);
+    let inputs: Vec<(bool, [u8; 64], u64)> = (0..3_000)
+        .map(|_| {
+            let mut msg = [0u8; 64];
+            r.fill_bytes(&mut msg);
+            (coin(&mut r), msg, r.next_u64())
+        })
+        .collect();
+    for (c, msg, seed) in inputs {
         let key = if c { &a } else { &b };
-        let mut msg = [0u8; 64];
-        r.fill_bytes(&mut msg);
-        let seed = r.next_u64();
         runner.run_one(class(c), || {
             let mut sr = ChaCha20Rng::seed_from_u64(seed);
             key.try_sign_with_rng(&mut sr, &msg).is_ok()

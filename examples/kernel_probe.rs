@@ -39,6 +39,11 @@ fn probe_fp2_mul(a: &Fp2, b: &Fp2) -> Fp2 {
 }
 
 #[inline(never)]
+fn probe_fp_invert(a: &Fp) -> Fp {
+    a.invert().unwrap_or(Fp::ZERO)
+}
+
+#[inline(never)]
 fn probe_fq_mul(a: &Fq, b: &Fq) -> Fq {
     a.mul(b)
 }
@@ -53,6 +58,7 @@ fn main() {
     let r = probe_fp_sub(&r, &a);
     let r = probe_fp_select(&r, &a, black_box(1));
     let y = probe_fp2_mul(&x, &Fp2::new(r, r));
+    let r = probe_fp_invert(&r);
     let k = probe_fq_mul(&Fq::from_u64(7), &Fq::from_u64(9));
     println!("{:?} {:?}", y.c0, k);
 }
