@@ -58,7 +58,7 @@ fn main() {
     let r = probe_fp_sub(&r, &a);
     let r = probe_fp_select(&r, &a, black_box(1));
     let y = probe_fp2_mul(&x, &Fp2::new(r, r));
-    let r = probe_fp_invert(&r);
+    let inv = probe_fp_invert(&r);
     let k = probe_fq_mul(&Fq::from_u64(7), &Fq::from_u64(9));
-    println!("{:?} {:?}", y.c0, k);
+    println!("{:?} {:?} {:?}", y.c0, k, inv);
 }
