@@ -192,6 +192,73 @@ impl GtTable {
     }
 }
 
+/// The running point C of the Miller loop in Jacobian coordinates, with the quantities its line
+/// values are built from.
+#[derive(Clone, Copy)]
+struct Jac {
+    x: Fp,
+    y: Fp,
+    z: Fp,
+}
+
+/// What a doubling step leaves for its tangent line: `alpha = 3(X^2 - Z^4)`, `delta = Z^2`,
+/// `gamma = Y^2` of the old C.
+struct Tangent {
+    alpha: Fp,
+    delta: Fp,
+    gamma: Fp,
+}
+
+impl Jac {
+    /// `C := [2]C` (dbl-2001-b, a = -3); returns the old C's tangent quantities.
+    #[inline]
+    fn double(&mut self) -> Tangent {
+        let (x, y, z) = (self.x, self.y, self.z);
+        let delta = z.square();
+        let gamma = y.square();
+        let beta = x.mul(&gamma);
+        let m = x.sub(&delta).mul(&x.add(&delta));
+        let alpha = m.double().add(&m);
+        let x3 = alpha.square().sub(&beta.double().double().double());
+        let z3 = y.add(&z).square().sub(&gamma).sub(&delta);
+        let y3 = alpha
+            .mul(&beta.double().double().sub(&x3))
+            .sub(&gamma.square().double().double().double());
+        *self = Jac {
+            x: x3,
+            y: y3,
+            z: z3,
+        };
+        Tangent {
+            alpha,
+            delta,
+            gamma,
+        }
+    }
+
+    /// `C := C + (sx, sy)` (mixed addition, C != +-S); returns `r = S2 - Y1` of the chord.
+    #[inline]
+    fn add_affine(&mut self, sx: &Fp, sy: &Fp) -> Fp {
+        let (x, y, z) = (self.x, self.y, self.z);
+        let z1z1 = z.square();
+        let u2 = sx.mul(&z1z1);
+        let s2 = sy.mul(&z).mul(&z1z1);
+        let h = u2.sub(&x);
+        let rr = s2.sub(&y);
+        let hh = h.square();
+        let hhh = h.mul(&hh);
+        let vv = x.mul(&hh);
+        let x3 = rr.square().sub(&hhh).sub(&vv.double());
+        let y3 = rr.mul(&vv.sub(&x3)).sub(&y.mul(&hhh));
+        *self = Jac {
+            x: x3,
+            y: y3,
+            z: z.mul(&h),
+        };
+        rr
+    }
+}
+
 /// The Miller loop of RFC 6508 s3.2 without the final exponentiation: `f_R([i]Q)` up to an F_p
 /// factor. Both points must be in the order-q subgroup and not the identity.
 ///
@@ -206,46 +273,33 @@ pub fn miller_loop(r: &AffinePoint, q: &AffinePoint) -> Fp2 {
     let minus_ry = ry.neg();
 
     let mut v = Fp2::ONE;
-    let (mut x, mut y, mut z) = (rx, ry, Fp::ONE);
+    let mut c = Jac {
+        x: rx,
+        y: ry,
+        z: Fp::ONE,
+    };
     // The top digit (index 1021) is 1: C starts at R.
     for i in (0..NAF_LEN - 1).rev() {
-        // Doubling step: tangent at C, evaluated at [i]Q, times 2 C_y Z^6.
-        let delta = z.square();
-        let gamma = y.square();
-        let beta = x.mul(&gamma);
-        let m = x.sub(&delta).mul(&x.add(&delta));
-        let alpha = m.double().add(&m);
-        let x3 = alpha.square().sub(&beta.double().double().double());
-        let z3 = y.add(&z).square().sub(&gamma).sub(&delta);
-        let y3 = alpha
-            .mul(&beta.double().double().sub(&x3))
-            .sub(&gamma.square().double().double().double());
+        // Doubling step: tangent at C, evaluated at [i]Q, times 2 C_y Z^6:
+        // alpha (Q_x delta + X) - 2 gamma  +  i Z3 delta Q_y.
+        let x = c.x;
+        let t = c.double();
         let line = Fp2::new(
-            alpha.mul(&qx.mul(&delta).add(&x)).sub(&gamma.double()),
-            z3.mul(&delta).mul(&qy),
+            t.alpha
+                .mul(&qx.mul(&t.delta).add(&x))
+                .sub(&t.gamma.double()),
+            c.z.mul(&t.delta).mul(&qy),
         );
         v = v.square().mul(&line);
-        (x, y, z) = (x3, y3, z3);
 
         let digit = NAF[i];
         if digit != 0 {
             // Addition step with S = R or -R (public digit): chord through C and S, evaluated
-            // at [i]Q, times Z^3 (C_x - S_x).
+            // at [i]Q, times Z^3 (C_x - S_x): r (Q_x + R_x) - S_y Z3  +  i Z3 Q_y.
             let sy = if digit > 0 { ry } else { minus_ry };
-            let z1z1 = z.square();
-            let u2 = rx.mul(&z1z1);
-            let s2 = sy.mul(&z).mul(&z1z1);
-            let h = u2.sub(&x);
-            let rr = s2.sub(&y);
-            let hh = h.square();
-            let hhh = h.mul(&hh);
-            let vv = x.mul(&hh);
-            let x3 = rr.square().sub(&hhh).sub(&vv.double());
-            let y3 = rr.mul(&vv.sub(&x3)).sub(&y.mul(&hhh));
-            let z3 = z.mul(&h);
-            let line = Fp2::new(rr.mul(&qx_plus_rx).sub(&sy.mul(&z3)), z3.mul(&qy));
+            let rr = c.add_affine(&rx, &sy);
+            let line = Fp2::new(rr.mul(&qx_plus_rx).sub(&sy.mul(&c.z)), c.z.mul(&qy));
             v = v.mul(&line);
-            (x, y, z) = (x3, y3, z3);
         }
     }
     v
@@ -339,40 +393,24 @@ impl PreparedPoint {
         let minus_ry = ry.neg();
         // Unnormalised (a, b, c): line = (a Q_x + b) + i c Q_y.
         let mut raw: Vec<[Fp; 3]> = Vec::with_capacity(NAF_LEN + 400);
-        let (mut x, mut y, mut z) = (rx, ry, Fp::ONE);
+        let mut c = Jac {
+            x: rx,
+            y: ry,
+            z: Fp::ONE,
+        };
         for i in (0..NAF_LEN - 1).rev() {
-            let delta = z.square();
-            let gamma = y.square();
-            let beta = x.mul(&gamma);
-            let m = x.sub(&delta).mul(&x.add(&delta));
-            let alpha = m.double().add(&m);
-            let x3 = alpha.square().sub(&beta.double().double().double());
-            let z3 = y.add(&z).square().sub(&gamma).sub(&delta);
-            let y3 = alpha
-                .mul(&beta.double().double().sub(&x3))
-                .sub(&gamma.square().double().double().double());
+            let x = c.x;
+            let t = c.double();
             raw.push([
-                alpha.mul(&delta),
-                alpha.mul(&x).sub(&gamma.double()),
-                z3.mul(&delta),
+                t.alpha.mul(&t.delta),
+                t.alpha.mul(&x).sub(&t.gamma.double()),
+                c.z.mul(&t.delta),
             ]);
-            (x, y, z) = (x3, y3, z3);
             let digit = NAF[i];
             if digit != 0 {
                 let sy = if digit > 0 { ry } else { minus_ry };
-                let z1z1 = z.square();
-                let u2 = rx.mul(&z1z1);
-                let s2 = sy.mul(&z).mul(&z1z1);
-                let h = u2.sub(&x);
-                let rr = s2.sub(&y);
-                let hh = h.square();
-                let hhh = h.mul(&hh);
-                let vv = x.mul(&hh);
-                let x3 = rr.square().sub(&hhh).sub(&vv.double());
-                let y3 = rr.mul(&vv.sub(&x3)).sub(&y.mul(&hhh));
-                let z3 = z.mul(&h);
-                raw.push([rr, rr.mul(&rx).sub(&sy.mul(&z3)), z3]);
-                (x, y, z) = (x3, y3, z3);
+                let rr = c.add_affine(&rx, &sy);
+                raw.push([rr, rr.mul(&rx).sub(&sy.mul(&c.z)), c.z]);
             }
         }
         // Normalise every line by 1/c with one inversion (Montgomery's trick).
