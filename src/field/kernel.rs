@@ -7,6 +7,11 @@
 //!
 //! Representation: little-endian limbs (`limbs[0]` is least significant). Montgomery form with
 //! `R = 2^1024`.
+//!
+//! The field types call the Montgomery multiplication through [`Modulus::mul`] and
+//! [`Modulus::sqr`], which pick the fastest backend once per process: on x86_64 CPUs with
+//! AVX-512 IFMA the vector kernel of [`super::ifma`], elsewhere the portable kernel below.
+//! Both return the same fully reduced limbs.
 
 #![allow(clippy::needless_range_loop)] // index loops mirror the limb algorithms
 
@@ -76,6 +81,93 @@ const fn mac(a: u64, b: u64, c: u64, carry: u64) -> (u64, u64) {
     (t as u64, (t >> 64) as u64)
 }
 
+/// A modulus with the constants of every backend, built at compile time.
+pub(crate) struct Modulus {
+    /// The modulus.
+    pub(crate) m: Limbs,
+    /// `-m^-1 mod 2^64`.
+    pub(crate) minv: u64,
+    /// Constants of the IFMA kernel.
+    #[cfg(target_arch = "x86_64")]
+    ifma: super::ifma::Consts,
+}
+
+impl Modulus {
+    /// The constants for the odd modulus `m`.
+    pub(crate) const fn new(m: Limbs) -> Self {
+        let minv = neg_inv64(m[0]);
+        Modulus {
+            m,
+            minv,
+            #[cfg(target_arch = "x86_64")]
+            ifma: super::ifma::Consts::new(&m, minv),
+        }
+    }
+
+    /// Montgomery multiplication `a * b * 2^-1024 mod m`, fully reduced, on the fastest
+    /// backend. Requires `a * b < 2^1024 * m`.
+    #[inline(always)]
+    pub(crate) fn mul(&self, a: &Limbs, b: &Limbs) -> Limbs {
+        #[cfg(feature = "op-count")]
+        op_count::bump_mul();
+        #[cfg(target_arch = "x86_64")]
+        if let Some(ifma) = super::ifma::Ifma::detect() {
+            return ifma.mont_mul(a, b, &self.ifma);
+        }
+        mont_mul(a, b, &self.m, self.minv)
+    }
+
+    /// The IFMA kernel's multiplication, when this CPU has it, even while the backend is
+    /// disabled for dispatch (for tests and benches).
+    pub(crate) fn mul_ifma(&self, a: &Limbs, b: &Limbs) -> Option<Limbs> {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(ifma) = super::ifma::Ifma::detect_cpu() {
+            return Some(ifma.mont_mul(a, b, &self.ifma));
+        }
+        let _ = (a, b);
+        None
+    }
+
+    /// The IFMA kernel's interleaved pair, when this CPU has it (for tests and benches).
+    pub(crate) fn mul_x2_ifma(&self, a: [&Limbs; 2], b: [&Limbs; 2]) -> Option<[Limbs; 2]> {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(ifma) = super::ifma::Ifma::detect_cpu() {
+            return Some(ifma.mont_mul_x2(a, b, &self.ifma));
+        }
+        let _ = (a, b);
+        None
+    }
+
+    /// The IFMA kernel's interleaved triple, when this CPU has it (for tests and benches).
+    pub(crate) fn mul_x3_ifma(&self, a: [&Limbs; 3], b: [&Limbs; 3]) -> Option<[Limbs; 3]> {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(ifma) = super::ifma::Ifma::detect_cpu() {
+            return Some(ifma.mont_mul_x3(a, b, &self.ifma));
+        }
+        let _ = (a, b);
+        None
+    }
+
+    /// Montgomery squaring `a^2 * 2^-1024 mod m` for `a < m`, on the fastest backend.
+    #[inline(always)]
+    pub(crate) fn sqr(&self, a: &Limbs) -> Limbs {
+        #[cfg(feature = "op-count")]
+        op_count::bump_sqr();
+        #[cfg(target_arch = "x86_64")]
+        if let Some(ifma) = super::ifma::Ifma::detect() {
+            return ifma.mont_mul(a, a, &self.ifma);
+        }
+        mont_sqr(a, &self.m, self.minv)
+    }
+}
+
+/// Disables (`true`) or re-enables (`false`) the IFMA backend process-wide (benches, tests).
+pub(crate) fn force_portable(portable: bool) {
+    #[cfg(target_arch = "x86_64")]
+    super::ifma::Ifma::force_disabled(portable);
+    let _ = portable;
+}
+
 /// Turns a carry or borrow into a `Choice` (through `subtle`'s optimisation barrier).
 #[inline(always)]
 fn bit_to_choice(bit: bool) -> Choice {
@@ -133,7 +225,7 @@ pub(crate) fn sub(a: &Limbs, b: &Limbs, m: &Limbs) -> Limbs {
     d
 }
 
-/// Montgomery multiplication `a * b * 2^-1024 mod m` (CIOS).
+/// Portable Montgomery multiplication `a * b * 2^-1024 mod m` (CIOS).
 ///
 /// Requires `a * b < 2^1024 * m` (true when both are below `m`, or `a < 2^1024` and `b < m`);
 /// `minv = -m^-1 mod 2^64`. The result is fully reduced.
@@ -142,8 +234,6 @@ pub(crate) fn sub(a: &Limbs, b: &Limbs, m: &Limbs) -> Limbs {
 /// field operation, the kernels bloat the pairing's loop body and slow it down).
 #[inline(never)]
 pub(crate) fn mont_mul(a: &Limbs, b: &Limbs, m: &Limbs, minv: u64) -> Limbs {
-    #[cfg(feature = "op-count")]
-    op_count::bump_mul();
     let mut t = [0u64; LIMBS];
     let mut t_hi = 0u64;
     for i in 0..LIMBS {
@@ -229,13 +319,11 @@ fn mont_reduce(mut w: [u64; 2 * LIMBS], m: &Limbs, minv: u64) -> Limbs {
     final_subtract(&lo, u64::from(carry_hi), m)
 }
 
-/// Montgomery squaring `a^2 * 2^-1024 mod m` for `a < m`: a dedicated squaring (136 of
+/// Portable Montgomery squaring `a^2 * 2^-1024 mod m` for `a < m`: a dedicated squaring (136 of
 /// the 256 word products of [`mont_mul`] for the square, then the same reduction). Fully
 /// unrolled (about 3 400 instructions) and kept out of line.
 #[inline(never)]
 pub(crate) fn mont_sqr(a: &Limbs, m: &Limbs, minv: u64) -> Limbs {
-    #[cfg(feature = "op-count")]
-    op_count::bump_sqr();
     mont_reduce(square_wide(a), m, minv)
 }
 
