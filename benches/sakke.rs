@@ -6,6 +6,7 @@ use criterion::{
     BenchmarkGroup, Criterion, criterion_group, criterion_main, measurement::WallTime,
 };
 use mikey_sakke::curve::{AffinePoint, ProjectivePoint};
+use mikey_sakke::field::kernel_test::{self, Modulus};
 use mikey_sakke::field::{Fp, Fp2, Fq};
 use mikey_sakke::pairing::{Gt, pairing};
 use mikey_sakke::sakke::{self, MasterSecret};
@@ -46,6 +47,40 @@ fn field(c: &mut Criterion) {
     g.finish();
 }
 
+/// The limb kernels side by side: portable, IFMA, and the IFMA batches (time per call).
+fn kernel(c: &mut Criterion) {
+    let mut rng = rng();
+    let a = Fp::random(&mut rng).to_bytes();
+    let b = Fp::random(&mut rng).to_bytes();
+    let limbs = |x: &[u8; 128]| {
+        let mut l = [0u64; 16];
+        for (i, chunk) in x.rchunks_exact(8).enumerate() {
+            l[i] = u64::from_be_bytes(chunk.try_into().unwrap());
+        }
+        l
+    };
+    let (a, b) = (limbs(&a), limbs(&b));
+    let mut g = c.benchmark_group("kernel");
+    g.bench_function("portable_mul", |bn| {
+        bn.iter(|| kernel_test::portable_mul(black_box(&a), black_box(&b), Modulus::P))
+    });
+    g.bench_function("portable_sqr", |bn| {
+        bn.iter(|| kernel_test::portable_sqr(black_box(&a), Modulus::P))
+    });
+    if kernel_test::ifma_available() {
+        g.bench_function("ifma_mul", |bn| {
+            bn.iter(|| kernel_test::ifma_mul(black_box(&a), black_box(&b), Modulus::P))
+        });
+        g.bench_function("ifma_mul_x2", |bn| {
+            bn.iter(|| kernel_test::ifma_mul_x2([black_box(&a); 2], [black_box(&b); 2], Modulus::P))
+        });
+        g.bench_function("ifma_mul_x3", |bn| {
+            bn.iter(|| kernel_test::ifma_mul_x3([black_box(&a); 3], [black_box(&b); 3], Modulus::P))
+        });
+    }
+    g.finish();
+}
+
 fn curve_and_pairing(c: &mut Criterion) {
     let mut rng = rng();
     let k = Fq::random(&mut rng);
@@ -72,6 +107,13 @@ fn curve_and_pairing(c: &mut Criterion) {
     g.bench_function("pairing_prepare", |bn| {
         bn.iter(|| mikey_sakke::pairing::PreparedPoint::new(black_box(&q)))
     });
+    if kernel_test::ifma_available() {
+        kernel_test::force_portable(true);
+        g.bench_function("pairing_portable_kernel", |bn| {
+            bn.iter(|| pairing(black_box(&r), black_box(&q)))
+        });
+        kernel_test::force_portable(false);
+    }
     g.bench_function("gt_pow_ct", |bn| bn.iter(|| Gt::g().pow(black_box(&k))));
     g.bench_function("g_pow_fixed_base_ct", |bn| {
         bn.iter(|| Gt::g_pow(black_box(&k)))
@@ -117,5 +159,5 @@ fn sakke_ops(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, field, curve_and_pairing, sakke_ops);
+criterion_group!(benches, kernel, field, curve_and_pairing, sakke_ops);
 criterion_main!(benches);

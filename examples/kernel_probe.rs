@@ -1,9 +1,11 @@
 //! Non-inlined wrappers around the field kernels, so that their machine code can be inspected
-//! for secret-dependent branches: `bash tools/ct-asm-review.sh` disassembles these functions and
-//! lists every conditional jump and conditional move with the instructions that set its flags,
-//! for review (all of them must test loop counters only).
+//! for secret-dependent branches: `bash tools/ct-asm-review.sh` disassembles these functions (and
+//! the AVX-512 IFMA kernel bodies they call on x86_64) and lists every conditional jump and
+//! conditional move with the instructions that set its flags, for review (all of them must test
+//! loop counters or the cached CPU-feature flag that selects the backend, never data).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use mikey_sakke::field::kernel_test::{self, Limbs, Modulus};
 use mikey_sakke::field::{Fp, Fp2, Fq};
 use std::hint::black_box;
 use subtle::ConditionallySelectable;
@@ -44,8 +46,28 @@ fn probe_fp_invert(a: &Fp) -> Fp {
 }
 
 #[inline(never)]
+fn probe_fp2_square(a: &Fp2) -> Fp2 {
+    a.square()
+}
+
+#[inline(never)]
 fn probe_fq_mul(a: &Fq, b: &Fq) -> Fq {
     a.mul(b)
+}
+
+#[inline(never)]
+fn probe_portable_mul(a: &Limbs, b: &Limbs) -> Limbs {
+    kernel_test::portable_mul(a, b, Modulus::P)
+}
+
+#[inline(never)]
+fn probe_portable_sqr(a: &Limbs) -> Limbs {
+    kernel_test::portable_sqr(a, Modulus::P)
+}
+
+#[inline(never)]
+fn probe_ifma_mul(a: &Limbs, b: &Limbs) -> Option<Limbs> {
+    kernel_test::ifma_mul(a, b, Modulus::P)
 }
 
 fn main() {
@@ -59,6 +81,10 @@ fn main() {
     let r = probe_fp_select(&r, &a, black_box(1));
     let y = probe_fp2_mul(&x, &Fp2::new(r, r));
     let inv = probe_fp_invert(&r);
+    let y = probe_fp2_square(&y);
     let k = probe_fq_mul(&Fq::from_u64(7), &Fq::from_u64(9));
-    println!("{:?} {:?} {:?}", y.c0, k, inv);
+    let l = probe_portable_mul(black_box(&[3; 16]), &[5; 16]);
+    let l = probe_portable_sqr(&l);
+    let i = probe_ifma_mul(&l, &[5; 16]).unwrap_or(l);
+    println!("{:?} {:?} {:x} {:?}", y.c0, k, i[0], inv);
 }

@@ -1,18 +1,41 @@
 #!/usr/bin/env bash
 # Lists the conditional branches and conditional moves in the compiled field kernels (release
 # build of examples/kernel_probe.rs), each with the instructions before it, for review: in a
-# constant-time kernel every one of them must test a loop counter, never data.
+# constant-time kernel every one of them must test a loop counter, or the cached CPU-feature
+# flag that selects the backend (`cmpb $0x2, STATE`), never data. On x86_64 the AVX-512 IFMA
+# kernel bodies (`ifma::mont_mul_n`, one per batch width) are listed too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build -q --release --example kernel_probe
+bin="${CARGO_TARGET_DIR:-target}/release/examples/kernel_probe"
 asm=$(mktemp)
-objdump -d --no-show-raw-insn -C target/release/examples/kernel_probe > "$asm"
-for f in probe_fp_mul probe_fp_square probe_fp_add probe_fp_sub probe_fp_select probe_fp2_mul probe_fq_mul probe_fp_invert; do
-    body=$(awk -v f="kernel_probe::$f>:" 'index($0, f) {p=1; next} p && /^$/ {p=0} p' "$asm")
-    n=$(printf '%s\n' "$body" | wc -l)
-    branches=$(printf '%s\n' "$body" | grep -cE '\sj(n?[ezsbalgop]|[abgl]e|n[abgl]e?)\s' || true)
-    cmovs=$(printf '%s\n' "$body" | grep -cE '\scmov' || true)
-    echo "== $f: $n instructions, $branches conditional jumps, $cmovs cmov"
-    printf '%s\n' "$body" | grep -B3 -E '\sj(n?[ezsbalgop]|[abgl]e|n[abgl]e?)\s|\scmov' | sed 's/^/    /' || true
+objdump -d --no-show-raw-insn -C "$bin" > "$asm"
+jumps='\sj(n?[ezsbalgop]|[abgl]e|n[abgl]e?)\s'
+report() { # name, body
+    local n branches cmovs
+    n=$(printf '%s\n' "$2" | wc -l)
+    branches=$(printf '%s\n' "$2" | grep -cE "$jumps" || true)
+    cmovs=$(printf '%s\n' "$2" | grep -cE '\scmov' || true)
+    echo "== $1: $n instructions, $branches conditional jumps, $cmovs cmov"
+    printf '%s\n' "$2" | grep -B3 -E "$jumps|\scmov" | sed 's/^/    /' || true
+}
+# Every function whose symbol ends in $1 (several for generic instantiations).
+report_all() {
+    local start body ifma
+    for start in $(grep -n -- "$1>:\$" "$asm" | cut -d: -f1); do
+        body=$(awk -v s="$start" 'NR > s && /^$/ {exit} NR > s {print}' "$asm")
+        ifma=$(printf '%s\n' "$body" | grep -c vpmadd52 || true)
+        report "${1#::} ($ifma vpmadd52)" "$body"
+    done
+}
+for f in probe_fp_mul probe_fp_square probe_fp_add probe_fp_sub probe_fp_select probe_fp2_mul \
+    probe_fp2_square probe_fq_mul probe_fp_invert probe_portable_mul probe_portable_sqr probe_ifma_mul; do
+    report_all "::$f"
+done
+# The out-of-line kernels the probes call: the portable ones behind the test API, and every
+# instantiation of the IFMA kernel (one symbol per batch width N = 1, 2, 3) and its helpers.
+for f in kernel_test::portable_mul kernel_test::portable_sqr ifma::mont_mul_n \
+    ifma::from_digits ifma::normalize ifma::subtract_if_ge ifma::to_digits; do
+    report_all "::$f"
 done
 rm -f "$asm"

@@ -7,6 +7,11 @@
 //!
 //! Representation: little-endian limbs (`limbs[0]` is least significant). Montgomery form with
 //! `R = 2^1024`.
+//!
+//! The field types call the Montgomery multiplication through [`Modulus::mul`] and
+//! [`Modulus::sqr`], which pick the fastest backend once per process: on x86_64 CPUs with
+//! AVX-512 IFMA the vector kernel of [`super::ifma`], elsewhere the portable kernel below.
+//! Both return the same fully reduced limbs.
 
 #![allow(clippy::needless_range_loop)] // index loops mirror the limb algorithms
 
@@ -50,19 +55,22 @@ pub(crate) const LIMBS: usize = 16;
 pub(crate) type Limbs = [u64; LIMBS];
 
 /// `a + b + carry`, returning (sum, carry out).
+///
+/// Written with two `overflowing_add` and a `bool` carry: LLVM turns a chain of these into
+/// consecutive `adc` instructions (the `u128` form costs `add, adc, setb, movzx` per limb).
 #[inline(always)]
-#[allow(clippy::cast_possible_truncation)]
-const fn adc(a: u64, b: u64, carry: u64) -> (u64, u64) {
-    let t = (a as u128) + (b as u128) + (carry as u128);
-    (t as u64, (t >> 64) as u64)
+const fn adc(a: u64, b: u64, carry: bool) -> (u64, bool) {
+    let (s, c1) = a.overflowing_add(b);
+    let (s, c2) = s.overflowing_add(carry as u64);
+    (s, c1 | c2)
 }
 
-/// `a - b - borrow` (borrow is 0 or 1), returning (difference, borrow out as 0 or 1).
+/// `a - b - borrow`, returning (difference, borrow out); compiles to `sbb` chains.
 #[inline(always)]
-#[allow(clippy::cast_possible_truncation)]
-const fn sbb(a: u64, b: u64, borrow: u64) -> (u64, u64) {
-    let t = (a as u128).wrapping_sub((b as u128) + (borrow as u128));
-    (t as u64, ((t >> 64) as u64) & 1)
+const fn sbb(a: u64, b: u64, borrow: bool) -> (u64, bool) {
+    let (d, b1) = a.overflowing_sub(b);
+    let (d, b2) = d.overflowing_sub(borrow as u64);
+    (d, b1 | b2)
 }
 
 /// `a + b * c + carry`, returning (low, high). Cannot overflow 128 bits.
@@ -73,11 +81,97 @@ const fn mac(a: u64, b: u64, c: u64, carry: u64) -> (u64, u64) {
     (t as u64, (t >> 64) as u64)
 }
 
-/// Turns a 0/1 word into a `Choice` (through `subtle`'s optimisation barrier).
+/// A modulus with the constants of every backend, built at compile time.
+pub(crate) struct Modulus {
+    /// The modulus.
+    pub(crate) m: Limbs,
+    /// `-m^-1 mod 2^64`.
+    pub(crate) minv: u64,
+    /// Constants of the IFMA kernel.
+    #[cfg(target_arch = "x86_64")]
+    ifma: super::ifma::Consts,
+}
+
+impl Modulus {
+    /// The constants for the odd modulus `m`.
+    pub(crate) const fn new(m: Limbs) -> Self {
+        let minv = neg_inv64(m[0]);
+        Modulus {
+            m,
+            minv,
+            #[cfg(target_arch = "x86_64")]
+            ifma: super::ifma::Consts::new(&m, minv),
+        }
+    }
+
+    /// Montgomery multiplication `a * b * 2^-1024 mod m`, fully reduced, on the fastest
+    /// backend. Requires `a * b < 2^1024 * m`.
+    #[inline(always)]
+    pub(crate) fn mul(&self, a: &Limbs, b: &Limbs) -> Limbs {
+        #[cfg(feature = "op-count")]
+        op_count::bump_mul();
+        #[cfg(target_arch = "x86_64")]
+        if let Some(ifma) = super::ifma::Ifma::detect() {
+            return ifma.mont_mul(a, b, &self.ifma);
+        }
+        mont_mul(a, b, &self.m, self.minv)
+    }
+
+    /// The IFMA kernel's multiplication, when this CPU has it, even while the backend is
+    /// disabled for dispatch (for tests and benches).
+    pub(crate) fn mul_ifma(&self, a: &Limbs, b: &Limbs) -> Option<Limbs> {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(ifma) = super::ifma::Ifma::detect_cpu() {
+            return Some(ifma.mont_mul(a, b, &self.ifma));
+        }
+        let _ = (a, b);
+        None
+    }
+
+    /// The IFMA kernel's interleaved pair, when this CPU has it (for tests and benches).
+    pub(crate) fn mul_x2_ifma(&self, a: [&Limbs; 2], b: [&Limbs; 2]) -> Option<[Limbs; 2]> {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(ifma) = super::ifma::Ifma::detect_cpu() {
+            return Some(ifma.mont_mul_x2(a, b, &self.ifma));
+        }
+        let _ = (a, b);
+        None
+    }
+
+    /// The IFMA kernel's interleaved triple, when this CPU has it (for tests and benches).
+    pub(crate) fn mul_x3_ifma(&self, a: [&Limbs; 3], b: [&Limbs; 3]) -> Option<[Limbs; 3]> {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(ifma) = super::ifma::Ifma::detect_cpu() {
+            return Some(ifma.mont_mul_x3(a, b, &self.ifma));
+        }
+        let _ = (a, b);
+        None
+    }
+
+    /// Montgomery squaring `a^2 * 2^-1024 mod m` for `a < m`, on the fastest backend.
+    #[inline(always)]
+    pub(crate) fn sqr(&self, a: &Limbs) -> Limbs {
+        #[cfg(feature = "op-count")]
+        op_count::bump_sqr();
+        #[cfg(target_arch = "x86_64")]
+        if let Some(ifma) = super::ifma::Ifma::detect() {
+            return ifma.mont_mul(a, a, &self.ifma);
+        }
+        mont_sqr(a, &self.m, self.minv)
+    }
+}
+
+/// Disables (`true`) or re-enables (`false`) the IFMA backend process-wide (benches, tests).
+pub(crate) fn force_portable(portable: bool) {
+    #[cfg(target_arch = "x86_64")]
+    super::ifma::Ifma::force_disabled(portable);
+    let _ = portable;
+}
+
+/// Turns a carry or borrow into a `Choice` (through `subtle`'s optimisation barrier).
 #[inline(always)]
-#[allow(clippy::cast_possible_truncation)]
-fn bit_to_choice(bit: u64) -> Choice {
-    Choice::from((bit & 1) as u8)
+fn bit_to_choice(bit: bool) -> Choice {
+    Choice::from(u8::from(bit))
 }
 
 /// Selects `b` where `choice` is set, else `a`, limb by limb, without branching.
@@ -94,12 +188,12 @@ pub(crate) fn select(a: &Limbs, b: &Limbs, choice: Choice) -> Limbs {
 #[inline(always)]
 fn final_subtract(lo: &Limbs, hi: u64, m: &Limbs) -> Limbs {
     let mut r = [0u64; LIMBS];
-    let mut borrow = 0;
+    let mut borrow = false;
     for i in 0..LIMBS {
         (r[i], borrow) = sbb(lo[i], m[i], borrow);
     }
     let (_, borrow) = sbb(hi, 0, borrow);
-    // borrow == 1 means the value was below m: keep it.
+    // A borrow means the value was below m: keep it.
     select(&r, lo, bit_to_choice(borrow))
 }
 
@@ -107,38 +201,39 @@ fn final_subtract(lo: &Limbs, hi: u64, m: &Limbs) -> Limbs {
 #[inline(always)]
 pub(crate) fn add(a: &Limbs, b: &Limbs, m: &Limbs) -> Limbs {
     let mut s = [0u64; LIMBS];
-    let mut carry = 0;
+    let mut carry = false;
     for i in 0..LIMBS {
         (s[i], carry) = adc(a[i], b[i], carry);
     }
-    final_subtract(&s, carry, m)
+    final_subtract(&s, u64::from(carry), m)
 }
 
 /// `(a - b) mod m` for `a, b < m`.
 #[inline(always)]
 pub(crate) fn sub(a: &Limbs, b: &Limbs, m: &Limbs) -> Limbs {
     let mut d = [0u64; LIMBS];
-    let mut borrow = 0;
+    let mut borrow = false;
     for i in 0..LIMBS {
         (d[i], borrow) = sbb(a[i], b[i], borrow);
     }
     // Add m back where the subtraction borrowed.
     let fix = select(&[0u64; LIMBS], m, bit_to_choice(borrow));
-    let mut carry = 0;
+    let mut carry = false;
     for i in 0..LIMBS {
         (d[i], carry) = adc(d[i], fix[i], carry);
     }
     d
 }
 
-/// Montgomery multiplication `a * b * 2^-1024 mod m` (CIOS).
+/// Portable Montgomery multiplication `a * b * 2^-1024 mod m` (CIOS).
 ///
 /// Requires `a * b < 2^1024 * m` (true when both are below `m`, or `a < 2^1024` and `b < m`);
 /// `minv = -m^-1 mod 2^64`. The result is fully reduced.
-#[inline(always)]
+///
+/// Kept out of line, like [`mont_sqr`]: one copy serves every call site (inlined into each
+/// field operation, the kernels bloat the pairing's loop body and slow it down).
+#[inline(never)]
 pub(crate) fn mont_mul(a: &Limbs, b: &Limbs, m: &Limbs, minv: u64) -> Limbs {
-    #[cfg(feature = "op-count")]
-    op_count::bump_mul();
     let mut t = [0u64; LIMBS];
     let mut t_hi = 0u64;
     for i in 0..LIMBS {
@@ -147,18 +242,33 @@ pub(crate) fn mont_mul(a: &Limbs, b: &Limbs, m: &Limbs, minv: u64) -> Limbs {
         for j in 0..LIMBS {
             (t[j], c) = mac(t[j], a[j], b[i], c);
         }
-        let (s, top) = adc(t_hi, c, 0);
+        let (s, top) = adc(t_hi, c, false);
         // t += k * m, then shift down one limb
         let k = t[0].wrapping_mul(minv);
         let (_, mut c) = mac(t[0], k, m[0], 0);
         for j in 1..LIMBS {
             (t[j - 1], c) = mac(t[j], k, m[j], c);
         }
-        let (s2, c2) = adc(s, c, 0);
+        let (s2, c2) = adc(s, c, false);
         t[LIMBS - 1] = s2;
-        t_hi = top + c2;
+        t_hi = u64::from(top) + u64::from(c2);
     }
     final_subtract(&t, t_hi, m)
+}
+
+/// Expands `$body` sixteen times with `$i` = 0, 1, ..., 15: the rows of the squaring are
+/// unrolled so that every limb index is a constant (a plain loop leaves the triangular rows
+/// rolled, with variable trip counts, and the squaring no faster than a multiplication).
+macro_rules! rows16 {
+    ($i:ident => $body:block) => {
+        rows16!(@ $i $body 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15)
+    };
+    (@ $i:ident $body:block $($n:literal)*) => {
+        $({
+            const $i: usize = $n;
+            $body
+        })*
+    };
 }
 
 /// The full 2048-bit square of `a` as 32 little-endian limbs.
@@ -166,13 +276,15 @@ pub(crate) fn mont_mul(a: &Limbs, b: &Limbs, m: &Limbs, minv: u64) -> Limbs {
 fn square_wide(a: &Limbs) -> [u64; 2 * LIMBS] {
     let mut w = [0u64; 2 * LIMBS];
     // Off-diagonal products a[i] * a[j], i < j.
-    for i in 0..LIMBS {
+    rows16!(I => {
         let mut c = 0;
-        for j in (i + 1)..LIMBS {
-            (w[i + j], c) = mac(w[i + j], a[i], a[j], c);
+        for j in 0..LIMBS {
+            if j > I {
+                (w[I + j], c) = mac(w[I + j], a[I], a[j], c);
+            }
         }
-        w[i + LIMBS] = c;
-    }
+        w[I + LIMBS] = c;
+    });
     // Double them.
     let mut hi = 0;
     for limb in w.iter_mut() {
@@ -181,10 +293,11 @@ fn square_wide(a: &Limbs) -> [u64; 2 * LIMBS] {
         hi = next;
     }
     // Add the diagonal squares.
-    let mut c = 0;
+    let mut c = false;
     for i in 0..LIMBS {
-        (w[2 * i], c) = mac(w[2 * i], a[i], a[i], c);
-        (w[2 * i + 1], c) = adc(w[2 * i + 1], 0, c);
+        let (lo, hi) = mac(0, a[i], a[i], 0);
+        (w[2 * i], c) = adc(w[2 * i], lo, c);
+        (w[2 * i + 1], c) = adc(w[2 * i + 1], hi, c);
     }
     w
 }
@@ -192,35 +305,32 @@ fn square_wide(a: &Limbs) -> [u64; 2 * LIMBS] {
 /// Montgomery reduction of a 2048-bit value `w < 2^1024 * m`: returns `w * 2^-1024 mod m`.
 #[inline(always)]
 fn mont_reduce(mut w: [u64; 2 * LIMBS], m: &Limbs, minv: u64) -> Limbs {
-    let mut carry_hi = 0u64;
-    for i in 0..LIMBS {
-        let k = w[i].wrapping_mul(minv);
+    let mut carry_hi = false;
+    rows16!(I => {
+        let k = w[I].wrapping_mul(minv);
         let mut c = 0;
         for j in 0..LIMBS {
-            (w[i + j], c) = mac(w[i + j], k, m[j], c);
+            (w[I + j], c) = mac(w[I + j], k, m[j], c);
         }
-        let (s, c2) = adc(w[i + LIMBS], c, carry_hi);
-        w[i + LIMBS] = s;
-        carry_hi = c2;
-    }
+        (w[I + LIMBS], carry_hi) = adc(w[I + LIMBS], c, carry_hi);
+    });
     let mut lo = [0u64; LIMBS];
     lo.copy_from_slice(&w[LIMBS..]);
-    final_subtract(&lo, carry_hi, m)
+    final_subtract(&lo, u64::from(carry_hi), m)
 }
 
-/// Montgomery squaring `a^2 * 2^-1024 mod m` for `a < m`: a dedicated squaring (about 3/4 of the
-/// word products of [`mont_mul`]).
-#[inline(always)]
+/// Portable Montgomery squaring `a^2 * 2^-1024 mod m` for `a < m`: a dedicated squaring (136 of
+/// the 256 word products of [`mont_mul`] for the square, then the same reduction). Fully
+/// unrolled (about 3 400 instructions) and kept out of line.
+#[inline(never)]
 pub(crate) fn mont_sqr(a: &Limbs, m: &Limbs, minv: u64) -> Limbs {
-    #[cfg(feature = "op-count")]
-    op_count::bump_sqr();
     mont_reduce(square_wide(a), m, minv)
 }
 
 /// `a < m` as a `Choice`, in constant time.
 #[inline(always)]
 pub(crate) fn lt(a: &Limbs, m: &Limbs) -> Choice {
-    let mut borrow = 0;
+    let mut borrow = false;
     for i in 0..LIMBS {
         (_, borrow) = sbb(a[i], m[i], borrow);
     }
@@ -282,7 +392,7 @@ pub(crate) const fn pow2_mod(k: usize, m: &Limbs) -> Limbs {
         }
         // subtract m if d >= m (with the carry as bit 1024)
         let mut s = [0u64; LIMBS];
-        let mut borrow = 0;
+        let mut borrow = false;
         i = 0;
         while i < LIMBS {
             let (v, bo) = sbb(d[i], m[i], borrow);
@@ -290,7 +400,7 @@ pub(crate) const fn pow2_mod(k: usize, m: &Limbs) -> Limbs {
             borrow = bo;
             i += 1;
         }
-        x = if carry == 1 || borrow == 0 { s } else { d };
+        x = if carry == 1 || !borrow { s } else { d };
         n += 1;
     }
     x

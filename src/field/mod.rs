@@ -5,6 +5,9 @@
 //! crypto-bigint's constant-time Bernstein-Yang "safegcd", not Fermat). To swap the arithmetic
 //! backend, replace `kernel.rs`; nothing above it changes.
 
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)] // the one module with `unsafe`: AVX-512 intrinsics behind a safe API
+mod ifma;
 pub(crate) mod kernel;
 
 #[cfg(feature = "op-count")]
@@ -25,8 +28,9 @@ macro_rules! mont_field {
             /// The modulus as little-endian 64-bit limbs.
             pub const MODULUS: $crate::field::kernel::Limbs =
                 $crate::field::kernel::from_hex($modulus_hex);
-            /// `-m^-1 mod 2^64`.
-            const MINV: u64 = $crate::field::kernel::neg_inv64(Self::MODULUS[0]);
+            /// The modulus with the constants of every kernel backend.
+            pub(crate) const MOD: &'static $crate::field::kernel::Modulus =
+                &$crate::field::kernel::Modulus::new(Self::MODULUS);
             /// `R mod m` (the Montgomery form of 1).
             const R1: $crate::field::kernel::Limbs =
                 $crate::field::kernel::pow2_mod(1024, &Self::MODULUS);
@@ -53,12 +57,7 @@ macro_rules! mont_field {
                 l: &$crate::field::kernel::Limbs,
             ) -> subtle::CtOption<Self> {
                 let ok = $crate::field::kernel::lt(l, &Self::MODULUS);
-                let v = Self($crate::field::kernel::mont_mul(
-                    l,
-                    &Self::R2,
-                    &Self::MODULUS,
-                    Self::MINV,
-                ));
+                let v = Self(Self::MOD.mul(l, &Self::R2));
                 subtle::CtOption::new(v, ok)
             }
 
@@ -66,12 +65,7 @@ macro_rules! mont_field {
             pub(crate) fn from_limbs_reduced(l: &$crate::field::kernel::Limbs) -> Self {
                 // l * R^2 < 2^1024 * m, so one Montgomery multiplication reduces fully:
                 // the result is (l mod m) in Montgomery form.
-                Self($crate::field::kernel::mont_mul(
-                    l,
-                    &Self::R2,
-                    &Self::MODULUS,
-                    Self::MINV,
-                ))
+                Self(Self::MOD.mul(l, &Self::R2))
             }
 
             /// The canonical integer value as little-endian limbs.
@@ -79,7 +73,7 @@ macro_rules! mont_field {
             pub(crate) fn to_canonical_limbs(&self) -> $crate::field::kernel::Limbs {
                 let mut one = [0u64; $crate::field::kernel::LIMBS];
                 one[0] = 1;
-                $crate::field::kernel::mont_mul(&self.0, &one, &Self::MODULUS, Self::MINV)
+                Self::MOD.mul(&self.0, &one)
             }
 
             /// Decodes a 128-octet big-endian integer; `None` if it is not below the modulus.
@@ -142,22 +136,13 @@ macro_rules! mont_field {
             /// `self * rhs`.
             #[inline]
             pub fn mul(&self, rhs: &Self) -> Self {
-                Self($crate::field::kernel::mont_mul(
-                    &self.0,
-                    &rhs.0,
-                    &Self::MODULUS,
-                    Self::MINV,
-                ))
+                Self(Self::MOD.mul(&self.0, &rhs.0))
             }
 
             /// `self^2` (dedicated squaring).
             #[inline]
             pub fn square(&self) -> Self {
-                Self($crate::field::kernel::mont_sqr(
-                    &self.0,
-                    &Self::MODULUS,
-                    Self::MINV,
-                ))
+                Self(Self::MOD.sqr(&self.0))
             }
 
             /// Multiplicative inverse in constant time (Bernstein-Yang safegcd); `None` for zero.
@@ -165,12 +150,7 @@ macro_rules! mont_field {
                 let x = crypto_bigint::U1024::from_words(self.0);
                 // (aR)^-1 = a^-1 R^-1; multiplying by R^3 in Montgomery form gives a^-1 R.
                 let inv = x.invert_odd_mod(&Self::MODULUS_ODD).to_inner_unchecked();
-                let v = Self($crate::field::kernel::mont_mul(
-                    &inv.to_words(),
-                    &Self::R3,
-                    &Self::MODULUS,
-                    Self::MINV,
-                ));
+                let v = Self(Self::MOD.mul(&inv.to_words(), &Self::R3));
                 subtle::CtOption::new(v, !self.is_zero())
             }
 
@@ -315,6 +295,73 @@ macro_rules! impl_ops {
 }
 
 pub(crate) use impl_ops;
+
+/// Kernel-level entry points for the differential tests (`tests/kernel.rs`) and the benches:
+/// the portable and the IFMA Montgomery multiplication on raw limbs. Not a stable API.
+#[doc(hidden)]
+pub mod kernel_test {
+    use super::{Fp, Fq, kernel};
+
+    /// Little-endian 64-bit limbs.
+    pub type Limbs = [u64; 16];
+
+    /// Which modulus: the 1024-bit p or the 1022-bit q.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Modulus {
+        /// p of parameter set 1.
+        P,
+        /// q of parameter set 1.
+        Q,
+    }
+
+    fn md(m: Modulus) -> &'static kernel::Modulus {
+        match m {
+            Modulus::P => Fp::MOD,
+            Modulus::Q => Fq::MOD,
+        }
+    }
+
+    /// The modulus limbs.
+    pub fn modulus(m: Modulus) -> Limbs {
+        md(m).m
+    }
+
+    /// The portable `a * b * 2^-1024 mod m` (requires `a * b < 2^1024 m`).
+    pub fn portable_mul(a: &Limbs, b: &Limbs, m: Modulus) -> Limbs {
+        kernel::mont_mul(a, b, &md(m).m, md(m).minv)
+    }
+
+    /// The portable dedicated squaring `a^2 * 2^-1024 mod m` (requires `a < m`).
+    pub fn portable_sqr(a: &Limbs, m: Modulus) -> Limbs {
+        kernel::mont_sqr(a, &md(m).m, md(m).minv)
+    }
+
+    /// Whether this CPU runs the IFMA kernel (whatever [`force_portable`] says).
+    pub fn ifma_available() -> bool {
+        md(Modulus::P).mul_ifma(&[0; 16], &[0; 16]).is_some()
+    }
+
+    /// The IFMA `a * b * 2^-1024 mod m`; `None` without IFMA.
+    pub fn ifma_mul(a: &Limbs, b: &Limbs, m: Modulus) -> Option<Limbs> {
+        md(m).mul_ifma(a, b)
+    }
+
+    /// Two interleaved IFMA products; `None` without IFMA.
+    pub fn ifma_mul_x2(a: [&Limbs; 2], b: [&Limbs; 2], m: Modulus) -> Option<[Limbs; 2]> {
+        md(m).mul_x2_ifma(a, b)
+    }
+
+    /// Three interleaved IFMA products; `None` without IFMA.
+    pub fn ifma_mul_x3(a: [&Limbs; 3], b: [&Limbs; 3], m: Modulus) -> Option<[Limbs; 3]> {
+        md(m).mul_x3_ifma(a, b)
+    }
+
+    /// Makes every field operation of the process use the portable kernel (`true`), or the
+    /// fastest one again (`false`). Results are identical either way; only speed changes.
+    pub fn force_portable(portable: bool) {
+        kernel::force_portable(portable);
+    }
+}
 pub(crate) use mont_field;
 
 /// 128 big-endian octets to little-endian limbs.

@@ -1,0 +1,199 @@
+//! Differential tests of the limb kernels: the portable Montgomery multiplication and squaring
+//! against num-bigint, and the AVX-512 IFMA kernel (single and interleaved) against the portable
+//! one, bit for bit, for both moduli (the 1024-bit p and the 1022-bit q). On a CPU without IFMA
+//! the IFMA comparisons are skipped with a note.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use mikey_sakke::field::kernel_test::{self, Limbs, Modulus};
+use num_bigint::BigUint;
+use proptest::prelude::*;
+
+fn big(l: &Limbs) -> BigUint {
+    BigUint::from_bytes_le(&l.iter().flat_map(|w| w.to_le_bytes()).collect::<Vec<_>>())
+}
+
+fn limbs(v: &BigUint) -> Limbs {
+    let mut out = [0u64; 16];
+    for (o, d) in out.iter_mut().zip(v.to_u64_digits()) {
+        *o = d;
+    }
+    out
+}
+
+/// `a * b * 2^-1024 mod m`, the contract of every kernel.
+fn oracle(a: &Limbs, b: &Limbs, m: Modulus) -> Limbs {
+    let m = big(&kernel_test::modulus(m));
+    let r_inv = (BigUint::from(1u32) << 1024u32).modinv(&m).unwrap();
+    limbs(&(big(a) * big(b) % &m * r_inv % &m))
+}
+
+fn ifma_or_note(test: &str) -> bool {
+    let ok = kernel_test::ifma_available();
+    if !ok {
+        println!("note: {test}: this CPU has no AVX-512 IFMA, IFMA comparison skipped");
+    }
+    ok
+}
+
+/// Edge operands below m: 0, 1, 2, m-1, m-2, (m-1)/2, values with runs of all-ones limbs (and
+/// the largest such value below m), and single high bits.
+fn edges(m: Modulus) -> Vec<Limbs> {
+    let mm = kernel_test::modulus(m);
+    let mb = big(&mm);
+    let mut v = vec![[0u64; 16]];
+    for k in [1u32, 2] {
+        v.push(limbs(&BigUint::from(k)));
+        v.push(limbs(&(&mb - k)));
+    }
+    v.push(limbs(&((&mb - 1u32) >> 1)));
+    for k in 1..=16 {
+        // the low k limbs all ones, the rest from m - 1
+        let mut x = limbs(&(&mb - 1u32));
+        x[..k].fill(u64::MAX);
+        if big(&x) < mb {
+            v.push(x);
+        }
+        // the low k limbs all ones, nothing above
+        let mut y = [0u64; 16];
+        y[..k].fill(u64::MAX);
+        if big(&y) < mb {
+            v.push(y);
+        }
+    }
+    for bit in [63, 64, 511, 512, 1000, mb.bits() - 1] {
+        v.push(limbs(&(BigUint::from(1u32) << bit)));
+    }
+    v
+}
+
+fn below(m: Modulus) -> impl Strategy<Value = Limbs> {
+    let mb = big(&kernel_test::modulus(m));
+    prop_oneof![
+        3 => proptest::collection::vec(any::<u8>(), 128)
+            .prop_map(move |b| limbs(&(BigUint::from_bytes_be(&b) % &mb))),
+        1 => proptest::sample::select(edges(m)),
+    ]
+}
+
+fn check_all(a: &Limbs, b: &Limbs, m: Modulus) {
+    let want = oracle(a, b, m);
+    assert_eq!(
+        kernel_test::portable_mul(a, b, m),
+        want,
+        "portable mul {m:?}"
+    );
+    if a == b {
+        assert_eq!(kernel_test::portable_sqr(a, m), want, "portable sqr {m:?}");
+    }
+    if let Some(got) = kernel_test::ifma_mul(a, b, m) {
+        assert_eq!(got, want, "ifma mul {m:?} a={a:x?} b={b:x?}");
+    }
+}
+
+macro_rules! kernel_suite {
+    ($name:ident, $m:expr) => {
+        mod $name {
+            use super::*;
+
+            #[test]
+            fn edge_products() {
+                let e = edges($m);
+                for a in &e {
+                    for b in &e {
+                        check_all(a, b, $m);
+                    }
+                    check_all(a, a, $m);
+                }
+            }
+
+            #[test]
+            fn unreduced_first_operand() {
+                // The contract allows any a < 2^1024 when b < m (used to reduce into Montgomery
+                // form): all-ones limbs and m itself.
+                let mm = kernel_test::modulus($m);
+                for a in [[u64::MAX; 16], mm] {
+                    for b in edges($m) {
+                        check_all(&a, &b, $m);
+                    }
+                }
+            }
+
+            #[test]
+            fn ifma_interleaved_edges() {
+                if !ifma_or_note("ifma_interleaved_edges") {
+                    return;
+                }
+                let e = edges($m);
+                for (i, a) in e.iter().enumerate() {
+                    let b = &e[(i * 7 + 3) % e.len()];
+                    let c = &e[(i * 5 + 1) % e.len()];
+                    let want = [
+                        kernel_test::portable_mul(a, b, $m),
+                        kernel_test::portable_mul(b, c, $m),
+                        kernel_test::portable_mul(c, a, $m),
+                    ];
+                    let x2 = kernel_test::ifma_mul_x2([a, b], [b, c], $m).unwrap();
+                    assert_eq!(x2, [want[0], want[1]]);
+                    let x3 = kernel_test::ifma_mul_x3([a, b, c], [b, c, a], $m).unwrap();
+                    assert_eq!(x3, want);
+                }
+            }
+
+            proptest! {
+                #![proptest_config(ProptestConfig::with_cases(300))]
+
+                #[test]
+                fn mul_matches(a in below($m), b in below($m)) {
+                    check_all(&a, &b, $m);
+                }
+
+                #[test]
+                fn sqr_matches(a in below($m)) {
+                    check_all(&a, &a, $m);
+                }
+
+                #[test]
+                fn ifma_matches_portable(
+                    a in below($m), b in below($m), c in below($m), d in below($m),
+                    e in below($m), f in below($m),
+                ) {
+                    if let Some(x3) = kernel_test::ifma_mul_x3([&a, &c, &e], [&b, &d, &f], $m) {
+                        prop_assert_eq!(x3[0], kernel_test::portable_mul(&a, &b, $m));
+                        prop_assert_eq!(x3[1], kernel_test::portable_mul(&c, &d, $m));
+                        prop_assert_eq!(x3[2], kernel_test::portable_mul(&e, &f, $m));
+                        let x2 = kernel_test::ifma_mul_x2([&a, &c], [&b, &d], $m).unwrap();
+                        prop_assert_eq!(x2, [x3[0], x3[1]]);
+                        prop_assert_eq!(kernel_test::ifma_mul(&a, &a, $m).unwrap(),
+                            kernel_test::portable_sqr(&a, $m));
+                    }
+                }
+            }
+        }
+    };
+}
+
+kernel_suite!(p, Modulus::P);
+kernel_suite!(q, Modulus::Q);
+
+#[test]
+fn ifma_presence_is_reported() {
+    // Documents in the test log which kernels were compared.
+    if ifma_or_note("ifma_presence_is_reported") {
+        println!("AVX-512 IFMA kernel present: compared against the portable kernel");
+    }
+}
+
+#[test]
+fn forcing_the_portable_kernel_gives_the_same_field_results() {
+    use mikey_sakke::field::Fp;
+    let x = Fp::from_u64(0x1234_5678_9abc_def0).square().square();
+    let y = x.mul(&x.add(&Fp::ONE));
+    kernel_test::force_portable(true);
+    let (xp, yp) = {
+        let x = Fp::from_u64(0x1234_5678_9abc_def0).square().square();
+        (x, x.mul(&x.add(&Fp::ONE)))
+    };
+    kernel_test::force_portable(false);
+    assert_eq!(x, xp);
+    assert_eq!(y, yp);
+}
