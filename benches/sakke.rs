@@ -47,7 +47,7 @@ fn field(c: &mut Criterion) {
     g.finish();
 }
 
-/// The limb kernels side by side: portable, IFMA, and the IFMA batches (time per call).
+/// The limb kernels side by side: portable and IFMA.
 fn kernel(c: &mut Criterion) {
     let mut rng = rng();
     let a = Fp::random(&mut rng).to_bytes();
@@ -70,12 +70,6 @@ fn kernel(c: &mut Criterion) {
     if kernel_test::ifma_available() {
         g.bench_function("ifma_mul", |bn| {
             bn.iter(|| kernel_test::ifma_mul(black_box(&a), black_box(&b), Modulus::P))
-        });
-        g.bench_function("ifma_mul_x2", |bn| {
-            bn.iter(|| kernel_test::ifma_mul_x2([black_box(&a); 2], [black_box(&b); 2], Modulus::P))
-        });
-        g.bench_function("ifma_mul_x3", |bn| {
-            bn.iter(|| kernel_test::ifma_mul_x3([black_box(&a); 3], [black_box(&b); 3], Modulus::P))
         });
     }
     g.finish();

@@ -3,7 +3,7 @@
 # build of examples/kernel_probe.rs), each with the instructions before it, for review: in a
 # constant-time kernel every one of them must test a loop counter, or the cached CPU-feature
 # flag that selects the backend (`cmpb $0x2, STATE`), never data. On x86_64 the AVX-512 IFMA
-# kernel bodies (`ifma::mont_mul_n`, one per batch width) are listed too.
+# kernel body (`ifma::mont_mul_n`) is listed too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build -q --release --example kernel_probe
@@ -32,9 +32,9 @@ for f in probe_fp_mul probe_fp_square probe_fp_add probe_fp_sub probe_fp_select 
     probe_fp2_square probe_fq_mul probe_fp_invert probe_portable_mul probe_portable_sqr probe_ifma_mul; do
     report_all "::$f"
 done
-# The out-of-line kernels the probes call: the portable ones behind the test API, and every
-# instantiation of the IFMA kernel (one symbol per batch width N = 1, 2, 3) and its helpers.
-for f in kernel_test::portable_mul kernel_test::portable_sqr ifma::mont_mul_n \
+# The out-of-line kernels the probes call: the portable multiplication and squaring, and the
+# IFMA kernel and its out-of-line helpers.
+for f in kernel::mont_mul kernel::mont_sqr ifma::mont_mul_n \
     ifma::from_digits ifma::normalize ifma::subtract_if_ge ifma::to_digits; do
     report_all "::$f"
 done

@@ -128,26 +128,6 @@ impl Modulus {
         None
     }
 
-    /// The IFMA kernel's interleaved pair, when this CPU has it (for tests and benches).
-    pub(crate) fn mul_x2_ifma(&self, a: [&Limbs; 2], b: [&Limbs; 2]) -> Option<[Limbs; 2]> {
-        #[cfg(target_arch = "x86_64")]
-        if let Some(ifma) = super::ifma::Ifma::detect_cpu() {
-            return Some(ifma.mont_mul_x2(a, b, &self.ifma));
-        }
-        let _ = (a, b);
-        None
-    }
-
-    /// The IFMA kernel's interleaved triple, when this CPU has it (for tests and benches).
-    pub(crate) fn mul_x3_ifma(&self, a: [&Limbs; 3], b: [&Limbs; 3]) -> Option<[Limbs; 3]> {
-        #[cfg(target_arch = "x86_64")]
-        if let Some(ifma) = super::ifma::Ifma::detect_cpu() {
-            return Some(ifma.mont_mul_x3(a, b, &self.ifma));
-        }
-        let _ = (a, b);
-        None
-    }
-
     /// Montgomery squaring `a^2 * 2^-1024 mod m` for `a < m`, on the fastest backend.
     #[inline(always)]
     pub(crate) fn sqr(&self, a: &Limbs) -> Limbs {

@@ -346,16 +346,6 @@ pub mod kernel_test {
         md(m).mul_ifma(a, b)
     }
 
-    /// Two interleaved IFMA products; `None` without IFMA.
-    pub fn ifma_mul_x2(a: [&Limbs; 2], b: [&Limbs; 2], m: Modulus) -> Option<[Limbs; 2]> {
-        md(m).mul_x2_ifma(a, b)
-    }
-
-    /// Three interleaved IFMA products; `None` without IFMA.
-    pub fn ifma_mul_x3(a: [&Limbs; 3], b: [&Limbs; 3], m: Modulus) -> Option<[Limbs; 3]> {
-        md(m).mul_x3_ifma(a, b)
-    }
-
     /// Makes every field operation of the process use the portable kernel (`true`), or the
     /// fastest one again (`false`). Results are identical either way; only speed changes.
     pub fn force_portable(portable: bool) {
