@@ -20,6 +20,17 @@ struct Cli {
 enum Command {
     /// Measure every SAKKE/ECCSI operation on this machine (medians), with OpenSSL's P-256
     /// verification as the yardstick measured in the same run.
+    ///
+    /// Operations: fp_mul (one F_p Montgomery multiplication); pairing (plain) and
+    /// pairing_precomputed (line table of a fixed first argument); sakke_decapsulate (nothing
+    /// precomputed) and sakke_decapsulate_precomputed (a long-lived client: RSK line table and
+    /// own-identity table); sakke_encapsulate (a new recipient each call, the sender keeping the
+    /// KMS key's table), sakke_encapsulate_no_tables (nothing precomputed) and
+    /// sakke_encapsulate_precomputed (a repeat recipient whose table is kept);
+    /// sakke_rsk_issue, sakke_rsk_validate, sakke_kms_keygen (z and Z); eccsi_sign;
+    /// eccsi_verify (the signer's prepared key kept) and eccsi_verify_new_signer (HS and Y
+    /// computed afresh); gmk_fanout_2000 (wall time to build the 2000 I_MESSAGEs of one GMK on
+    /// all cores). Takes about a minute.
     Bench(cli::bench::BenchArgs),
     /// End-to-end demonstration on a temporary store: a KMS, a group manager and N members;
     /// provisioning, GMK distribution, every member receives.

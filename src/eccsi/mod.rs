@@ -58,6 +58,7 @@
 mod encoding;
 mod hash;
 pub mod hazmat;
+mod jacobian;
 mod kms;
 mod point;
 mod scalar;

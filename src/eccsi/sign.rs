@@ -183,7 +183,19 @@ impl SigningKey {
 /// Y = \[HS\]PVT + KPAK (RFC 6507 s5.2.2 step 4; s5.1.2 step 3 rearranged). Public inputs only,
 /// variable time.
 pub(crate) fn y_vartime(kpak: &Kpak, hs: &Scalar, pvt: &Pvt) -> ProjectivePoint {
-    ProjectivePoint::from(*pvt.point()).mul_vartime(hs) + kpak.point()
+    use super::jacobian::{Affine, OddMultiples, mul_add_vartime};
+    let pvt_point = ProjectivePoint::from(*pvt.point());
+    let kpak_point = ProjectivePoint::from(*kpak.point());
+    match (
+        Affine::from_p256(&pvt_point),
+        Affine::from_p256(&kpak_point),
+    ) {
+        (Some(pvt), kpak) => {
+            mul_add_vartime(hs, &OddMultiples::for_point(&pvt), kpak.as_ref()).to_p256()
+        }
+        // A decoded PVT is never the identity; kept total for safety.
+        (None, _) => kpak_point,
+    }
 }
 
 impl fmt::Debug for SigningKey {

@@ -3,13 +3,11 @@
 
 use core::fmt;
 
-use p256::elliptic_curve::group::Group;
-use p256::elliptic_curve::ops::LinearCombination;
-use p256::elliptic_curve::point::AffineCoordinates;
-use p256::{ProjectivePoint, Scalar, U256};
+use p256::ProjectivePoint;
 
 use super::encoding::Signature;
 use super::hash::{hash_he, hash_hs, reduce_mod_q};
+use super::jacobian::{Affine, Jac, OddMultiples, mul_g_add_vartime, reduce_below_2p};
 use super::point::{Kpak, Pvt, encode_projective};
 use super::sign::y_vartime;
 use super::{N, P_BYTES, POINT_LEN};
@@ -87,11 +85,21 @@ pub struct PreparedVerifyingKey {
     pvt: Pvt,
     hs: [u8; N],
     y: ProjectivePoint,
+    /// Odd multiples of Y for the verification's multi-scalar multiplication (`None` if Y is
+    /// the identity).
+    y_table: Option<OddMultiples>,
 }
 
 impl PreparedVerifyingKey {
     pub(crate) fn from_parts(key: VerifyingKey, pvt: Pvt, hs: [u8; N], y: ProjectivePoint) -> Self {
-        Self { key, pvt, hs, y }
+        let y_table = Affine::from_p256(&y).map(|a| OddMultiples::for_point(&a));
+        Self {
+            key,
+            pvt,
+            hs,
+            y,
+            y_table,
+        }
     }
 
     /// The underlying KPAK and ID.
@@ -122,19 +130,16 @@ impl PreparedVerifyingKey {
 
     /// Steps 3, 5 and 6 of RFC 6507 s5.2.2 with this key's HS and Y; also returns HE and J for
     /// the hazmat trace. The signature's PVT must be this key's.
-    pub(crate) fn compute_j_vartime(
-        &self,
-        msg: &[u8],
-        signature: &Signature,
-    ) -> ([u8; N], ProjectivePoint) {
+    pub(crate) fn compute_j_vartime(&self, msg: &[u8], signature: &Signature) -> ([u8; N], Jac) {
         let he = hash_he(&self.hs, signature.r(), msg);
         let s = signature.s_scalar();
         // J = [s]([HE]G + [r]Y) = [s*HE]G + [s*r]Y: one two-term multi-scalar multiplication
-        // (interleaved wNAF) instead of four single ones.
-        let j = double_scalar_mul_base_vartime(
+        // (interleaved wNAF, Jacobian coordinates, a fixed table for G) instead of four single
+        // ones.
+        let j = mul_g_add_vartime(
             &(s * &reduce_mod_q(&he)),
             &(s * &reduce_mod_q(signature.r())),
-            &self.y,
+            self.y_table.as_ref(),
         );
         (he, j)
     }
@@ -147,11 +152,12 @@ impl PreparedVerifyingKey {
             return Err(signature::Error::new());
         }
         let (_, j) = self.compute_j_vartime(msg, signature);
-        if bool::from(j.is_identity()) {
+        // Step 6: Jx = r mod p, with J not the identity and Jx != 0. r < 2^256 < 2p, so r mod p
+        // is r or r - p; the comparison X = (r mod p) Z^2 needs no inversion.
+        let Some(r) = reduce_below_2p(signature.r(), &P_BYTES) else {
             return Err(signature::Error::new());
-        }
-        let jx: [u8; N] = j.to_affine().x().into();
-        if jx == [0u8; N] || !congruent_mod_p(&jx, signature.r()) {
+        };
+        if j.x_is_zero() || !j.x_equals(&r) {
             return Err(signature::Error::new());
         }
         Ok(())
@@ -182,21 +188,6 @@ impl signature::Verifier<Signature> for PreparedVerifyingKey {
     }
 }
 
-/// \[a\]G + \[b\]P as one interleaved multi-scalar multiplication. Variable time: public
-/// scalars and points only.
-fn double_scalar_mul_base_vartime(a: &Scalar, b: &Scalar, p: &ProjectivePoint) -> ProjectivePoint {
-    ProjectivePoint::lincomb_vartime(&[(ProjectivePoint::GENERATOR, *a), (*p, *b)])
-}
-
-/// Jx = r (mod p), for Jx < p (an F_p element) and r any 32-octet integer (RFC 6507 s5.2.2
-/// step 6). Since r < 2^256 < 2p, that means r = Jx or r = Jx + p. Public data, variable time.
-fn congruent_mod_p(jx: &[u8; N], r: &[u8; N]) -> bool {
-    let p = U256::from_be_slice(&P_BYTES);
-    let jx = U256::from_be_slice(jx);
-    let r = U256::from_be_slice(r);
-    r == jx || (r >= p && r.wrapping_sub(&p) == jx)
-}
-
 /// The verification steps with their intermediate values, for [`super::hazmat::verify_traced`].
 pub(crate) fn verify_trace_parts(
     key: &VerifyingKey,
@@ -206,34 +197,5 @@ pub(crate) fn verify_trace_parts(
     let prepared = key.prepare(signature.pvt());
     let (he, j) = prepared.compute_j_vartime(msg, signature);
     let valid = prepared.verify_prepared(msg, signature).is_ok();
-    (prepared, he, j, valid)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn r_is_compared_mod_p() {
-        let mut five = [0u8; N];
-        five[N - 1] = 5;
-        // p + 5 = 2^256 - 2^224 + 2^192 + 2^96 + 4: P_BYTES with the last octet 0xFF + 5 - 256.
-        let mut p_plus_5 = P_BYTES;
-        p_plus_5[N - 1] = 4;
-        for i in (0..N - 1).rev() {
-            let (v, carry) = p_plus_5[i].overflowing_add(1);
-            p_plus_5[i] = v;
-            if !carry {
-                break;
-            }
-        }
-        assert!(congruent_mod_p(&five, &five));
-        assert!(congruent_mod_p(&five, &p_plus_5));
-        let mut six = five;
-        six[N - 1] = 6;
-        assert!(!congruent_mod_p(&six, &five));
-        assert!(!congruent_mod_p(&six, &p_plus_5));
-        // r = p is 0 mod p.
-        assert!(congruent_mod_p(&[0u8; N], &P_BYTES));
-    }
+    (prepared, he, j.to_p256(), valid)
 }
