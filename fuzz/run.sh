@@ -9,7 +9,7 @@ cd "$(dirname "$0")"
 budget=${1:-10000000}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(mikey_parse receive point_decode key_params)
+[ ${#targets[@]} -gt 0 ] || targets=(mikey_parse receive point_decode key_params annex_d)
 for t in "${targets[@]}"; do
     mkdir -p "corpus/$t"
     cp -n seeds/"$t"/* "corpus/$t/" 2>/dev/null || true
