@@ -24,6 +24,29 @@ pub fn set_declassify_hook(hook: DeclassifyHook) {
     let _ = HOOK.set(hook);
 }
 
+#[cfg(feature = "ct-taint")]
+static CLASSIFY_HOOK: std::sync::OnceLock<DeclassifyHook> = std::sync::OnceLock::new();
+
+/// Installs the classification hook (once per process; later calls are ignored): told about
+/// each value the crate derives as a secret from public inputs (the store key, derived from
+/// the operator's passphrase). For the constant-time taint test only.
+#[cfg(feature = "ct-taint")]
+pub fn set_classify_hook(hook: DeclassifyHook) {
+    let _ = CLASSIFY_HOOK.set(hook);
+}
+
+/// Marks a freshly derived value as secret from here on (the store key after Argon2id, whose
+/// memory-hard indexing depends on the passphrase by design). A no-op unless the `ct-taint`
+/// hook is installed.
+#[inline]
+#[allow(unused_variables)]
+pub(crate) fn classify_in_place<T: ?Sized>(v: &mut T) {
+    #[cfg(feature = "ct-taint")]
+    if let Some(h) = CLASSIFY_HOOK.get() {
+        h(core::ptr::from_mut(v).cast::<u8>(), size_of_val(v));
+    }
+}
+
 /// Marks a value computed from secrets as public by design (a public key, a signature, an
 /// Encapsulated Data point). A no-op unless the `ct-taint` hook is installed.
 #[inline]

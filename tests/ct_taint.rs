@@ -16,17 +16,21 @@ use std::process::Command;
 
 use mikey_sakke::eccsi::{KmsKeyPair, SigningKey, Ssk, VerifyingKey};
 use mikey_sakke::field::{Fp, Fq};
+use mikey_sakke::kms::provision::issue_key_set;
+use mikey_sakke::kms::store::{KdfParams, KmsConfig, PrincipalKind, Store};
 use mikey_sakke::mcx::imessage::{
     self, Initiator, KeyKind, KeyParamsSpec, MessageSpec, Receiver, Responder, TimeCheck,
 };
 use mikey_sakke::mcx::key_id::{KeyId, PurposeTag, guk_id};
 use mikey_sakke::mcx::key_params::KeyParameters;
+use mikey_sakke::mcx::uid::KeyPeriods;
 use mikey_sakke::sakke::{
     self, MasterSecret, PreparedReceiver, PreparedRecipient, ReceiverSecretKey, Ssv,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::{SeedableRng, TryCryptoRng, TryRng};
 use signature::Verifier;
+use subtle::ConstantTimeEq;
 
 const RUNNING_ON_VALGRIND: u64 = 0x1001;
 const MAKE_MEM_UNDEFINED: u64 = 0x4D43_0001;
@@ -73,8 +77,69 @@ fn public<T: ?Sized>(v: &T) {
     mark(MAKE_MEM_DEFINED, v);
 }
 
+/// Marks a copy of `v` public and returns it read back through memory, so that the value used
+/// afterwards is the defined copy (not a register the compiler kept).
+fn reveal<T: Copy>(v: T) -> T {
+    let x = v;
+    public(&x);
+    // SAFETY: `x` is a live, initialised local.
+    unsafe { core::ptr::read_volatile(&x) }
+}
+
 fn declassify_hook(p: *mut u8, n: usize) {
     client_request(MAKE_MEM_DEFINED, p as u64, n as u64);
+}
+
+fn classify_hook(p: *mut u8, n: usize) {
+    client_request(MAKE_MEM_UNDEFINED, p as u64, n as u64);
+}
+
+/// The sealed store: the key Argon2id derives from the (given) passphrase is marked secret by
+/// the store itself; master secrets drawn from the tainted RNG are sealed into the file, a key
+/// set is issued, sealed and recorded; the store is reopened (passphrase check), and the
+/// master keys and the key set are unsealed and used.
+fn store_workload(rng: &mut TaintedRng) {
+    let dir = std::env::temp_dir().join(format!("mikey-sakke-ct-taint-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("store.db");
+    let _ = std::fs::remove_file(&path);
+    let config = KmsConfig {
+        kms_uri: "kms.example.org".into(),
+        periods: KeyPeriods {
+            length: 2_592_000,
+            offset: 0,
+        },
+        parameter_set: 1,
+    };
+    let mut store =
+        Store::create(&path, b"passphrase", &config, KdfParams::TEST_ONLY, rng).unwrap();
+    let uri = "sip:alice@example.org";
+    store.register(uri, PrincipalKind::User).unwrap();
+    let master = store.master_keys(5).unwrap();
+    let set = issue_key_set(&master, &config.kms_uri, config.periods, uri, 5).unwrap();
+    let recorded = store.record(std::slice::from_ref(&set)).unwrap();
+    assert_eq!(recorded, vec![true]);
+    drop(store);
+    let store = Store::open(&path, b"passphrase").unwrap();
+    let master = store.master_keys(5).unwrap();
+    let again = store.issued(uri, 5).unwrap().unwrap();
+    // Use the unsealed secrets: validate the RSK, sign with the SSK.
+    again
+        .rsk
+        .validate(&master.sakke_public, &again.user_id)
+        .unwrap();
+    let rsk = master.sakke.issue_rsk(&again.user_id).unwrap();
+    let same = bool::from(rsk.to_bytes().ct_eq(&again.rsk.to_bytes()));
+    let same = reveal(same);
+    assert!(same);
+    let signer =
+        SigningKey::new(&master.kpak, &again.user_id, again.ssk.clone(), &again.pvt).unwrap();
+    let sig = signer.try_sign_with_rng(rng, b"m").unwrap();
+    VerifyingKey::new(&master.kpak, &again.user_id)
+        .verify(b"m", &sig)
+        .unwrap();
+    drop(store);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A deterministic RNG whose every output octet is marked secret.
@@ -104,6 +169,7 @@ impl TryCryptoRng for TaintedRng {}
 /// The workload: every operation on secrets the crate offers.
 fn workload() {
     mikey_sakke::ct::set_declassify_hook(declassify_hook);
+    mikey_sakke::ct::set_classify_hook(classify_hook);
     let mut rng = TaintedRng(ChaCha20Rng::seed_from_u64(7));
     let id = *b"sip:alice@example.org\0\x80\xff";
     let mut ok = 0;
@@ -112,7 +178,7 @@ fn workload() {
     let x = Fp::random(&mut rng);
     let inv = x.invert().unwrap_or(Fp::ZERO);
     let one = x.mul(&inv);
-    public(&one);
+    let one = reveal(one);
     assert_eq!(one, Fp::ONE);
 
     // SAKKE KMS: master secret from the RNG and from octets, public key, RSK issue.
@@ -133,14 +199,14 @@ fn workload() {
     let (ssv, ed) = sakke::encapsulate(&mut rng, &kms, &id);
     let got = sakke::decapsulate(&kms, &id, &rsk2, &ed).unwrap();
     let same = got == ssv;
-    public(&same);
+    let same = reveal(same);
     ok += usize::from(same);
     let receiver = PreparedReceiver::new(&kms, &id, &rsk2).unwrap();
     let recipient = PreparedRecipient::new(&kms, &id);
     let (ssv2, ed2) = recipient.encapsulate(&mut rng);
     let got2 = receiver.decapsulate(&ed2).unwrap();
     let same = got2 == ssv2;
-    public(&same);
+    let same = reveal(same);
     ok += usize::from(same);
     // A fixed SSV given as secret octets.
     let mut fixed = [0x11u8; 16];
@@ -228,16 +294,18 @@ fn workload() {
     };
     let got = imessage::receive(&receiver, TimeCheck::Disabled, None, &msg).unwrap();
     let same = got.key == gmk;
-    public(&same);
+    let same = reveal(same);
     assert!(same);
 
     // A secret scalar through the F_q inversion (as RSK issue does).
     let k = Fq::random(&mut rng);
     let kinv = k.invert().unwrap_or(Fq::ZERO);
     let one = k.mul(&kinv);
-    public(&one);
+    let one = reveal(one);
     assert_eq!(one, Fq::ONE);
     assert_eq!(ok, 2);
+
+    store_workload(&mut rng);
 }
 
 #[test]

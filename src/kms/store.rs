@@ -227,6 +227,11 @@ fn derive_key(
     argon
         .hash_password_into(passphrase, salt, out.as_mut_slice())
         .map_err(|e| StoreError::Invalid(format!("key derivation: {e}")))?;
+    // From here on the key is a secret: everything that uses it (AES-GCM key schedule, sealing
+    // and unsealing) must be constant time in it. Argon2id itself indexes memory by
+    // passphrase-derived data by design (its second half is data-dependent), which is why the
+    // taint test treats the passphrase as given and this output as the secret.
+    crate::ct::classify_in_place(out.as_mut_slice());
     Ok(out)
 }
 
@@ -249,6 +254,8 @@ fn seal_with(
         .map_err(|_| StoreError::Invalid("sealing failed".into()))?;
     let mut out = nonce.to_vec();
     out.extend_from_slice(&ct);
+    // The sealed value (nonce, ciphertext, tag) is public by design: it is what the file holds.
+    crate::ct::declassify_in_place(out.as_mut_slice());
     Ok(out)
 }
 
@@ -354,11 +361,14 @@ impl Store {
                  issued_at INTEGER NOT NULL,
                  PRIMARY KEY (uri, period_no));",
         )?;
+        // The salt and the nonce are stored in clear: public by design.
         let mut salt = [0u8; 16];
         rng.fill_bytes(&mut salt);
+        crate::ct::declassify_in_place(&mut salt);
         let key = derive_key(passphrase, &salt, kdf)?;
         let mut nonce = [0u8; 12];
         rng.fill_bytes(&mut nonce);
+        crate::ct::declassify_in_place(&mut nonce);
         let check = seal_with(&key, nonce, "check", CHECK_PLAINTEXT)?;
         let meta: [(&str, Vec<u8>); 10] = [
             ("schema_version", SCHEMA_VERSION.to_string().into_bytes()),
@@ -438,9 +448,11 @@ impl Store {
         let salt = get("kdf_salt")?;
         let key = derive_key(passphrase, &salt, kdf)?;
         let check = get("check")?;
-        match unseal_with(&key, "check", &check) {
-            Some(p) if p.as_slice() == CHECK_PLAINTEXT => {}
-            _ => return Err(StoreError::WrongPassphrase),
+        // An authentic check value decrypts to the public constant: public by design.
+        let mut check = unseal_with(&key, "check", &check).ok_or(StoreError::WrongPassphrase)?;
+        crate::ct::declassify_in_place(check.as_mut_slice());
+        if check.as_slice() != CHECK_PLAINTEXT {
+            return Err(StoreError::WrongPassphrase);
         }
         let config = KmsConfig {
             kms_uri: text("kms_uri")?,
