@@ -140,8 +140,11 @@ impl AffinePoint {
     }
 
     /// Decodes and fully validates a 257-octet point that is *secret* (an RSK): the same checks
-    /// as [`AffinePoint::from_bytes`], all computed in constant time (the subgroup test runs the
-    /// complete formulas over the public bits of q), with one branch on the combined verdict.
+    /// as [`AffinePoint::from_bytes`], each computed in constant time (the subgroup test runs the
+    /// complete formulas over the public bits of q). Only the verdicts are declassified, one
+    /// check at a time in the order prefix, range, curve, subgroup: the timing shows which check
+    /// failed first, which the returned error says anyway, and never the coordinates. (An input
+    /// that fails an earlier check skips the costly subgroup test.)
     ///
     /// # Errors
     /// [`PointError::WrongLength`] for a length other than 257 (public), otherwise the error of
@@ -169,9 +172,6 @@ impl AffinePoint {
             infinity: Choice::from(0),
         };
         let on_curve = p.is_on_curve();
-        let in_subgroup = ProjectivePoint::from(p)
-            .mul_vartime(&Fq::MODULUS)
-            .is_identity();
         // Only the verdicts are declassified, never the coordinates.
         if !crate::ct::declassify(prefix_ok) {
             return Err(if bytes[0] == 0 {
@@ -186,6 +186,9 @@ impl AffinePoint {
         if !crate::ct::declassify(on_curve) {
             return Err(PointError::NotOnCurve);
         }
+        let in_subgroup = ProjectivePoint::from(p)
+            .mul_vartime(&Fq::MODULUS)
+            .is_identity();
         if !crate::ct::declassify(in_subgroup) {
             return Err(PointError::NotInSubgroup);
         }
