@@ -29,6 +29,7 @@ use rand_core::SeedableRng;
 use common::{MCX, RFC6507, RFC6508, get, parse};
 use mikey_sakke::curve::AffinePoint;
 use mikey_sakke::eccsi::{self, DecodeError, Kpak, Ksak, Pvt, Signature, SigningKey, Ssk};
+use mikey_sakke::field::{Fp, Fq};
 use mikey_sakke::kms::annex_d::{
     AnnexDError, KmsCertificate, KmsKeyProv, KmsKeySet, KmsMessage, KmsResponse, MAX_DEPTH,
     MAX_DOCUMENT_LEN, MAX_ELEMENTS,
@@ -39,7 +40,8 @@ use mikey_sakke::mcx::key_id::{KeyId, guk_id};
 use mikey_sakke::mcx::key_params::{self, GroupIdIe, KeyParameters, KeyParamsError};
 use mikey_sakke::mcx::uid::{KeyPeriods, PeriodError, Uid, uid};
 use mikey_sakke::mikey::{
-    self, Context, ParseError, ParseErrorKind, Payload, PayloadType, Timestamp,
+    self, Context, EncrAlg, Kemac, KeyData, KeyDataType, KeyValidity, MacAlg, ParseError,
+    ParseErrorKind, Payload, PayloadType, Timestamp,
 };
 use mikey_sakke::params::{P_HEX, PX_HEX, PY_HEX, Q_HEX};
 use mikey_sakke::sakke::{
@@ -1184,6 +1186,244 @@ fn mikey_parse_table() {
     run("mikey::Sakke::parse_standalone", &standalone, |b| {
         mikey::Sakke::parse_standalone(b).map(|_| ())
     });
+}
+
+#[test]
+fn mikey_kemac_and_key_data() {
+    // KEMAC with NULL encryption carries Key data sub-payloads in clear (RFC 3830 s6.2, s6.13).
+    let list = [
+        KeyData {
+            key_type: KeyDataType::TGK,
+            key: &[0x11; 16],
+            salt: None,
+            validity: KeyValidity::Spi(&[1, 2, 3, 4]),
+        },
+        KeyData {
+            key_type: KeyDataType::TEK_SALT,
+            key: &[0x22; 16],
+            salt: Some(&[0x33; 14]),
+            validity: KeyValidity::Interval {
+                from: &[0, 1],
+                to: &[0, 2],
+            },
+        },
+    ];
+    let kd = KeyData::encode_list(&list).unwrap();
+    // Layout of the first entry: next (1) | Type/KV (1) | Key data len (2) | key (16) |
+    // SPI len (1) | SPI (4); the second starts at 25.
+    let second = 25;
+    assert_eq!(kd[second - 1 - 4], 4, "SPI len where expected");
+    let kd_err = |offset: usize, kind: ParseErrorKind| Want {
+        desc: format!("Err(KeyData at {offset}: {kind:?})"),
+        check: Box::new(
+            move |r: &Result<(), ParseError>| matches!(r, Err(e) if e.offset == offset && e.context == Context::KeyData && e.kind == kind),
+        ),
+    };
+    let cases = vec![
+        case("control: empty list", vec![], accepted()),
+        case("control: two entries", kd.clone(), accepted()),
+        case(
+            "next payload octet only",
+            kd[..1].to_vec(),
+            kd_err(
+                1,
+                ParseErrorKind::Truncated {
+                    field: "Type / KV",
+                    needed: 1,
+                    available: 0,
+                },
+            ),
+        ),
+        case(
+            "truncated by one octet",
+            kd[..kd.len() - 1].to_vec(),
+            kd_err(
+                kd.len() - 3,
+                ParseErrorKind::LengthExceedsInput {
+                    field: "Valid To",
+                    length: 2,
+                    available: 1,
+                },
+            ),
+        ),
+        case(
+            "Key data len claims 0xFFFF octets",
+            cat(&[&kd[..2], &[0xff, 0xff], &kd[4..]]),
+            kd_err(
+                2,
+                ParseErrorKind::LengthExceedsInput {
+                    field: "Key data",
+                    length: 0xffff,
+                    available: kd.len() - 4,
+                },
+            ),
+        ),
+        case(
+            "unknown key type 15",
+            with_octet(&kd, 1, 0xf0 | (kd[1] & 0x0f)),
+            kd_err(
+                1,
+                ParseErrorKind::InvalidField {
+                    field: "Key data Type",
+                    value: 15,
+                },
+            ),
+        ),
+        case(
+            "unknown KV 3",
+            with_octet(&kd, 1, (kd[1] & 0xf0) | 3),
+            kd_err(
+                1,
+                ParseErrorKind::InvalidField {
+                    field: "Key data KV",
+                    value: 3,
+                },
+            ),
+        ),
+        case(
+            "next payload 5 (T) inside KEMAC",
+            with_octet(&kd, 0, 5),
+            kd_err(
+                0,
+                ParseErrorKind::InvalidField {
+                    field: "Key data next payload",
+                    value: 5,
+                },
+            ),
+        ),
+        case(
+            "last entry says another follows",
+            with_octet(&kd, second, 20),
+            kd_err(
+                kd.len(),
+                ParseErrorKind::Truncated {
+                    field: "next payload",
+                    needed: 1,
+                    available: 0,
+                },
+            ),
+        ),
+        case(
+            "trailing garbage",
+            cat(&[&kd, &[0]]),
+            kd_err(kd.len(), ParseErrorKind::TrailingData { length: 1 }),
+        ),
+    ];
+    run("KeyData::parse_list", &cases, |b| {
+        KeyData::parse_list(b).map(|_| ())
+    });
+
+    // The KEMAC payload in a message: HDR of the published message, then KEMAC (last).
+    let (msg, layout) = gmk_message();
+    let (hdr, _) = mikey::parse(&msg).unwrap().into_parts();
+    let with_kemac = mikey::Message::new(
+        hdr,
+        vec![Payload::Kemac(Kemac {
+            encr_alg: EncrAlg::NULL,
+            encr_data: &kd,
+            mac_alg: MacAlg::HMAC_SHA_256_256,
+            mac: &[0x44; 32],
+        })],
+    )
+    .unwrap()
+    .encode();
+    let at = layout[0].0;
+    let ctx = Context::Payload(PayloadType::KEMAC);
+    let mac_alg_at = at + 4 + kd.len();
+    let k_err = move |offset: usize, kind: ParseErrorKind| Want {
+        desc: format!("Err(KEMAC at {offset}: {kind:?})"),
+        check: Box::new(
+            move |r: &Result<(), ParseError>| matches!(r, Err(e) if e.offset == offset && e.context == ctx && e.kind == kind),
+        ),
+    };
+    let cases = vec![
+        case("control", with_kemac.clone(), accepted()),
+        case(
+            "MAC truncated by one octet",
+            with_kemac[..with_kemac.len() - 1].to_vec(),
+            k_err(
+                mac_alg_at + 1,
+                ParseErrorKind::Truncated {
+                    field: "MAC",
+                    needed: 32,
+                    available: 31,
+                },
+            ),
+        ),
+        case(
+            "Encr data len claims 0xFFFF octets",
+            cat(&[&with_kemac[..at + 2], &[0xff, 0xff], &with_kemac[at + 4..]]),
+            k_err(
+                at + 2,
+                ParseErrorKind::LengthExceedsInput {
+                    field: "Encr data",
+                    length: 0xffff,
+                    available: with_kemac.len() - at - 4,
+                },
+            ),
+        ),
+        case(
+            "unknown MAC alg 9",
+            with_octet(&with_kemac, mac_alg_at, 9),
+            k_err(
+                mac_alg_at,
+                ParseErrorKind::InvalidField {
+                    field: "MAC alg",
+                    value: 9,
+                },
+            ),
+        ),
+        case(
+            "trailing garbage",
+            cat(&[&with_kemac, &[0]]),
+            k_err(with_kemac.len(), ParseErrorKind::TrailingData { length: 1 }),
+        ),
+    ];
+    run("mikey::parse (KEMAC)", &cases, |b| {
+        mikey::parse(b).map(|_| ())
+    });
+}
+
+#[test]
+fn field_element_decoders() {
+    // Math-level decoders (Option / CtOption): a value not below the modulus, or longer than
+    // 128 octets, has no element.
+    let p = big(P_HEX);
+    let q = big(Q_HEX);
+    let none = || Want::err("None");
+    for (name, m) in [("Fp", &p), ("Fq", &q)] {
+        let cases = vec![
+            case("the modulus", be(m, 128), none()),
+            case("the modulus + 1", be(&(m + 1u32), 128), none()),
+            case("2^1024 - 1", vec![0xff; 128], none()),
+            case(
+                "129 octets",
+                cat(&[&[0], &be(&BigUint::one(), 128)]),
+                none(),
+            ),
+            case("control: modulus - 1", be(&(m - 1u32), 128), accepted()),
+            case("control: empty (0)", vec![], accepted()),
+            case("control: 1 octet", vec![7], accepted()),
+        ];
+        let dec = |b: &Vec<u8>| -> Result<(), &'static str> {
+            let slice = if name == "Fp" {
+                Fp::from_be_slice(b).map(|_| ())
+            } else {
+                Fq::from_be_slice(b).map(|_| ())
+            };
+            // from_bytes on exactly 128 octets must agree with from_be_slice.
+            if let Ok(arr) = <[u8; 128]>::try_from(b.as_slice()) {
+                let ct = if name == "Fp" {
+                    bool::from(Fp::from_bytes(&arr).is_some())
+                } else {
+                    bool::from(Fq::from_bytes(&arr).is_some())
+                };
+                assert_eq!(ct, slice.is_some(), "{name}::from_bytes disagrees");
+            }
+            slice.ok_or("None")
+        };
+        run(&format!("{name}::from_be_slice / from_bytes"), &cases, dec);
+    }
 }
 
 // ----------------------------------------------------------------------------------------------
