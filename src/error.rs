@@ -78,8 +78,13 @@ pub enum ScalarError {
 impl fmt::Display for ScalarError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::WrongLength { expected, got } => {
+            // Too long: an integer may be shorter than `expected`, an SSV may not, so "at most"
+            // is true for both. Too short only happens for fixed-length values (an SSV).
+            Self::WrongLength { expected, got } if got > expected => {
                 write!(f, "value must be at most {expected} octets, got {got}")
+            }
+            Self::WrongLength { expected, got } => {
+                write!(f, "value must be {expected} octets, got {got}")
             }
             Self::OutOfRange => f.write_str("value is out of range"),
         }

@@ -37,6 +37,9 @@ pub struct GroupKey {
     pub gmk_id: KeyId,
 }
 
+// The GMK is an `Ssv`, which zeroizes itself on drop; the GMK-ID is public.
+impl zeroize::ZeroizeOnDrop for GroupKey {}
+
 impl GroupKey {
     /// Draws a fresh GMK and GMK-ID.
     pub fn generate<R: CryptoRng + ?Sized>(rng: &mut R) -> Self {

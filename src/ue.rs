@@ -83,6 +83,10 @@ pub struct Client {
     keys: Vec<PeriodKeys>,
 }
 
+// Every RSK is held as a `PreparedReceiver`, which zeroizes its tables on drop; the KMS keys,
+// UIDs and URIs are public. (The SSKs are validated on load and not kept.)
+impl zeroize::ZeroizeOnDrop for Client {}
+
 impl core::fmt::Debug for Client {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Client")

@@ -572,6 +572,10 @@ pub struct KmsKeySet {
     pub user_pub_token_pvt: [u8; eccsi::POINT_LEN],
 }
 
+// The RSK and the SSK live in `SecretOctets` (a `Zeroizing` buffer), wiped on drop; the other
+// fields are public.
+impl zeroize::ZeroizeOnDrop for KmsKeySet {}
+
 /// `KmsError` (schema type `ErrorType`): an error reported by the KMS.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KmsError {

@@ -421,6 +421,10 @@ pub struct ReceivedKey {
     pub key_params_legacy: bool,
 }
 
+// The key is an `Ssv` and the SRTP master key and salt are `SrtpMasterKeys`, both zeroized on
+// drop; the other fields are public protocol data.
+impl zeroize::ZeroizeOnDrop for ReceivedKey {}
+
 /// Why a message was rejected. Cryptographic failures say which check failed at the protocol
 /// level; the primitives below stay opaque.
 #[derive(Debug)]

@@ -189,7 +189,11 @@ impl KeyParameters {
     /// Decodes the plaintext.
     ///
     /// # Errors
-    /// [`KeyParamsError::Truncated`] or [`KeyParamsError::TrailingData`] with the offset.
+    /// [`KeyParamsError::Truncated`] or [`KeyParamsError::TrailingData`] with the offset into
+    /// `data` (also inside the group list).
+    ///
+    /// # Panics
+    /// Never.
     pub fn decode(data: &[u8]) -> Result<Self, KeyParamsError> {
         let mut r = Reader { data, pos: 0 };
         let key_type = r.u8()?;
@@ -203,8 +207,13 @@ impl KeyParameters {
         } else {
             let gl = usize::from(r.u16()?);
             let start = r.pos;
-            let body = r.take(gl)?;
-            let mut g = Reader { data: body, pos: 0 };
+            r.take(gl)?;
+            // The group list is read in place (bounded by its own end), so that every error
+            // inside it carries an offset into `data`, like the errors outside it.
+            let mut g = Reader {
+                data: data.get(..r.pos).unwrap_or(data),
+                pos: start,
+            };
             let count = g.u8()?;
             let mut groups = Vec::new();
             for _ in 0..count {
@@ -216,9 +225,7 @@ impl KeyParameters {
                 });
             }
             if !g.done() {
-                return Err(KeyParamsError::TrailingData {
-                    offset: start + g.pos,
-                });
+                return Err(KeyParamsError::TrailingData { offset: g.pos });
             }
             Some(groups)
         };

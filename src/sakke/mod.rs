@@ -470,6 +470,10 @@ pub struct PreparedReceiver {
     own: Option<FixedBaseTable>,
 }
 
+// The secret-derived parts wipe themselves when dropped: the RSK's line table (`PreparedPoint`)
+// and the fixed-base table (`FixedBaseTable`); the identifier and `[b]P + Z` are public.
+impl ZeroizeOnDrop for PreparedReceiver {}
+
 impl core::fmt::Debug for PreparedReceiver {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("PreparedReceiver").finish_non_exhaustive()
