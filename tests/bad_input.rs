@@ -2600,3 +2600,26 @@ fn receive_table() {
         client.receive(m, TimeCheck::Disabled, None)
     });
 }
+
+#[test]
+fn srtp_prf_output_length() {
+    use mikey_sakke::mcx::srtp::{self, MAX_PRF_OUTPUT};
+    for n in [MAX_PRF_OUTPUT + 1, 1 << 40, usize::MAX] {
+        assert_eq!(
+            srtp::prf(&[1u8; 16], b"label", n).map(|v| v.len()),
+            Err(KdfError::OutputTooLong {
+                requested: n,
+                max: MAX_PRF_OUTPUT
+            }),
+            "{n}"
+        );
+        assert!(matches!(
+            srtp::derive(&[1u8; 16], srtp::TEK_CONSTANT, 0, 0, &[0; 16], n),
+            Err(KdfError::OutputTooLong { .. })
+        ));
+    }
+    assert_eq!(
+        srtp::prf(&[1u8; 16], b"label", MAX_PRF_OUTPUT).map(|v| v.len()),
+        Ok(MAX_PRF_OUTPUT)
+    );
+}

@@ -228,12 +228,16 @@ fn secret_types_zeroize_on_drop_and_are_not_copy() {
         // KMS documents and the receiving client
         KmsKeySet,
         Client,
+        // The KMS store and what it hands out
+        Store,
+        MasterKeys,
+        IssuedKeySet,
     );
     // The DPCK comes back in a zeroizing buffer.
     let dpck = key_params::dpck(&[1; 16], KeyId(0x0123_4567)).unwrap();
     assert_zod_value(&dpck);
-    // The store's key types (src/kms/store.rs) are not marked ZeroizeOnDrop themselves, but
-    // every secret they hold is a zeroize-on-drop type.
+    // The store's key types are marked ZeroizeOnDrop because every secret they hold is a
+    // zeroize-on-drop type: check those fields too.
     let dir = TmpDir::new("zod");
     let mut store = test_store(&dir.0.join("kms.db"), b"zod passphrase");
     let mk: MasterKeys = store.master_keys(1).unwrap();

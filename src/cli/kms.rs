@@ -155,6 +155,21 @@ pub fn run(cmd: &KmsCommand) -> Result<Output, CliError> {
                     "several URIs: give --out DIR (an existing directory)",
                 ));
             }
+            // An output file must be writable where it is asked for: checked before anything
+            // is issued or recorded.
+            if let Some(file) = out.as_deref().filter(|p| !p.is_dir()) {
+                let parent = file
+                    .parent()
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .unwrap_or(Path::new("."));
+                if !parent.is_dir() {
+                    return Err(CliError(format!(
+                        "cannot write {}: {} is not a directory",
+                        file.display(),
+                        parent.display()
+                    )));
+                }
+            }
             let pass = passphrase()?;
             let mut s = Store::open(store, &pass).map_err(|e| store_error(&e))?;
             let config = s.config().clone();

@@ -736,3 +736,13 @@ impl Drop for Store {
         self.key.zeroize();
     }
 }
+
+/// The store key is wiped by `Drop` (and held in a `Zeroizing` buffer).
+impl zeroize::ZeroizeOnDrop for Store {}
+
+/// `sakke` (a [`MasterSecret`]) and `eccsi` (a [`KmsKeyPair`]) wipe themselves on drop; the
+/// other fields are public.
+impl zeroize::ZeroizeOnDrop for MasterKeys {}
+
+/// `rsk` and `ssk` wipe themselves on drop; the other fields are public.
+impl zeroize::ZeroizeOnDrop for IssuedKeySet {}

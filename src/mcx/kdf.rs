@@ -18,6 +18,13 @@ pub enum KdfError {
         /// Its length in octets.
         len: usize,
     },
+    /// More output was asked of the RFC 3830 PRF than it is defined for here.
+    OutputTooLong {
+        /// The requested length in octets.
+        requested: usize,
+        /// The largest length accepted.
+        max: usize,
+    },
 }
 
 impl core::fmt::Display for KdfError {
@@ -26,6 +33,12 @@ impl core::fmt::Display for KdfError {
             Self::InvalidKey => f.write_str("invalid KDF key"),
             Self::ParameterTooLong { index, len } => {
                 write!(f, "KDF parameter P{index} is {len} octets, more than 65535")
+            }
+            Self::OutputTooLong { requested, max } => {
+                write!(
+                    f,
+                    "PRF output of {requested} octets requested, at most {max}"
+                )
             }
         }
     }

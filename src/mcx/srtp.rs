@@ -20,6 +20,10 @@ pub const SALT_CONSTANT: u32 = 0x39A2_C14B;
 /// Output octets of HMAC-SHA-256.
 const H: usize = 32;
 
+/// The longest PRF output [`prf`] produces (SRTP keys and salts are at most 32 octets; this
+/// bounds the allocation an argument can cause).
+pub const MAX_PRF_OUTPUT: usize = 4096;
+
 fn hmac(key: &[u8], parts: &[&[u8]]) -> Result<[u8; H], KdfError> {
     let mut mac =
         <Hmac<Sha256> as KeyInit>::new_from_slice(key).map_err(|_| KdfError::InvalidKey)?;
@@ -36,8 +40,15 @@ fn hmac(key: &[u8], parts: &[&[u8]]) -> Result<[u8; H], KdfError> {
 /// `A_0 = label`, `A_i = HMAC(s, A_(i-1))`.
 ///
 /// # Errors
+/// [`KdfError::OutputTooLong`] if `out_len` exceeds [`MAX_PRF_OUTPUT`];
 /// [`KdfError::InvalidKey`] if the MAC rejects a key block (HMAC accepts every length).
 pub fn prf(inkey: &[u8], label: &[u8], out_len: usize) -> Result<Zeroizing<Vec<u8>>, KdfError> {
+    if out_len > MAX_PRF_OUTPUT {
+        return Err(KdfError::OutputTooLong {
+            requested: out_len,
+            max: MAX_PRF_OUTPUT,
+        });
+    }
     let m = out_len.div_ceil(H);
     let mut out = Zeroizing::new(vec![0u8; m * H]);
     let blocks: Vec<&[u8]> = if inkey.is_empty() {
