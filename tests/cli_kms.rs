@@ -350,9 +350,19 @@ fn sigkill_mid_batch_then_rerun_completes() {
                 break;
             }
         }
+        // A random extra delay (0-39 ms, from the clock), so that each run kills at a
+        // different point inside a chunk: while issuing, sealing or committing.
+        let jitter = u64::from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .subsec_nanos()
+                % 40,
+        );
+        std::thread::sleep(std::time::Duration::from_millis(jitter));
         let _ = child.kill(); // SIGKILL
         let _ = child.wait();
-        eprintln!("round {round}: killed at >= {target} key sets");
+        eprintln!("round {round}: killed at >= {target} key sets + {jitter} ms");
         // consistent: opens, every recorded set unseals and validates, earlier ones unchanged
         let store = Store::open(&db, PASS.as_bytes()).unwrap();
         let period = store.config().periods.period_number(4_004_467_200).unwrap();
