@@ -235,6 +235,14 @@ fn fixed_base_tables_agree_with_generic_multiplication() {
         Fq::ONE,
         -Fq::ONE,
         Fq::from_u64(16),
+        // Signed 6-bit digits at their edges: 31, 32 (-32 with a carry), 33, 63, 64, 2047.
+        Fq::from_u64(31),
+        Fq::from_u64(32),
+        Fq::from_u64(33),
+        Fq::from_u64(63),
+        Fq::from_u64(64),
+        Fq::from_u64(2047),
+        -Fq::from_u64(32),
         Fq::random(&mut rng),
         Fq::random(&mut rng),
     ] {

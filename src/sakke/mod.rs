@@ -458,8 +458,8 @@ fn decapsulate_with(
 }
 
 /// A receiver's RSK prepared for many decapsulations in one key period: the pairing's line
-/// table for the RSK and a fixed-base table for the receiver's own point `[b]P + Z` (about
-/// 1.4 MB; building it costs about two plain decapsulations). The RSK is validated on
+/// table for the RSK (about 350 kB) and, with [`with_own_table`](Self::with_own_table), a
+/// fixed-base table for the receiver's own point `[b]P + Z` (about 1.4 MB). The RSK is validated on
 /// construction.
 ///
 /// Holds secret-derived tables: not `Copy`, `Debug` prints no value, zeroized on drop.
@@ -502,8 +502,8 @@ impl PreparedReceiver {
         })
     }
 
-    /// Adds the fixed-base table of the receiver's own point `[b]P + Z` (about 1 MB, costs about
-    /// three decapsulations to build), making every later decapsulation cheaper.
+    /// Adds the fixed-base table of the receiver's own point `[b]P + Z` (about 1.4 MB, costs
+    /// about three decapsulations to build), making every later decapsulation cheaper.
     #[must_use]
     pub fn with_own_table(mut self) -> Self {
         self.own = Some(FixedBaseTable::new(&self.base));
@@ -553,7 +553,7 @@ impl PreparedReceiver {
 }
 
 /// A recipient prepared for repeated encapsulations (a group member who receives key after
-/// key): `[b]P + Z` and its fixed-base table (about 1 MB; building it costs about three
+/// key): `[b]P + Z` and its fixed-base table (about 1.4 MB; building it costs about three
 /// encapsulations).
 pub struct PreparedRecipient {
     id: Vec<u8>,
