@@ -27,7 +27,9 @@ enum Command {
     /// own-identity table); sakke_encapsulate (a new recipient each call, the sender keeping the
     /// KMS key's table), sakke_encapsulate_no_tables (nothing precomputed) and
     /// sakke_encapsulate_precomputed (a repeat recipient whose table is kept);
-    /// sakke_rsk_issue, sakke_rsk_validate, sakke_kms_keygen (z and Z); eccsi_sign;
+    /// sakke_rsk_issue; sakke_rsk_validate (a KMS batch: Z's pairing tables kept) and
+    /// sakke_rsk_validate_no_tables (a client: nothing precomputed); sakke_kms_keygen (z and
+    /// Z); eccsi_sign;
     /// eccsi_verify (the signer's prepared key kept) and eccsi_verify_new_signer (HS and Y
     /// computed afresh); gmk_fanout_2000 (wall time to build the 2000 I_MESSAGEs of one GMK on
     /// all cores). Takes about a minute.

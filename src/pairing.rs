@@ -103,6 +103,38 @@ impl Gt {
     }
 }
 
+impl Gt {
+    /// `self^k` for a *public* exponent (an identifier b) and a possibly secret base: 4-bit
+    /// windows from the exponent's top non-zero bit, table indexed by the public digits.
+    /// Variable time in `k` only; every operation on the base is arithmetic.
+    pub fn pow_public_exponent_vartime(&self, k: &Fq) -> Self {
+        let limbs = k.to_canonical_limbs();
+        let mut table = [Fp2::ONE; 16];
+        table[1] = self.0;
+        for j in 2..16 {
+            table[j] = table[j - 1].mul(&self.0);
+        }
+        let digit = |w: usize| (limbs[w / 16] >> (4 * (w % 16))) & 0xf;
+        let top = (0..LIMBS * 16).rev().find(|&w| digit(w) != 0);
+        let mut acc = Fp2::ONE;
+        if let Some(top) = top {
+            for w in (0..=top).rev() {
+                if w != top {
+                    for _ in 0..4 {
+                        acc = acc.square();
+                    }
+                }
+                let d = usize::try_from(digit(w)).unwrap_or(0);
+                if d != 0 {
+                    acc = acc.mul(&table[d]);
+                }
+            }
+        }
+        table.zeroize();
+        Gt(acc)
+    }
+}
+
 impl ConstantTimeEq for Gt {
     /// Equality in PF_p: `a0 b1 = a1 b0` (no inversion).
     fn ct_eq(&self, other: &Self) -> Choice {
@@ -452,5 +484,11 @@ impl PreparedPoint {
     /// The pairing `<K, Q>` (= `<Q, K>`), exactly as [`pairing`] computes it.
     pub fn pairing(&self, q: &AffinePoint) -> Gt {
         final_exponentiation(&self.miller_loop(q))
+    }
+
+    /// The table of the generator P, built on first use and shared by the whole process.
+    pub fn generator() -> &'static Self {
+        static TABLE: std::sync::OnceLock<PreparedPoint> = std::sync::OnceLock::new();
+        TABLE.get_or_init(|| Self::new(&AffinePoint::generator()))
     }
 }

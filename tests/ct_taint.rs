@@ -194,6 +194,10 @@ fn workload() {
     secret(&rsk_bytes);
     let rsk2 = ReceiverSecretKey::from_bytes(&rsk_bytes).unwrap();
     rsk2.validate(&kms, &id).unwrap();
+    // The KMS's batch validation with Z's pairing tables.
+    sakke::PreparedKms::new(&kms)
+        .validate_rsk(&rsk2, &id)
+        .unwrap();
 
     // Encapsulation (secret SSV and r), decapsulation (secret RSK), with and without tables.
     let (ssv, ed) = sakke::encapsulate(&mut rng, &kms, &id);

@@ -271,3 +271,33 @@ fn prepared_kms_agrees_with_plain_encapsulation() {
         assert_eq!(sakke::decapsulate(&zpub, &id, &rsk, &ed).unwrap(), ssv2);
     }
 }
+
+#[test]
+fn prepared_kms_validates_rsks_like_the_plain_check() {
+    let mut rng = rng(13);
+    let z = MasterSecret::random(&mut rng);
+    let zpub = z.public_key();
+    let prepared = sakke::PreparedKms::new(&zpub);
+    let other = MasterSecret::random(&mut rng);
+    for id in identifiers(&mut rng) {
+        let rsk = z.issue_rsk(&id).unwrap();
+        assert_eq!(rsk.validate(&zpub, &id), Ok(()));
+        assert_eq!(prepared.validate_rsk(&rsk, &id), Ok(()));
+        // Another identifier's RSK, another KMS's RSK, and a point that is no RSK at all.
+        let mut wrong_id = id.clone();
+        wrong_id.push(0);
+        let rsk_wrong_id = z.issue_rsk(&wrong_id).unwrap();
+        let rsk_other_kms = other.issue_rsk(&id).unwrap();
+        let not_an_rsk = ReceiverSecretKey::from_bytes(
+            &ProjectivePoint::generator()
+                .mul(&Fq::random(&mut rng))
+                .to_affine()
+                .to_bytes(),
+        )
+        .unwrap();
+        for bad in [&rsk_wrong_id, &rsk_other_kms, &not_an_rsk] {
+            assert_eq!(bad.validate(&zpub, &id), Err(Error));
+            assert_eq!(prepared.validate_rsk(bad, &id), Err(Error));
+        }
+    }
+}

@@ -593,12 +593,19 @@ impl PreparedRecipient {
 }
 
 /// A KMS public key prepared for encapsulating to many different identifiers (a group manager
-/// distributing a GMK): with a fixed-base table for Z, `[r]([b]P + Z)` is computed as
-/// `[r b]P + [r]Z`, two table lookups instead of a variable-base multiplication (about a third
-/// of the cost). Building the table costs about three encapsulations.
+/// distributing a GMK) and for validating many RSKs (a KMS provisioning a batch):
+///
+/// * with a fixed-base table for Z, `[r]([b]P + Z)` is computed as `[r b]P + [r]Z`, two table
+///   lookups instead of a variable-base multiplication;
+/// * with the pairing line tables of P and Z, RSK validation `<[b]P + Z, RSK> = g` is computed
+///   as `<P, RSK>^b <Z, RSK>`: two precomputed pairings instead of a plain one.
+///
+/// Holds about 1.8 MB (the Z table and Z's lines; P's are shared by the process); building it
+/// costs about four encapsulations.
 pub struct PreparedKms {
     kms: KmsPublicKey,
     z_table: FixedBaseTable,
+    z_lines: PreparedPoint,
 }
 
 impl core::fmt::Debug for PreparedKms {
@@ -615,6 +622,7 @@ impl PreparedKms {
         Self {
             kms: *kms,
             z_table: FixedBaseTable::new(&kms.point),
+            z_lines: PreparedPoint::new(&kms.point),
         }
     }
 
@@ -632,6 +640,25 @@ impl PreparedKms {
         let ssv = Ssv::random(rng);
         let ed = hazmat::encapsulate_with_ssv_kms(&ssv, self, id);
         (ssv, ed)
+    }
+
+    /// [`ReceiverSecretKey::validate`] with the precomputed tables: checks `<P, RSK>^b <Z, RSK>
+    /// = g` (bilinearity; the pairing is symmetric on the order-q subgroup). Constant time in
+    /// the RSK; variable time only in the public identifier b.
+    ///
+    /// # Errors
+    /// The opaque [`Error`] when the RSK does not belong to `id` under this KMS key.
+    pub fn validate_rsk(&self, rsk: &ReceiverSecretKey, id: &[u8]) -> Result<(), Error> {
+        let b = Fq::from_be_bytes_reduced(id);
+        let e_p = PreparedPoint::generator().pairing(rsk.point());
+        let e_z = self.z_lines.pairing(rsk.point());
+        let w = e_p.pow_public_exponent_vartime(&b).mul(&e_z);
+        let ok = w.ct_eq(&Gt::g());
+        if crate::ct::declassify(ok) {
+            Ok(())
+        } else {
+            Err(Error)
+        }
     }
 
     /// `[r]([b]P + Z) = [r b]P + [r]Z`, constant time in r.
