@@ -212,27 +212,33 @@ impl OddMultiples {
     }
 }
 
-/// The odd multiples of G, built on first use.
-static G_TABLE: LazyLock<OddMultiples> = LazyLock::new(|| {
-    let g = Affine::from_p256(&ProjectivePoint::GENERATOR).unwrap_or(Affine {
-        x: Fe::ZERO,
-        y: Fe::ZERO,
-    });
-    OddMultiples::new(&g, G_WINDOW)
-});
-
-/// Width-w NAF of a scalar (< 2^256), least significant digit first: every non-zero digit is
-/// odd with |d| < 2^(w-1), and any w consecutive digits hold at most one non-zero.
-fn wnaf(k: &Scalar, w: u32) -> [i16; 257] {
-    debug_assert!((2..=8).contains(&w));
+/// Little-endian 64-bit limbs of a scalar with two zero limbs of headroom for window reads.
+fn limbs_of(k: &Scalar) -> [u64; 6] {
     let bytes = k.to_repr();
-    // Little-endian 64-bit limbs with two zero limbs of headroom for the window reads.
     let mut limbs = [0u64; 6];
     for (i, chunk) in bytes.rchunks_exact(8).enumerate() {
         let mut b = [0u8; 8];
         b.copy_from_slice(chunk);
         limbs[i] = u64::from_be_bytes(b);
     }
+    limbs
+}
+
+/// Width-w NAF of a scalar (< 2^256), least significant digit first: every non-zero digit is
+/// odd with |d| < 2^(w-1), and any w consecutive digits hold at most one non-zero.
+fn wnaf(k: &Scalar, w: u32) -> [i16; 257] {
+    wnaf_limbs(&limbs_of(k), w)
+}
+
+/// The two 128-bit halves of a scalar, `k = lo + 2^128 hi`, as limbs with headroom.
+fn halves(k: &Scalar) -> ([u64; 6], [u64; 6]) {
+    let l = limbs_of(k);
+    ([l[0], l[1], 0, 0, 0, 0], [l[2], l[3], 0, 0, 0, 0])
+}
+
+/// [`wnaf`] of an integer below 2^256 given as limbs (the top two limbs zero).
+fn wnaf_limbs(limbs: &[u64; 6], w: u32) -> [i16; 257] {
+    debug_assert!((2..=8).contains(&w));
     let width = 1u64 << w;
     let mask = width - 1;
     let mut naf = [0i16; 257];
@@ -264,25 +270,67 @@ fn wnaf(k: &Scalar, w: u32) -> [i16; 257] {
     naf
 }
 
-/// `[a]G + [b]B` for public scalars and a public base given by its odd-multiples table
-/// (`None` for B = identity). Interleaved wNAF: one shared chain of doublings.
-pub(crate) fn mul_g_add_vartime(a: &Scalar, b: &Scalar, table: Option<&OddMultiples>) -> Jac {
-    let na = wnaf(a, G_WINDOW);
-    let nb = table.map(|_| wnaf(b, VAR_WINDOW));
-    let g = &*G_TABLE;
-    let mut acc = Jac::IDENTITY;
-    for i in (0..na.len()).rev() {
-        acc = acc.double();
-        if na[i] != 0
-            && let Some(p) = g.get(na[i])
-        {
-            acc = acc.add_affine(&p);
+/// The odd multiples of a base B and of `[2^128]B`, so that a 256-bit scalar multiplication
+/// splits into two interleaved 128-bit ones (half the doublings).
+#[derive(Clone, Debug)]
+pub(crate) struct SplitTable {
+    lo: OddMultiples,
+    hi: OddMultiples,
+}
+
+impl SplitTable {
+    fn new(b: &Affine, w: u32) -> Self {
+        let mut hi = Jac::from_affine(b);
+        for _ in 0..128 {
+            hi = hi.double();
         }
-        if let (Some(nb), Some(t)) = (&nb, table)
-            && nb[i] != 0
-            && let Some(p) = t.get(nb[i])
-        {
-            acc = acc.add_affine(&p);
+        // [2^128]B is not the identity in a group of prime order > 2^128.
+        let hi = normalize(&[hi]).pop().flatten().unwrap_or(*b);
+        Self {
+            lo: OddMultiples::new(b, w),
+            hi: OddMultiples::new(&hi, w),
+        }
+    }
+
+    /// The tables of a variable base (a signer's Y), built once per signer.
+    pub(crate) fn for_point(b: &Affine) -> Self {
+        Self::new(b, VAR_WINDOW)
+    }
+}
+
+/// The split tables of G, built on first use.
+static G_SPLIT: LazyLock<SplitTable> = LazyLock::new(|| {
+    let g = Affine::from_p256(&ProjectivePoint::GENERATOR).unwrap_or(Affine {
+        x: Fe::ZERO,
+        y: Fe::ZERO,
+    });
+    SplitTable::new(&g, G_WINDOW)
+});
+
+/// `[a]G + [b]B` for public scalars and a public base given by its split tables (`None` for
+/// B = identity): four interleaved 128-bit wNAF chains sharing 129 doublings.
+pub(crate) fn mul_g_add_vartime(a: &Scalar, b: &Scalar, table: Option<&SplitTable>) -> Jac {
+    let (a_lo, a_hi) = halves(a);
+    let (b_lo, b_hi) = halves(b);
+    let g = &*G_SPLIT;
+    let mut chains: Vec<([i16; 257], &OddMultiples)> = vec![
+        (wnaf_limbs(&a_lo, G_WINDOW), &g.lo),
+        (wnaf_limbs(&a_hi, G_WINDOW), &g.hi),
+    ];
+    if let Some(t) = table {
+        chains.push((wnaf_limbs(&b_lo, VAR_WINDOW), &t.lo));
+        chains.push((wnaf_limbs(&b_hi, VAR_WINDOW), &t.hi));
+    }
+    // A 128-bit half has at most 129 NAF digits.
+    let mut acc = Jac::IDENTITY;
+    for i in (0..129).rev() {
+        acc = acc.double();
+        for (naf, t) in &chains {
+            if naf[i] != 0
+                && let Some(p) = t.get(naf[i])
+            {
+                acc = acc.add_affine(&p);
+            }
         }
     }
     acc
@@ -378,7 +426,8 @@ mod tests {
             let b = scalar(seed + 1000);
             let base = ProjectivePoint::GENERATOR * scalar(seed + 5000);
             let table = OddMultiples::for_point(&Affine::from_p256(&base).unwrap());
-            let ours = mul_g_add_vartime(&a, &b, Some(&table)).to_p256();
+            let split = SplitTable::for_point(&Affine::from_p256(&base).unwrap());
+            let ours = mul_g_add_vartime(&a, &b, Some(&split)).to_p256();
             let theirs =
                 ProjectivePoint::lincomb_vartime(&[(ProjectivePoint::GENERATOR, a), (base, b)]);
             assert_eq!(ours, theirs);
@@ -392,13 +441,26 @@ mod tests {
     fn exceptional_cases() {
         let g = ProjectivePoint::GENERATOR;
         let table = OddMultiples::for_point(&Affine::from_p256(&g).unwrap());
+        let split = SplitTable::for_point(&Affine::from_p256(&g).unwrap());
         // [a]G + [-a]G = identity; [a]G + [a]G = [2a]G (the doubling branch of the addition).
         let a = scalar(7);
-        assert!(mul_g_add_vartime(&a, &-a, Some(&table)).is_identity());
+        assert!(mul_g_add_vartime(&a, &-a, Some(&split)).is_identity());
         assert_eq!(
-            mul_g_add_vartime(&a, &a, Some(&table)).to_p256(),
+            mul_g_add_vartime(&a, &a, Some(&split)).to_p256(),
             g * a.double()
         );
+        // Scalars whose halves are all ones, zero, or the largest (q - 1).
+        for k in [
+            -Scalar::ONE,
+            Scalar::from(u64::MAX),
+            -Scalar::from(u64::MAX),
+        ] {
+            assert_eq!(mul_g_add_vartime(&k, &Scalar::ZERO, None).to_p256(), g * k);
+            assert_eq!(
+                mul_g_add_vartime(&Scalar::ONE, &k, Some(&split)).to_p256(),
+                g * (k + Scalar::ONE)
+            );
+        }
         assert!(mul_g_add_vartime(&Scalar::ZERO, &Scalar::ZERO, None).is_identity());
         assert_eq!(
             mul_g_add_vartime(&Scalar::ONE, &Scalar::ZERO, None).to_p256(),

@@ -7,7 +7,7 @@ use p256::ProjectivePoint;
 
 use super::encoding::Signature;
 use super::hash::{hash_he, hash_hs, reduce_mod_q};
-use super::jacobian::{Affine, Jac, OddMultiples, mul_g_add_vartime, reduce_below_2p};
+use super::jacobian::{Affine, Jac, SplitTable, mul_g_add_vartime, reduce_below_2p};
 use super::point::{Kpak, Pvt, encode_projective};
 use super::sign::y_vartime;
 use super::{N, P_BYTES, POINT_LEN};
@@ -85,14 +85,14 @@ pub struct PreparedVerifyingKey {
     pvt: Pvt,
     hs: [u8; N],
     y: ProjectivePoint,
-    /// Odd multiples of Y for the verification's multi-scalar multiplication (`None` if Y is
-    /// the identity).
-    y_table: Option<OddMultiples>,
+    /// Odd multiples of Y and of \[2^128\]Y for the verification's multi-scalar
+    /// multiplication (`None` if Y is the identity).
+    y_table: Option<SplitTable>,
 }
 
 impl PreparedVerifyingKey {
     pub(crate) fn from_parts(key: VerifyingKey, pvt: Pvt, hs: [u8; N], y: ProjectivePoint) -> Self {
-        let y_table = Affine::from_p256(&y).map(|a| OddMultiples::for_point(&a));
+        let y_table = Affine::from_p256(&y).map(|a| SplitTable::for_point(&a));
         Self {
             key,
             pvt,
@@ -133,9 +133,9 @@ impl PreparedVerifyingKey {
     pub(crate) fn compute_j_vartime(&self, msg: &[u8], signature: &Signature) -> ([u8; N], Jac) {
         let he = hash_he(&self.hs, signature.r(), msg);
         let s = signature.s_scalar();
-        // J = [s]([HE]G + [r]Y) = [s*HE]G + [s*r]Y: one two-term multi-scalar multiplication
-        // (interleaved wNAF, Jacobian coordinates, a fixed table for G) instead of four single
-        // ones.
+        // J = [s]([HE]G + [r]Y) = [s*HE]G + [s*r]Y: one multi-scalar multiplication
+        // (Jacobian coordinates, both scalars split into 128-bit halves over the tables of G,
+        // [2^128]G, Y and [2^128]Y, four interleaved wNAF chains) instead of four single ones.
         let j = mul_g_add_vartime(
             &(s * &reduce_mod_q(&he)),
             &(s * &reduce_mod_q(signature.r())),
