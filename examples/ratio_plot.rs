@@ -3,13 +3,14 @@
 //! and the target, on a logarithmic axis.
 //!
 //! ```text
-//! cargo run --release -- bench --json > bench.jsonl
-//! cargo run --release --example ratio_plot -- bench.jsonl docs/ratios.svg
+//! for i in 1 2 3; do cargo run --release -- bench --json > bench$i.jsonl; done
+//! cargo run --release --example ratio_plot -- docs/ratios.svg bench1.jsonl bench2.jsonl bench3.jsonl
 //! ```
 //!
-//! The input is the output of `mikey-sakke bench --json` (it must include the
-//! `openssl_ecdsap256_verify` line); the wolfSSL ratios and the targets are those of the speed
-//! issue (wolfSSL 5.9.4, best build, on the project's 2-core AMD EPYC machines).
+//! Each input is the output of one `mikey-sakke bench --json` run (with its
+//! `openssl_ecdsap256_verify` line); each operation's ratio is taken within its run, and the
+//! plot shows the median over the runs. The wolfSSL ratios and the targets are those of the
+//! speed issue (wolfSSL 5.9.4, best build, on the project's 2-core AMD EPYC machines).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 // Plot coordinates: small row indices as f64 and back.
 #![allow(
@@ -61,21 +62,39 @@ fn parse(text: &str) -> Vec<(String, f64)> {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let input = args
-        .get(1)
-        .expect("usage: ratio_plot BENCH.jsonl [OUT.svg]");
-    let out = args.get(2).map_or("docs/ratios.svg", String::as_str);
-    let results = parse(&std::fs::read_to_string(input).expect("read the bench output"));
-    let ns = |name: &str| results.iter().find(|(op, _)| op == name).map(|&(_, v)| v);
-    let yard = ns("openssl_ecdsap256_verify").expect("the bench output has no yardstick line");
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (out, inputs) = args
+        .split_first()
+        .filter(|(_, rest)| !rest.is_empty())
+        .expect("usage: ratio_plot OUT.svg BENCH.jsonl...");
+    let runs: Vec<Vec<(String, f64)>> = inputs
+        .iter()
+        .map(|f| parse(&std::fs::read_to_string(f).expect("read the bench output")))
+        .collect();
+    // The median over the runs of op / yardstick, each ratio taken within one run.
+    let ratio = |name: &str| -> Option<f64> {
+        let mut r: Vec<f64> = runs
+            .iter()
+            .filter_map(|run| {
+                let ns = |n: &str| run.iter().find(|(op, _)| op == n).map(|&(_, v)| v);
+                Some(ns(name)? / ns("openssl_ecdsap256_verify")?)
+            })
+            .collect();
+        r.sort_by(f64::total_cmp);
+        (!r.is_empty()).then(|| r[r.len() / 2])
+    };
 
     let rows: Vec<(&str, f64, f64, f64)> = OPS
         .iter()
-        .filter_map(|&(op, label, wolf, target)| Some((label, ns(op)? / yard, wolf, target)))
+        .filter_map(|&(op, label, wolf, target)| Some((label, ratio(op)?, wolf, target)))
         .collect();
+    assert!(
+        !rows.is_empty(),
+        "no operation with a yardstick in the inputs"
+    );
     let n = rows.len();
-    let root = SVGBackend::new(out, (900, 60 + 42 * u32::try_from(n).unwrap())).into_drawing_area();
+    let root = SVGBackend::new(out.as_str(), (900, 60 + 42 * u32::try_from(n).unwrap()))
+        .into_drawing_area();
     root.fill(&WHITE).unwrap();
     let mut chart = ChartBuilder::on(&root)
         .caption(
