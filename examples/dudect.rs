@@ -7,7 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use dudect_bencher::{BenchRng, Class, CtRunner, ctbench_main};
-use mikey_sakke::curve::{AffinePoint, ProjectivePoint};
+use mikey_sakke::curve::{AffinePoint, FixedBaseTable, ProjectivePoint};
 use mikey_sakke::eccsi::{KmsKeyPair, SigningKey};
 use mikey_sakke::field::{Fp, Fq};
 use mikey_sakke::pairing::pairing;
@@ -57,6 +57,30 @@ fn scalar_mul(runner: &mut CtRunner, _: &mut BenchRng) {
         .collect();
     for (c, k) in inputs {
         runner.run_one(class(c), || p.mul(&k));
+    }
+}
+
+/// Fixed-base multiplication with the table of P (signed 6-bit windows): random scalars against
+/// scalars whose digits are all zero but one (the table's skipped additions and its sign
+/// select would show).
+fn fixed_base_mul(runner: &mut CtRunner, _: &mut BenchRng) {
+    let mut r = rng();
+    let table = FixedBaseTable::generator();
+    let inputs: Vec<(bool, Fq)> = (0..2_000)
+        .map(|_| {
+            let c = coin(&mut r);
+            (
+                c,
+                if c {
+                    Fq::random(&mut r)
+                } else {
+                    Fq::from_u64(33)
+                },
+            )
+        })
+        .collect();
+    for (c, k) in inputs {
+        runner.run_one(class(c), || table.mul(&k));
     }
 }
 
@@ -137,6 +161,7 @@ fn eccsi_sign(runner: &mut CtRunner, _: &mut BenchRng) {
 ctbench_main!(
     fp_invert,
     scalar_mul,
+    fixed_base_mul,
     pairing_secret_arg,
     decapsulate,
     eccsi_sign
