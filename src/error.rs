@@ -47,7 +47,7 @@ impl fmt::Display for PointError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::WrongLength { expected, got } => {
-                write!(f, "point must be {expected} octets, got {got}")
+                write!(f, "encoding must be {expected} octets, got {got}")
             }
             Self::BadPrefix(b) => write!(f, "point must start with 0x04, got 0x{b:02x}"),
             Self::CoordinateOutOfRange => f.write_str("point coordinate is not below p"),

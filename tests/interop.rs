@@ -140,7 +140,15 @@ fn sakke_data_of_272_octets_is_accepted() {
         None,
         &shorter,
     );
-    assert!(matches!(r, Err(ReceiveError::BadSakkePayload(_))));
+    assert!(matches!(
+        r,
+        Err(ReceiveError::BadEncapsulatedData(
+            mikey_sakke::PointError::WrongLength {
+                expected: 273,
+                got: 271
+            }
+        ))
+    ));
 }
 
 #[test]

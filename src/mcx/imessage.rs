@@ -464,6 +464,9 @@ pub enum ReceiveError {
     BadSignature,
     /// The SAKKE payload is malformed or uses unsupported parameters.
     BadSakkePayload(&'static str),
+    /// The SAKKE payload's Encapsulated Data is not 273 octets (or the 272-octet legacy form)
+    /// or its point `R` is not a valid point of the order-q subgroup. The data is public.
+    BadEncapsulatedData(crate::PointError),
     /// Decapsulation failed (the RFC 6508 TEST == R check).
     DecapsulationFailed,
     /// The key identifiers are inconsistent (SPI vs CSB ID, or key parameters' DPPK-ID).
@@ -497,6 +500,7 @@ impl core::fmt::Display for ReceiveError {
             Self::UnexpectedInitiator => f.write_str("message is from an unexpected initiator"),
             Self::BadSignature => f.write_str("ECCSI signature verification failed"),
             Self::BadSakkePayload(why) => write!(f, "SAKKE payload: {why}"),
+            Self::BadEncapsulatedData(e) => write!(f, "SAKKE Encapsulated Data: {e}"),
             Self::DecapsulationFailed => f.write_str("SAKKE decapsulation failed"),
             Self::InconsistentKeyIds => f.write_str("inconsistent key identifiers"),
             Self::KeyParameters(e) => write!(f, "key parameters: {e}"),
@@ -504,7 +508,16 @@ impl core::fmt::Display for ReceiveError {
     }
 }
 
-impl std::error::Error for ReceiveError {}
+impl std::error::Error for ReceiveError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Malformed(e) => Some(e),
+            Self::BadEncapsulatedData(e) => Some(e),
+            Self::KeyParameters(e) => Some(e),
+            _ => None,
+        }
+    }
+}
 
 fn exactly_one<T>(mut it: impl Iterator<Item = T>, name: &'static str) -> Result<T, ReceiveError> {
     let first = it.next().ok_or(ReceiveError::MissingPayload(name))?;
@@ -755,6 +768,5 @@ fn encapsulated_data(data: &[u8]) -> Result<EncapsulatedData, ReceiveError> {
     } else {
         data
     };
-    EncapsulatedData::from_bytes(bytes)
-        .map_err(|_| ReceiveError::BadSakkePayload("invalid Encapsulated Data"))
+    EncapsulatedData::from_bytes(bytes).map_err(ReceiveError::BadEncapsulatedData)
 }
