@@ -34,3 +34,33 @@ fn pairing_costs_at_most_25000_multiplications() {
     );
     assert!(m + s <= 25_000, "{}", m + s);
 }
+
+#[test]
+fn encapsulation_to_a_new_recipient_with_the_kms_tables() {
+    use mikey_sakke::curve::FixedBaseTable;
+    use mikey_sakke::pairing::Gt;
+    use mikey_sakke::sakke::{KmsPublicKey, PreparedKms, Ssv, hazmat};
+    let z = ProjectivePoint::generator()
+        .mul(&Fq::from_u64(0x1234_5678))
+        .to_affine();
+    let kms = KmsPublicKey::from_bytes(&z.to_bytes()).unwrap();
+    let prepared = PreparedKms::new(&kms);
+    let r = Fq::from_u64(0xdead_beef_0bad_cafe);
+    // build the process-wide tables of P and g first
+    let _ = (FixedBaseTable::generator(), Gt::g_pow(&r));
+    let (m, s) = count(|| FixedBaseTable::generator().mul(&r));
+    println!("fixed-base [r]P: {m} M + {s} S");
+    let fixed_base = m + s;
+    let (m, s) = count(|| Gt::g_pow(&r));
+    println!("g^r: {m} M + {s} S");
+    let g_pow = m + s;
+    let (m, s) = count(|| ProjectivePoint::generator().to_affine());
+    println!("to_affine: {m} M + {s} S");
+    let ssv = Ssv::from_bytes([7; 16]);
+    let (m, s) = count(|| {
+        hazmat::encapsulate_with_ssv_kms(&ssv, &prepared, b"2011-02\0tel:+447700900123\0")
+    });
+    println!("encapsulate (PreparedKms): {m} M + {s} S");
+    // two fixed-base multiplications and g^r, plus the affine conversion and the scalar work
+    assert!(m + s <= 2 * fixed_base + g_pow + 2_000, "{}", m + s);
+}
