@@ -70,6 +70,11 @@ fn probe_ifma_mul(a: &Limbs, b: &Limbs) -> Option<Limbs> {
     kernel_test::ifma_mul(a, b, Modulus::P)
 }
 
+#[inline(never)]
+fn probe_lookup(table: &[[u64; 32]; 32], idx: u64) -> [u64; 32] {
+    kernel_test::lookup_window(table, idx)
+}
+
 fn main() {
     let a = Fp::from_u64(3);
     let b = Fp::from_u64(5);
@@ -86,5 +91,6 @@ fn main() {
     let l = probe_portable_mul(black_box(&[3; 16]), &[5; 16]);
     let l = probe_portable_sqr(&l);
     let i = probe_ifma_mul(&l, &[5; 16]).unwrap_or(l);
-    println!("{:?} {:?} {:x} {:?}", y.c0, k, i[0], inv);
+    let t = probe_lookup(black_box(&[[7; 32]; 32]), black_box(3));
+    println!("{:?} {:?} {:x} {:?} {}", y.c0, k, i[0], inv, t[0]);
 }

@@ -24,6 +24,7 @@ use zeroize::Zeroize;
 
 use crate::curve::AffinePoint;
 use crate::field::kernel::LIMBS;
+use crate::field::lookup::lookup;
 use crate::field::{Fp, Fp2, Fq};
 use crate::params::{FP_LEN, G_HEX};
 
@@ -76,26 +77,26 @@ impl Gt {
     /// positions, full table scans). Used for `g^r` (RFC 6508 s6.2.1 step 4).
     pub fn pow(&self, k: &Fq) -> Self {
         let mut limbs = k.to_canonical_limbs();
-        let mut table = [Fp2::ONE; 16];
-        table[1] = self.0;
+        let mut powers = [Fp2::ONE; 16];
+        powers[1] = self.0;
         for j in 2..16 {
-            table[j] = if j % 2 == 0 {
-                table[j / 2].square()
+            powers[j] = if j % 2 == 0 {
+                powers[j / 2].square()
             } else {
-                table[j - 1].mul(&self.0)
+                powers[j - 1].mul(&self.0)
             };
         }
+        let mut table = powers.map(Fp2::to_limbs);
+        powers.zeroize();
         let mut acc = Fp2::ONE;
         for w in (0..LIMBS * 16).rev() {
             for _ in 0..4 {
                 acc = acc.square();
             }
             let digit = (limbs[w / 16] >> (4 * (w % 16))) & 0xf;
-            let mut entry = Fp2::ONE;
-            for (j, t) in (0u64..).zip(table.iter()) {
-                entry.conditional_assign(t, j.ct_eq(&digit));
-            }
-            acc = acc.mul(&entry);
+            let mut raw = lookup(&table, 0, digit);
+            acc = acc.mul(&Fp2::from_limbs(&raw));
+            raw.zeroize();
         }
         limbs.zeroize();
         table.zeroize();
@@ -166,7 +167,9 @@ impl ConditionallySelectable for Gt {
 /// A fixed-base table for exponentiation in PF_p: `x^(j * 16^i)` for every 4-bit window i and
 /// digit j = 1..15 (about 1 MB). Constant-time lookups read every entry of a window.
 pub struct GtTable {
-    entries: Vec<[Fp2; 15]>,
+    /// Each entry is an F_p^2 element as limbs ([`Fp2::to_limbs`]), the layout of the
+    /// constant-time lookup.
+    entries: Vec<[[u64; 2 * LIMBS]; 15]>,
 }
 
 impl core::fmt::Debug for GtTable {
@@ -189,10 +192,10 @@ impl GtTable {
         let mut entries = Vec::with_capacity(LIMBS * 16);
         let mut b = x.0;
         for _ in 0..LIMBS * 16 {
-            let mut w = [Fp2::ONE; 15];
+            let mut w = [[0u64; 2 * LIMBS]; 15];
             let mut acc = b;
             for e in w.iter_mut() {
-                *e = acc;
+                *e = acc.to_limbs();
                 acc = acc.mul(&b);
             }
             entries.push(w);
@@ -213,10 +216,10 @@ impl GtTable {
         let mut acc = Fp2::ONE;
         for (i, window) in self.entries.iter().enumerate() {
             let digit = (limbs[i / 16] >> (4 * (i % 16))) & 0xf;
-            let mut entry = Fp2::ONE;
-            for (j, e) in (1u64..).zip(window.iter()) {
-                entry.conditional_assign(e, j.ct_eq(&digit));
-            }
+            let mut raw = lookup(window, 1, digit);
+            // digit 0 selects no entry: multiply by one
+            let entry = Fp2::conditional_select(&Fp2::from_limbs(&raw), &Fp2::ONE, digit.ct_eq(&0));
+            raw.zeroize();
             acc = acc.mul(&entry);
         }
         limbs.zeroize();

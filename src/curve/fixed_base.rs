@@ -4,9 +4,10 @@
 //! window i (171 of them, covering 1026 bits) and j = 1..32. The scalar is recoded into signed
 //! digits in [-32, 31] (branch-free carries), so `[k]B` is one mixed addition per window and no
 //! doubling: 171 additions (about 1 900 field multiplications) instead of 1 022 doublings and
-//! hundreds of additions. The constant-time variant reads all 32 entries of every window and
-//! negates the selected one by a masked select; the variable-time one (public scalars only)
-//! indexes directly and skips zero digits.
+//! hundreds of additions. The constant-time variant reads all 32 entries of every window (the
+//! masked lookup of [`crate::field::lookup`], AVX-512 where the CPU has it) and negates the
+//! selected one by a masked select; the variable-time one (public scalars only) indexes
+//! directly and skips zero digits.
 //!
 //! A table takes 171 x 32 x 256 octets (about 1.4 MB) and costs about 5 500 point additions and
 //! one inversion to build; the table of the generator P is built once per process on first use.
@@ -20,6 +21,7 @@ use zeroize::Zeroize;
 
 use super::{AffinePoint, ProjectivePoint};
 use crate::field::kernel::{LIMBS, Limbs};
+use crate::field::lookup::lookup;
 use crate::field::{Fp, Fq};
 
 /// Window width in bits.
@@ -36,8 +38,13 @@ const DIGITS: usize = 1 << (W - 1);
 /// order-q subgroup: `j * 64^i` is never a multiple of the prime q).
 #[derive(Clone)]
 pub struct FixedBaseTable {
-    entries: Vec<[AffineCoords; DIGITS]>,
+    /// Each entry is `x || y` as limbs (Montgomery form), the layout of the constant-time
+    /// lookup.
+    entries: Vec<[Entry; DIGITS]>,
 }
+
+/// A table entry: the limbs of x, then those of y.
+type Entry = [u64; 2 * LIMBS];
 
 /// Affine coordinates without an identity flag (table entries are never the identity).
 #[derive(Clone, Copy, Default, Zeroize)]
@@ -46,12 +53,19 @@ struct AffineCoords {
     y: Fp,
 }
 
-impl ConditionallySelectable for AffineCoords {
-    fn conditional_select(a: &Self, b: &Self, choice: Choice) -> Self {
-        Self {
-            x: Fp::conditional_select(&a.x, &b.x, choice),
-            y: Fp::conditional_select(&a.y, &b.y, choice),
-        }
+impl AffineCoords {
+    fn to_entry(self) -> Entry {
+        let mut e = [0u64; 2 * LIMBS];
+        e[..LIMBS].copy_from_slice(&self.x.0);
+        e[LIMBS..].copy_from_slice(&self.y.0);
+        e
+    }
+
+    fn from_entry(e: &Entry) -> Self {
+        let (mut x, mut y) = ([0u64; LIMBS], [0u64; LIMBS]);
+        x.copy_from_slice(&e[..LIMBS]);
+        y.copy_from_slice(&e[LIMBS..]);
+        Self { x: Fp(x), y: Fp(y) }
     }
 }
 
@@ -119,10 +133,10 @@ impl FixedBaseTable {
             b = acc.double();
         }
         let affine = batch_to_affine(&proj);
-        let mut entries = vec![[AffineCoords::default(); DIGITS]; WINDOWS];
+        let mut entries = vec![[[0u64; 2 * LIMBS]; DIGITS]; WINDOWS];
         for (i, w) in entries.iter_mut().enumerate() {
             for (j, e) in w.iter_mut().enumerate() {
-                *e = affine[i * DIGITS + j];
+                *e = affine[i * DIGITS + j].to_entry();
             }
         }
         Self { entries }
@@ -135,10 +149,9 @@ impl FixedBaseTable {
         limbs.zeroize();
         let mut acc = ProjectivePoint::IDENTITY;
         for (window, &(abs, neg)) in self.entries.iter().zip(digits.iter()) {
-            let mut entry = AffineCoords::default();
-            for (j, e) in (1u64..).zip(window.iter()) {
-                entry.conditional_assign(e, j.ct_eq(&abs));
-            }
+            let mut raw = lookup(window, 1, abs);
+            let entry = AffineCoords::from_entry(&raw);
+            raw.zeroize();
             let y = Fp::conditional_select(&entry.y, &entry.y.neg(), neg);
             let sum = acc.add_mixed(&entry.x, &y);
             acc = ProjectivePoint::conditional_select(&acc, &sum, !abs.ct_eq(&0));
@@ -159,6 +172,7 @@ impl FixedBaseTable {
                 .and_then(|d| d.checked_sub(1))
                 .and_then(|d| window.get(d))
             {
+                let e = AffineCoords::from_entry(e);
                 let y = if bool::from(neg) { e.y.neg() } else { e.y };
                 acc = acc.add_mixed(&e.x, &y);
             }

@@ -379,20 +379,19 @@ impl ProjectivePoint {
     /// subgroup (every decoded point is).
     pub fn mul(&self, k: &Fq) -> Self {
         let mut limbs = k.to_canonical_limbs();
-        let table = self.window_table();
+        let mut table = self.window_table().map(|p| p.to_limbs());
         let mut acc = Self::IDENTITY;
         for w in (0..LIMBS * 16).rev() {
             for _ in 0..4 {
                 acc = acc.double();
             }
             let digit = (limbs[w / 16] >> (4 * (w % 16))) & 0xf;
-            let mut entry = Self::IDENTITY;
-            for (j, t) in (0u64..).zip(table.iter()) {
-                entry.conditional_assign(t, j.ct_eq(&digit));
-            }
-            acc = acc.add(&entry);
+            let mut raw = crate::field::lookup::lookup(&table, 0, digit);
+            acc = acc.add(&Self::from_limbs(&raw));
+            zeroize::Zeroize::zeroize(&mut raw);
         }
         zeroize::Zeroize::zeroize(&mut limbs);
+        zeroize::Zeroize::zeroize(&mut table);
         acc
     }
 
@@ -421,6 +420,29 @@ impl ProjectivePoint {
     }
 
     /// `[0]X, [1]X, ..., [15]X`.
+    /// The limbs of X, Y and Z (the layout of table lookups).
+    fn to_limbs(self) -> [u64; 3 * LIMBS] {
+        let mut out = [0u64; 3 * LIMBS];
+        out[..LIMBS].copy_from_slice(&self.x.0);
+        out[LIMBS..2 * LIMBS].copy_from_slice(&self.y.0);
+        out[2 * LIMBS..].copy_from_slice(&self.z.0);
+        out
+    }
+
+    /// The inverse of [`Self::to_limbs`].
+    fn from_limbs(limbs: &[u64; 3 * LIMBS]) -> Self {
+        let mut c = [[0u64; LIMBS]; 3];
+        for (i, c) in c.iter_mut().enumerate() {
+            c.copy_from_slice(&limbs[i * LIMBS..(i + 1) * LIMBS]);
+        }
+        let [x, y, z] = c;
+        Self {
+            x: Fp(x),
+            y: Fp(y),
+            z: Fp(z),
+        }
+    }
+
     fn window_table(&self) -> [Self; 16] {
         let mut table = [Self::IDENTITY; 16];
         table[1] = *self;

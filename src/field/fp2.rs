@@ -31,6 +31,24 @@ impl Fp2 {
         Self { c0, c1 }
     }
 
+    /// The Montgomery-form limbs of `c0`, then those of `c1` (the layout of table lookups).
+    pub(crate) fn to_limbs(self) -> [u64; 2 * super::kernel::LIMBS] {
+        let mut out = [0u64; 2 * super::kernel::LIMBS];
+        let (a, b) = out.split_at_mut(super::kernel::LIMBS);
+        a.copy_from_slice(&self.c0.0);
+        b.copy_from_slice(&self.c1.0);
+        out
+    }
+
+    /// The inverse of [`Self::to_limbs`].
+    pub(crate) fn from_limbs(limbs: &[u64; 2 * super::kernel::LIMBS]) -> Self {
+        let mut c0 = [0u64; super::kernel::LIMBS];
+        let mut c1 = [0u64; super::kernel::LIMBS];
+        c0.copy_from_slice(&limbs[..super::kernel::LIMBS]);
+        c1.copy_from_slice(&limbs[super::kernel::LIMBS..]);
+        Self::new(Fp(c0), Fp(c1))
+    }
+
     /// `self + rhs`.
     #[inline]
     pub fn add(&self, rhs: &Self) -> Self {

@@ -6,9 +6,11 @@
 //! backend, replace `kernel.rs`; nothing above it changes.
 
 #[cfg(target_arch = "x86_64")]
-#[allow(unsafe_code)] // the one module with `unsafe`: AVX-512 intrinsics behind a safe API
+#[allow(unsafe_code)] // AVX-512 intrinsics behind a safe API (one of two modules with `unsafe`)
 mod ifma;
 pub(crate) mod kernel;
+#[allow(unsafe_code)] // calls its AVX-512 build after detecting the CPU feature (the other one)
+pub(crate) mod lookup;
 
 #[cfg(feature = "op-count")]
 pub use kernel::op_count;
@@ -344,6 +346,12 @@ pub mod kernel_test {
     /// The IFMA `a * b * 2^-1024 mod m`; `None` without IFMA.
     pub fn ifma_mul(a: &Limbs, b: &Limbs, m: Modulus) -> Option<Limbs> {
         md(m).mul_ifma(a, b)
+    }
+
+    /// The constant-time lookup of a fixed-base table window (32 entries of two field
+    /// elements): the entry numbered `idx`, entries numbered from 1.
+    pub fn lookup_window(table: &[[u64; 32]; 32], idx: u64) -> [u64; 32] {
+        super::lookup::lookup(table, 1, idx)
     }
 
     /// Makes every field operation of the process use the portable kernel (`true`), or the

@@ -1,0 +1,67 @@
+//! Constant-time table lookups: `table[i]` for a secret index, reading every entry.
+//!
+//! A lookup masks each entry with `0` or `!0` (the mask from a constant-time comparison) and ORs
+//! the results, so the memory addresses touched and the instructions executed do not depend on
+//! the index. The entries are plain limb arrays (two field elements for an affine point or an
+//! F_p^2 element, three for a projective point). The same loop is compiled twice: for the
+//! baseline target, and with AVX-512F enabled, selected at run time, where each 256-octet entry
+//! is four 512-bit loads, ANDs and ORs instead of 32 scalar selects (measured: the scan took a
+//! sixth of a fixed-base multiplication with scalar selects).
+
+use subtle::ConstantTimeEq;
+
+/// The entry of `table` whose number is `idx`, entries being numbered `first, first + 1, ...`;
+/// all zero limbs if no entry has that number. Constant time in `idx`: every entry is read.
+#[inline]
+pub(crate) fn lookup<const N: usize>(table: &[[u64; N]], first: u64, idx: u64) -> [u64; N] {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU supports AVX-512F, the only feature the function enables.
+        return unsafe { lookup_avx512(table, first, idx) };
+    }
+    lookup_body(table, first, idx)
+}
+
+/// [`lookup`] on the baseline target (also the reference for the AVX-512 build in the tests).
+#[inline(always)]
+fn lookup_body<const N: usize>(table: &[[u64; N]], first: u64, idx: u64) -> [u64; N] {
+    let mut out = [0u64; N];
+    for (j, entry) in (first..).zip(table) {
+        // `ct_eq` hides the comparison behind an optimisation barrier: the mask is data.
+        let mask = 0u64.wrapping_sub(u64::from(j.ct_eq(&idx).unwrap_u8()));
+        for (o, e) in out.iter_mut().zip(entry) {
+            *o |= e & mask;
+        }
+    }
+    out
+}
+
+/// [`lookup_body`] compiled with AVX-512F (the compiler vectorises the masking loop).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn lookup_avx512<const N: usize>(table: &[[u64; N]], first: u64, idx: u64) -> [u64; N] {
+    lookup_body(table, first, idx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_index_of_both_builds() {
+        let table: Vec<[u64; 48]> = (0..16u64)
+            .map(|i| core::array::from_fn(|k| (i << 32) ^ (k as u64).wrapping_mul(0x9e37_79b9)))
+            .collect();
+        for first in [0u64, 1] {
+            for idx in 0..20u64 {
+                let want = idx
+                    .checked_sub(first)
+                    .and_then(|i| table.get(usize::try_from(i).ok()?))
+                    .copied()
+                    .unwrap_or([0; 48]);
+                assert_eq!(lookup(&table, first, idx), want, "{first} {idx}");
+                assert_eq!(lookup_body(&table, first, idx), want, "{first} {idx}");
+            }
+        }
+    }
+}
