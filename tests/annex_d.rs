@@ -480,6 +480,10 @@ fn refuses_what_is_not_xml() {
         minimal("<KmsId>\u{1}</KmsId>"),
         minimal("<KmsId>&#0;</KmsId>"),
         minimal("<KmsId>&#x1B;</KmsId>"),
+        // in attribute values too (found by the annex_d fuzz target: such a value was read,
+        // and written back as a document that no longer read)
+        minimal("<KmsId a=\"&#26;\">x</KmsId>"),
+        minimal("<KmsCertificate Version=\"1.&#x1a;\"></KmsCertificate>"),
         minimal("<KmsId>a<</KmsId>"),
         minimal("<1KmsId>a</1KmsId>"),
         minimal("<KmsId 9a=\"1\">a</KmsId>"),

@@ -176,6 +176,14 @@ impl<'i> TreeBuilder<'i> {
             let value = attr
                 .normalized_value(XmlVersion::Implicit1_0)
                 .map_err(|err| self.malformed(offset, err.to_string()))?;
+            // The document holds no such character (checked up front), so it came from a
+            // character reference such as `&#26;`, which XML 1.0 forbids as well.
+            if !value.chars().all(is_xml_char) {
+                return Err(self.malformed(
+                    offset,
+                    "a character reference to a character XML 1.0 does not allow",
+                ));
+            }
             let local = match attr.key.prefix() {
                 None => Some(attr.key.local_name()),
                 Some(_) => match reader.resolver().resolve_attribute(attr.key) {
