@@ -143,60 +143,82 @@ pub fn distribute(
             value: dist.group_id.as_bytes().to_vec(),
         }]),
     };
-    members
-        .par_iter()
-        .map(|member| {
+    // Members go in batches: one pass over the KMS tables per batch (see
+    // `sakke::hazmat::encapsulate_many_with_ssv_kms`), batches spread over the cores.
+    let batches: Vec<Vec<MemberMessage>> = members
+        .par_chunks(FANOUT_BATCH)
+        .map(|batch| {
             let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
-            let member_uid = uid(
-                member.as_bytes(),
-                gm.members_kms_uri.as_bytes(),
-                gm.periods,
-                period,
-            )
-            .map_err(|_| GmsError::BadMemberUri(member.clone()))?;
-            let guk = guk_id(key.gmk.as_bytes(), key.gmk_id, member.as_bytes())
-                .map_err(|_| GmsError::BadMemberUri(member.clone()))?;
-            let mut rand = [0u8; 16];
-            let mut iv = [0u8; 16];
-            rand_core::Rng::fill_bytes(&mut rng, &mut rand);
-            rand_core::Rng::fill_bytes(&mut rng, &mut iv);
-            let spec = MessageSpec {
-                key: &key.gmk,
-                kind: KeyKind::Gmk {
-                    gmk_id: key.gmk_id,
-                    guk_id: guk,
-                },
-                cs_id: Some(imessage::CS_ID_MCPTT_GROUP_CALL),
-                ntp_time: dist.ntp_time,
-                rand,
-                key_params: Some(KeyParamsSpec {
-                    params: params.clone(),
-                    date_time: [0; 5],
-                    iv,
-                }),
-                sakke_to_self: Some(&to_self),
-            };
-            let message = imessage::build(
-                &mut rng,
-                &Initiator {
-                    signer: gm.signer,
-                    kms_uri: gm.signer_kms_uri.as_bytes(),
-                },
-                &Responder {
-                    uid: &member_uid,
-                    kms_uri: gm.members_kms_uri.as_bytes(),
-                    kms_public_key: gm.members_kms.public_key(),
-                    prepared_kms: Some(gm.members_kms),
-                },
-                &spec,
-            )
-            .map_err(GmsError::Build)?;
-            on_progress();
-            Ok(MemberMessage {
-                member: member.clone(),
-                guk_id: guk,
-                message,
-            })
+            let uids = batch
+                .iter()
+                .map(|member| {
+                    uid(
+                        member.as_bytes(),
+                        gm.members_kms_uri.as_bytes(),
+                        gm.periods,
+                        period,
+                    )
+                    .map_err(|_| GmsError::BadMemberUri(member.clone()))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let ids: Vec<&[u8]> = uids.iter().map(|u| u.as_slice()).collect();
+            let eds = hazmat::encapsulate_many_with_ssv_kms(&key.gmk, gm.members_kms, &ids);
+            batch
+                .iter()
+                .zip(&uids)
+                .zip(&eds)
+                .map(|((member, member_uid), ed)| {
+                    let guk = guk_id(key.gmk.as_bytes(), key.gmk_id, member.as_bytes())
+                        .map_err(|_| GmsError::BadMemberUri(member.clone()))?;
+                    let mut rand = [0u8; 16];
+                    let mut iv = [0u8; 16];
+                    rand_core::Rng::fill_bytes(&mut rng, &mut rand);
+                    rand_core::Rng::fill_bytes(&mut rng, &mut iv);
+                    let spec = MessageSpec {
+                        key: &key.gmk,
+                        kind: KeyKind::Gmk {
+                            gmk_id: key.gmk_id,
+                            guk_id: guk,
+                        },
+                        cs_id: Some(imessage::CS_ID_MCPTT_GROUP_CALL),
+                        ntp_time: dist.ntp_time,
+                        rand,
+                        key_params: Some(KeyParamsSpec {
+                            params: params.clone(),
+                            date_time: [0; 5],
+                            iv,
+                        }),
+                        sakke_to_self: Some(&to_self),
+                    };
+                    let message = imessage::build_with_encapsulation(
+                        &mut rng,
+                        &Initiator {
+                            signer: gm.signer,
+                            kms_uri: gm.signer_kms_uri.as_bytes(),
+                        },
+                        &Responder {
+                            uid: member_uid,
+                            kms_uri: gm.members_kms_uri.as_bytes(),
+                            kms_public_key: gm.members_kms.public_key(),
+                            prepared_kms: Some(gm.members_kms),
+                        },
+                        &spec,
+                        ed,
+                    )
+                    .map_err(GmsError::Build)?;
+                    on_progress();
+                    Ok(MemberMessage {
+                        member: member.clone(),
+                        guk_id: guk,
+                        message,
+                    })
+                })
+                .collect()
         })
-        .collect()
+        .collect::<Result<_, _>>()?;
+    Ok(batches.into_iter().flatten().collect())
 }
+
+/// Members per batch of the fan-out: enough that the tables are read once for several
+/// members, small enough for the progress bar and for both cores to stay busy.
+const FANOUT_BATCH: usize = 8;

@@ -24,7 +24,7 @@ use zeroize::Zeroize;
 
 use crate::curve::AffinePoint;
 use crate::field::kernel::LIMBS;
-use crate::field::lookup::lookup;
+use crate::field::lookup::{lookup, lookup_many};
 use crate::field::{Fp, Fp2, Fq};
 use crate::params::{FP_LEN, G_HEX};
 
@@ -208,6 +208,29 @@ impl GtTable {
     pub fn g() -> &'static Self {
         static TABLE: std::sync::OnceLock<GtTable> = std::sync::OnceLock::new();
         TABLE.get_or_init(|| Self::new(&Gt::g()))
+    }
+
+    /// [`Self::pow`] for several secret exponents, in constant time, reading each window of
+    /// the table once for the whole batch.
+    pub fn pow_many(&self, ks: &[Fq]) -> Vec<Gt> {
+        let mut limbs: Vec<_> = ks.iter().map(Fq::to_canonical_limbs).collect();
+        let mut accs = vec![Fp2::ONE; ks.len()];
+        let mut digits = vec![0u64; ks.len()];
+        let mut raw = vec![[0u64; 2 * LIMBS]; ks.len()];
+        for (i, window) in self.entries.iter().enumerate() {
+            for (d, l) in digits.iter_mut().zip(&limbs) {
+                *d = (l[i / 16] >> (4 * (i % 16))) & 0xf;
+            }
+            lookup_many(window, 1, &digits, &mut raw);
+            for ((acc, r), d) in accs.iter_mut().zip(&raw).zip(&digits) {
+                let entry = Fp2::conditional_select(&Fp2::from_limbs(r), &Fp2::ONE, d.ct_eq(&0));
+                *acc = acc.mul(&entry);
+            }
+        }
+        limbs.zeroize();
+        digits.zeroize();
+        raw.zeroize();
+        accs.into_iter().map(Gt).collect()
     }
 
     /// `x^k` for a secret exponent, in constant time.

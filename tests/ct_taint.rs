@@ -219,6 +219,12 @@ fn workload() {
     fixed.fill(0);
     let ed3 = sakke::hazmat::encapsulate_with_ssv(&ssv3, &kms, &id);
     assert!(receiver.decapsulate(&ed3).is_ok());
+    // A group manager's batch to several members (batched table reads, one inversion).
+    let prepared_kms = sakke::PreparedKms::new(&kms);
+    let other: &[u8] = b"2011-02\0tel:+447700900999\0";
+    let batch =
+        sakke::hazmat::encapsulate_many_with_ssv_kms(&ssv3, &prepared_kms, &[&id[..], other]);
+    assert!(receiver.decapsulate(&batch[0]).is_ok());
 
     // ECCSI: KSAK and v from the RNG, SSK import and validation, signing with a secret j.
     let eccsi = KmsKeyPair::generate(&mut rng).unwrap();

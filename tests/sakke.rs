@@ -301,3 +301,56 @@ fn prepared_kms_validates_rsks_like_the_plain_check() {
         }
     }
 }
+
+#[test]
+fn batched_encapsulation_equals_one_call_per_recipient() {
+    use mikey_sakke::curve::FixedBaseTable;
+    use mikey_sakke::pairing::GtTable;
+    use mikey_sakke::sakke::PreparedKms;
+    let mut rng = rng(41);
+    let z = MasterSecret::random(&mut rng);
+    let kms = z.public_key();
+    let prepared = PreparedKms::new(&kms);
+    let mut ssv = [0u8; 16];
+    rng.fill_bytes(&mut ssv);
+    let ssv = Ssv::from_bytes(ssv);
+    let ids: Vec<Vec<u8>> = (0..11u8)
+        .map(|i| {
+            let mut id = vec![0u8; 32];
+            rng.fill_bytes(&mut id);
+            id.truncate(1 + 3 * usize::from(i));
+            id
+        })
+        .collect();
+    for n in [0usize, 1, 3, 11] {
+        let batch: Vec<&[u8]> = ids[..n].iter().map(Vec::as_slice).collect();
+        let many = hazmat::encapsulate_many_with_ssv_kms(&ssv, &prepared, &batch);
+        assert_eq!(many.len(), n);
+        for (ed, id) in many.iter().zip(&batch) {
+            let one = hazmat::encapsulate_with_ssv(&ssv, &kms, id);
+            assert_eq!(ed.to_bytes(), one.to_bytes());
+        }
+    }
+    // the batched building blocks on their own, with the scalar 0 among them
+    let ks: Vec<Fq> = (0..5)
+        .map(|i| {
+            if i == 2 {
+                Fq::ZERO
+            } else {
+                Fq::random(&mut rng)
+            }
+        })
+        .collect();
+    let table = FixedBaseTable::generator();
+    let points = table.mul_many(&ks);
+    let affine = ProjectivePoint::batch_to_affine(&points);
+    for ((k, p), a) in ks.iter().zip(&points).zip(&affine) {
+        assert_eq!(p.to_affine(), table.mul(k).to_affine());
+        assert_eq!(*a, p.to_affine());
+    }
+    assert!(bool::from(affine[2].is_identity()));
+    let gts = GtTable::g().pow_many(&ks);
+    for (k, g) in ks.iter().zip(&gts) {
+        assert_eq!(*g, Gt::g().pow(k));
+    }
+}

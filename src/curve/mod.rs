@@ -309,6 +309,40 @@ impl ProjectivePoint {
         AffinePoint::conditional_select(&p, &AffinePoint::identity(), self.z.is_zero())
     }
 
+    /// [`Self::to_affine`] for several points with one inversion (Montgomery's trick) instead
+    /// of one each. Constant time; identities (Z = 0) are handled like `to_affine` does.
+    pub fn batch_to_affine(points: &[Self]) -> Vec<AffinePoint> {
+        // Z = 0 is replaced by 1 in the products so that it does not zero the others.
+        let zs: Vec<Fp> = points
+            .iter()
+            .map(|p| Fp::conditional_select(&p.z, &Fp::ONE, p.z.is_zero()))
+            .collect();
+        let mut prefix = Vec::with_capacity(points.len());
+        let mut acc = Fp::ONE;
+        for z in &zs {
+            prefix.push(acc);
+            acc = acc.mul(z);
+        }
+        let mut inv = acc.invert().unwrap_or(Fp::ZERO);
+        let mut out = vec![AffinePoint::identity(); points.len()];
+        for i in (0..points.len()).rev() {
+            // inv = 1 / (z_0 ... z_i); prefix[i] = z_0 ... z_(i-1)
+            let zinv = inv.mul(&prefix[i]);
+            inv = inv.mul(&zs[i]);
+            let p = AffinePoint {
+                x: points[i].x.mul(&zinv),
+                y: points[i].y.mul(&zinv),
+                infinity: Choice::from(0),
+            };
+            out[i] = AffinePoint::conditional_select(
+                &p,
+                &AffinePoint::identity(),
+                points[i].z.is_zero(),
+            );
+        }
+        out
+    }
+
     /// `-self`.
     pub fn neg(&self) -> Self {
         Self {

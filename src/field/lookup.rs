@@ -43,6 +43,56 @@ fn lookup_avx512<const N: usize>(table: &[[u64; N]], first: u64, idx: u64) -> [u
     lookup_body(table, first, idx)
 }
 
+/// [`lookup`] for several indices at once: `out[m]` becomes the entry numbered `idxs[m]` (all
+/// zero limbs if none). Each entry is loaded once for all the indices, so a batch of lookups
+/// in a table too large for the cache costs one pass over it instead of one per index (a
+/// sender's fan-out to many recipients). Constant time in the indices.
+#[inline]
+pub(crate) fn lookup_many<const N: usize>(
+    table: &[[u64; N]],
+    first: u64,
+    idxs: &[u64],
+    out: &mut [[u64; N]],
+) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU supports AVX-512F, the only feature the function enables.
+        return unsafe { lookup_many_avx512(table, first, idxs, out) };
+    }
+    lookup_many_body(table, first, idxs, out);
+}
+
+#[inline(always)]
+fn lookup_many_body<const N: usize>(
+    table: &[[u64; N]],
+    first: u64,
+    idxs: &[u64],
+    out: &mut [[u64; N]],
+) {
+    for o in out.iter_mut() {
+        *o = [0; N];
+    }
+    for (j, entry) in (first..).zip(table) {
+        for (o, idx) in out.iter_mut().zip(idxs) {
+            let mask = 0u64.wrapping_sub(u64::from(j.ct_eq(idx).unwrap_u8()));
+            for (o, e) in o.iter_mut().zip(entry) {
+                *o |= e & mask;
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn lookup_many_avx512<const N: usize>(
+    table: &[[u64; N]],
+    first: u64,
+    idxs: &[u64],
+    out: &mut [[u64; N]],
+) {
+    lookup_many_body(table, first, idxs, out);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -61,6 +111,15 @@ mod tests {
                     .unwrap_or([0; 48]);
                 assert_eq!(lookup(&table, first, idx), want, "{first} {idx}");
                 assert_eq!(lookup_body(&table, first, idx), want, "{first} {idx}");
+            }
+            let idxs: Vec<u64> = (0..20u64).rev().collect();
+            let mut many = vec![[1u64; 48]; idxs.len()];
+            lookup_many(&table, first, &idxs, &mut many);
+            let mut body = vec![[1u64; 48]; idxs.len()];
+            lookup_many_body(&table, first, &idxs, &mut body);
+            for ((m, b), &idx) in many.iter().zip(&body).zip(&idxs) {
+                assert_eq!(*m, lookup(&table, first, idx), "{first} {idx}");
+                assert_eq!(*b, *m);
             }
         }
     }

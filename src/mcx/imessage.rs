@@ -175,8 +175,25 @@ pub fn build<R: CryptoRng + ?Sized>(
         None => {
             sakke::hazmat::encapsulate_with_ssv(spec.key, responder.kms_public_key, responder.uid)
         }
-    }
-    .to_bytes();
+    };
+    build_with_encapsulation(rng, initiator, responder, spec, &ed)
+}
+
+/// [`build`] with the SAKKE payload already computed: `ed` must encapsulate `spec.key` to
+/// `responder.uid` under `responder.kms_public_key` (as
+/// [`sakke::hazmat::encapsulate_many_with_ssv_kms`] does for a batch of members); otherwise the
+/// responder cannot recover the key.
+///
+/// # Errors
+/// [`BuildMessageError`] if a field does not fit or signing fails.
+pub fn build_with_encapsulation<R: CryptoRng + ?Sized>(
+    rng: &mut R,
+    initiator: &Initiator<'_>,
+    responder: &Responder<'_>,
+    spec: &MessageSpec<'_>,
+    ed: &EncapsulatedData,
+) -> Result<Vec<u8>, BuildMessageError> {
+    let ed = ed.to_bytes();
     let self_ed = spec.sakke_to_self.map(EncapsulatedData::to_bytes);
     let self_payload = match &self_ed {
         Some(d) => Some(

@@ -70,6 +70,43 @@ pub fn encapsulate_with_ssv_kms(ssv: &Ssv, kms: &PreparedKms, id: &[u8]) -> Enca
     encapsulate_with(ssv, id, |r| kms.times_identity_point(r, id))
 }
 
+/// [`encapsulate_with_ssv_kms`] to each of `ids` (one SSV for many recipients of one KMS: a
+/// group manager's fan-out of a GMK). The result equals one call per identifier; the batch
+/// reads each window of the fixed-base tables once for all of them and converts the points
+/// to affine with one inversion, which saves the memory traffic of three tables of 1-1.4 MB
+/// per recipient. Batches of about 8 are enough. See the module's security note.
+pub fn encapsulate_many_with_ssv_kms(
+    ssv: &Ssv,
+    kms: &PreparedKms,
+    ids: &[&[u8]],
+) -> Vec<EncapsulatedData> {
+    let rs: Vec<SecretScalar> = ids.iter().map(|id| derive_r(ssv, id)).collect();
+    let mut scalars: Vec<Fq> = rs.iter().map(|r| *r.expose()).collect();
+    // Step 3: R = [r]([b]P + Z) = [r b]P + [r]Z.
+    let points = kms.times_identity_points(&scalars, ids);
+    let big_rs = ProjectivePoint::batch_to_affine(&points);
+    // Step 4: H = SSV XOR HashToIntegerRange(g^r, 2^n).
+    let grs = crate::pairing::GtTable::g().pow_many(&scalars);
+    scalars.zeroize();
+    drop(rs);
+    big_rs
+        .into_iter()
+        .zip(grs)
+        .map(|(big_r, mut gr)| {
+            let mut m = mask(&gr);
+            gr.0.zeroize();
+            let mut h = [0u8; SSV_LEN];
+            for i in 0..SSV_LEN {
+                h[i] = ssv.as_bytes()[i] ^ m[i];
+            }
+            m.zeroize();
+            let mut ed = EncapsulatedData { r: big_r, h };
+            crate::ct::declassify_in_place(&mut ed);
+            ed
+        })
+        .collect()
+}
+
 /// [`encapsulate_with_ssv`] for a [`PreparedRecipient`]. See the module's security note.
 pub fn encapsulate_with_ssv_prepared(ssv: &Ssv, recipient: &PreparedRecipient) -> EncapsulatedData {
     encapsulate_with(ssv, recipient.id(), |r| recipient.times_base(r))

@@ -662,6 +662,19 @@ impl PreparedKms {
     }
 
     /// `[r]([b]P + Z) = [r b]P + [r]Z`, constant time in r.
+    /// [`Self::times_identity_point`] for several `(r, id)` pairs, with batched table reads.
+    pub(crate) fn times_identity_points(&self, rs: &[Fq], ids: &[&[u8]]) -> Vec<ProjectivePoint> {
+        let mut rbs: Vec<Fq> = rs
+            .iter()
+            .zip(ids)
+            .map(|(r, id)| r.mul(&Fq::from_be_bytes_reduced(id)))
+            .collect();
+        let rb_p = FixedBaseTable::generator().mul_many(&rbs);
+        rbs.zeroize();
+        let r_z = self.z_table.mul_many(rs);
+        rb_p.iter().zip(&r_z).map(|(a, b)| a.add(b)).collect()
+    }
+
     pub(crate) fn times_identity_point(&self, r: &Fq, id: &[u8]) -> ProjectivePoint {
         let b = Fq::from_be_bytes_reduced(id);
         let mut rb = r.mul(&b);
