@@ -25,7 +25,9 @@ enum Command {
     /// pairing_precomputed (line table of a fixed first argument); sakke_decapsulate (nothing
     /// precomputed) and sakke_decapsulate_precomputed (a long-lived client: RSK line table and
     /// own-identity table); sakke_encapsulate (a new recipient each call, the sender keeping the
-    /// KMS key's table), sakke_encapsulate_no_tables (nothing precomputed) and
+    /// KMS key's table), sakke_encapsulate_batch8 (per recipient, in batches of 8 new
+    /// recipients, as a group manager's fan-out does), sakke_encapsulate_no_tables (nothing
+    /// precomputed) and
     /// sakke_encapsulate_precomputed (a repeat recipient whose table is kept);
     /// sakke_rsk_issue; sakke_rsk_validate (a KMS batch: Z's pairing tables kept) and
     /// sakke_rsk_validate_no_tables (a client: nothing precomputed); sakke_kms_keygen (z and
