@@ -84,6 +84,31 @@ fn fixed_base_mul(runner: &mut CtRunner, _: &mut BenchRng) {
     }
 }
 
+/// Batched fixed-base multiplication (`mul_many`, one table pass for 8 scalars): random
+/// scalars against scalars with a single non-zero digit.
+fn fixed_base_mul_many(runner: &mut CtRunner, _: &mut BenchRng) {
+    let mut r = rng();
+    let table = FixedBaseTable::generator();
+    let inputs: Vec<(bool, Vec<Fq>)> = (0..500)
+        .map(|_| {
+            let c = coin(&mut r);
+            let ks = (0..8)
+                .map(|_| {
+                    if c {
+                        Fq::random(&mut r)
+                    } else {
+                        Fq::from_u64(33)
+                    }
+                })
+                .collect();
+            (c, ks)
+        })
+        .collect();
+    for (c, ks) in inputs {
+        runner.run_one(class(c), || table.mul_many(&ks));
+    }
+}
+
 /// The pairing with a secret second argument: random points against the generator.
 fn pairing_secret_arg(runner: &mut CtRunner, _: &mut BenchRng) {
     let mut r = rng();
@@ -162,6 +187,7 @@ ctbench_main!(
     fp_invert,
     scalar_mul,
     fixed_base_mul,
+    fixed_base_mul_many,
     pairing_secret_arg,
     decapsulate,
     eccsi_sign
