@@ -89,7 +89,7 @@ fn fixed_base_mul(runner: &mut CtRunner, _: &mut BenchRng) {
 fn fixed_base_mul_many(runner: &mut CtRunner, _: &mut BenchRng) {
     let mut r = rng();
     let table = FixedBaseTable::generator();
-    let inputs: Vec<(bool, Vec<Fq>)> = (0..500)
+    let inputs: Vec<(bool, Vec<Fq>)> = (0..2_000)
         .map(|_| {
             let c = coin(&mut r);
             let ks = (0..8)
