@@ -75,6 +75,11 @@ fn probe_lookup(table: &[[u64; 32]; 32], idx: u64) -> [u64; 32] {
     kernel_test::lookup_window(table, idx)
 }
 
+#[inline(never)]
+fn probe_lookup_many(table: &[[u64; 32]; 32], idxs: &[u64], out: &mut [[u64; 32]]) {
+    kernel_test::lookup_window_many(table, idxs, out);
+}
+
 fn main() {
     let a = Fp::from_u64(3);
     let b = Fp::from_u64(5);
@@ -92,5 +97,10 @@ fn main() {
     let l = probe_portable_sqr(&l);
     let i = probe_ifma_mul(&l, &[5; 16]).unwrap_or(l);
     let t = probe_lookup(black_box(&[[7; 32]; 32]), black_box(3));
-    println!("{:?} {:?} {:x} {:?} {}", y.c0, k, i[0], inv, t[0]);
+    let mut many = [[0u64; 32]; 2];
+    probe_lookup_many(black_box(&[[7; 32]; 32]), black_box(&[3, 0]), &mut many);
+    println!(
+        "{:?} {:?} {:x} {:?} {} {}",
+        y.c0, k, i[0], inv, t[0], many[0][0]
+    );
 }

@@ -342,13 +342,23 @@ fn batched_encapsulation_equals_one_call_per_recipient() {
         })
         .collect();
     let table = FixedBaseTable::generator();
-    let points = table.mul_many(&ks);
-    let affine = ProjectivePoint::batch_to_affine(&points);
-    for ((k, p), a) in ks.iter().zip(&points).zip(&affine) {
-        assert_eq!(p.to_affine(), table.mul(k).to_affine());
-        assert_eq!(*a, p.to_affine());
+    for batch_table in [table, FixedBaseTable::generator_wide()] {
+        let points = batch_table.mul_many(&ks);
+        let affine = ProjectivePoint::batch_to_affine(&points);
+        for ((k, p), a) in ks.iter().zip(&points).zip(&affine) {
+            assert_eq!(p.to_affine(), table.mul(k).to_affine());
+            assert_eq!(*a, p.to_affine());
+        }
+        assert!(bool::from(affine[2].is_identity()));
     }
-    assert!(bool::from(affine[2].is_identity()));
+    let wide = FixedBaseTable::generator_wide();
+    let k = Fq::random(&mut rng);
+    assert_eq!(wide.mul(&k).to_affine(), table.mul(&k).to_affine());
+    let limbs = [u64::MAX; 16];
+    assert_eq!(
+        wide.mul_vartime(&limbs).to_affine(),
+        table.mul_vartime(&limbs).to_affine()
+    );
     let gts = GtTable::g().pow_many(&ks);
     for (k, g) in ks.iter().zip(&gts) {
         assert_eq!(*g, Gt::g().pow(k));

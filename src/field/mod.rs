@@ -354,6 +354,11 @@ pub mod kernel_test {
         super::lookup::lookup(table, 1, idx)
     }
 
+    /// The batched lookup of [`lookup_window`] for several indices.
+    pub fn lookup_window_many(table: &[[u64; 32]; 32], idxs: &[u64], out: &mut [[u64; 32]]) {
+        super::lookup::lookup_many(table, 1, idxs, out);
+    }
+
     /// Makes every field operation of the process use the portable kernel (`true`), or the
     /// fastest one again (`false`). Results are identical either way; only speed changes.
     pub fn force_portable(portable: bool) {

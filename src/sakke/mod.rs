@@ -601,10 +601,13 @@ impl PreparedRecipient {
 ///   as `<P, RSK>^b <Z, RSK>`: two precomputed pairings instead of a plain one.
 ///
 /// Holds about 1.8 MB (the Z table and Z's lines; P's are shared by the process); building it
-/// costs about four encapsulations.
+/// costs about four encapsulations. The first batched encapsulation
+/// ([`hazmat::encapsulate_many_with_ssv_kms`]) adds a wide table of Z (8-bit windows, 4 MB,
+/// about 30 encapsulations' worth of work), shared by later batches.
 pub struct PreparedKms {
     kms: KmsPublicKey,
     z_table: FixedBaseTable,
+    z_wide: std::sync::OnceLock<FixedBaseTable>,
     z_lines: PreparedPoint,
 }
 
@@ -622,6 +625,7 @@ impl PreparedKms {
         Self {
             kms: *kms,
             z_table: FixedBaseTable::new(&kms.point),
+            z_wide: std::sync::OnceLock::new(),
             z_lines: PreparedPoint::new(&kms.point),
         }
     }
@@ -669,9 +673,12 @@ impl PreparedKms {
             .zip(ids)
             .map(|(r, id)| r.mul(&Fq::from_be_bytes_reduced(id)))
             .collect();
-        let rb_p = FixedBaseTable::generator().mul_many(&rbs);
+        let rb_p = FixedBaseTable::generator_wide().mul_many(&rbs);
         rbs.zeroize();
-        let r_z = self.z_table.mul_many(rs);
+        let z_wide = self
+            .z_wide
+            .get_or_init(|| FixedBaseTable::new_wide(&self.kms.point));
+        let r_z = z_wide.mul_many(rs);
         rb_p.iter().zip(&r_z).map(|(a, b)| a.add(b)).collect()
     }
 
