@@ -2,11 +2,11 @@
 //! (an accept/reject decision, a rejection-sampling draw that is discarded, the validity of a
 //! key being imported).
 //!
-//! Every branch on secret-derived data in this crate goes through [`declassify`], so the set of
+//! Every branch on secret-derived data in this crate goes through `declassify`, so the set of
 //! such points is explicit. With the `ct-taint` feature a hook can be installed that is told
 //! about each declassified octet: the valgrind taint test (`tests/ct_taint.rs`) uses it to mark
 //! exactly those octets as defined, so memcheck reports every *other* branch or memory index
-//! that depends on a secret. Without the feature, [`declassify`] is `bool::from`.
+//! that depends on a secret. Without the feature, `declassify` is `bool::from`.
 
 use subtle::Choice;
 

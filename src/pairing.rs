@@ -1,4 +1,4 @@
-//! The Tate pairing `<R, Q>` of RFC 6508 s3.2 and the group PF_p[q] it maps into.
+//! The Tate pairing `<R, Q>` of RFC 6508 s3.2 and the group `PF_p[q]` it maps into.
 //!
 //! `<R, Q> = f_R([i]Q)^c` in PF_p = (F_p^2)* / (F_p)*, with `[i](x, y) = (-x, i y)` the
 //! distortion map, `f_R` the Miller function of divisor `q(R) - q(O)` with vertical lines dropped,

@@ -188,7 +188,7 @@ impl FixedBaseTable {
 
     /// `[k]B` for each of several secret scalars, in constant time: the same additions as
     /// [`Self::mul`] for each, but every window of the table is read once for the whole batch
-    /// ([`crate::field::lookup`]), so a batch costs one pass over the table instead of one
+    /// (`field::lookup`), so a batch costs one pass over the table instead of one
     /// per scalar. For a sender encapsulating to many recipients (best with the wide tables).
     pub fn mul_many(&self, ks: &[Fq]) -> Vec<ProjectivePoint> {
         let mut digits: Vec<Vec<(u64, Choice)>> = ks

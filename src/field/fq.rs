@@ -1,4 +1,4 @@
-//! F_q, the scalar field: integers modulo the 1022-bit prime order q of the subgroup <P>.
+//! F_q, the scalar field: integers modulo the 1022-bit prime order q of the subgroup `<P>`.
 
 use zeroize::Zeroize;
 

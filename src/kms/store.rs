@@ -154,9 +154,9 @@ pub struct MasterKeys {
     pub sakke: MasterSecret,
     /// The ECCSI KMS key pair (KSAK, KPAK).
     pub eccsi: KmsKeyPair,
-    /// Z = [z]P.
+    /// `Z = [z]P`.
     pub sakke_public: KmsPublicKey,
-    /// KPAK = [KSAK]G.
+    /// `KPAK = [KSAK]G`.
     pub kpak: Kpak,
 }
 

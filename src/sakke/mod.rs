@@ -12,7 +12,7 @@
 //! `b mod q`; MCX UIDs of 32 octets are always below q).
 //!
 //! Every operation on a secret (z, the RSK, the SSV, r) is constant time. Cryptographic failures
-//! return the opaque [`Error`](crate::Error).
+//! return the opaque [`Error`].
 
 pub mod hazmat;
 
