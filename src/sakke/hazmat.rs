@@ -9,7 +9,7 @@
 use zeroize::Zeroize;
 
 use super::{EncapsulatedData, KmsPublicKey, PreparedKms, PreparedRecipient, Ssv};
-use crate::curve::ProjectivePoint;
+use crate::curve::{AffinePoint, ProjectivePoint};
 use crate::field::Fq;
 use crate::pairing::Gt;
 use crate::params::SSV_LEN;
@@ -72,9 +72,10 @@ pub fn encapsulate_with_ssv_kms(ssv: &Ssv, kms: &PreparedKms, id: &[u8]) -> Enca
 
 /// [`encapsulate_with_ssv_kms`] to each of `ids` (one SSV for many recipients of one KMS: a
 /// group manager's fan-out of a GMK). The result equals one call per identifier; the batch
-/// reads each window of the fixed-base tables once for all of them and converts the points
-/// to affine with one inversion, which saves the memory traffic of three tables of 1-1.4 MB
-/// per recipient. Batches of about 8 are enough. See the module's security note.
+/// reads each window of the tables of P, Z and g once for all of them and converts the points
+/// to affine with one inversion; after [`PreparedKms::prepare_batches`] it uses the wide
+/// tables (129 instead of 171 additions per fixed-base multiplication). Batches of about 8
+/// are enough. See the module's security note.
 pub fn encapsulate_many_with_ssv_kms(
     ssv: &Ssv,
     kms: &PreparedKms,
@@ -93,15 +94,8 @@ pub fn encapsulate_many_with_ssv_kms(
         .into_iter()
         .zip(grs)
         .map(|(big_r, mut gr)| {
-            let mut m = mask(&gr);
+            let ed = masked(ssv, big_r, &gr);
             gr.0.zeroize();
-            let mut h = [0u8; SSV_LEN];
-            for i in 0..SSV_LEN {
-                h[i] = ssv.as_bytes()[i] ^ m[i];
-            }
-            m.zeroize();
-            let mut ed = EncapsulatedData { r: big_r, h };
-            crate::ct::declassify_in_place(&mut ed);
             ed
         })
         .collect()
@@ -120,15 +114,22 @@ fn encapsulate_with(
     let r = derive_r(ssv, id);
     // Step 3: R = [r]([b]P + Z).
     let big_r = times_base(r.expose()).to_affine();
-    // Step 4: H = SSV XOR HashToIntegerRange(g^r, 2^n).
-    let mut m = mask(&Gt::g_pow(r.expose()));
+    let mut gr = Gt::g_pow(r.expose());
     drop(r);
+    let ed = masked(ssv, big_r, &gr);
+    gr.0.zeroize();
+    ed
+}
+
+/// Step 4, `H = SSV XOR HashToIntegerRange(g^r, 2^n)`, and the Encapsulated Data `R || H`,
+/// declassified: R and H are public by design (they are sent).
+fn masked(ssv: &Ssv, big_r: AffinePoint, gr: &Gt) -> EncapsulatedData {
+    let mut m = mask(gr);
     let mut h = [0u8; SSV_LEN];
     for i in 0..SSV_LEN {
         h[i] = ssv.as_bytes()[i] ^ m[i];
     }
     m.zeroize();
-    // R and H are public by design (they are sent).
     let mut ed = EncapsulatedData { r: big_r, h };
     crate::ct::declassify_in_place(&mut ed);
     ed
