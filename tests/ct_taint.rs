@@ -225,6 +225,11 @@ fn workload() {
     let batch =
         sakke::hazmat::encapsulate_many_with_ssv_kms(&ssv3, &prepared_kms, &[&id[..], other]);
     assert!(receiver.decapsulate(&batch[0]).is_ok());
+    // and on the wide tables of a large group's fan-out
+    prepared_kms.prepare_batches();
+    let batch =
+        sakke::hazmat::encapsulate_many_with_ssv_kms(&ssv3, &prepared_kms, &[&id[..], other]);
+    assert!(receiver.decapsulate(&batch[0]).is_ok());
 
     // ECCSI: KSAK and v from the RNG, SSK import and validation, signing with a secret j.
     let eccsi = KmsKeyPair::generate(&mut rng).unwrap();

@@ -322,13 +322,19 @@ fn batched_encapsulation_equals_one_call_per_recipient() {
             id
         })
         .collect();
-    for n in [0usize, 1, 3, 11] {
-        let batch: Vec<&[u8]> = ids[..n].iter().map(Vec::as_slice).collect();
-        let many = hazmat::encapsulate_many_with_ssv_kms(&ssv, &prepared, &batch);
-        assert_eq!(many.len(), n);
-        for (ed, id) in many.iter().zip(&batch) {
-            let one = hazmat::encapsulate_with_ssv(&ssv, &kms, id);
-            assert_eq!(ed.to_bytes(), one.to_bytes());
+    // on the 6-bit tables, then on the wide ones
+    for wide in [false, true] {
+        if wide {
+            prepared.prepare_batches();
+        }
+        for n in [0usize, 1, 3, 11] {
+            let batch: Vec<&[u8]> = ids[..n].iter().map(Vec::as_slice).collect();
+            let many = hazmat::encapsulate_many_with_ssv_kms(&ssv, &prepared, &batch);
+            assert_eq!(many.len(), n);
+            for (ed, id) in many.iter().zip(&batch) {
+                let one = hazmat::encapsulate_with_ssv(&ssv, &kms, id);
+                assert_eq!(ed.to_bytes(), one.to_bytes(), "wide {wide}, {n}");
+            }
         }
     }
     // the batched building blocks on their own, with the scalar 0 among them
