@@ -9,7 +9,7 @@
 use dudect_bencher::{BenchRng, Class, CtRunner, ctbench_main};
 use mikey_sakke::curve::{AffinePoint, FixedBaseTable, ProjectivePoint};
 use mikey_sakke::eccsi::{KmsKeyPair, SigningKey};
-use mikey_sakke::field::{Fp, Fq};
+use mikey_sakke::field::{Fp, Fq, kernel_test};
 use mikey_sakke::pairing::pairing;
 use mikey_sakke::sakke::{self, MasterSecret, ReceiverSecretKey};
 use rand_chacha::ChaCha20Rng;
@@ -183,6 +183,25 @@ fn eccsi_sign(runner: &mut CtRunner, _: &mut BenchRng) {
     }
 }
 
+/// ECCSI's fixed-base \[k\]G on P-256: random scalars against 2^200 (33 zero digits below the
+/// first non-zero one: the identity accumulator and zero-digit selects every window).
+fn p256_mul_base(runner: &mut CtRunner, _: &mut BenchRng) {
+    let mut r = rng();
+    let mut special = [0u8; 32];
+    special[6] = 1; // 2^200, big-endian
+    let inputs: Vec<(bool, [u8; 32])> = (0..20_000)
+        .map(|_| {
+            let mut k = [0u8; 32];
+            r.fill_bytes(&mut k);
+            let c = coin(&mut r);
+            (c, if c { k } else { special })
+        })
+        .collect();
+    for (c, k) in inputs {
+        runner.run_one(class(c), || kernel_test::p256_mul_base(&k));
+    }
+}
+
 ctbench_main!(
     fp_invert,
     scalar_mul,
@@ -190,5 +209,6 @@ ctbench_main!(
     fixed_base_mul_many,
     pairing_secret_arg,
     decapsulate,
-    eccsi_sign
+    eccsi_sign,
+    p256_mul_base
 );

@@ -80,6 +80,11 @@ fn probe_lookup_many(table: &[[u64; 32]; 32], idxs: &[u64], out: &mut [[u64; 32]
     kernel_test::lookup_window_many(table, idxs, out);
 }
 
+#[inline(never)]
+fn probe_p256_mul_base(k: &[u8; 32]) -> [u8; 32] {
+    kernel_test::p256_mul_base(k)
+}
+
 fn main() {
     let a = Fp::from_u64(3);
     let b = Fp::from_u64(5);
@@ -99,8 +104,9 @@ fn main() {
     let t = probe_lookup(black_box(&[[7; 32]; 32]), black_box(3));
     let mut many = [[0u64; 32]; 2];
     probe_lookup_many(black_box(&[[7; 32]; 32]), black_box(&[3, 0]), &mut many);
+    let j = probe_p256_mul_base(black_box(&[9; 32]));
     println!(
-        "{:?} {:?} {:x} {:?} {} {}",
-        y.c0, k, i[0], inv, t[0], many[0][0]
+        "{:?} {:?} {:x} {:?} {} {} {}",
+        y.c0, k, i[0], inv, t[0], many[0][0], j[0]
     );
 }

@@ -30,14 +30,17 @@ report_all() {
 }
 for f in probe_fp_mul probe_fp_square probe_fp_add probe_fp_sub probe_fp_select probe_fp2_mul \
     probe_fp2_square probe_fq_mul probe_fp_invert probe_portable_mul probe_portable_sqr probe_ifma_mul \
-    probe_lookup probe_lookup_many; do
+    probe_lookup probe_lookup_many probe_p256_mul_base; do
     report_all "::$f"
 done
 # The out-of-line kernels the probes call: the portable multiplication and squaring, and the
-# IFMA kernel and its out-of-line helpers, and the AVX-512 build of the table lookup.
+# IFMA kernel and its out-of-line helpers, the AVX-512 build of the table lookup, and ECCSI's
+# P-256 fixed-base multiplication with the fiat-crypto field operations it does not inline.
 for f in kernel::mont_mul kernel::mont_sqr ifma::mont_mul_n \
     ifma::from_digits ifma::normalize ifma::subtract_if_ge ifma::to_digits lookup::lookup_avx512 \
-    lookup::lookup_many_avx512 kernel_test::lookup_window kernel_test::lookup_window_many; do
+    lookup::lookup_many_avx512 kernel_test::lookup_window kernel_test::lookup_window_many \
+    base_mul::mul_base base_mul::Fe::mul base_mul::Fe::square base_mul::Fe::invert base_mul::Fe::sqn \
+    kernel_test::p256_mul_base; do
     report_all "::$f"
 done
 rm -f "$asm"

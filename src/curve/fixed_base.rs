@@ -84,10 +84,17 @@ impl AffineCoords {
 /// arithmetic; the width is public), so it may be used on secret scalars; each digit is
 /// returned as (|d|, d < 0).
 fn signed_digits(k: &Limbs, w: usize) -> Vec<(u64, Choice)> {
-    // One zero limb of headroom for windows that straddle the top.
-    let mut limbs = [0u64; LIMBS + 1];
-    limbs[..LIMBS].copy_from_slice(k);
-    let mut out = vec![(0u64, Choice::from(0)); windows(w)];
+    signed_digits_of(k, w, windows(w))
+}
+
+/// [`signed_digits`] for a scalar of any number of limbs (little-endian), in `n` windows. The
+/// digits sum to `k` when the top window holds fewer than w - 1 bits of `k` (so that it absorbs
+/// the carry without one of its own): `n * w >= bits(k) + 2`.
+pub(crate) fn signed_digits_of(k: &[u64], w: usize, n: usize) -> Vec<(u64, Choice)> {
+    // Zero limbs of headroom for windows that straddle or pass the top.
+    let mut limbs = vec![0u64; k.len().max((n * w).div_ceil(64)) + 1];
+    limbs[..k.len()].copy_from_slice(k);
+    let mut out = vec![(0u64, Choice::from(0)); n];
     let mut carry = 0u64;
     for (i, o) in out.iter_mut().enumerate() {
         // Bit positions are public.

@@ -11,7 +11,7 @@
 //! return the invalid triple `(0 : 0 : 0)`, which [`ProjectivePoint::is_identity`] does not accept
 //! as the identity, so the subgroup test `[q]X = O` stays sound for every input.
 
-mod fixed_base;
+pub(crate) mod fixed_base;
 mod jacobian;
 
 pub use fixed_base::FixedBaseTable;

@@ -85,7 +85,7 @@ impl KmsKeyPair {
 
     /// Steps 2 to 6 of RFC 6507 s5.1.1 for a given v; `None` when step 5 asks for a new v.
     pub(crate) fn issue_with_v(&self, id: &[u8], v: &SecretScalar) -> Option<(Ssk, Pvt)> {
-        let pvt = Pvt::from_nonidentity(v.mul_base().to_affine());
+        let pvt = Pvt::from_nonidentity(v.mul_base());
         let hs = reduce_mod_q(&hash_hs(&self.kpak, id, &pvt));
         // HS is public: branching on it leaks nothing.
         if bool::from(hs.is_zero()) {

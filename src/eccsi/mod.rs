@@ -23,7 +23,7 @@
 //!   KPAK = \[SSK\]G - \[HS\]PVT; a signer never uses an unvalidated pair.
 //! * Secrets (KSAK, SSK, v, j) are not `Copy`, print no value in `Debug`, are zeroized on drop and
 //!   compare in constant time ([`subtle::ConstantTimeEq`]). Scalar multiplications by a secret use
-//!   p256's constant-time ladder; only public data (signature verification, the \[HS\]PVT term of
+//!   a constant-time fixed-base comb (`base_mul`); only public data (signature verification, the \[HS\]PVT term of
 //!   validation) uses the variable-time multi-scalar multiplication (`*_vartime` helpers).
 //! * Decoders validate completely and return a typed [`DecodeError`]: points are exactly 65
 //!   octets `0x04 || x || y` with x, y < p on the curve; scalars are in \[1, q-1\]. Scalars may
@@ -55,6 +55,7 @@
 //! # }
 //! ```
 
+pub(crate) mod base_mul;
 mod encoding;
 mod hash;
 pub mod hazmat;

@@ -6,8 +6,7 @@
 use core::fmt;
 
 use p256::elliptic_curve::ff::{Field, PrimeField};
-use p256::elliptic_curve::group::Group;
-use p256::{FieldBytes, ProjectivePoint, Scalar};
+use p256::{AffinePoint, FieldBytes, Scalar};
 use rand_core::TryCryptoRng;
 use subtle::{Choice, ConstantTimeEq};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
@@ -101,9 +100,9 @@ impl SecretScalar {
         Err(signature::Error::new())
     }
 
-    /// \[self\]G with p256's constant-time fixed-base multiplication.
-    pub(crate) fn mul_base(&self) -> ProjectivePoint {
-        ProjectivePoint::mul_by_generator(&self.0)
+    /// \[self\]G in constant time ([`super::base_mul`]), affine.
+    pub(crate) fn mul_base(&self) -> AffinePoint {
+        super::base_mul::mul_base(&self.0)
     }
 }
 
@@ -237,6 +236,6 @@ impl Ksak {
     /// KPAK = \[KSAK\]G (RFC 6507 s4.2), computed in constant time.
     #[must_use]
     pub fn kpak(&self) -> Kpak {
-        Kpak::from_nonidentity(self.0.mul_base().to_affine())
+        Kpak::from_nonidentity(self.0.mul_base())
     }
 }

@@ -66,7 +66,7 @@ impl SigningKey {
             return Err(signature::Error::new());
         }
         let y = y_vartime(kpak, &hs_scalar, pvt);
-        let ssk_g = ssk.0.mul_base();
+        let ssk_g = ProjectivePoint::from(ssk.0.mul_base());
         if !crate::ct::declassify(ssk_g.ct_eq(&y)) {
             return Err(signature::Error::new());
         }
@@ -152,7 +152,7 @@ impl SigningKey {
     ///    s = s' > q/2), and this signer does not "low-s" normalise either;
     /// 7. the signature is r || s || PVT.
     pub(crate) fn sign_with_j(&self, message: &[u8], j: &SecretScalar) -> Option<SignOutput> {
-        let j_point = j.mul_base().to_affine();
+        let j_point = j.mul_base();
         let mut r: [u8; N] = j_point.x().into();
         // r is public (it is part of the signature).
         crate::ct::declassify_in_place(&mut r);

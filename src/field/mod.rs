@@ -359,6 +359,15 @@ pub mod kernel_test {
         super::lookup::lookup_many(table, 1, idxs, out);
     }
 
+    /// ECCSI's constant-time \[k\]G on P-256 (`k` big-endian, reduced mod q): the affine x
+    /// coordinate, zero for the identity. For the machine-code review and the timing test.
+    pub fn p256_mul_base(k: &[u8; 32]) -> [u8; 32] {
+        use p256::elliptic_curve::ops::Reduce;
+        use p256::elliptic_curve::point::AffineCoordinates;
+        let k = p256::Scalar::reduce(&p256::FieldBytes::from(*k));
+        crate::eccsi::base_mul::mul_base(&k).x().into()
+    }
+
     /// Makes every field operation of the process use the portable kernel (`true`), or the
     /// fastest one again (`false`). Results are identical either way; only speed changes.
     pub fn force_portable(portable: bool) {
