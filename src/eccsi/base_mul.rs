@@ -25,16 +25,16 @@
 //! [`crate::field::lookup`]), negations and selects are branch-free; the field arithmetic is
 //! fiat-crypto's (straight-line code with masked carries); the inversion is Fermat's with a fixed
 //! addition chain. The table is public (multiples of G) and takes 43 x 32 x 64 octets (88 KB),
-//! built once per process on first use.
+//! built once per process on first use (about 1 400 additions and one batched inversion).
 
 use std::sync::LazyLock;
 
 use fiat_crypto::p256_64 as fiat;
 use p256::elliptic_curve::ff::PrimeField;
 use p256::elliptic_curve::group::Group;
-use p256::elliptic_curve::point::AffineCoordinates;
+use p256::elliptic_curve::point::{AffineCoordinates, BatchNormalize};
 use p256::{AffinePoint, FieldBytes, ProjectivePoint, Scalar};
-use subtle::{Choice, ConditionallySelectable, ConstantTimeEq, CtOption};
+use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 use zeroize::Zeroize;
 
 use crate::curve::fixed_base::signed_digits_of;
@@ -212,25 +212,33 @@ type Table = Vec<[[u64; 8]; ENTRIES]>;
 
 static TABLE: LazyLock<Table> = LazyLock::new(build_table);
 
-/// Builds the table with `p256`'s arithmetic (public points, built once).
+/// Builds the table with `p256`'s arithmetic (public points, built once; one batched
+/// inversion for the 1 376 affine conversions).
 fn build_table() -> Table {
-    let mut table = Vec::with_capacity(WINDOWS);
+    let mut points = Vec::with_capacity(WINDOWS * ENTRIES);
     let mut base = ProjectivePoint::GENERATOR;
     for _ in 0..WINDOWS {
-        let mut window = [[0u64; 8]; ENTRIES];
         let mut acc = base;
-        for entry in &mut window {
-            let a = acc.to_affine();
-            entry[..4].copy_from_slice(&Fe::from_be(&a.x()).0);
-            entry[4..].copy_from_slice(&Fe::from_be(&a.y()).0);
+        for _ in 0..ENTRIES {
+            points.push(acc);
             acc += base;
         }
-        table.push(window);
         for _ in 0..W {
             base = base.double();
         }
     }
-    table
+    let affine = ProjectivePoint::batch_normalize(points.as_slice());
+    affine
+        .chunks_exact(ENTRIES)
+        .map(|window| {
+            let mut entries = [[0u64; 8]; ENTRIES];
+            for (entry, a) in entries.iter_mut().zip(window) {
+                entry[..4].copy_from_slice(&Fe::from_be(&a.x()).0);
+                entry[4..].copy_from_slice(&Fe::from_be(&a.y()).0);
+            }
+            entries
+        })
+        .collect()
 }
 
 /// \[k\]G in constant time (the identity for k = 0).
@@ -275,7 +283,7 @@ pub(crate) fn mul_base(k: &Scalar) -> AffinePoint {
     let y = acc.y.mul(&zi2).mul(&zi).to_be();
     // The identity has Z = 0, hence x = y = 0, which is not on the curve.
     // (`CtOption::unwrap_or` selects; converting to `Option` would branch.)
-    let point = ct_point(&x, &y).unwrap_or(AffinePoint::IDENTITY);
+    let point = AffinePoint::from_coordinates(&x, &y).unwrap_or(AffinePoint::IDENTITY);
 
     repr.zeroize();
     reduced.zeroize();
@@ -286,11 +294,6 @@ pub(crate) fn mul_base(k: &Scalar) -> AffinePoint {
     }
     acc.zeroize();
     point
-}
-
-/// The affine point (x, y) when it is on the curve, in constant time.
-fn ct_point(x: &FieldBytes, y: &FieldBytes) -> CtOption<AffinePoint> {
-    AffinePoint::from_coordinates(x, y)
 }
 
 #[cfg(test)]
