@@ -194,8 +194,23 @@ fn secret_types_zeroize_on_drop_and_are_not_copy() {
 #[test]
 fn fixed_base_exponentiation_of_g_agrees() {
     let mut rng = rng(9);
-    for k in [Fq::ZERO, Fq::ONE, -Fq::ONE, Fq::random(&mut rng)] {
-        assert_eq!(Gt::g_pow(&k), Gt::g().pow(&k));
+    // 0, 1, q - 1, small powers of two and their negatives (every digit carries), random
+    let mut ks = vec![Fq::ZERO, Fq::ONE, -Fq::ONE, Fq::random(&mut rng)];
+    let mut two = Fq::ONE;
+    for e in 0..1022 {
+        if e % 97 == 0 || e > 1015 {
+            ks.push(two);
+            ks.push(-two);
+            ks.push(two - Fq::ONE);
+        }
+        two = two + two;
+    }
+    for k in &ks {
+        assert_eq!(Gt::g_pow(k), Gt::g().pow(k));
+    }
+    let many = mikey_sakke::pairing::GtTable::g_wide().pow_many(&ks);
+    for (k, g) in ks.iter().zip(&many) {
+        assert_eq!(*g, Gt::g().pow(k));
     }
     let x = Gt::g().pow(&Fq::random(&mut rng));
     let table = mikey_sakke::pairing::GtTable::new(&x);
@@ -365,8 +380,11 @@ fn batched_encapsulation_equals_one_call_per_recipient() {
         wide.mul_vartime(&limbs).to_affine(),
         table.mul_vartime(&limbs).to_affine()
     );
-    let gts = GtTable::g().pow_many(&ks);
-    for (k, g) in ks.iter().zip(&gts) {
-        assert_eq!(*g, Gt::g().pow(k));
+    for table in [GtTable::g(), GtTable::g_wide()] {
+        let gts = table.pow_many(&ks);
+        for (k, g) in ks.iter().zip(&gts) {
+            assert_eq!(*g, Gt::g().pow(k));
+            assert_eq!(*g, table.pow(k));
+        }
     }
 }

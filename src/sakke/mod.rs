@@ -665,16 +665,27 @@ impl PreparedKms {
         }
     }
 
-    /// `[r]([b]P + Z) = [r b]P + [r]Z`, constant time in r.
-    /// Builds the wide (8-bit window) tables of P and Z that batched encapsulation uses from
-    /// then on: a quarter fewer point additions per recipient, for about 60 encapsulations'
-    /// worth of work once (P's table is shared by the process) and 8 MB. Worth it for a fan-out
-    /// to more than about a hundred members; idempotent.
+    /// Builds the wide (8-bit window) tables of P, Z and g that batched encapsulation uses
+    /// from then on: a quarter fewer point additions and 40% fewer multiplications in PF_p per
+    /// recipient, for about 60 encapsulations' worth of work once (the tables of P and g are
+    /// shared by the process) and 10 MB. Worth it for a fan-out to more than about a hundred
+    /// members; idempotent.
     pub fn prepare_batches(&self) {
         let _ = FixedBaseTable::generator_wide();
+        let _ = crate::pairing::GtTable::g_wide();
         let _ = self
             .z_wide
             .get_or_init(|| FixedBaseTable::new_wide(&self.kms.point));
+    }
+
+    /// The table of g for batched encapsulation: the wide one once [`Self::prepare_batches`]
+    /// has built the wide tables.
+    pub(crate) fn g_table(&self) -> &'static crate::pairing::GtTable {
+        if self.z_wide.get().is_some() {
+            crate::pairing::GtTable::g_wide()
+        } else {
+            crate::pairing::GtTable::g()
+        }
     }
 
     /// [`Self::times_identity_point`] for several `(r, id)` pairs, with batched table reads
@@ -695,6 +706,7 @@ impl PreparedKms {
         rb_p.iter().zip(&r_z).map(|(a, b)| a.add(b)).collect()
     }
 
+    /// `[r]([b]P + Z) = [r b]P + [r]Z`, constant time in r.
     pub(crate) fn times_identity_point(&self, r: &Fq, id: &[u8]) -> ProjectivePoint {
         let b = Fq::from_be_bytes_reduced(id);
         let mut rb = r.mul(&b);
