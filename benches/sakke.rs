@@ -5,7 +5,7 @@
 use criterion::{
     BenchmarkGroup, Criterion, criterion_group, criterion_main, measurement::WallTime,
 };
-use mikey_sakke::curve::{AffinePoint, ProjectivePoint};
+use mikey_sakke::curve::{AffinePoint, FixedBaseTable, ProjectivePoint};
 use mikey_sakke::field::kernel_test::{self, Modulus};
 use mikey_sakke::field::{Fp, Fp2, Fq};
 use mikey_sakke::pairing::{Gt, pairing};
@@ -83,6 +83,16 @@ fn curve_and_pairing(c: &mut Criterion) {
     let mut g = slow_group(c, "curve");
     g.bench_function("scalar_mul_ct", |bn| {
         bn.iter(|| black_box(&p).mul(black_box(&k)))
+    });
+    let (narrow, wide) = (
+        FixedBaseTable::generator(),
+        FixedBaseTable::generator_wide(),
+    );
+    g.bench_function("fixed_base_mul_ct_6bit", |bn| {
+        bn.iter(|| narrow.mul(black_box(&k)))
+    });
+    g.bench_function("fixed_base_mul_ct_8bit", |bn| {
+        bn.iter(|| wide.mul(black_box(&k)))
     });
     g.bench_function("point_decode_with_subgroup_check", |bn| {
         let bytes = q.to_bytes();

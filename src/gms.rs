@@ -149,7 +149,7 @@ pub fn distribute(
     // Members go in batches: one pass over the KMS tables per batch (see
     // `sakke::hazmat::encapsulate_many_with_ssv_kms`), batches spread over the cores.
     let batches: Vec<Vec<MemberMessage>> = members
-        .par_chunks(FANOUT_BATCH)
+        .par_chunks(fanout_batch(members.len()))
         .map(|batch| {
             let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
             let uids = batch
@@ -222,9 +222,14 @@ pub fn distribute(
     Ok(batches.into_iter().flatten().collect())
 }
 
-/// Members per batch of the fan-out: enough that the tables are read once for several
-/// members, small enough for the progress bar and for both cores to stay busy.
-const FANOUT_BATCH: usize = 8;
+/// Members per batch of the fan-out: about four batches per core, so that the cores stay
+/// busy to the end, but at least 8 (one pass over the KMS tables serves the whole batch) and
+/// at most 128. Large groups get batches of 32 or more, which encapsulate with affine
+/// additions and one shared inversion per window (`FixedBaseTable::mul_many_affine`).
+fn fanout_batch(members: usize) -> usize {
+    let threads = rayon::current_num_threads().max(1);
+    members.div_ceil(4 * threads).clamp(8, 128)
+}
 
 /// Group size from which the fan-out builds the wide tables (their cost, about 60
 /// encapsulations, is then repaid by the quarter fewer additions per member).

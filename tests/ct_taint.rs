@@ -230,6 +230,11 @@ fn workload() {
     let batch =
         sakke::hazmat::encapsulate_many_with_ssv_kms(&ssv3, &prepared_kms, &[&id[..], other]);
     assert!(receiver.decapsulate(&batch[0]).is_ok());
+    // and a batch large enough for the affine additions with shared inversions
+    let mut ids: Vec<&[u8]> = vec![other; 40];
+    ids[17] = &id[..];
+    let batch = sakke::hazmat::encapsulate_many_with_ssv_kms(&ssv3, &prepared_kms, &ids);
+    assert!(receiver.decapsulate(&batch[17]).is_ok());
 
     // ECCSI: KSAK and v from the RNG, SSK import and validation, signing with a secret j.
     let eccsi = KmsKeyPair::generate(&mut rng).unwrap();

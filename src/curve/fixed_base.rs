@@ -263,6 +263,178 @@ impl FixedBaseTable {
     }
 }
 
+/// `(q - 1) / 2`, the largest scalar the affine batch multiplication uses as it is (larger
+/// ones are replaced by `q - k`).
+const HALF_Q: Limbs = {
+    let mut h = Fq::MODULUS;
+    let mut i = 0;
+    while i < LIMBS {
+        let hi = if i + 1 < LIMBS { h[i + 1] << 63 } else { 0 };
+        h[i] = (h[i] >> 1) | hi;
+        i += 1;
+    }
+    h
+};
+
+/// Whether `k > (q - 1) / 2`, in constant time (the borrow out of `(q - 1) / 2 - k`).
+fn exceeds_half_q(k: &Limbs) -> Choice {
+    let mut borrow = 0u64;
+    for (h, l) in HALF_Q.iter().zip(k) {
+        let (d, b1) = h.overflowing_sub(*l);
+        let (_, b2) = d.overflowing_sub(borrow);
+        borrow = u64::from(b1) | u64::from(b2);
+    }
+    #[allow(clippy::cast_possible_truncation)]
+    Choice::from(borrow as u8)
+}
+
+impl FixedBaseTable {
+    /// `[k]B` in affine coordinates for every scalar of every job `(table of B, scalars)`, in
+    /// constant time, for large batches (a group manager's fan-out: the tables of P and Z with
+    /// about a hundred recipients each).
+    ///
+    /// The same windows and lookups as [`Self::mul_many`], but each window's point is added by
+    /// an *affine* addition, `lambda = (y2 - y1) / (x2 - x1)`, whose divisions are shared by
+    /// every lane of the batch (Montgomery's trick: three multiplications per lane and one
+    /// inversion per window), so a window costs about six multiplications per lane instead of
+    /// eleven, and the result needs no conversion.
+    ///
+    /// The affine formula is incomplete; its exceptions cannot occur here. A scalar above
+    /// (q - 1) / 2 is replaced by q - k (the result negated at the end), so k < q / 2 < 2^1021.
+    /// Before window i the accumulator is `[A]B` with `|A| <= 2^(w i - 1)` (the signed recoding's
+    /// partial sum) and the window adds `[D]B` with `2^(w i) <= |D|`. `x2 = x1` would need
+    /// `A = +-D mod q`; `A - D` and `A + D` are non-zero (|D| > |A|) and below q in absolute
+    /// value: `A + D` is the next partial sum, at most `max(k, 2^(w (i + 1) - 1))`, and
+    /// `|A - D| = |2A - (A + D)| <= 2^(w i) + max(k, 2^(w (i + 1) - 1))`, which is below q
+    /// for every window, as `q > 2^1021` and the top window that is ever non-zero starts at
+    /// bit 1020 or lower (the unit test checks these bounds for both widths). What remains, an
+    /// accumulator that is still the identity and a zero digit, is resolved by selects, and a
+    /// lane in either state divides by one instead.
+    pub(crate) fn mul_many_affine(jobs: &[(&FixedBaseTable, &[Fq])]) -> Vec<Vec<AffinePoint>> {
+        let n: usize = jobs.iter().map(|(_, ks)| ks.len()).sum();
+        // Per lane: the (possibly flipped) scalar's digits, the flip, the accumulator.
+        let mut digits = Vec::with_capacity(n);
+        let mut flips = Vec::with_capacity(n);
+        for (table, ks) in jobs {
+            for k in *ks {
+                let mut limbs = k.to_canonical_limbs();
+                let flip = exceeds_half_q(&limbs);
+                let mut k2 = Fq::conditional_select(k, &k.neg(), flip);
+                limbs = k2.to_canonical_limbs();
+                digits.push(signed_digits(&limbs, table.w));
+                flips.push(flip);
+                limbs.zeroize();
+                k2.zeroize();
+            }
+        }
+        let windows = jobs.iter().map(|(t, _)| windows(t.w)).max().unwrap_or(0);
+        for d in &mut digits {
+            d.resize(windows, (0, Choice::from(0)));
+        }
+        let mut xs = vec![Fp::ZERO; n];
+        let mut ys = vec![Fp::ZERO; n];
+        let mut infinite = vec![Choice::from(1); n];
+        // Per window and lane: the entry, the numerator and denominator of lambda, the
+        // prefix products of the denominators.
+        let mut x2s = vec![Fp::ZERO; n];
+        let mut y2s = vec![Fp::ZERO; n];
+        let mut nums = vec![Fp::ZERO; n];
+        let mut dens = vec![Fp::ZERO; n];
+        let mut prefix = vec![Fp::ZERO; n];
+        let mut idxs = Vec::with_capacity(n);
+        let mut raw = Vec::with_capacity(n);
+        for i in 0..windows {
+            // The window's entries for every lane, one batched scan per table.
+            let mut lane0 = 0;
+            for (table, ks) in jobs {
+                let lanes = lane0..lane0 + ks.len();
+                lane0 += ks.len();
+                // (public: the table's shape)
+                let Some(window) = table.windows().nth(i) else {
+                    // past this table's top window: its lanes' digits are zero
+                    continue;
+                };
+                idxs.clear();
+                idxs.extend(digits[lanes.clone()].iter().map(|d| d[i].0));
+                raw.clear();
+                raw.resize(ks.len(), [0u64; 2 * LIMBS]);
+                lookup_many(window, 1, &idxs, &mut raw);
+                for (l, r) in lanes.zip(&raw) {
+                    let e = AffineCoords::from_entry(r);
+                    x2s[l] = e.x;
+                    y2s[l] = Fp::conditional_select(&e.y, &e.y.neg(), digits[l][i].1);
+                }
+            }
+            // lambda's numerator and denominator; a lane that adds nothing real (zero digit
+            // or identity accumulator) divides by one.
+            let mut product = Fp::ONE;
+            for l in 0..n {
+                let real = !digits[l][i].0.ct_eq(&0) & !infinite[l];
+                nums[l] = y2s[l].sub(&ys[l]);
+                dens[l] = Fp::conditional_select(&Fp::ONE, &x2s[l].sub(&xs[l]), real);
+                prefix[l] = product;
+                product = product.mul(&dens[l]);
+            }
+            let mut inv = product.invert().unwrap_or(Fp::ZERO);
+            for l in (0..n).rev() {
+                // inv = 1 / (den_0 ... den_l); prefix[l] = den_0 ... den_(l-1)
+                let den_inv = inv.mul(&prefix[l]);
+                inv = inv.mul(&dens[l]);
+                let lambda = nums[l].mul(&den_inv);
+                let x3 = lambda.square().sub(&xs[l]).sub(&x2s[l]);
+                let y3 = lambda.mul(&xs[l].sub(&x3)).sub(&ys[l]);
+                let (abs, _) = digits[l][i];
+                let nonzero = !abs.ct_eq(&0);
+                // A non-zero digit: the sum, or the entry itself on the identity.
+                let x_new = Fp::conditional_select(&x3, &x2s[l], infinite[l]);
+                let y_new = Fp::conditional_select(&y3, &y2s[l], infinite[l]);
+                xs[l] = Fp::conditional_select(&xs[l], &x_new, nonzero);
+                ys[l] = Fp::conditional_select(&ys[l], &y_new, nonzero);
+                infinite[l] &= !nonzero;
+            }
+            inv.zeroize();
+        }
+        let mut out = Vec::with_capacity(jobs.len());
+        let mut lane = 0;
+        for (_, ks) in jobs {
+            let mut points = Vec::with_capacity(ks.len());
+            for _ in 0..ks.len() {
+                let y = Fp::conditional_select(&ys[lane], &ys[lane].neg(), flips[lane]);
+                let p = AffinePoint {
+                    x: xs[lane],
+                    y,
+                    infinity: Choice::from(0),
+                };
+                points.push(AffinePoint::conditional_select(
+                    &p,
+                    &AffinePoint::identity(),
+                    infinite[lane],
+                ));
+                lane += 1;
+            }
+            out.push(points);
+        }
+        for v in [
+            &mut xs,
+            &mut ys,
+            &mut x2s,
+            &mut y2s,
+            &mut nums,
+            &mut dens,
+            &mut prefix,
+        ] {
+            v.zeroize();
+        }
+        idxs.zeroize();
+        raw.zeroize();
+        for d in digits.iter_mut().flatten() {
+            d.0.zeroize();
+            d.1 = Choice::from(0);
+        }
+        out
+    }
+}
+
 /// Converts projective points (none the identity) to affine with one inversion (Montgomery's
 /// trick). Constant time.
 fn batch_to_affine(points: &[ProjectivePoint]) -> Vec<AffineCoords> {
@@ -329,6 +501,112 @@ mod tests {
         k.iter()
             .rev()
             .fold(BigInt::from(0), |acc, &l| (acc << 64) + BigInt::from(l))
+    }
+
+    #[test]
+    fn affine_batch_exceptions_are_excluded() {
+        // The argument of `mul_many_affine`: q > 2^1021, and for every window that can be
+        // non-zero for k <= (q - 1) / 2, 2^(w i) + max((q - 1) / 2, 2^(w (i + 1) - 1)) < q
+        // (or, for the top one, which has no carry out, 2^(w i) + (q - 1) / 2 < q).
+        let q = to_big(&Fq::MODULUS);
+        let half = to_big(&HALF_Q);
+        assert_eq!(&half * 2 + 1, q);
+        assert!(q > BigInt::from(1) << 1021);
+        let one = || BigInt::from(1);
+        for w in [W, W_WIDE] {
+            // The highest window holding a bit of a scalar below 2^1021; its digit is at most
+            // 2^(1021 - w top) <= 2^(w-1) - 1 plus a carry, so it carries out nothing.
+            let top = 1020 / w;
+            assert!(1021 - w * top < w - 1);
+            for i in 0..=top {
+                let next = if i == top {
+                    half.clone()
+                } else {
+                    half.clone().max(one() << (w * (i + 1) - 1))
+                };
+                assert!((one() << (w * i)) + next < q, "w = {w}, window {i}");
+            }
+        }
+        // and the flip
+        let mut k = HALF_Q;
+        assert!(!bool::from(exceeds_half_q(&k)));
+        k[0] += 1;
+        assert!(bool::from(exceeds_half_q(&k)));
+        assert!(!bool::from(exceeds_half_q(&[0; LIMBS])));
+        assert!(bool::from(exceeds_half_q(&Fq::MODULUS)));
+    }
+
+    #[test]
+    fn affine_batches_agree_with_single_multiplications() {
+        let from_big = |v: &BigInt| {
+            let q = to_big(&Fq::MODULUS);
+            let v = ((v % &q) + &q) % &q;
+            let (_, bytes) = v.to_bytes_be();
+            let mut buf = [0u8; 128];
+            buf[128 - bytes.len()..].copy_from_slice(&bytes);
+            Fq::from_bytes_reduced(&buf)
+        };
+        let q = to_big(&Fq::MODULUS);
+        let half = to_big(&HALF_Q);
+        let mut ks: Vec<BigInt> = vec![
+            BigInt::from(0),
+            BigInt::from(1),
+            BigInt::from(2),
+            &q - 1,
+            &q - 2,
+            half.clone(),
+            &half + 1,
+            &half - 1,
+            &half + 2,
+            BigInt::from(1) << 1020,
+            (BigInt::from(1) << 1021) - 1,
+            (BigInt::from(1) << 1021) + 1,
+            &q - (BigInt::from(1) << 1020),
+        ];
+        for e in (0..1021).step_by(37) {
+            ks.push(BigInt::from(1) << e);
+            ks.push((BigInt::from(1) << e) - 1);
+            ks.push(&q - (BigInt::from(1) << e));
+        }
+        // digits of +-2^(w-1) everywhere (long carry chains)
+        let mut pattern = BigInt::from(0);
+        for i in 0..170 {
+            pattern += BigInt::from(0x20) << (6 * i);
+        }
+        ks.push(pattern.clone() % &q);
+        ks.push(&q - pattern % &q);
+        let mut x = 0x0123_4567_89ab_cdefu64;
+        for _ in 0..12 {
+            let mut v = BigInt::from(0);
+            for _ in 0..16 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                v = (v << 64) + BigInt::from(x);
+            }
+            ks.push(v % &q);
+        }
+        let scalars: Vec<Fq> = ks.iter().map(from_big).collect();
+        let narrow = FixedBaseTable::generator();
+        let wide = FixedBaseTable::generator_wide();
+        let other = FixedBaseTable::new(&narrow.mul(&Fq::from_u64(77)).to_affine());
+        let (a, b) = scalars.split_at(scalars.len() / 2);
+        for jobs in [
+            vec![(narrow, &scalars[..])],
+            vec![(wide, a), (wide, b)],
+            vec![(narrow, a), (&other, b)],
+            vec![(wide, b), (narrow, a)],
+            vec![(narrow, &scalars[..0]), (wide, &scalars[..1])],
+        ] {
+            let got = FixedBaseTable::mul_many_affine(&jobs);
+            assert_eq!(got.len(), jobs.len());
+            for ((table, ks), points) in jobs.iter().zip(&got) {
+                assert_eq!(points.len(), ks.len());
+                for (k, p) in ks.iter().zip(points) {
+                    assert_eq!(*p, table.mul(k).to_affine());
+                }
+            }
+        }
     }
 
     #[test]

@@ -592,6 +592,12 @@ impl PreparedRecipient {
     }
 }
 
+/// Batch size (recipients) from which [`PreparedKms::times_identity_points`] uses affine
+/// additions with shared inversions ([`FixedBaseTable::mul_many_affine`]): one inversion per
+/// window must be spread over enough lanes to cost less than the five multiplications per
+/// lane it saves.
+const AFFINE_BATCH_FROM: usize = 32;
+
 /// A KMS public key prepared for encapsulating to many different identifiers (a group manager
 /// distributing a GMK) and for validating many RSKs (a KMS provisioning a batch):
 ///
@@ -700,6 +706,18 @@ impl PreparedKms {
             Some(z_wide) => (FixedBaseTable::generator_wide(), z_wide),
             None => (FixedBaseTable::generator(), &self.z_table),
         };
+        if rs.len() >= AFFINE_BATCH_FROM {
+            let parts = FixedBaseTable::mul_many_affine(&[(p_table, &rbs), (z_table, rs)]);
+            rbs.zeroize();
+            return match parts.as_slice() {
+                [rb_p, r_z] => rb_p
+                    .iter()
+                    .zip(r_z)
+                    .map(|(a, b)| ProjectivePoint::from(*a).add(&ProjectivePoint::from(*b)))
+                    .collect(),
+                _ => Vec::new(),
+            };
+        }
         let rb_p = p_table.mul_many(&rbs);
         rbs.zeroize();
         let r_z = z_table.mul_many(rs);
