@@ -147,9 +147,7 @@ fn sakke_ops(c: &mut Criterion) {
         bn.iter(|| sakke::decapsulate(&zpub, &id, &rsk, black_box(&ed)))
     });
     g.bench_function("decapsulate_precomputed", |bn| {
-        let receiver = sakke::PreparedReceiver::new(&zpub, &id, &rsk)
-            .unwrap()
-            .with_own_table();
+        let receiver = sakke::PreparedReceiver::new(&zpub, &id, &rsk).unwrap();
         bn.iter(|| receiver.decapsulate(black_box(&ed)))
     });
     g.bench_function("encapsulate_precomputed", |bn| {

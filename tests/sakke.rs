@@ -122,6 +122,29 @@ fn tampering_and_wrong_keys_fail_opaquely() {
     // RSK validation fails for the wrong identity or KMS key
     assert_eq!(rsk.validate(&zpub, b"sip:eve@example.org"), Err(Error));
     assert_eq!(rsk.validate(&zpub2, id), Err(Error));
+    // The prepared receiver (step 5 checked as w == g^r) rejects the same tampering, and
+    // R = -R_good, R = [2]R_good and R = [r]([b]P + Z) for another r (a valid R for another
+    // SSV, with this H).
+    let receiver = sakke::PreparedReceiver::new(&zpub, id, &rsk).unwrap();
+    assert_eq!(receiver.decapsulate(&ed).unwrap(), _ssv);
+    assert_eq!(receiver.decapsulate(&ed_h), Err(Error));
+    assert_eq!(receiver.decapsulate(&ed_r), Err(Error));
+    let good = ProjectivePoint::from(ed.r());
+    let (_, ed_other) = sakke::encapsulate(&mut rng, &zpub, id);
+    for r in [
+        good.neg().to_affine(),
+        good.double().to_affine(),
+        ed_other.r(),
+    ] {
+        let mut t = bytes;
+        t[..257].copy_from_slice(&r.to_bytes());
+        let ed_t = EncapsulatedData::from_bytes(&t).unwrap();
+        assert_eq!(receiver.decapsulate(&ed_t), Err(Error));
+        assert_eq!(receiver.decapsulate_minimal_w(&ed_t), Err(Error));
+        assert_eq!(sakke::decapsulate(&zpub, id, &rsk, &ed_t), Err(Error));
+    }
+    // a receiver cannot be prepared with another identity's RSK
+    assert!(sakke::PreparedReceiver::new(&zpub, id, &rsk_other).is_err());
     // wrong lengths
     assert!(EncapsulatedData::from_bytes(&bytes[..272]).is_err());
     assert!(EncapsulatedData::from_bytes(&[bytes.as_slice(), &[0]].concat()).is_err());
@@ -242,16 +265,12 @@ fn prepared_receiver_and_recipient_agree_with_plain_operations() {
     let id = [0xc3u8; 32];
     let rsk = z.issue_rsk(&id).unwrap();
     let receiver = PreparedReceiver::new(&zpub, &id, &rsk).unwrap();
-    let receiver_table = PreparedReceiver::new(&zpub, &id, &rsk)
-        .unwrap()
-        .with_own_table();
     let recipient = PreparedRecipient::new(&zpub, &id);
     let ssv = Ssv::random(&mut rng);
     let ed_plain = hazmat::encapsulate_with_ssv(&ssv, &zpub, &id);
     let ed_prep = hazmat::encapsulate_with_ssv_prepared(&ssv, &recipient);
     assert_eq!(ed_plain, ed_prep);
     assert_eq!(receiver.decapsulate(&ed_plain).unwrap(), ssv);
-    assert_eq!(receiver_table.decapsulate(&ed_plain).unwrap(), ssv);
     let (ssv2, ed2) = recipient.encapsulate(&mut rng);
     assert_eq!(receiver.decapsulate(&ed2).unwrap(), ssv2);
     // tampering still fails

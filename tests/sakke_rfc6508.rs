@@ -120,4 +120,13 @@ fn receiver_every_intermediate() {
     // the whole thing
     let out = sakke::decapsulate(&zpub, b, &rsk, &ed).unwrap();
     assert_eq!(out.as_bytes().to_vec(), get(&v, "SSV"));
+    // and by a prepared receiver, whose step 5 is w == g^r
+    let receiver = sakke::PreparedReceiver::new(&zpub, b, &rsk).unwrap();
+    let out = receiver.decapsulate(&ed).unwrap();
+    assert_eq!(out.as_bytes().to_vec(), get(&v, "SSV"));
+    assert_eq!(
+        Gt::g_pow(r.expose()).to_bytes().to_vec(),
+        get(&v, "w"),
+        "w = g^r"
+    );
 }

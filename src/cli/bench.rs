@@ -91,9 +91,7 @@ pub fn run(args: &BenchArgs) -> Result<Output, CliError> {
     let id = [0xa5u8; 32];
     let rsk = z.issue_rsk(&id).map_err(|_| fail("rsk"))?;
     let (_, ed) = sakke::encapsulate(&mut rng, &kms, &id);
-    let receiver = PreparedReceiver::new(&kms, &id, &rsk)
-        .map_err(|_| fail("prepare"))?
-        .with_own_table();
+    let receiver = PreparedReceiver::new(&kms, &id, &rsk).map_err(|_| fail("prepare"))?;
     let recipient = PreparedRecipient::new(&kms, &id);
     let prepared_kms = sakke::PreparedKms::new(&kms);
     let p = ProjectivePoint::generator();
