@@ -3,6 +3,7 @@
 
 use core::fmt;
 
+use p256::elliptic_curve::PrimeField;
 use p256::elliptic_curve::ff::Field;
 use p256::elliptic_curve::point::AffineCoordinates;
 use p256::{AffinePoint, ProjectivePoint, Scalar};
@@ -162,7 +163,7 @@ impl SigningKey {
         let he = hash_he(&self.hs, &r, message);
         let mut denominator = reduce_mod_q(&he) + reduce_mod_q(&r) * self.ssk.0.expose();
         // Constant-time inversion; `None` only for a zero denominator (step 4).
-        let inverse = denominator.invert();
+        let inverse = invert_scalar(&denominator);
         denominator.zeroize();
         if !crate::ct::declassify(inverse.is_some()) {
             return None;
@@ -178,6 +179,38 @@ impl SigningKey {
             he,
         })
     }
+}
+
+/// P-256's group order q for the safegcd inversion (little-endian words).
+const P256_Q: crate::field::safegcd::Modulus62<5> = crate::field::safegcd::Modulus62::new(&[
+    0xf3b9_cac2_fc63_2551,
+    0xbce6_faad_a717_9e84,
+    0xffff_ffff_ffff_ffff,
+    0xffff_ffff_0000_0000,
+]);
+
+/// The inverse of a secret scalar modulo q, in constant time; `None` for zero. The crate's
+/// safegcd (about 1.5 us) instead of `p256`'s `Scalar::invert` (about 7 us on this project's
+/// machine).
+fn invert_scalar(x: &Scalar) -> subtle::CtOption<Scalar> {
+    let mut be = x.to_repr();
+    let mut le = [0u64; 4];
+    for (i, w) in le.iter_mut().enumerate() {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&be[32 - 8 * (i + 1)..32 - 8 * i]);
+        *w = u64::from_be_bytes(word);
+        word.zeroize();
+    }
+    let mut inv = crate::field::safegcd::invert(&le, &P256_Q);
+    for (i, w) in inv.iter().enumerate() {
+        be[32 - 8 * (i + 1)..32 - 8 * i].copy_from_slice(&w.to_be_bytes());
+    }
+    // The inverse is below q, so it always decodes.
+    let s = Scalar::from_repr(be);
+    le.zeroize();
+    inv.zeroize();
+    be.zeroize();
+    subtle::CtOption::new(s.unwrap_or(Scalar::ZERO), s.is_some() & !x.is_zero())
 }
 
 /// Y = \[HS\]PVT + KPAK (RFC 6507 s5.2.2 step 4; s5.1.2 step 3 rearranged). Public inputs only,
@@ -226,5 +259,31 @@ impl signature::Keypair for SigningKey {
 
     fn verifying_key(&self) -> PreparedVerifyingKey {
         SigningKey::verifying_key(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scalar_inversion_matches_p256() {
+        let mut cases = vec![
+            Scalar::ONE,
+            -Scalar::ONE,
+            -Scalar::from(2u64),
+            Scalar::from(2u64),
+        ];
+        let mut x = Scalar::from(0x9e37_79b9_7f4a_7c15u64);
+        for i in 0..300u64 {
+            x = x.square() * Scalar::from(i + 3) + Scalar::ONE;
+            cases.push(x);
+        }
+        for v in &cases {
+            let ours = invert_scalar(v).unwrap();
+            assert_eq!(ours, v.invert().unwrap());
+            assert_eq!(ours * v, Scalar::ONE);
+        }
+        assert!(bool::from(invert_scalar(&Scalar::ZERO).is_none()));
     }
 }
