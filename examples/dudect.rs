@@ -109,6 +109,31 @@ fn fixed_base_mul_many(runner: &mut CtRunner, _: &mut BenchRng) {
     }
 }
 
+/// The batched affine additions of a large fan-out (`mul_many_affine`, 32 scalars, one shared
+/// inversion per window): random scalars (half of them flipped to q - k) against scalars with
+/// a single non-zero digit (identity accumulators and zero digits nearly everywhere).
+fn fixed_base_mul_many_affine(runner: &mut CtRunner, _: &mut BenchRng) {
+    let mut r = rng();
+    let inputs: Vec<(bool, Vec<Fq>)> = (0..300)
+        .map(|_| {
+            let c = coin(&mut r);
+            let ks = (0..32)
+                .map(|_| {
+                    if c {
+                        Fq::random(&mut r)
+                    } else {
+                        Fq::from_u64(33)
+                    }
+                })
+                .collect();
+            (c, ks)
+        })
+        .collect();
+    for (c, ks) in inputs {
+        runner.run_one(class(c), || kernel_test::p_mul_many_affine(&ks));
+    }
+}
+
 /// The pairing with a secret second argument: random points against the generator.
 fn pairing_secret_arg(runner: &mut CtRunner, _: &mut BenchRng) {
     let mut r = rng();
@@ -207,6 +232,7 @@ ctbench_main!(
     scalar_mul,
     fixed_base_mul,
     fixed_base_mul_many,
+    fixed_base_mul_many_affine,
     pairing_secret_arg,
     decapsulate,
     eccsi_sign,

@@ -359,6 +359,15 @@ pub mod kernel_test {
         super::lookup::lookup_many(table, 1, idxs, out);
     }
 
+    /// `[k]P` for each scalar by the batched affine additions of a large fan-out
+    /// (`FixedBaseTable::mul_many_affine` on the wide table of P). For the timing test.
+    pub fn p_mul_many_affine(ks: &[Fq]) -> Vec<crate::curve::AffinePoint> {
+        let table = crate::curve::FixedBaseTable::generator_wide();
+        crate::curve::FixedBaseTable::mul_many_affine(&[(table, ks)])
+            .pop()
+            .unwrap_or_default()
+    }
+
     /// ECCSI's constant-time \[k\]G on P-256 (`k` big-endian, reduced mod q): the affine x
     /// coordinate, zero for the identity. For the machine-code review and the timing test.
     pub fn p256_mul_base(k: &[u8; 32]) -> [u8; 32] {
