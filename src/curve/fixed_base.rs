@@ -341,15 +341,18 @@ impl FixedBaseTable {
     ///
     /// The affine formula is incomplete; its exceptions cannot occur here. A scalar above
     /// (q - 1) / 2 is replaced by q - k (the result negated at the end), so k < q / 2 < 2^1021.
-    /// Before window i the accumulator is `[A]B` with `|A| <= 2^(w i - 1)` (the signed recoding's
-    /// partial sum) and the window adds `[D]B` with `2^(w i) <= |D|`. `x2 = x1` would need
-    /// `A = +-D mod q`; `A - D` and `A + D` are non-zero (|D| > |A|) and below q in absolute
-    /// value: `A + D` is the next partial sum, at most `max(k, 2^(w (i + 1) - 1))`, and
-    /// `|A - D| = |2A - (A + D)| <= 2^(w i) + max(k, 2^(w (i + 1) - 1))`, which is below q
-    /// for every window, as `q > 2^1021` and the top window that is ever non-zero starts at
-    /// bit 1020 or lower (the unit test checks these bounds for both widths). What remains, an
-    /// accumulator that is still the identity and a zero digit, is resolved by selects, and a
-    /// lane in either state divides by one instead.
+    /// Before window i the accumulator is `[A]B`, A the signed recoding's partial sum: either
+    /// `0 <= A <= k` (no carry into window i) or `-2^(w i - 1) - 2^(w (i - 1)) <= A < 0`; the
+    /// window adds `[D]B` with `|D| >= 2^(w i) > |A|`. `x2 = x1` would need `A = +-D mod q`.
+    /// `A + D` is the next partial sum P, non-zero (|D| > |A|) and below q in absolute value
+    /// (`|P| < 2^(w (i + 1))` below the top window, `P = k` after it). `A - D = 2A - P` is
+    /// non-zero too, and below q: below the top window
+    /// `|2A - P| < 2^(w i) + 2^(w (i - 1) + 1) + 2^(w (i + 1))`; at the top one `P = k`, and
+    /// `|2A - k| <= k` when `A >= 0`, `|2A - k| < 2^(w i) + 2^(w (i - 1) + 1) + k` when
+    /// `A < 0`. With `q > 2^1021` and the top window that is ever non-zero starting at bit 1020
+    /// or lower, every bound is below q (the unit test checks them for both widths). What
+    /// remains, an accumulator that is still the identity and a zero digit, is resolved by
+    /// selects, and a lane in either state divides by one instead.
     pub(crate) fn mul_many_affine(jobs: &[(&FixedBaseTable, &[Fq])]) -> Vec<Vec<AffinePoint>> {
         let n: usize = jobs.iter().map(|(_, ks)| ks.len()).sum();
         // Per lane: the (possibly flipped) scalar's digits, the flip, the accumulator.
@@ -545,9 +548,10 @@ mod tests {
 
     #[test]
     fn affine_batch_exceptions_are_excluded() {
-        // The argument of `mul_many_affine`: q > 2^1021, and for every window that can be
-        // non-zero for k <= (q - 1) / 2, 2^(w i) + max((q - 1) / 2, 2^(w (i + 1) - 1)) < q
-        // (or, for the top one, which has no carry out, 2^(w i) + (q - 1) / 2 < q).
+        // The argument of `mul_many_affine` (and of the Jacobian `mul`): q > 2^1021 and, for
+        // every window i >= 1 that can be non-zero for k <= (q - 1) / 2,
+        // 2^(w i) + 2^(w (i - 1) + 1) + |P| < q, with |P| < 2^(w (i + 1)) below the top
+        // window and P = k <= (q - 1) / 2 at the top one (which carries out nothing).
         let q = to_big(&Fq::MODULUS);
         let half = to_big(&HALF_Q);
         assert_eq!(&half * 2 + 1, q);
@@ -558,13 +562,16 @@ mod tests {
             // 2^(1021 - w top) <= 2^(w-1) - 1 plus a carry, so it carries out nothing.
             let top = 1020 / w;
             assert!(1021 - w * top < w - 1);
-            for i in 0..=top {
-                let next = if i == top {
+            for i in 1..=top {
+                let p = if i == top {
                     half.clone()
                 } else {
-                    half.clone().max(one() << (w * (i + 1) - 1))
+                    one() << (w * (i + 1))
                 };
-                assert!((one() << (w * i)) + next < q, "w = {w}, window {i}");
+                let a2 = (one() << (w * i)) + (one() << (w * (i - 1) + 1));
+                assert!(a2 + p < q, "w = {w}, window {i}");
+                // |A| < |D|
+                assert!((one() << (w * i - 1)) + (one() << (w * (i - 1))) < one() << (w * i));
             }
         }
         // and the flip
