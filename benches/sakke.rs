@@ -94,6 +94,12 @@ fn curve_and_pairing(c: &mut Criterion) {
     g.bench_function("fixed_base_mul_ct_8bit", |bn| {
         bn.iter(|| wide.mul(black_box(&k)))
     });
+    g.bench_function("fixed_base_mul_ct_6bit_to_affine", |bn| {
+        bn.iter(|| narrow.mul(black_box(&k)).to_affine())
+    });
+    g.bench_function("fixed_base_mul_affine_tree", |bn| {
+        bn.iter(|| narrow.mul_affine(black_box(&k)))
+    });
     g.bench_function("point_decode_with_subgroup_check", |bn| {
         let bytes = q.to_bytes();
         bn.iter(|| AffinePoint::from_bytes(black_box(&bytes)))

@@ -61,7 +61,7 @@ pub fn mask(x: &Gt) -> [u8; SSV_LEN] {
 /// RFC 6508 s6.2.1 steps 2-5 with a caller-chosen SSV. See the module's security note.
 pub fn encapsulate_with_ssv(ssv: &Ssv, kms: &KmsPublicKey, id: &[u8]) -> EncapsulatedData {
     let base = ProjectivePoint::from(kms.identity_point_vartime(id));
-    encapsulate_with(ssv, id, |r| base.mul(r))
+    encapsulate_with(ssv, id, |r| base.mul(r).to_affine())
 }
 
 /// [`encapsulate_with_ssv`] with a [`PreparedKms`] (many identifiers, one KMS). See the
@@ -71,11 +71,15 @@ pub fn encapsulate_with_ssv_kms(ssv: &Ssv, kms: &PreparedKms, id: &[u8]) -> Enca
 }
 
 /// [`encapsulate_with_ssv_kms`] to each of `ids` (one SSV for many recipients of one KMS: a
-/// group manager's fan-out of a GMK). The result equals one call per identifier; the batch
-/// reads each window of the tables of P, Z and g once for all of them and converts the points
-/// to affine with one inversion; after [`PreparedKms::prepare_batches`] it uses the wide
-/// tables (129 instead of 171 additions per fixed-base multiplication, 128 instead of 205
-/// multiplications in PF_p for g^r). Batches of about 8 are enough. See the module's security note.
+/// group manager's fan-out of a GMK). The result equals one call per identifier. Below 32
+/// recipients the fixed-base multiplications are addition trees sharing their inversions
+/// (`FixedBaseTable::mul_affine_many`); from 32 on every window of the tables of P and Z is
+/// read once for the whole batch and added by affine additions with one shared inversion per
+/// window (`FixedBaseTable::mul_many_affine`). g^r reads each window of g's table once per
+/// batch, and the points are converted to affine with one inversion. After
+/// [`PreparedKms::prepare_batches`] the wide tables are used (129 instead of 171 windows per
+/// fixed-base multiplication, 128 instead of 205 multiplications in PF_p for g^r). See the
+/// module's security note.
 pub fn encapsulate_many_with_ssv_kms(
     ssv: &Ssv,
     kms: &PreparedKms,
@@ -109,11 +113,11 @@ pub fn encapsulate_with_ssv_prepared(ssv: &Ssv, recipient: &PreparedRecipient) -
 fn encapsulate_with(
     ssv: &Ssv,
     id: &[u8],
-    times_base: impl FnOnce(&Fq) -> ProjectivePoint,
+    times_base: impl FnOnce(&Fq) -> AffinePoint,
 ) -> EncapsulatedData {
     let r = derive_r(ssv, id);
     // Step 3: R = [r]([b]P + Z).
-    let big_r = times_base(r.expose()).to_affine();
+    let big_r = times_base(r.expose());
     let mut gr = Gt::g_pow(r.expose());
     drop(r);
     let ed = masked(ssv, big_r, &gr);

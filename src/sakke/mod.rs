@@ -83,7 +83,7 @@ impl MasterSecret {
     /// The KMS public key `Z = [z]P` (RFC 6508 s6.1). Constant time in `z`.
     pub fn public_key(&self) -> KmsPublicKey {
         // Z is public by design.
-        let mut point = FixedBaseTable::generator().mul(&self.z).to_affine();
+        let mut point = FixedBaseTable::generator().mul_affine(&self.z);
         crate::ct::declassify_in_place(&mut point);
         KmsPublicKey { point }
     }
@@ -102,7 +102,7 @@ impl MasterSecret {
             return Err(IssueError::NoRskForIdentifier);
         }
         let mut k = inv.unwrap_or(Fq::ZERO);
-        let point = FixedBaseTable::generator().mul(&k).to_affine();
+        let point = FixedBaseTable::generator().mul_affine(&k);
         k.zeroize();
         Ok(ReceiverSecretKey { point })
     }
@@ -592,15 +592,16 @@ impl PreparedRecipient {
         (ssv, ed)
     }
 
-    pub(crate) fn times_base(&self, r: &Fq) -> ProjectivePoint {
-        self.table.mul(r)
+    pub(crate) fn times_base(&self, r: &Fq) -> AffinePoint {
+        self.table.mul_affine(r)
     }
 }
 
-/// Batch size (recipients) from which [`PreparedKms::times_identity_points`] uses affine
-/// additions with shared inversions ([`FixedBaseTable::mul_many_affine`]): one inversion per
-/// window must be spread over enough lanes to cost less than the five multiplications per
-/// lane it saves.
+/// Batch size (recipients) from which [`PreparedKms::times_identity_points`] reads the table
+/// windows once per batch and adds them by affine additions with one shared inversion per
+/// window ([`FixedBaseTable::mul_many_affine`]); smaller batches use addition trees with nine
+/// shared inversions in all ([`FixedBaseTable::mul_affine_many`]). The batched scans pay off
+/// once enough lanes share each window's inversion.
 const AFFINE_BATCH_FROM: usize = 32;
 
 /// A KMS public key prepared for encapsulating to many different identifiers (a group manager
@@ -723,19 +724,27 @@ impl PreparedKms {
                 _ => Vec::new(),
             };
         }
-        let rb_p = p_table.mul_many(&rbs);
+        // Smaller batches: the addition trees of every scalar, sharing their inversions.
+        let jobs: Vec<(&FixedBaseTable, &Fq)> = rbs
+            .iter()
+            .map(|rb| (p_table, rb))
+            .chain(rs.iter().map(|r| (z_table, r)))
+            .collect();
+        let parts = FixedBaseTable::tree_projective(&jobs);
+        drop(jobs);
         rbs.zeroize();
-        let r_z = z_table.mul_many(rs);
-        rb_p.iter().zip(&r_z).map(|(a, b)| a.add(b)).collect()
+        let (rb_p, r_z) = parts.split_at(rs.len());
+        rb_p.iter().zip(r_z).map(|(a, b)| a.add(b)).collect()
     }
 
     /// `[r]([b]P + Z) = [r b]P + [r]Z`, constant time in r.
-    pub(crate) fn times_identity_point(&self, r: &Fq, id: &[u8]) -> ProjectivePoint {
+    pub(crate) fn times_identity_point(&self, r: &Fq, id: &[u8]) -> AffinePoint {
         let b = Fq::from_be_bytes_reduced(id);
         let mut rb = r.mul(&b);
-        let p = FixedBaseTable::generator()
-            .mul(&rb)
-            .add(&self.z_table.mul(r));
+        let p = FixedBaseTable::mul_affine_sum(&[
+            (FixedBaseTable::generator(), &rb),
+            (&self.z_table, r),
+        ]);
         rb.zeroize();
         p
     }
