@@ -84,6 +84,30 @@ fn fixed_base_mul(runner: &mut CtRunner, _: &mut BenchRng) {
     }
 }
 
+/// Fixed-base multiplication with an affine result (`mul_affine`: the tree of affine
+/// additions with shared inversions): random scalars against 33 (one non-zero digit: identity
+/// operands nearly everywhere in the tree).
+fn fixed_base_mul_affine(runner: &mut CtRunner, _: &mut BenchRng) {
+    let mut r = rng();
+    let table = FixedBaseTable::generator();
+    let inputs: Vec<(bool, Fq)> = (0..2_000)
+        .map(|_| {
+            let c = coin(&mut r);
+            (
+                c,
+                if c {
+                    Fq::random(&mut r)
+                } else {
+                    Fq::from_u64(33)
+                },
+            )
+        })
+        .collect();
+    for (c, k) in inputs {
+        runner.run_one(class(c), || table.mul_affine(&k));
+    }
+}
+
 /// Batched fixed-base multiplication (`mul_many` on the wide table of P, one table pass for 8
 /// scalars): random scalars against scalars with a single non-zero digit.
 fn fixed_base_mul_many(runner: &mut CtRunner, _: &mut BenchRng) {
@@ -231,6 +255,7 @@ ctbench_main!(
     fp_invert,
     scalar_mul,
     fixed_base_mul,
+    fixed_base_mul_affine,
     fixed_base_mul_many,
     fixed_base_mul_many_affine,
     pairing_secret_arg,
