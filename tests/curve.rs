@@ -218,6 +218,34 @@ fn scalar_edge_cases() {
     assert!(bool::from(p.mul(&Fq::ZERO).is_identity()));
     assert_eq!(p.mul(&Fq::ONE), p);
     assert_eq!(p.mul(&-Fq::ONE), p.neg());
+    // The Jacobian multiplication against the complete-formula public one on scalars whose
+    // windows exercise its selects: small values, every 2^e and 2^e - 1 (identity accumulator
+    // for the top windows, zero digits, all-15 digits), q - 2^e, and on another base.
+    let b = p.mul(&Fq::from_u64(0xfeed)).to_affine();
+    let mut two = Fq::ONE;
+    let mut ks = vec![
+        Fq::from_u64(2),
+        Fq::from_u64(15),
+        Fq::from_u64(16),
+        Fq::from_u64(17),
+    ];
+    for e in 0..1022 {
+        if e % 29 == 0 || !(9..=1014).contains(&e) {
+            ks.extend([two, two - Fq::ONE, -two]);
+        }
+        two = two + two;
+    }
+    for base in [p, ProjectivePoint::from(b)] {
+        for k in &ks {
+            assert_eq!(base.mul(k), base.mul_vartime(&limbs(k)));
+        }
+    }
+    // the identity as the base
+    assert!(bool::from(
+        ProjectivePoint::IDENTITY
+            .mul(&Fq::from_u64(5))
+            .is_identity()
+    ));
     let _ = rng();
 }
 

@@ -23,7 +23,7 @@ use std::sync::OnceLock;
 use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 use zeroize::Zeroize;
 
-use super::{AffinePoint, ProjectivePoint};
+use super::{AffinePoint, Jacobian, ProjectivePoint};
 use crate::field::kernel::{LIMBS, Limbs};
 use crate::field::lookup::{lookup, lookup_many};
 use crate::field::{Fp, Fq};
@@ -195,19 +195,12 @@ impl FixedBaseTable {
             let entry = AffineCoords::from_entry(&raw);
             raw.zeroize();
             let y2 = Fp::conditional_select(&entry.y, &entry.y.neg(), neg);
-            // madd-2004-hmv: (X1, Y1, Z1) + (x2, y2), valid for an accumulator other than
-            // the identity and +-(x2, y2).
-            let z1z1 = z.square();
-            let u2 = entry.x.mul(&z1z1);
-            let s2 = y2.mul(&z.mul(&z1z1));
-            let h = u2.sub(&x);
-            let r = s2.sub(&y);
-            let hh = h.square();
-            let hhh = h.mul(&hh);
-            let v = x.mul(&hh);
-            let x3 = r.square().sub(&hhh).sub(&v.double());
-            let y3 = r.mul(&v.sub(&x3)).sub(&y.mul(&hhh));
-            let z3 = z.mul(&h);
+            // valid for an accumulator other than the identity and +-(x2, y2)
+            let Jacobian {
+                x: x3,
+                y: y3,
+                z: z3,
+            } = Jacobian { x, y, z }.add_affine(&entry.x, &y2);
             // A non-zero digit: the sum, or the entry itself on the identity.
             let nonzero = !abs.ct_eq(&0);
             let x_new = Fp::conditional_select(&x3, &entry.x, infinite);
@@ -222,14 +215,9 @@ impl FixedBaseTable {
             d.0.zeroize();
             d.1 = Choice::from(0);
         }
-        // Jacobian (X, Y, Z) is the projective (X Z : Y : Z^3); undo the flip.
-        let z2 = z.square();
+        // Undo the flip.
         let y = Fp::conditional_select(&y, &y.neg(), flip);
-        let p = ProjectivePoint {
-            x: x.mul(&z),
-            y,
-            z: z2.mul(&z),
-        };
+        let p = Jacobian { x, y, z }.to_projective();
         ProjectivePoint::conditional_select(&p, &ProjectivePoint::IDENTITY, infinite)
     }
 

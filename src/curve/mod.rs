@@ -409,24 +409,78 @@ impl ProjectivePoint {
     }
 
     /// `[k]self` for a secret scalar, in constant time: fixed 4-bit windows over all 1024 bit
-    /// positions and a table lookup that reads every entry. `self` must be in the order-q
-    /// subgroup (every decoded point is).
+    /// positions (four doublings and one addition each) and a table lookup that reads every
+    /// entry. `self` must be in the order-q subgroup (every decoded point is).
+    ///
+    /// The accumulator is in Jacobian coordinates (doubling 3M + 5S for a = -3) and adds the
+    /// window's entry from an affine table of `[1]X .. [15]X` by the incomplete mixed addition
+    /// (8M + 3S): about 11 300 multiplications instead of 14 500 with the complete projective
+    /// formulas. Its exceptions cannot occur: before a window the accumulator is `[16 P]X`
+    /// with `P` the scalar's bits above the window (an integer), and the window adds `[d]X`
+    /// with `0 < d < 16`; `16 P + d` is the next prefix, at most `k < q`, and
+    /// `0 < 16 P - d < 16 P + d` when `P > 0`, so neither is 0 mod q. The remaining cases, an
+    /// accumulator that is still the identity (`P = 0`) and a zero digit, are resolved by
+    /// selects, and so is `self` being the identity (its table is meaningless; the result is
+    /// the identity).
     pub fn mul(&self, k: &Fq) -> Self {
         let mut limbs = k.to_canonical_limbs();
-        let mut table = self.window_table().map(|p| p.to_limbs());
-        let mut acc = Self::IDENTITY;
+        let base_is_identity = self.is_identity();
+        let mut table = self.affine_window_table();
+        let mut acc = Jacobian::IDENTITY;
+        let mut started = Choice::from(0);
         for w in (0..LIMBS * 16).rev() {
             for _ in 0..4 {
                 acc = acc.double();
             }
             let digit = (limbs[w / 16] >> (4 * (w % 16))) & 0xf;
-            let mut raw = crate::field::lookup::lookup(&table, 0, digit);
-            acc = acc.add(&Self::from_limbs(&raw));
+            let mut raw = crate::field::lookup::lookup(&table, 1, digit);
+            let (mut x2, mut y2) = (Fp::ZERO, Fp::ZERO);
+            x2.0.copy_from_slice(&raw[..LIMBS]);
+            y2.0.copy_from_slice(&raw[LIMBS..]);
             zeroize::Zeroize::zeroize(&mut raw);
+            let sum = acc.add_affine(&x2, &y2);
+            let entry = Jacobian {
+                x: x2,
+                y: y2,
+                z: Fp::ONE,
+            };
+            let nonzero = !digit.ct_eq(&0);
+            let new = Jacobian::conditional_select(&entry, &sum, started);
+            acc = Jacobian::conditional_select(&acc, &new, nonzero);
+            started |= nonzero;
+            zeroize::Zeroize::zeroize(&mut x2);
+            zeroize::Zeroize::zeroize(&mut y2);
         }
         zeroize::Zeroize::zeroize(&mut limbs);
         zeroize::Zeroize::zeroize(&mut table);
-        acc
+        let p = acc.to_projective();
+        Self::conditional_select(&p, &Self::IDENTITY, !started | base_is_identity)
+    }
+
+    /// `[1]self .. [15]self` in affine coordinates (limbs of x then y), built in Jacobian
+    /// coordinates (a doubling for `[2]`, then mixed additions of `self`, whose exceptions
+    /// `[d]X = +-X` need `d = +-1 mod q`) and converted with one inversion. Meaningless for
+    /// the identity (the caller selects around it).
+    fn affine_window_table(&self) -> [[u64; 2 * LIMBS]; 15] {
+        let a = self.to_affine();
+        let first = Jacobian {
+            x: a.x,
+            y: a.y,
+            z: Fp::ONE,
+        };
+        let mut jac = [first; 15];
+        jac[1] = first.double();
+        for d in 2..15 {
+            jac[d] = jac[d - 1].add_affine(&a.x, &a.y);
+        }
+        let projective = jac.map(|j| j.to_projective());
+        let affine = Self::batch_to_affine(&projective);
+        let mut out = [[0u64; 2 * LIMBS]; 15];
+        for (o, p) in out.iter_mut().zip(&affine) {
+            o[..LIMBS].copy_from_slice(&p.x.0);
+            o[LIMBS..].copy_from_slice(&p.y.0);
+        }
+        out
     }
 
     /// `[k]self` for a public scalar given as little-endian limbs: variable time in `k` (skips
@@ -454,29 +508,6 @@ impl ProjectivePoint {
     }
 
     /// `[0]X, [1]X, ..., [15]X`.
-    /// The limbs of X, Y and Z (the layout of table lookups).
-    fn to_limbs(self) -> [u64; 3 * LIMBS] {
-        let mut out = [0u64; 3 * LIMBS];
-        out[..LIMBS].copy_from_slice(&self.x.0);
-        out[LIMBS..2 * LIMBS].copy_from_slice(&self.y.0);
-        out[2 * LIMBS..].copy_from_slice(&self.z.0);
-        out
-    }
-
-    /// The inverse of [`Self::to_limbs`].
-    fn from_limbs(limbs: &[u64; 3 * LIMBS]) -> Self {
-        let mut c = [[0u64; LIMBS]; 3];
-        for (i, c) in c.iter_mut().enumerate() {
-            c.copy_from_slice(&limbs[i * LIMBS..(i + 1) * LIMBS]);
-        }
-        let [x, y, z] = c;
-        Self {
-            x: Fp(x),
-            y: Fp(y),
-            z: Fp(z),
-        }
-    }
-
     fn window_table(&self) -> [Self; 16] {
         let mut table = [Self::IDENTITY; 16];
         table[1] = *self;
@@ -521,5 +552,84 @@ impl PartialEq for ProjectivePoint {
 impl core::fmt::Debug for ProjectivePoint {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         self.to_affine().fmt(f)
+    }
+}
+
+/// A point in Jacobian coordinates `(X, Y, Z)`, `x = X/Z^2`, `y = Y/Z^3`, for the constant-time
+/// multiplications whose exceptional cases are excluded by their callers (see
+/// [`ProjectivePoint::mul`]).
+#[derive(Clone, Copy)]
+pub(crate) struct Jacobian {
+    pub(crate) x: Fp,
+    pub(crate) y: Fp,
+    pub(crate) z: Fp,
+}
+
+impl Jacobian {
+    /// A representation of the identity (Z = 0); the formulas keep Z = 0 under doubling.
+    pub(crate) const IDENTITY: Self = Self {
+        x: Fp::ONE,
+        y: Fp::ONE,
+        z: Fp::ZERO,
+    };
+
+    /// `2 self` (dbl-2001-b, a = -3): 3M + 5S, valid for every point (no 2-torsion in the
+    /// odd-order subgroup; Z = 0 stays 0).
+    pub(crate) fn double(&self) -> Self {
+        let delta = self.z.square();
+        let gamma = self.y.square();
+        let beta = self.x.mul(&gamma);
+        let m = self.x.sub(&delta).mul(&self.x.add(&delta));
+        let alpha = m.double().add(&m);
+        let x3 = alpha.square().sub(&beta.double().double().double());
+        let z3 = self.y.add(&self.z).square().sub(&gamma).sub(&delta);
+        let y3 = alpha
+            .mul(&beta.double().double().sub(&x3))
+            .sub(&gamma.square().double().double().double());
+        Self {
+            x: x3,
+            y: y3,
+            z: z3,
+        }
+    }
+
+    /// `self + (x2, y2)` (madd-2004-hmv): 8M + 3S, valid when `self` is neither the identity
+    /// nor `+-(x2, y2)`; the caller rules those out.
+    pub(crate) fn add_affine(&self, x2: &Fp, y2: &Fp) -> Self {
+        let z1z1 = self.z.square();
+        let u2 = x2.mul(&z1z1);
+        let s2 = y2.mul(&self.z.mul(&z1z1));
+        let h = u2.sub(&self.x);
+        let r = s2.sub(&self.y);
+        let hh = h.square();
+        let hhh = h.mul(&hh);
+        let v = self.x.mul(&hh);
+        let x3 = r.square().sub(&hhh).sub(&v.double());
+        let y3 = r.mul(&v.sub(&x3)).sub(&self.y.mul(&hhh));
+        Self {
+            x: x3,
+            y: y3,
+            z: self.z.mul(&h),
+        }
+    }
+
+    /// The same point as projective `(X Z : Y : Z^3)`.
+    pub(crate) fn to_projective(self) -> ProjectivePoint {
+        let z2 = self.z.square();
+        ProjectivePoint {
+            x: self.x.mul(&self.z),
+            y: self.y,
+            z: z2.mul(&self.z),
+        }
+    }
+}
+
+impl ConditionallySelectable for Jacobian {
+    fn conditional_select(a: &Self, b: &Self, choice: Choice) -> Self {
+        Self {
+            x: Fp::conditional_select(&a.x, &b.x, choice),
+            y: Fp::conditional_select(&a.y, &b.y, choice),
+            z: Fp::conditional_select(&a.z, &b.z, choice),
+        }
     }
 }
