@@ -248,23 +248,15 @@ impl GtTable {
             b = acc.square();
         }
         // a = c1 / c0 for every entry, with one inversion (Montgomery's trick).
-        let mut prefix = Vec::with_capacity(n);
-        let mut prod = Fp::ONE;
-        for p in &powers {
-            prefix.push(prod);
-            prod = prod.mul(&p.c0);
-        }
-        let mut inv = prod.invert().unwrap_or(Fp::ZERO);
-        let mut entries = vec![[0u64; LIMBS]; n];
-        for i in (0..n).rev() {
-            // inv = 1 / (c0_0 ... c0_i); prefix[i] = c0_0 ... c0_(i-1)
-            let c0_inv = inv.mul(&prefix[i]);
-            inv = inv.mul(&powers[i].c0);
-            entries[i] = powers[i].c1.mul(&c0_inv).0;
-        }
+        let mut c0s: Vec<Fp> = powers.iter().map(|p| p.c0).collect();
+        Fp::batch_invert(&mut c0s);
+        let entries = powers
+            .iter()
+            .zip(&c0s)
+            .map(|(p, c0_inv)| p.c1.mul(c0_inv).0)
+            .collect();
         powers.zeroize();
-        prefix.zeroize();
-        inv.zeroize();
+        c0s.zeroize();
         Self { w, entries }
     }
 

@@ -365,13 +365,11 @@ impl FixedBaseTable {
         let mut xs = vec![Fp::ZERO; n];
         let mut ys = vec![Fp::ZERO; n];
         let mut infinite = vec![Choice::from(1); n];
-        // Per window and lane: the entry, the numerator and denominator of lambda, the
-        // prefix products of the denominators.
+        // Per window and lane: the entry, the numerator and denominator of lambda.
         let mut x2s = vec![Fp::ZERO; n];
         let mut y2s = vec![Fp::ZERO; n];
         let mut nums = vec![Fp::ZERO; n];
         let mut dens = vec![Fp::ZERO; n];
-        let mut prefix = vec![Fp::ZERO; n];
         let mut idxs = Vec::with_capacity(n);
         let mut raw = Vec::with_capacity(n);
         for i in 0..windows {
@@ -398,20 +396,14 @@ impl FixedBaseTable {
             }
             // lambda's numerator and denominator; a lane that adds nothing real (zero digit
             // or identity accumulator) divides by one.
-            let mut product = Fp::ONE;
             for l in 0..n {
                 let real = !digits[l][i].0.ct_eq(&0) & !infinite[l];
                 nums[l] = y2s[l].sub(&ys[l]);
                 dens[l] = Fp::conditional_select(&Fp::ONE, &x2s[l].sub(&xs[l]), real);
-                prefix[l] = product;
-                product = product.mul(&dens[l]);
             }
-            let mut inv = product.invert().unwrap_or(Fp::ZERO);
-            for l in (0..n).rev() {
-                // inv = 1 / (den_0 ... den_l); prefix[l] = den_0 ... den_(l-1)
-                let den_inv = inv.mul(&prefix[l]);
-                inv = inv.mul(&dens[l]);
-                let lambda = nums[l].mul(&den_inv);
+            Fp::batch_invert(&mut dens);
+            for l in 0..n {
+                let lambda = nums[l].mul(&dens[l]);
                 let x3 = lambda.square().sub(&xs[l]).sub(&x2s[l]);
                 let y3 = lambda.mul(&xs[l].sub(&x3)).sub(&ys[l]);
                 let (abs, _) = digits[l][i];
@@ -423,7 +415,6 @@ impl FixedBaseTable {
                 ys[l] = Fp::conditional_select(&ys[l], &y_new, nonzero);
                 infinite[l] &= !nonzero;
             }
-            inv.zeroize();
         }
         let mut out = Vec::with_capacity(jobs.len());
         let mut lane = 0;
@@ -445,15 +436,7 @@ impl FixedBaseTable {
             }
             out.push(points);
         }
-        for v in [
-            &mut xs,
-            &mut ys,
-            &mut x2s,
-            &mut y2s,
-            &mut nums,
-            &mut dens,
-            &mut prefix,
-        ] {
+        for v in [&mut xs, &mut ys, &mut x2s, &mut y2s, &mut nums, &mut dens] {
             v.zeroize();
         }
         idxs.zeroize();
@@ -562,7 +545,6 @@ impl FixedBaseTable {
         // The levels: adjacent pairs of every lane, one inversion per level.
         let mut dens = Vec::new();
         let mut nums = Vec::new();
-        let mut prefix = Vec::new();
         loop {
             dens.clear();
             nums.clear();
@@ -577,20 +559,8 @@ impl FixedBaseTable {
             if dens.is_empty() {
                 break;
             }
-            prefix.clear();
-            let mut product = Fp::ONE;
-            for d in &dens {
-                prefix.push(product);
-                product = product.mul(d);
-            }
-            let mut inv = product.invert().unwrap_or(Fp::ZERO);
             // dens[j] becomes 1 / dens[j]
-            for j in (0..dens.len()).rev() {
-                let d_inv = inv.mul(&prefix[j]);
-                inv = inv.mul(&dens[j]);
-                dens[j] = d_inv;
-            }
-            inv.zeroize();
+            Fp::batch_invert(&mut dens);
             let mut j = 0;
             for nodes in &mut lanes {
                 let mut next = Vec::with_capacity(nodes.len().div_ceil(2));
@@ -645,7 +615,6 @@ impl FixedBaseTable {
         }
         dens.zeroize();
         nums.zeroize();
-        prefix.zeroize();
         points
     }
 }

@@ -8,24 +8,14 @@
 //! result is exact for any point of E, inside the subgroup or not. Branches depend on the
 //! (public) point: never use this for secrets.
 
-use super::AffinePoint;
+use subtle::ConstantTimeEq;
+
+use super::{AffinePoint, Jacobian};
 use crate::field::{Fp, Fq};
 
-/// A point in Jacobian coordinates; `Z = 0` is the identity.
-#[derive(Clone, Copy)]
-struct Jacobian {
-    x: Fp,
-    y: Fp,
-    z: Fp,
-}
-
+/// The variable-time wrappers around the shared formulas of [`Jacobian`]: every special case
+/// is decided by a branch on the (public) point.
 impl Jacobian {
-    const IDENTITY: Self = Self {
-        x: Fp::ONE,
-        y: Fp::ONE,
-        z: Fp::ZERO,
-    };
-
     fn is_identity_vartime(&self) -> bool {
         bool::from(self.z.is_zero())
     }
@@ -42,26 +32,12 @@ impl Jacobian {
         }
     }
 
-    /// dbl-2001-b for a = -3.
+    /// dbl-2001-b for a = -3; the identity and points of order 2 give the identity.
     fn double_vartime(&self) -> Self {
         if self.is_identity_vartime() || bool::from(self.y.is_zero()) {
             return Self::IDENTITY;
         }
-        let delta = self.z.square();
-        let gamma = self.y.square();
-        let beta = self.x.mul(&gamma);
-        let m = self.x.sub(&delta).mul(&self.x.add(&delta));
-        let alpha = m.double().add(&m);
-        let x3 = alpha.square().sub(&beta.double().double().double());
-        let z3 = self.y.add(&self.z).square().sub(&gamma).sub(&delta);
-        let y3 = alpha
-            .mul(&beta.double().double().sub(&x3))
-            .sub(&gamma.square().double().double().double());
-        Self {
-            x: x3,
-            y: y3,
-            z: z3,
-        }
+        self.double()
     }
 
     /// Mixed addition with an affine point (not the identity), every case handled.
@@ -73,27 +49,17 @@ impl Jacobian {
                 z: Fp::ONE,
             };
         }
-        let z1z1 = self.z.square();
-        let u2 = x2.mul(&z1z1);
-        let s2 = y2.mul(&self.z).mul(&z1z1);
-        let h = u2.sub(&self.x);
-        let r = s2.sub(&self.y);
-        if bool::from(h.is_zero()) {
-            return if bool::from(r.is_zero()) {
-                self.double_vartime()
-            } else {
-                Self::IDENTITY
-            };
+        let sum = self.add_affine(x2, y2);
+        // Z3 = Z1 H vanishes exactly when the x-coordinates agree: then the points are equal
+        // (double) or opposite (identity).
+        if !bool::from(sum.z.is_zero()) {
+            return sum;
         }
-        let hh = h.square();
-        let hhh = h.mul(&hh);
-        let v = self.x.mul(&hh);
-        let x3 = r.square().sub(&hhh).sub(&v.double());
-        let y3 = r.mul(&v.sub(&x3)).sub(&self.y.mul(&hhh));
-        Self {
-            x: x3,
-            y: y3,
-            z: self.z.mul(&h),
+        let z1z1 = self.z.square();
+        if bool::from(y2.mul(&self.z).mul(&z1z1).ct_eq(&self.y)) {
+            self.double_vartime()
+        } else {
+            Self::IDENTITY
         }
     }
 }

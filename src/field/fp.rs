@@ -16,4 +16,25 @@ impl Fp {
         let r = self.pow_vartime(&crate::field::Fq::MODULUS);
         CtOption::new(r, r.square().ct_eq(self))
     }
+
+    /// Replaces every element by its inverse with one inversion (Montgomery's trick: three
+    /// multiplications per element). Constant time. All elements must be non-zero: one zero
+    /// turns every result into zero.
+    pub(crate) fn batch_invert(values: &mut [Fp]) {
+        let mut prefix = Vec::with_capacity(values.len());
+        let mut product = Fp::ONE;
+        for v in values.iter() {
+            prefix.push(product);
+            product = product.mul(v);
+        }
+        let mut inv = product.invert().unwrap_or(Fp::ZERO);
+        for (v, p) in values.iter_mut().zip(&prefix).rev() {
+            // inv = 1 / (v_0 ... v_i); p = v_0 ... v_(i-1)
+            let v_inv = inv.mul(p);
+            inv = inv.mul(v);
+            *v = v_inv;
+        }
+        prefix.zeroize();
+        inv.zeroize();
+    }
 }
