@@ -331,27 +331,115 @@ impl GtTable {
     }
 }
 
+/// The field operations the Miller loop runs on: [`Fp`] everywhere, and on CPUs with AVX-512
+/// IFMA the radix-2^52 [`Fe52`](crate::field::Fe52), which skips the conversions to and from
+/// 64-bit limbs around every multiplication and keeps values below 2p between operations.
+/// Both compute the same field elements, so the loop's result is the same bit for bit.
+trait LoopField: Copy {
+    fn add(&self, rhs: &Self) -> Self;
+    fn sub(&self, rhs: &Self) -> Self;
+    fn mul(&self, rhs: &Self) -> Self;
+    #[inline(always)]
+    fn double(&self) -> Self {
+        self.add(self)
+    }
+    #[inline(always)]
+    fn square(&self) -> Self {
+        self.mul(self)
+    }
+}
+
+impl LoopField for Fp {
+    #[inline(always)]
+    fn add(&self, rhs: &Self) -> Self {
+        Fp::add(self, rhs)
+    }
+    #[inline(always)]
+    fn sub(&self, rhs: &Self) -> Self {
+        Fp::sub(self, rhs)
+    }
+    #[inline(always)]
+    fn mul(&self, rhs: &Self) -> Self {
+        Fp::mul(self, rhs)
+    }
+    #[inline(always)]
+    fn square(&self) -> Self {
+        Fp::square(self)
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+impl LoopField for crate::field::Fe52 {
+    #[inline(always)]
+    fn add(&self, rhs: &Self) -> Self {
+        crate::field::Fe52::add(self, rhs)
+    }
+    #[inline(always)]
+    fn sub(&self, rhs: &Self) -> Self {
+        crate::field::Fe52::sub(self, rhs)
+    }
+    #[inline(always)]
+    fn mul(&self, rhs: &Self) -> Self {
+        crate::field::Fe52::mul(self, rhs)
+    }
+    #[inline(always)]
+    fn square(&self) -> Self {
+        crate::field::Fe52::square(self)
+    }
+}
+
+/// `c0 + c1 i` over a [`LoopField`]: the Miller function's value.
+#[derive(Clone, Copy)]
+struct Pair<F> {
+    c0: F,
+    c1: F,
+}
+
+impl<F: LoopField> Pair<F> {
+    /// Karatsuba, as [`Fp2::mul`].
+    #[inline(always)]
+    fn mul(&self, rhs: &Self) -> Self {
+        let v0 = self.c0.mul(&rhs.c0);
+        let v1 = self.c1.mul(&rhs.c1);
+        let s = self.c0.add(&self.c1).mul(&rhs.c0.add(&rhs.c1));
+        Pair {
+            c0: v0.sub(&v1),
+            c1: s.sub(&v0).sub(&v1),
+        }
+    }
+
+    /// As [`Fp2::square`].
+    #[inline(always)]
+    fn square(&self) -> Self {
+        let t = self.c0.mul(&self.c1);
+        Pair {
+            c0: self.c0.add(&self.c1).mul(&self.c0.sub(&self.c1)),
+            c1: t.double(),
+        }
+    }
+}
+
 /// The running point C of the Miller loop in Jacobian coordinates, with the quantities its line
 /// values are built from.
 #[derive(Clone, Copy)]
-struct Jac {
-    x: Fp,
-    y: Fp,
-    z: Fp,
+struct Jac<F> {
+    x: F,
+    y: F,
+    z: F,
 }
 
 /// What a doubling step leaves for its tangent line: `alpha = 3(X^2 - Z^4)`, `delta = Z^2`,
 /// `gamma = Y^2` of the old C.
-struct Tangent {
-    alpha: Fp,
-    delta: Fp,
-    gamma: Fp,
+struct Tangent<F> {
+    alpha: F,
+    delta: F,
+    gamma: F,
 }
 
-impl Jac {
+impl<F: LoopField> Jac<F> {
     /// `C := [2]C` (dbl-2001-b, a = -3); returns the old C's tangent quantities.
-    #[inline]
-    fn double(&mut self) -> Tangent {
+    #[inline(always)]
+    fn double(&mut self) -> Tangent<F> {
         let (x, y, z) = (self.x, self.y, self.z);
         let delta = z.square();
         let gamma = y.square();
@@ -376,8 +464,8 @@ impl Jac {
     }
 
     /// `C := C + (sx, sy)` (mixed addition, C != +-S); returns `r = S2 - Y1` of the chord.
-    #[inline]
-    fn add_affine(&mut self, sx: &Fp, sy: &Fp) -> Fp {
+    #[inline(always)]
+    fn add_affine(&mut self, sx: &F, sy: &F) -> F {
         let (x, y, z) = (self.x, self.y, self.z);
         let z1z1 = z.square();
         let u2 = sx.mul(&z1z1);
@@ -405,17 +493,37 @@ impl Jac {
 /// bits): a digit -1 adds `-R`. The extra factor this introduces into the Miller function is a
 /// vertical line, whose value at `[i]Q` lies in F_p and vanishes in PF_p, so the result is the
 /// RFC's.
+///
+/// On CPUs with AVX-512 IFMA the loop runs on radix-2^52 values ([`LoopField`]); the result
+/// is identical.
 pub fn miller_loop(r: &AffinePoint, q: &AffinePoint) -> Fp2 {
-    let (rx, ry) = (r.x, r.y);
-    let (qx, qy) = (q.x, q.y);
-    let qx_plus_rx = qx.add(&rx);
-    let minus_ry = ry.neg();
+    #[cfg(target_arch = "x86_64")]
+    if let Some(ifma) = crate::field::Ifma::detect() {
+        return ifma.with_features(|| {
+            let f = |x: &Fp| crate::field::Fe52::from_fp(ifma, x);
+            let one = f(&Fp::ONE);
+            let v = miller_loop_in(f(&r.x), f(&r.y), f(&q.x), f(&q.y), one);
+            Fp2::new(v.c0.to_fp(), v.c1.to_fp())
+        });
+    }
+    let v = miller_loop_in(r.x, r.y, q.x, q.y, Fp::ONE);
+    Fp2::new(v.c0, v.c1)
+}
 
-    let mut v = Fp2::ONE;
+/// [`miller_loop`] over a [`LoopField`], `one` its multiplicative identity.
+#[inline(always)]
+fn miller_loop_in<F: LoopField>(rx: F, ry: F, qx: F, qy: F, one: F) -> Pair<F> {
+    let qx_plus_rx = qx.add(&rx);
+    let minus_ry = one.sub(&one).sub(&ry);
+
+    let mut v = Pair {
+        c0: one,
+        c1: one.sub(&one),
+    };
     let mut c = Jac {
         x: rx,
         y: ry,
-        z: Fp::ONE,
+        z: one,
     };
     // The top digit (index 1021) is 1: C starts at R.
     for i in (0..NAF_LEN - 1).rev() {
@@ -423,12 +531,13 @@ pub fn miller_loop(r: &AffinePoint, q: &AffinePoint) -> Fp2 {
         // alpha (Q_x delta + X) - 2 gamma  +  i Z3 delta Q_y.
         let x = c.x;
         let t = c.double();
-        let line = Fp2::new(
-            t.alpha
+        let line = Pair {
+            c0: t
+                .alpha
                 .mul(&qx.mul(&t.delta).add(&x))
                 .sub(&t.gamma.double()),
-            c.z.mul(&t.delta).mul(&qy),
-        );
+            c1: c.z.mul(&t.delta).mul(&qy),
+        };
         v = v.square().mul(&line);
 
         let digit = NAF[i];
@@ -437,7 +546,10 @@ pub fn miller_loop(r: &AffinePoint, q: &AffinePoint) -> Fp2 {
             // at [i]Q, times Z^3 (C_x - S_x): r (Q_x + R_x) - S_y Z3  +  i Z3 Q_y.
             let sy = if digit > 0 { ry } else { minus_ry };
             let rr = c.add_affine(&rx, &sy);
-            let line = Fp2::new(rr.mul(&qx_plus_rx).sub(&sy.mul(&c.z)), c.z.mul(&qy));
+            let line = Pair {
+                c0: rr.mul(&qx_plus_rx).sub(&sy.mul(&c.z)),
+                c1: c.z.mul(&qy),
+            };
             v = v.mul(&line);
         }
     }
@@ -487,6 +599,33 @@ const fn naf_of_q_minus_one() -> [i8; NAF_LEN] {
     out
 }
 
+/// The table-driven Miller loop over a [`LoopField`] (`lines` in loop order).
+#[inline(always)]
+fn prepared_loop_in<F: LoopField>(
+    mut lines: impl Iterator<Item = [F; 2]>,
+    qx: F,
+    qy: F,
+    one: F,
+) -> Pair<F> {
+    let zero = one.sub(&one);
+    let mut v = Pair { c0: one, c1: zero };
+    for i in (0..NAF_LEN - 1).rev() {
+        let l = lines.next().unwrap_or([zero; 2]);
+        v = v.square().mul(&Pair {
+            c0: l[0].mul(&qx).add(&l[1]),
+            c1: qy,
+        });
+        if NAF[i] != 0 {
+            let l = lines.next().unwrap_or([zero; 2]);
+            v = v.mul(&Pair {
+                c0: l[0].mul(&qx).add(&l[1]),
+                c1: qy,
+            });
+        }
+    }
+    v
+}
+
 /// The final exponentiation `v^c` with `c = (p + 1) / q = 4` (the `p - 1` part of the Tate
 /// exponent is absorbed by working in PF_p).
 pub fn final_exponentiation(v: &Fp2) -> Gt {
@@ -509,7 +648,12 @@ pub fn pairing(r: &AffinePoint, q: &AffinePoint) -> Gt {
 /// 23 300. The table holds 1 373 pairs of F_p values (about 350 kB); it is derived from K, so it
 /// is as secret as K: built in constant time, read sequentially, zeroized on drop.
 pub struct PreparedPoint {
+    /// The normalised lines `(a, b)`: Montgomery-form limbs of F_p values, or, when `r52` is
+    /// set, limbs of `a * 2^1040 mod p` (the radix-2^52 backend's storage form).
     lines: Vec<[Fp; 2]>,
+    /// The IFMA backend, when the table is stored for it.
+    #[cfg(target_arch = "x86_64")]
+    r52: Option<crate::field::Ifma>,
 }
 
 impl core::fmt::Debug for PreparedPoint {
@@ -569,23 +713,41 @@ impl PreparedPoint {
         raw.zeroize();
         prefix.zeroize();
         inv.zeroize();
-        Self { lines }
+        #[cfg(target_arch = "x86_64")]
+        let r52 = crate::field::Ifma::detect();
+        #[cfg(target_arch = "x86_64")]
+        if r52.is_some() {
+            // a * 2^1024 -> a * 2^1040: a Montgomery multiplication by 2^16 * R.
+            let shift = Fp::from_u64(1 << 16);
+            for l in &mut lines {
+                *l = [l[0].mul(&shift), l[1].mul(&shift)];
+            }
+        }
+        Self {
+            lines,
+            #[cfg(target_arch = "x86_64")]
+            r52,
+        }
     }
 
     /// The Miller loop `f_K([i]Q)` from the table (up to an F_p factor).
     pub fn miller_loop(&self, q: &AffinePoint) -> Fp2 {
-        let (qx, qy) = (q.x, q.y);
-        let mut v = Fp2::ONE;
-        let mut lines = self.lines.iter();
-        for i in (0..NAF_LEN - 1).rev() {
-            let l = lines.next().unwrap_or(&[Fp::ZERO; 2]);
-            v = v.square().mul(&Fp2::new(l[0].mul(&qx).add(&l[1]), qy));
-            if NAF[i] != 0 {
-                let l = lines.next().unwrap_or(&[Fp::ZERO; 2]);
-                v = v.mul(&Fp2::new(l[0].mul(&qx).add(&l[1]), qy));
-            }
+        #[cfg(target_arch = "x86_64")]
+        if let Some(ifma) = self.r52 {
+            return ifma.with_features(|| {
+                let f = |x: &Fp| crate::field::Fe52::from_fp(ifma, x);
+                let lines = self.lines.iter().map(|l| {
+                    [
+                        crate::field::Fe52::from_limbs_r52(ifma, &l[0].0),
+                        crate::field::Fe52::from_limbs_r52(ifma, &l[1].0),
+                    ]
+                });
+                let v = prepared_loop_in(lines, f(&q.x), f(&q.y), f(&Fp::ONE));
+                Fp2::new(v.c0.to_fp(), v.c1.to_fp())
+            });
         }
-        v
+        let v = prepared_loop_in(self.lines.iter().copied(), q.x, q.y, Fp::ONE);
+        Fp2::new(v.c0, v.c1)
     }
 
     /// The pairing `<K, Q>` (= `<Q, K>`), exactly as [`pairing`] computes it.

@@ -51,7 +51,7 @@ use core::arch::x86_64::{
     __m512i, _mm_cvtsi128_si64, _mm_extract_epi64, _mm512_add_epi64, _mm512_alignr_epi64,
     _mm512_and_si512, _mm512_castsi512_si128, _mm512_cmpeq_epu64_mask, _mm512_cmpgt_epu64_mask,
     _mm512_cmplt_epu64_mask, _mm512_extracti32x4_epi32, _mm512_madd52hi_epu64,
-    _mm512_madd52lo_epu64, _mm512_mask_blend_epi64, _mm512_mask_sub_epi64,
+    _mm512_madd52lo_epu64, _mm512_mask_blend_epi64, _mm512_mask_sub_epi64, _mm512_maskz_mov_epi64,
     _mm512_maskz_permutex2var_epi64, _mm512_maskz_set1_epi64, _mm512_or_si512, _mm512_set_epi64,
     _mm512_set1_epi64, _mm512_setzero_si512, _mm512_sllv_epi64, _mm512_srli_epi64,
     _mm512_srlv_epi64, _mm512_sub_epi64,
@@ -500,12 +500,43 @@ fn mulhi(x: u64, y: u64) -> u64 {
 #[target_feature(enable = "avx512f,avx512ifma,bmi2")]
 fn mont_mul_n<const N: usize>(a: [&Limbs; N], b: [&Limbs; N], c: &Consts) -> [Limbs; N] {
     let zero = _mm512_setzero_si512();
-    // asx[n][s][v]: lanes 8v..8v+8 of a' placed at lanes s..s+20 (32 lanes); bd: digits of b.
+    let mut ad = [[zero; 3]; N];
+    let mut bd = [[zero; 3]; N];
+    for n in 0..N {
+        ad[n] = to_digits(a[n], &IN_A);
+        bd[n] = to_digits(b[n], &IN_B);
+    }
+    let r = amm_core::<N>(ad, bd, c);
+    let mut m52 = [0u64; 8];
+    let mv = [0, 1, 2].map(|v| {
+        m52.copy_from_slice(&c.m52[8 * v..8 * v + 8]);
+        load(&m52)
+    });
+    let mut out = [[0u64; 16]; N];
+    for n in 0..N {
+        out[n] = from_digits(subtract_if_ge(r[n], &mv));
+    }
+    out
+}
+
+/// The digit-level core of [`mont_mul_n`]: for operands given as normalised 52-bit digits
+/// (three vectors each, lanes 20..24 zero) with `a * b < 2^1040 * m`, the carry-normalised
+/// digits of `(a * b + Y * m) / 2^1040`, which is `a * b * 2^-1040 mod m` plus at most `m`
+/// (below `2m`; "almost Montgomery multiplication").
+#[inline]
+#[target_feature(enable = "avx512f,avx512ifma,bmi2")]
+fn amm_core<const N: usize>(
+    a: [[__m512i; 3]; N],
+    b: [[__m512i; 3]; N],
+    c: &Consts,
+) -> [[__m512i; 3]; N] {
+    let zero = _mm512_setzero_si512();
+    // asx[n][s][v]: lanes 8v..8v+8 of a placed at lanes s..s+20 (32 lanes); bd: digits of b.
     let mut asx = [[[zero; 4]; 8]; N];
     let mut bd = [[0u64; 24]; N];
     for n in 0..N {
-        let av = to_digits(a[n], &IN_A);
-        let bv = to_digits(b[n], &IN_B);
+        let av = a[n];
+        let bv = b[n];
         for v in 0..3 {
             bd[n][8 * v..8 * v + 8].copy_from_slice(&store(bv[v]));
         }
@@ -654,12 +685,7 @@ fn mont_mul_n<const N: usize>(a: [&Limbs; N], b: [&Limbs; N], c: &Consts) -> [Li
     red!(18);
     red!(19);
 
-    let mut m52 = [0u64; 8];
-    let mv = [0, 1, 2].map(|v| {
-        m52.copy_from_slice(&c.m52[8 * v..8 * v + 8]);
-        load(&m52)
-    });
-    let mut out = [[0u64; 16]; N];
+    let mut out = [[zero; 3]; N];
     for n in 0..N {
         // Digits 20..40 (lanes 4.. of column 2), plus the carry out of digit 19.
         let col = [2, 3, 4].map(|k| {
@@ -678,14 +704,430 @@ fn mont_mul_n<const N: usize>(a: [&Limbs; N], b: [&Limbs; N], c: &Consts) -> [Li
             r[1],
             r[2],
         ];
-        out[n] = from_digits(subtract_if_ge(normalize(r), &mv));
+        out[n] = normalize(r);
     }
     out
+}
+
+// ---- F_p values kept in radix 2^52 between operations --------------------------------------
+
+/// Constants of [`Fe52`] (modulus p).
+#[repr(C, align(64))]
+struct Fe52Consts {
+    /// The digits of `2p`.
+    p2: [u64; 24],
+    /// The digits of `2^1056 mod p`: multiplying by it moves a value from Montgomery form with
+    /// `R = 2^1024` (the limbs of [`super::Fp`]) to the form with `R' = 2^1040`.
+    to_r52: [u64; 24],
+    /// The digits of `2^1024 mod p`: multiplying by it moves back.
+    from_r52: [u64; 24],
+}
+
+const fn doubled_digits(d: &[u64; 24]) -> [u64; 24] {
+    let mut out = [0u64; 24];
+    let mut carry = 0;
+    let mut j = 0;
+    while j < D {
+        let v = 2 * d[j] + carry;
+        out[j] = v & MASK52;
+        carry = v >> 52;
+        j += 1;
+    }
+    out
+}
+
+static FE52: Fe52Consts = Fe52Consts {
+    p2: doubled_digits(&to_digits_const(&super::Fp::MODULUS)),
+    to_r52: to_digits_const(&super::kernel::pow2_mod(1056, &super::Fp::MODULUS)),
+    from_r52: to_digits_const(&super::kernel::pow2_mod(1024, &super::Fp::MODULUS)),
+};
+
+/// An element of F_p held as twenty 52-bit digits, for long runs of arithmetic on the IFMA
+/// backend (the Miller loop) without converting to and from 64-bit limbs around every
+/// multiplication.
+///
+/// The value `A` stands for `a = A * 2^-1040 mod p` (Montgomery form with `R' = 2^1040`, the
+/// kernel's natural radix) and is kept *below 2p*, not fully reduced: the almost-Montgomery
+/// product of two such values is again below `2p` (`A B / 2^1040 + p < 4p^2 / 2^1040 + p < 2p`),
+/// so multiplication needs no final subtraction; addition and subtraction subtract or add `2p`
+/// once, selected by a mask. Digits are always carry-normalised (below `2^52`), lanes 20..24
+/// zero. Only [`Fe52::from_fp`] and [`Fe52::from_limbs_r52`] make one, and both need an
+/// [`Ifma`] proof, so holding a value proves that the CPU runs the kernel.
+///
+/// Constant time: every operation is straight-line vector code over public lane indices.
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+pub(crate) struct Fe52([u64; 24]);
+
+impl Fe52 {
+    /// `x` (an F_p element in the crate's Montgomery form) in radix 2^52: one multiplication.
+    #[inline]
+    pub(crate) fn from_fp(_proof: Ifma, x: &super::Fp) -> Self {
+        // SAFETY: the proof shows that the CPU supports avx512f, avx512ifma and bmi2.
+        unsafe { fe_from_limbs(&x.0, &FE52.to_r52) }
+    }
+
+    /// The element whose value `a * 2^1040 mod p` is given as canonical limbs (the storage
+    /// form of precomputed tables: no multiplication, only a re-cut into digits).
+    #[inline]
+    pub(crate) fn from_limbs_r52(_proof: Ifma, x: &Limbs) -> Self {
+        // SAFETY: as in `from_fp`.
+        unsafe { fe_digits(x) }
+    }
+
+    /// Back to [`super::Fp`] (fully reduced): one multiplication.
+    #[inline]
+    pub(crate) fn to_fp(self) -> super::Fp {
+        // SAFETY: a value exists only after an `Ifma` proof (see the type's docs).
+        super::Fp(unsafe { fe_to_limbs(&self) })
+    }
+
+    /// `self + rhs`.
+    #[inline(always)]
+    pub(crate) fn add(&self, rhs: &Self) -> Self {
+        // SAFETY: a value exists only after an `Ifma` proof.
+        unsafe { fe_add(self, rhs) }
+    }
+
+    /// `self - rhs`.
+    #[inline(always)]
+    pub(crate) fn sub(&self, rhs: &Self) -> Self {
+        // SAFETY: a value exists only after an `Ifma` proof.
+        unsafe { fe_sub(self, rhs) }
+    }
+
+    /// `self^2` (the same kernel; counted as a squaring by the `op-count` feature).
+    #[inline(always)]
+    pub(crate) fn square(&self) -> Self {
+        #[cfg(feature = "op-count")]
+        super::kernel::op_count::bump_sqr();
+        // SAFETY: a value exists only after an `Ifma` proof.
+        unsafe { fe_mul(self, self, &super::Fp::MOD.ifma) }
+    }
+
+    /// `self * rhs`.
+    #[inline(always)]
+    pub(crate) fn mul(&self, rhs: &Self) -> Self {
+        #[cfg(feature = "op-count")]
+        super::kernel::op_count::bump_mul();
+        // SAFETY: a value exists only after an `Ifma` proof.
+        unsafe { fe_mul(self, rhs, &super::Fp::MOD.ifma) }
+    }
+}
+
+impl zeroize::Zeroize for Fe52 {
+    fn zeroize(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+impl Ifma {
+    /// Runs `f` in a function compiled for AVX-512 IFMA, so that the [`Fe52`] additions and
+    /// subtractions it uses are inlined into it instead of called.
+    #[inline]
+    pub(crate) fn with_features<R>(self, f: impl FnOnce() -> R) -> R {
+        #[target_feature(enable = "avx512f,avx512ifma,bmi2")]
+        fn run<R>(f: impl FnOnce() -> R) -> R {
+            f()
+        }
+        // SAFETY: `self` exists only if the CPU supports avx512f, avx512ifma and bmi2.
+        unsafe { run(f) }
+    }
+}
+
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn fe_load(x: &Fe52) -> [__m512i; 3] {
+    let mut part = [0u64; 8];
+    [0, 1, 2].map(|v| {
+        part.copy_from_slice(&x.0[8 * v..8 * v + 8]);
+        load(&part)
+    })
+}
+
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn fe_store(v: [__m512i; 3]) -> Fe52 {
+    let mut out = Fe52([0; 24]);
+    for (k, x) in v.into_iter().enumerate() {
+        out.0[8 * k..8 * k + 8].copy_from_slice(&store(x));
+    }
+    out
+}
+
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn digits_const(d: &[u64; 24]) -> [__m512i; 3] {
+    let mut part = [0u64; 8];
+    [0, 1, 2].map(|v| {
+        part.copy_from_slice(&d[8 * v..8 * v + 8]);
+        load(&part)
+    })
+}
+
+/// The digits of canonical limbs (value below p, so below 2p as the invariant asks).
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn fe_digits(x: &Limbs) -> Fe52 {
+    fe_store(to_digits(x, &IN_B))
+}
+
+#[target_feature(enable = "avx512f,avx512ifma,bmi2")]
+fn fe_from_limbs(x: &Limbs, k: &[u64; 24]) -> Fe52 {
+    let [r] = amm_core::<1>(
+        [to_digits(x, &IN_B)],
+        [digits_const(k)],
+        &super::Fp::MOD.ifma,
+    );
+    fe_store(r)
+}
+
+#[target_feature(enable = "avx512f,avx512ifma,bmi2")]
+fn fe_to_limbs(x: &Fe52) -> Limbs {
+    let c = &super::Fp::MOD.ifma;
+    let [r] = amm_core::<1>([fe_load(x)], [digits_const(&FE52.from_r52)], c);
+    from_digits(subtract_if_ge(r, &digits_const(&c.m52)))
+}
+
+/// The almost-Montgomery product, below 2p for inputs below 2p. Not inlined: the loop that
+/// calls it stays small, and the call costs little next to the product.
+#[inline(never)]
+#[target_feature(enable = "avx512f,avx512ifma,bmi2")]
+fn fe_mul(a: &Fe52, b: &Fe52, c: &Consts) -> Fe52 {
+    let [r] = amm_core::<1>([fe_load(a)], [fe_load(b)], c);
+    fe_store(r)
+}
+
+/// `a + b` digit-wise with the carries resolved; returns the digits (mod 2^1040) and the carry
+/// out of the top digit. Inputs must be normalised.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn add_digits(a: [__m512i; 3], b: [__m512i; 3]) -> ([__m512i; 3], bool) {
+    let mask = _mm512_set1_epi64(MASK52 as i64);
+    let d = [0, 1, 2].map(|v| _mm512_add_epi64(a[v], b[v]));
+    let generate = lanes20([
+        _mm512_cmpgt_epu64_mask(d[0], mask),
+        _mm512_cmpgt_epu64_mask(d[1], mask),
+        _mm512_cmpgt_epu64_mask(d[2], mask),
+    ]);
+    let propagate = lanes20([
+        _mm512_cmpeq_epu64_mask(d[0], mask),
+        _mm512_cmpeq_epu64_mask(d[1], mask),
+        _mm512_cmpeq_epu64_mask(d[2], mask),
+    ]);
+    let carry = ripple(generate, propagate);
+    let mut out = d;
+    for v in 0..3 {
+        // + 1 on carried lanes, then keep 52 bits: d - MASK52 = d + 1 - 2^52.
+        let k = (carry >> (8 * v)) as u8;
+        out[v] = _mm512_and_si512(_mm512_mask_sub_epi64(d[v], k, d[v], mask), mask);
+    }
+    (out, (carry >> 20) & 1 == 1)
+}
+
+/// `(a + b) mod p` below 2p: the sum (below 4p, so no carry out) less 2p if that does not
+/// borrow.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn fe_add(a: &Fe52, b: &Fe52) -> Fe52 {
+    let (s, _) = add_digits(fe_load(a), fe_load(b));
+    fe_store(subtract_if_ge(s, &digits_const(&FE52.p2)))
+}
+
+/// `(a - b) mod p` below 2p: the difference, plus 2p where it borrowed (then it lies in
+/// (-2p, 0), and adding 2p wraps it into (0, 2p) modulo 2^1040).
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn fe_sub(a: &Fe52, b: &Fe52) -> Fe52 {
+    let (a, b) = (fe_load(a), fe_load(b));
+    let mask = _mm512_set1_epi64(MASK52 as i64);
+    let one = _mm512_set1_epi64(1);
+    let generate = lanes20([
+        _mm512_cmplt_epu64_mask(a[0], b[0]),
+        _mm512_cmplt_epu64_mask(a[1], b[1]),
+        _mm512_cmplt_epu64_mask(a[2], b[2]),
+    ]);
+    let propagate = lanes20([
+        _mm512_cmpeq_epu64_mask(a[0], b[0]),
+        _mm512_cmpeq_epu64_mask(a[1], b[1]),
+        _mm512_cmpeq_epu64_mask(a[2], b[2]),
+    ]);
+    let borrow = ripple(generate, propagate);
+    let mut d = a;
+    for v in 0..3 {
+        let k = (borrow >> (8 * v)) as u8;
+        let t = _mm512_sub_epi64(a[v], b[v]);
+        d[v] = _mm512_and_si512(_mm512_mask_sub_epi64(t, k, t, one), mask);
+    }
+    // Add 2p only where the subtraction borrowed: mask the addend with the borrow bit.
+    let negative = subtle::Choice::from(((borrow >> 20) & 1) as u8);
+    let lanes = u8::conditional_select(&0, &0xff, negative);
+    let p2 = digits_const(&FE52.p2);
+    let addend = [0, 1, 2].map(|v| _mm512_maskz_mov_epi64(lanes, p2[v]));
+    let (r, _) = add_digits(d, addend);
+    fe_store(r)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// xorshift64* for reproducible test values.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        }
+        fn fp(&mut self) -> super::super::Fp {
+            loop {
+                let mut l = [0u64; 16];
+                for x in l.iter_mut() {
+                    *x = self.next();
+                }
+                // Sparse and dense limbs alike: sometimes all-ones or zero runs.
+                match self.next() % 4 {
+                    0 => l[(self.next() % 16) as usize] = u64::MAX,
+                    1 => l[(self.next() % 16) as usize] = 0,
+                    _ => {}
+                }
+                if let Some(x) = super::super::Fp::from_canonical_limbs(&l).into() {
+                    return x;
+                }
+            }
+        }
+    }
+
+    /// Edge values of F_p: 0, 1, 2, p - 1, p - 2, and values just below powers of two.
+    fn edge_values() -> Vec<super::super::Fp> {
+        use super::super::Fp;
+        let mut out = vec![
+            Fp::ZERO,
+            Fp::ONE,
+            Fp::from_u64(2),
+            Fp::ONE.neg(),
+            Fp::from_u64(2).neg(),
+        ];
+        for k in [1usize, 52, 511, 1000, 1023] {
+            let mut l = [0u64; 16];
+            l[k / 64] = 1 << (k % 64);
+            let x = Fp::from_limbs_reduced(&l);
+            out.push(x);
+            out.push(x.sub(&Fp::ONE));
+        }
+        out
+    }
+
+    /// Both representations of `x` allowed by the invariant: `X` and `X + p` (below 2p), with
+    /// `X = x * 2^1040 mod p`.
+    fn representations(ifma: Ifma, x: &super::super::Fp) -> [Fe52; 2] {
+        let limbs = x.mul(&super::super::Fp::from_u64(1 << 16)).0;
+        let a = Fe52::from_limbs_r52(ifma, &limbs);
+        let p = to_digits_const(&super::super::Fp::MODULUS);
+        let mut b = a;
+        let mut carry = 0;
+        for j in 0..D {
+            let v = a.0[j] + p[j] + carry;
+            b.0[j] = v & MASK52;
+            carry = v >> 52;
+        }
+        assert_eq!(carry, 0);
+        [a, b]
+    }
+
+    #[test]
+    fn fe52_operations_match_fp() {
+        let Some(ifma) = Ifma::detect_cpu() else {
+            eprintln!("no AVX-512 IFMA on this CPU: skipped");
+            return;
+        };
+        let mut rng = Rng(0x5DEE_CE66_D1CE_4E5B);
+        let mut values = edge_values();
+        for _ in 0..200 {
+            values.push(rng.fp());
+        }
+        let mut pairs = Vec::new();
+        for x in &values[..15] {
+            for y in &values[..15] {
+                pairs.push((*x, *y));
+            }
+        }
+        for w in values.windows(2) {
+            pairs.push((w[0], w[1]));
+        }
+        for (x, y) in pairs {
+            assert_eq!(Fe52::from_fp(ifma, &x).to_fp(), x);
+            for xr in representations(ifma, &x) {
+                assert_eq!(xr.to_fp(), x);
+                assert_eq!(xr.square().to_fp(), x.square());
+                for yr in representations(ifma, &y) {
+                    assert_eq!(xr.add(&yr).to_fp(), x.add(&y), "{x:?} + {y:?}");
+                    assert_eq!(xr.sub(&yr).to_fp(), x.sub(&y), "{x:?} - {y:?}");
+                    assert_eq!(xr.mul(&yr).to_fp(), x.mul(&y), "{x:?} * {y:?}");
+                }
+            }
+        }
+    }
+
+    /// Long random chains of operations, each result feeding later ones (so the redundant
+    /// representations below 2p that the kernel produces are all exercised), against F_p.
+    #[test]
+    fn fe52_chains_match_fp() {
+        let Some(ifma) = Ifma::detect_cpu() else {
+            eprintln!("no AVX-512 IFMA on this CPU: skipped");
+            return;
+        };
+        let mut rng = Rng(0x0123_4567_89AB_CDEF);
+        let mut fp: Vec<super::super::Fp> = (0..6).map(|_| rng.fp()).collect();
+        fp.extend(edge_values().into_iter().take(4));
+        let mut fe: Vec<Fe52> = fp.iter().map(|x| Fe52::from_fp(ifma, x)).collect();
+        let n = fp.len() as u64;
+        for step in 0..20_000 {
+            let (i, j, k) = (
+                (rng.next() % n) as usize,
+                (rng.next() % n) as usize,
+                (rng.next() % n) as usize,
+            );
+            match rng.next() % 4 {
+                0 => {
+                    fp[k] = fp[i].add(&fp[j]);
+                    fe[k] = fe[i].add(&fe[j]);
+                }
+                1 => {
+                    fp[k] = fp[i].sub(&fp[j]);
+                    fe[k] = fe[i].sub(&fe[j]);
+                }
+                2 => {
+                    fp[k] = fp[i].mul(&fp[j]);
+                    fe[k] = fe[i].mul(&fe[j]);
+                }
+                _ => {
+                    fp[k] = fp[i].square();
+                    fe[k] = fe[i].square();
+                }
+            }
+            // Every digit stays normalised and the value below 2p.
+            let p2 = FE52.p2;
+            let mut below = false;
+            for d in (0..D).rev() {
+                assert!(fe[k].0[d] <= MASK52, "digit {d} at step {step}");
+                if fe[k].0[d] != p2[d] {
+                    below = fe[k].0[d] < p2[d];
+                    break;
+                }
+            }
+            assert!(below, "value not below 2p at step {step}");
+            assert!(fe[k].0[D..].iter().all(|&x| x == 0));
+            if step % 97 == 0 {
+                assert_eq!(fe[k].to_fp(), fp[k], "step {step}");
+            }
+        }
+        for (a, b) in fe.iter().zip(&fp) {
+            assert_eq!(a.to_fp(), *b);
+        }
+    }
 
     /// The scalar step against plain 128-bit arithmetic, including the low digits 0 and 1
     /// that random operands essentially never produce.

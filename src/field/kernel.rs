@@ -89,7 +89,7 @@ pub(crate) struct Modulus {
     pub(crate) minv: u64,
     /// Constants of the IFMA kernel.
     #[cfg(target_arch = "x86_64")]
-    ifma: super::ifma::Consts,
+    pub(crate) ifma: super::ifma::Consts,
 }
 
 impl Modulus {

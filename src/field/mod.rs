@@ -8,6 +8,8 @@
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)] // AVX-512 intrinsics behind a safe API (one of two modules with `unsafe`)
 mod ifma;
+#[cfg(target_arch = "x86_64")]
+pub(crate) use ifma::{Fe52, Ifma};
 pub(crate) mod kernel;
 #[allow(unsafe_code)] // calls its AVX-512 build after detecting the CPU feature (the other one)
 pub(crate) mod lookup;
