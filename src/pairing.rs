@@ -25,7 +25,7 @@ use zeroize::Zeroize;
 use crate::curve::AffinePoint;
 use crate::field::kernel::LIMBS;
 use crate::field::lookup::{lookup, lookup_many};
-use crate::field::{Fp, Fp2, Fq};
+use crate::field::{Fp, Fp2, Fq, LoopField};
 use crate::params::{FP_LEN, G_HEX};
 
 /// An element of PF_p (of order dividing q when it comes from a pairing), held as any lift to
@@ -328,63 +328,6 @@ impl GtTable {
             d.1 = Choice::from(0);
         }
         Gt(acc)
-    }
-}
-
-/// The field operations the Miller loop runs on: [`Fp`] everywhere, and on CPUs with AVX-512
-/// IFMA the radix-2^52 [`Fe52`](crate::field::Fe52), which skips the conversions to and from
-/// 64-bit limbs around every multiplication and keeps values below 2p between operations.
-/// Both compute the same field elements, so the loop's result is the same bit for bit.
-trait LoopField: Copy {
-    fn add(&self, rhs: &Self) -> Self;
-    fn sub(&self, rhs: &Self) -> Self;
-    fn mul(&self, rhs: &Self) -> Self;
-    #[inline(always)]
-    fn double(&self) -> Self {
-        self.add(self)
-    }
-    #[inline(always)]
-    fn square(&self) -> Self {
-        self.mul(self)
-    }
-}
-
-impl LoopField for Fp {
-    #[inline(always)]
-    fn add(&self, rhs: &Self) -> Self {
-        Fp::add(self, rhs)
-    }
-    #[inline(always)]
-    fn sub(&self, rhs: &Self) -> Self {
-        Fp::sub(self, rhs)
-    }
-    #[inline(always)]
-    fn mul(&self, rhs: &Self) -> Self {
-        Fp::mul(self, rhs)
-    }
-    #[inline(always)]
-    fn square(&self) -> Self {
-        Fp::square(self)
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-impl LoopField for crate::field::Fe52 {
-    #[inline(always)]
-    fn add(&self, rhs: &Self) -> Self {
-        crate::field::Fe52::add(self, rhs)
-    }
-    #[inline(always)]
-    fn sub(&self, rhs: &Self) -> Self {
-        crate::field::Fe52::sub(self, rhs)
-    }
-    #[inline(always)]
-    fn mul(&self, rhs: &Self) -> Self {
-        crate::field::Fe52::mul(self, rhs)
-    }
-    #[inline(always)]
-    fn square(&self) -> Self {
-        crate::field::Fe52::square(self)
     }
 }
 

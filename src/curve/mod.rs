@@ -20,7 +20,7 @@ use subtle::{Choice, ConditionallySelectable, ConstantTimeEq, CtOption};
 
 use crate::error::PointError;
 use crate::field::kernel::{LIMBS, Limbs};
-use crate::field::{Fp, Fq};
+use crate::field::{Fp, Fq, LoopField};
 use crate::params::{FP_LEN, POINT_LEN, PX_HEX, PY_HEX};
 
 /// A point of E in affine coordinates, or the identity `O`.
@@ -426,31 +426,52 @@ impl ProjectivePoint {
         let mut limbs = k.to_canonical_limbs();
         let base_is_identity = self.is_identity();
         let mut table = self.affine_window_table();
-        let mut acc = Jacobian::IDENTITY;
-        let mut started = Choice::from(0);
-        for w in (0..LIMBS * 16).rev() {
-            for _ in 0..4 {
-                acc = acc.double();
+        #[cfg(target_arch = "x86_64")]
+        let result = if let Some(ifma) = crate::field::Ifma::detect() {
+            // The same loop on radix-2^52 values: the table moves to a * 2^1040 mod p (the
+            // storage form a lookup re-cuts into digits without a multiplication).
+            let shift = Fp::from_u64(1 << 16);
+            for entry in table.iter_mut() {
+                for half in entry.chunks_exact_mut(LIMBS) {
+                    let mut v = Fp::ZERO;
+                    v.0.copy_from_slice(half);
+                    half.copy_from_slice(&v.mul(&shift).0);
+                    zeroize::Zeroize::zeroize(&mut v);
+                }
             }
-            let digit = (limbs[w / 16] >> (4 * (w % 16))) & 0xf;
-            let mut raw = crate::field::lookup::lookup(&table, 1, digit);
-            let (mut x2, mut y2) = (Fp::ZERO, Fp::ZERO);
-            x2.0.copy_from_slice(&raw[..LIMBS]);
-            y2.0.copy_from_slice(&raw[LIMBS..]);
-            zeroize::Zeroize::zeroize(&mut raw);
-            let sum = acc.add_affine(&x2, &y2);
-            let entry = Jacobian {
-                x: x2,
-                y: y2,
-                z: Fp::ONE,
-            };
-            let nonzero = !digit.ct_eq(&0);
-            let new = Jacobian::conditional_select(&entry, &sum, started);
-            acc = Jacobian::conditional_select(&acc, &new, nonzero);
-            started |= nonzero;
-            zeroize::Zeroize::zeroize(&mut x2);
-            zeroize::Zeroize::zeroize(&mut y2);
-        }
+            ifma.with_features(|| {
+                let load = |l: &[u64]| {
+                    let mut v = [0u64; LIMBS];
+                    v.copy_from_slice(l);
+                    let f = crate::field::Fe52::from_limbs_r52(ifma, &v);
+                    zeroize::Zeroize::zeroize(&mut v);
+                    f
+                };
+                let one = crate::field::Fe52::from_fp(ifma, &Fp::ONE);
+                let (acc, started) = window_loop(&table, &limbs, one, load);
+                (
+                    Jacobian {
+                        x: acc.x.to_fp(),
+                        y: acc.y.to_fp(),
+                        z: acc.z.to_fp(),
+                    },
+                    started,
+                )
+            })
+        } else {
+            window_loop(&table, &limbs, Fp::ONE, |l: &[u64]| {
+                let mut v = Fp::ZERO;
+                v.0.copy_from_slice(l);
+                v
+            })
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let result = window_loop(&table, &limbs, Fp::ONE, |l: &[u64]| {
+            let mut v = Fp::ZERO;
+            v.0.copy_from_slice(l);
+            v
+        });
+        let (acc, started) = result;
         zeroize::Zeroize::zeroize(&mut limbs);
         zeroize::Zeroize::zeroize(&mut table);
         let p = acc.to_projective();
@@ -522,6 +543,48 @@ impl ProjectivePoint {
     }
 }
 
+/// The window loop of [`ProjectivePoint::mul`] over a [`LoopField`]: `table` holds the affine
+/// `[1]X .. [15]X` as limbs (x then y) that `load` turns into field values, `one` is the
+/// field's identity. Returns the Jacobian accumulator and whether any digit was non-zero.
+#[inline(always)]
+fn window_loop<F: LoopField>(
+    table: &[[u64; 2 * LIMBS]; 15],
+    limbs: &Limbs,
+    one: F,
+    load: impl Fn(&[u64]) -> F,
+) -> (Jacobian<F>, Choice) {
+    let zero = one.sub(&one);
+    let mut acc = Jacobian {
+        x: one,
+        y: one,
+        z: zero,
+    };
+    let mut started = Choice::from(0);
+    for w in (0..LIMBS * 16).rev() {
+        for _ in 0..4 {
+            acc = acc.double();
+        }
+        let digit = (limbs[w / 16] >> (4 * (w % 16))) & 0xf;
+        let mut raw = crate::field::lookup::lookup(table, 1, digit);
+        let mut x2 = load(&raw[..LIMBS]);
+        let mut y2 = load(&raw[LIMBS..]);
+        zeroize::Zeroize::zeroize(&mut raw);
+        let sum = acc.add_affine(&x2, &y2);
+        let entry = Jacobian {
+            x: x2,
+            y: y2,
+            z: one,
+        };
+        let nonzero = !digit.ct_eq(&0);
+        let new = Jacobian::select(&entry, &sum, started);
+        acc = Jacobian::select(&acc, &new, nonzero);
+        started |= nonzero;
+        x2.zeroize();
+        y2.zeroize();
+    }
+    (acc, started)
+}
+
 impl ConditionallySelectable for ProjectivePoint {
     fn conditional_select(a: &Self, b: &Self, choice: Choice) -> Self {
         Self {
@@ -559,10 +622,10 @@ impl core::fmt::Debug for ProjectivePoint {
 /// multiplications whose exceptional cases are excluded by their callers (see
 /// [`ProjectivePoint::mul`]).
 #[derive(Clone, Copy)]
-pub(crate) struct Jacobian {
-    pub(crate) x: Fp,
-    pub(crate) y: Fp,
-    pub(crate) z: Fp,
+pub(crate) struct Jacobian<F = Fp> {
+    pub(crate) x: F,
+    pub(crate) y: F,
+    pub(crate) z: F,
 }
 
 impl Jacobian {
@@ -572,9 +635,12 @@ impl Jacobian {
         y: Fp::ONE,
         z: Fp::ZERO,
     };
+}
 
+impl<F: LoopField> Jacobian<F> {
     /// `2 self` (dbl-2001-b, a = -3): 3M + 5S, valid for every point (no 2-torsion in the
     /// odd-order subgroup; Z = 0 stays 0).
+    #[inline(always)]
     pub(crate) fn double(&self) -> Self {
         let delta = self.z.square();
         let gamma = self.y.square();
@@ -595,7 +661,8 @@ impl Jacobian {
 
     /// `self + (x2, y2)` (madd-2004-hmv): 8M + 3S, valid when `self` is neither the identity
     /// nor `+-(x2, y2)`; the caller rules those out.
-    pub(crate) fn add_affine(&self, x2: &Fp, y2: &Fp) -> Self {
+    #[inline(always)]
+    pub(crate) fn add_affine(&self, x2: &F, y2: &F) -> Self {
         let z1z1 = self.z.square();
         let u2 = x2.mul(&z1z1);
         let s2 = y2.mul(&self.z.mul(&z1z1));
@@ -613,6 +680,18 @@ impl Jacobian {
         }
     }
 
+    /// `b` where `choice` is set, else `a`.
+    #[inline(always)]
+    pub(crate) fn select(a: &Self, b: &Self, choice: Choice) -> Self {
+        Self {
+            x: F::select(&a.x, &b.x, choice),
+            y: F::select(&a.y, &b.y, choice),
+            z: F::select(&a.z, &b.z, choice),
+        }
+    }
+}
+
+impl Jacobian {
     /// The same point as projective `(X Z : Y : Z^3)`.
     pub(crate) fn to_projective(self) -> ProjectivePoint {
         let z2 = self.z.square();

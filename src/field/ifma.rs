@@ -815,6 +815,18 @@ impl Fe52 {
     }
 }
 
+impl Fe52 {
+    /// `b` where `choice` is set, else `a`, digit by digit without branching.
+    #[inline(always)]
+    pub(crate) fn select(a: &Self, b: &Self, choice: subtle::Choice) -> Self {
+        let mut out = *a;
+        for (o, (x, y)) in out.0.iter_mut().zip(a.0.iter().zip(&b.0)) {
+            *o = u64::conditional_select(x, y, choice);
+        }
+        out
+    }
+}
+
 impl zeroize::Zeroize for Fe52 {
     fn zeroize(&mut self) {
         self.0.zeroize();

@@ -23,6 +23,76 @@ mod fp2;
 mod fq;
 
 pub use fp::Fp;
+
+/// The F_p operations of the long constant-time loops (the Miller loops and the variable-base
+/// scalar multiplication): [`Fp`] everywhere, and on CPUs with AVX-512 IFMA the radix-2^52
+/// `Fe52`, which skips the conversions to and from 64-bit limbs around every multiplication
+/// and keeps values below 2p between operations. Both compute the same field elements, so a
+/// loop's result is the same bit for bit on either.
+pub(crate) trait LoopField: Copy + zeroize::Zeroize {
+    /// `self + rhs`.
+    fn add(&self, rhs: &Self) -> Self;
+    /// `self - rhs`.
+    fn sub(&self, rhs: &Self) -> Self;
+    /// `self * rhs`.
+    fn mul(&self, rhs: &Self) -> Self;
+    /// `self^2`.
+    fn square(&self) -> Self;
+    /// `b` where `choice` is set, else `a`, without branching.
+    fn select(a: &Self, b: &Self, choice: subtle::Choice) -> Self;
+    /// `2 self`.
+    #[inline(always)]
+    fn double(&self) -> Self {
+        self.add(self)
+    }
+}
+
+impl LoopField for Fp {
+    #[inline(always)]
+    fn add(&self, rhs: &Self) -> Self {
+        Fp::add(self, rhs)
+    }
+    #[inline(always)]
+    fn sub(&self, rhs: &Self) -> Self {
+        Fp::sub(self, rhs)
+    }
+    #[inline(always)]
+    fn mul(&self, rhs: &Self) -> Self {
+        Fp::mul(self, rhs)
+    }
+    #[inline(always)]
+    fn square(&self) -> Self {
+        Fp::square(self)
+    }
+    #[inline(always)]
+    fn select(a: &Self, b: &Self, choice: subtle::Choice) -> Self {
+        subtle::ConditionallySelectable::conditional_select(a, b, choice)
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+impl LoopField for Fe52 {
+    #[inline(always)]
+    fn add(&self, rhs: &Self) -> Self {
+        Fe52::add(self, rhs)
+    }
+    #[inline(always)]
+    fn sub(&self, rhs: &Self) -> Self {
+        Fe52::sub(self, rhs)
+    }
+    #[inline(always)]
+    fn mul(&self, rhs: &Self) -> Self {
+        Fe52::mul(self, rhs)
+    }
+    #[inline(always)]
+    fn square(&self) -> Self {
+        Fe52::square(self)
+    }
+    #[inline(always)]
+    fn select(a: &Self, b: &Self, choice: subtle::Choice) -> Self {
+        Fe52::select(a, b, choice)
+    }
+}
 pub use fp2::Fp2;
 pub use fq::Fq;
 
