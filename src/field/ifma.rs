@@ -51,7 +51,7 @@ use core::arch::x86_64::{
     __m512i, _mm_cvtsi128_si64, _mm_extract_epi64, _mm512_add_epi64, _mm512_alignr_epi64,
     _mm512_and_si512, _mm512_castsi512_si128, _mm512_cmpeq_epu64_mask, _mm512_cmpgt_epu64_mask,
     _mm512_cmplt_epu64_mask, _mm512_extracti32x4_epi32, _mm512_madd52hi_epu64,
-    _mm512_madd52lo_epu64, _mm512_mask_blend_epi64, _mm512_mask_sub_epi64, _mm512_maskz_mov_epi64,
+    _mm512_madd52lo_epu64, _mm512_mask_blend_epi64, _mm512_mask_sub_epi64,
     _mm512_maskz_permutex2var_epi64, _mm512_maskz_set1_epi64, _mm512_or_si512, _mm512_set_epi64,
     _mm512_set1_epi64, _mm512_setzero_si512, _mm512_sllv_epi64, _mm512_srli_epi64,
     _mm512_srlv_epi64, _mm512_sub_epi64,
@@ -727,6 +727,47 @@ const fn doubled_digits(d: &[u64; 24]) -> [u64; 24] {
     out
 }
 
+/// The digits of `k p` written so that every digit can absorb a digit subtraction: digit 0
+/// plus `2^52`, digits 1..18 plus `2^52 - 1`, digit 19 less 1 (the same value). For `k <= 128`
+/// (`k p < 2^1031`).
+const fn borrow_proof_multiple(k: u64) -> [u64; 24] {
+    let d = to_digits_const(&super::Fp::MODULUS);
+    let mut kp = [0u64; 24];
+    let mut carry = 0;
+    let mut j = 0;
+    while j < D {
+        let v = k * d[j] + carry;
+        kp[j] = v & MASK52;
+        carry = v >> 52;
+        j += 1;
+    }
+    let mut j = 0;
+    while j < D {
+        kp[j] += if j == 0 {
+            1 << 52
+        } else if j < D - 1 {
+            MASK52
+        } else {
+            0
+        };
+        if j == D - 1 {
+            kp[j] -= 1;
+        }
+        j += 1;
+    }
+    kp
+}
+
+/// [`borrow_proof_multiple`] for `k = 2^(i + 2)`, `i` in 0..6.
+static KP: [[u64; 24]; 6] = [
+    borrow_proof_multiple(4),
+    borrow_proof_multiple(8),
+    borrow_proof_multiple(16),
+    borrow_proof_multiple(32),
+    borrow_proof_multiple(64),
+    borrow_proof_multiple(128),
+];
+
 static FE52: Fe52Consts = Fe52Consts {
     p2: doubled_digits(&to_digits_const(&super::Fp::MODULUS)),
     to_r52: to_digits_const(&super::kernel::pow2_mod(1056, &super::Fp::MODULUS)),
@@ -738,11 +779,15 @@ static FE52: Fe52Consts = Fe52Consts {
 /// multiplication.
 ///
 /// The value `A` stands for `a = A * 2^-1040 mod p` (Montgomery form with `R' = 2^1040`, the
-/// kernel's natural radix) and is kept *below 2p*, not fully reduced: the almost-Montgomery
-/// product of two such values is again below `2p` (`A B / 2^1040 + p < 4p^2 / 2^1040 + p < 2p`),
-/// so multiplication needs no final subtraction; addition and subtraction subtract or add `2p`
-/// once, selected by a mask. Digits are always carry-normalised (below `2^52`), lanes 20..24
-/// zero. Only [`Fe52::from_fp`] and [`Fe52::from_limbs_r52`] make one, and both need an
+/// kernel's natural radix) and is *lazily reduced*: any `A < 2^1040` is allowed. The
+/// almost-Montgomery product of `A` and `B` with `A B < 2^1040 p` is below `2p`
+/// (`A B / 2^1040 + p`), so multiplication needs no final subtraction; addition adds the
+/// digits and [`Fe52::sub_k`] adds a multiple `k p` of the modulus above the subtrahend, each
+/// followed by one carry normalisation and no reduction. The callers keep the bounds: the
+/// Miller loops and the scalar multiplication document, at every subtraction, the bound
+/// (as a multiple of p) that the operands have, and every product's operands stay far below
+/// the limit (`A B < 2^1040 p` holds for `A, B < 300 p`). Digits are always carry-normalised
+/// (below `2^52`), lanes 20..24 zero. Only [`Fe52::from_fp`] and [`Fe52::from_limbs_r52`] make one, and both need an
 /// [`Ifma`] proof, so holding a value proves that the CPU runs the kernel.
 ///
 /// Constant time: every operation is straight-line vector code over public lane indices.
@@ -773,18 +818,28 @@ impl Fe52 {
         super::Fp(unsafe { fe_to_limbs(&self) })
     }
 
-    /// `self + rhs`.
+    /// `self + rhs`, not reduced: the bound of the result is the sum of the operands' bounds.
     #[inline(always)]
     pub(crate) fn add(&self, rhs: &Self) -> Self {
         // SAFETY: a value exists only after an `Ifma` proof.
         unsafe { fe_add(self, rhs) }
     }
 
-    /// `self - rhs`.
+    /// `self - rhs` as `self + K p - rhs`, for `rhs` below `(K - 1) p` (`K` a power of two from
+    /// 4 to 128): the result is below `self`'s bound plus `K p`.
     #[inline(always)]
-    pub(crate) fn sub(&self, rhs: &Self) -> Self {
+    pub(crate) fn sub_k<const K: u64>(&self, rhs: &Self) -> Self {
+        let kp = match K {
+            4 => &KP[0],
+            8 => &KP[1],
+            16 => &KP[2],
+            32 => &KP[3],
+            64 => &KP[4],
+            _ => &KP[5],
+        };
+        const { assert!(K.is_power_of_two() && K >= 4 && K <= 128) };
         // SAFETY: a value exists only after an `Ifma` proof.
-        unsafe { fe_sub(self, rhs) }
+        unsafe { fe_sub(self, rhs, kp) }
     }
 
     /// `self^2` (the same kernel; counted as a squaring by the `op-count` feature).
@@ -901,74 +956,24 @@ fn fe_mul(a: &Fe52, b: &Fe52, c: &Consts) -> Fe52 {
     fe_store(r)
 }
 
-/// `a + b` digit-wise with the carries resolved; returns the digits (mod 2^1040) and the carry
-/// out of the top digit. Inputs must be normalised.
-#[inline]
-#[target_feature(enable = "avx512f")]
-fn add_digits(a: [__m512i; 3], b: [__m512i; 3]) -> ([__m512i; 3], bool) {
-    let mask = _mm512_set1_epi64(MASK52 as i64);
-    let d = [0, 1, 2].map(|v| _mm512_add_epi64(a[v], b[v]));
-    let generate = lanes20([
-        _mm512_cmpgt_epu64_mask(d[0], mask),
-        _mm512_cmpgt_epu64_mask(d[1], mask),
-        _mm512_cmpgt_epu64_mask(d[2], mask),
-    ]);
-    let propagate = lanes20([
-        _mm512_cmpeq_epu64_mask(d[0], mask),
-        _mm512_cmpeq_epu64_mask(d[1], mask),
-        _mm512_cmpeq_epu64_mask(d[2], mask),
-    ]);
-    let carry = ripple(generate, propagate);
-    let mut out = d;
-    for v in 0..3 {
-        // + 1 on carried lanes, then keep 52 bits: d - MASK52 = d + 1 - 2^52.
-        let k = (carry >> (8 * v)) as u8;
-        out[v] = _mm512_and_si512(_mm512_mask_sub_epi64(d[v], k, d[v], mask), mask);
-    }
-    (out, (carry >> 20) & 1 == 1)
-}
-
-/// `(a + b) mod p` below 2p: the sum (below 4p, so no carry out) less 2p if that does not
-/// borrow.
+/// `a + b` (digits added, then carry-normalised; no reduction).
 #[inline]
 #[target_feature(enable = "avx512f")]
 fn fe_add(a: &Fe52, b: &Fe52) -> Fe52 {
-    let (s, _) = add_digits(fe_load(a), fe_load(b));
-    fe_store(subtract_if_ge(s, &digits_const(&FE52.p2)))
+    let (a, b) = (fe_load(a), fe_load(b));
+    fe_store(normalize([0, 1, 2].map(|v| _mm512_add_epi64(a[v], b[v]))))
 }
 
-/// `(a - b) mod p` below 2p: the difference, plus 2p where it borrowed (then it lies in
-/// (-2p, 0), and adding 2p wraps it into (0, 2p) modulo 2^1040).
+/// `a + k p - b` with `kp` the borrow-proof digits of `k p` ([`borrow_proof_multiple`]): no
+/// digit goes negative when `b < (k - 1) p`; each is below `2^54`, and one carry
+/// normalisation finishes.
 #[inline]
 #[target_feature(enable = "avx512f")]
-fn fe_sub(a: &Fe52, b: &Fe52) -> Fe52 {
-    let (a, b) = (fe_load(a), fe_load(b));
-    let mask = _mm512_set1_epi64(MASK52 as i64);
-    let one = _mm512_set1_epi64(1);
-    let generate = lanes20([
-        _mm512_cmplt_epu64_mask(a[0], b[0]),
-        _mm512_cmplt_epu64_mask(a[1], b[1]),
-        _mm512_cmplt_epu64_mask(a[2], b[2]),
-    ]);
-    let propagate = lanes20([
-        _mm512_cmpeq_epu64_mask(a[0], b[0]),
-        _mm512_cmpeq_epu64_mask(a[1], b[1]),
-        _mm512_cmpeq_epu64_mask(a[2], b[2]),
-    ]);
-    let borrow = ripple(generate, propagate);
-    let mut d = a;
-    for v in 0..3 {
-        let k = (borrow >> (8 * v)) as u8;
-        let t = _mm512_sub_epi64(a[v], b[v]);
-        d[v] = _mm512_and_si512(_mm512_mask_sub_epi64(t, k, t, one), mask);
-    }
-    // Add 2p only where the subtraction borrowed: mask the addend with the borrow bit.
-    let negative = subtle::Choice::from(((borrow >> 20) & 1) as u8);
-    let lanes = u8::conditional_select(&0, &0xff, negative);
-    let p2 = digits_const(&FE52.p2);
-    let addend = [0, 1, 2].map(|v| _mm512_maskz_mov_epi64(lanes, p2[v]));
-    let (r, _) = add_digits(d, addend);
-    fe_store(r)
+fn fe_sub(a: &Fe52, b: &Fe52, kp: &[u64; 24]) -> Fe52 {
+    let (a, b, kp) = (fe_load(a), fe_load(b), digits_const(kp));
+    fe_store(normalize(
+        [0, 1, 2].map(|v| _mm512_sub_epi64(_mm512_add_epi64(a[v], kp[v]), b[v])),
+    ))
 }
 
 #[cfg(test)]
@@ -1040,6 +1045,36 @@ mod tests {
         [a, b]
     }
 
+    /// The integer value of the digits (for the bound checks).
+    fn value(x: &Fe52) -> num_bigint::BigUint {
+        x.0.iter()
+            .rev()
+            .fold(num_bigint::BigUint::default(), |acc, &d| (acc << 52u32) + d)
+    }
+
+    fn modulus() -> num_bigint::BigUint {
+        super::super::Fp::MODULUS
+            .iter()
+            .rev()
+            .fold(num_bigint::BigUint::default(), |acc, &d| (acc << 64u32) + d)
+    }
+
+    /// Digits below 2^52, lanes 20..24 zero, value below `bound * p`.
+    fn check_form(x: &Fe52, bound: u64, what: &str) {
+        assert!(
+            x.0[..D].iter().all(|&d| d <= MASK52),
+            "{what}: digit not normalised"
+        );
+        assert!(
+            x.0[D..].iter().all(|&d| d == 0),
+            "{what}: lanes 20..24 not zero"
+        );
+        assert!(
+            value(x) < modulus() * bound,
+            "{what}: value not below {bound} p"
+        );
+    }
+
     #[test]
     fn fe52_operations_match_fp() {
         let Some(ifma) = Ifma::detect_cpu() else {
@@ -1061,21 +1096,71 @@ mod tests {
             pairs.push((w[0], w[1]));
         }
         for (x, y) in pairs {
-            assert_eq!(Fe52::from_fp(ifma, &x).to_fp(), x);
+            let fx = Fe52::from_fp(ifma, &x);
+            check_form(&fx, 2, "from_fp");
+            assert_eq!(fx.to_fp(), x);
             for xr in representations(ifma, &x) {
                 assert_eq!(xr.to_fp(), x);
-                assert_eq!(xr.square().to_fp(), x.square());
+                let sq = xr.square();
+                check_form(&sq, 2, "square");
+                assert_eq!(sq.to_fp(), x.square());
                 for yr in representations(ifma, &y) {
-                    assert_eq!(xr.add(&yr).to_fp(), x.add(&y), "{x:?} + {y:?}");
-                    assert_eq!(xr.sub(&yr).to_fp(), x.sub(&y), "{x:?} - {y:?}");
-                    assert_eq!(xr.mul(&yr).to_fp(), x.mul(&y), "{x:?} * {y:?}");
+                    let (s, d, m) = (xr.add(&yr), xr.sub_k::<4>(&yr), xr.mul(&yr));
+                    check_form(&s, 4, "add");
+                    check_form(&d, 6, "sub");
+                    check_form(&m, 2, "mul");
+                    assert_eq!(s.to_fp(), x.add(&y), "{x:?} + {y:?}");
+                    assert_eq!(d.to_fp(), x.sub(&y), "{x:?} - {y:?}");
+                    assert_eq!(m.to_fp(), x.mul(&y), "{x:?} * {y:?}");
                 }
             }
         }
     }
 
-    /// Long random chains of operations, each result feeding later ones (so the redundant
-    /// representations below 2p that the kernel produces are all exercised), against F_p.
+    /// `a.sub_k::<K>(b)` at the edge of its contract: `b` just below `(K - 1) p` and `a = 0`.
+    #[test]
+    fn fe52_sub_k_at_its_bound() {
+        let Some(ifma) = Ifma::detect_cpu() else {
+            eprintln!("no AVX-512 IFMA on this CPU: skipped");
+            return;
+        };
+        let zero = Fe52::from_fp(ifma, &super::super::Fp::ZERO);
+        let one = Fe52::from_fp(ifma, &super::super::Fp::ONE);
+        // b = (K - 1) p - 1 as digits (the largest allowed subtrahend), for every K.
+        fn big(ifma: Ifma, v: &num_bigint::BigUint) -> Fe52 {
+            let mut d = [0u64; 24];
+            let mut x = v.clone();
+            for dj in d.iter_mut().take(D) {
+                *dj = (&x & num_bigint::BigUint::from(MASK52)).try_into().unwrap();
+                x >>= 52u32;
+            }
+            let _ = ifma;
+            Fe52(d)
+        }
+        macro_rules! at {
+            ($k:literal) => {{
+                let b = big(ifma, &(modulus() * ($k - 1u64) - 1u64));
+                let r = zero.sub_k::<$k>(&b);
+                check_form(&r, $k as u64, "sub_k");
+                assert_eq!(value(&r), modulus() * ($k as u64) - value(&b));
+                // and the result multiplies correctly
+                let expect = super::super::Fp::ONE.neg();
+                let minus_one = zero.sub_k::<$k>(&one);
+                assert_eq!(minus_one.to_fp(), expect);
+                assert_eq!(r.mul(&one).to_fp(), r.to_fp());
+            }};
+        }
+        at!(4);
+        at!(8);
+        at!(16);
+        at!(32);
+        at!(64);
+        at!(128);
+    }
+
+    /// Long random chains of lazy operations, each result feeding later ones, against F_p, with
+    /// every value's bound (as a multiple of p) tracked as the Miller loop tracks it and
+    /// checked exactly.
     #[test]
     fn fe52_chains_match_fp() {
         let Some(ifma) = Ifma::detect_cpu() else {
@@ -1086,6 +1171,7 @@ mod tests {
         let mut fp: Vec<super::super::Fp> = (0..6).map(|_| rng.fp()).collect();
         fp.extend(edge_values().into_iter().take(4));
         let mut fe: Vec<Fe52> = fp.iter().map(|x| Fe52::from_fp(ifma, x)).collect();
+        let mut bound: Vec<u64> = vec![2; fp.len()];
         let n = fp.len() as u64;
         for step in 0..20_000 {
             let (i, j, k) = (
@@ -1094,35 +1180,39 @@ mod tests {
                 (rng.next() % n) as usize,
             );
             match rng.next() % 4 {
-                0 => {
+                0 if bound[i] + bound[j] <= 250 => {
                     fp[k] = fp[i].add(&fp[j]);
                     fe[k] = fe[i].add(&fe[j]);
+                    bound[k] = bound[i] + bound[j];
                 }
-                1 => {
+                1 if bound[j] <= 126 => {
+                    let kk = (bound[j] + 2).next_power_of_two().max(4);
+                    if bound[i] + kk > 250 {
+                        continue;
+                    }
                     fp[k] = fp[i].sub(&fp[j]);
-                    fe[k] = fe[i].sub(&fe[j]);
+                    fe[k] = match kk {
+                        4 => fe[i].sub_k::<4>(&fe[j]),
+                        8 => fe[i].sub_k::<8>(&fe[j]),
+                        16 => fe[i].sub_k::<16>(&fe[j]),
+                        32 => fe[i].sub_k::<32>(&fe[j]),
+                        64 => fe[i].sub_k::<64>(&fe[j]),
+                        _ => fe[i].sub_k::<128>(&fe[j]),
+                    };
+                    bound[k] = bound[i] + kk;
                 }
                 2 => {
                     fp[k] = fp[i].mul(&fp[j]);
                     fe[k] = fe[i].mul(&fe[j]);
+                    bound[k] = 2;
                 }
                 _ => {
                     fp[k] = fp[i].square();
                     fe[k] = fe[i].square();
+                    bound[k] = 2;
                 }
             }
-            // Every digit stays normalised and the value below 2p.
-            let p2 = FE52.p2;
-            let mut below = false;
-            for d in (0..D).rev() {
-                assert!(fe[k].0[d] <= MASK52, "digit {d} at step {step}");
-                if fe[k].0[d] != p2[d] {
-                    below = fe[k].0[d] < p2[d];
-                    break;
-                }
-            }
-            assert!(below, "value not below 2p at step {step}");
-            assert!(fe[k].0[D..].iter().all(|&x| x == 0));
+            check_form(&fe[k], bound[k], "chain");
             if step % 97 == 0 {
                 assert_eq!(fe[k].to_fp(), fp[k], "step {step}");
             }
@@ -1160,6 +1250,22 @@ mod tests {
                 "fe52 mul: {dep1:.1} ns chained, {dep2:.1} ns two chains ({:.0} / {:.0} cycles at 3.6 GHz)",
                 dep1 * 3.6,
                 dep2 * 3.6
+            );
+        }
+    }
+
+    #[test]
+    #[ignore = "timing probe"]
+    fn miller_timing_probe() {
+        let p = crate::curve::AffinePoint::generator();
+        for _ in 0..5 {
+            let t = std::time::Instant::now();
+            for _ in 0..20 {
+                std::hint::black_box(crate::pairing::miller_loop(&p, &p));
+            }
+            eprintln!(
+                "miller loop: {:.3} ms",
+                t.elapsed().as_secs_f64() * 1000.0 / 20.0
             );
         }
     }

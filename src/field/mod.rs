@@ -27,13 +27,19 @@ pub use fp::Fp;
 /// The F_p operations of the long constant-time loops (the Miller loops and the variable-base
 /// scalar multiplication): [`Fp`] everywhere, and on CPUs with AVX-512 IFMA the radix-2^52
 /// `Fe52`, which skips the conversions to and from 64-bit limbs around every multiplication
-/// and keeps values below 2p between operations. Both compute the same field elements, so a
-/// loop's result is the same bit for bit on either.
+/// and reduces lazily. Both compute the same field elements, so a loop's result is the same
+/// bit for bit on either.
+///
+/// For the lazy backend every subtraction names a bound: `a.sub_k::<K>(&b)` requires `b`
+/// below `(K - 1) p`, where values are bounded as multiples of p: products and loaded values
+/// are below `2p`, a sum's bound is the sum of the bounds, and `a.sub_k::<K>(&b)` is below
+/// `a`'s bound plus `K p`. Every product's operands must stay below `300 p` each. The
+/// formulas below annotate their bounds; [`Fp`] reduces fully and ignores them.
 pub(crate) trait LoopField: Copy + zeroize::Zeroize {
     /// `self + rhs`.
     fn add(&self, rhs: &Self) -> Self;
-    /// `self - rhs`.
-    fn sub(&self, rhs: &Self) -> Self;
+    /// `self - rhs`, for `rhs` below `(K - 1) p` (`K` a power of two from 4 to 128).
+    fn sub_k<const K: u64>(&self, rhs: &Self) -> Self;
     /// `self * rhs`.
     fn mul(&self, rhs: &Self) -> Self;
     /// `self^2`.
@@ -53,7 +59,7 @@ impl LoopField for Fp {
         Fp::add(self, rhs)
     }
     #[inline(always)]
-    fn sub(&self, rhs: &Self) -> Self {
+    fn sub_k<const K: u64>(&self, rhs: &Self) -> Self {
         Fp::sub(self, rhs)
     }
     #[inline(always)]
@@ -70,6 +76,51 @@ impl LoopField for Fp {
     }
 }
 
+/// A [`LoopField`] that carries only the bound of a lazily reduced value (as a multiple of p)
+/// and checks the contract of every operation: running a loop generic over [`LoopField`] on
+/// it proves the loop's bound annotations for every path through it (the loops branch only
+/// on public constants), independently of the values.
+#[cfg(test)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, zeroize::Zeroize)]
+pub(crate) struct Bound(pub(crate) u64);
+
+#[cfg(test)]
+impl Bound {
+    /// Largest product of two bounds with `A B < 2^1040 p` for `A < a p`, `B < b p`:
+    /// `a b p^2 < 2^1040 p` iff `a b < 2^1040 / p`, and `2^1040 / p > 2^16 / 0.6 > 109 000`.
+    pub(crate) const PRODUCT_LIMIT: u64 = 109_000;
+}
+
+#[cfg(test)]
+impl LoopField for Bound {
+    fn add(&self, rhs: &Self) -> Self {
+        let b = self.0 + rhs.0;
+        // The sum must stay below 2^1040 (a few hundred p is far below).
+        assert!(b <= 1000, "sum bound {b} p");
+        Bound(b)
+    }
+    fn sub_k<const K: u64>(&self, rhs: &Self) -> Self {
+        assert!(K.is_power_of_two() && (4..=128).contains(&K), "K = {K}");
+        assert!(rhs.0 < K, "subtrahend below {} p used with K = {K}", rhs.0);
+        Bound(self.0 + K)
+    }
+    fn mul(&self, rhs: &Self) -> Self {
+        assert!(
+            self.0 * rhs.0 < Self::PRODUCT_LIMIT,
+            "product of operands below {} p and {} p",
+            self.0,
+            rhs.0
+        );
+        Bound(2)
+    }
+    fn square(&self) -> Self {
+        self.mul(self)
+    }
+    fn select(a: &Self, b: &Self, _choice: subtle::Choice) -> Self {
+        Bound(a.0.max(b.0))
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 impl LoopField for Fe52 {
     #[inline(always)]
@@ -77,8 +128,8 @@ impl LoopField for Fe52 {
         Fe52::add(self, rhs)
     }
     #[inline(always)]
-    fn sub(&self, rhs: &Self) -> Self {
-        Fe52::sub(self, rhs)
+    fn sub_k<const K: u64>(&self, rhs: &Self) -> Self {
+        Fe52::sub_k::<K>(self, rhs)
     }
     #[inline(always)]
     fn mul(&self, rhs: &Self) -> Self {
