@@ -71,6 +71,11 @@ fn probe_ifma_mul(a: &Limbs, b: &Limbs) -> Option<Limbs> {
 }
 
 #[inline(never)]
+fn probe_fe52(a: &Fp, b: &Fp) -> Option<Fp> {
+    kernel_test::fe52_probe(a, b)
+}
+
+#[inline(never)]
 fn probe_lookup(table: &[[u64; 32]; 32], idx: u64) -> [u64; 32] {
     kernel_test::lookup_window(table, idx)
 }
@@ -105,8 +110,9 @@ fn main() {
     let mut many = [[0u64; 32]; 2];
     probe_lookup_many(black_box(&[[7; 32]; 32]), black_box(&[3, 0]), &mut many);
     let j = probe_p256_mul_base(black_box(&[9; 32]));
+    let e = probe_fe52(&a, &b).unwrap_or(a);
     println!(
-        "{:?} {:?} {:x} {:?} {} {} {}",
-        y.c0, k, i[0], inv, t[0], many[0][0], j[0]
+        "{:?} {:?} {:x} {:?} {} {} {} {:?}",
+        y.c0, k, i[0], inv, t[0], many[0][0], j[0], e
     );
 }

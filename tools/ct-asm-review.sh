@@ -3,7 +3,9 @@
 # build of examples/kernel_probe.rs), each with the instructions before it, for review: in a
 # constant-time kernel every one of them must test a loop counter, or the cached CPU-feature
 # flag that selects the backend (`cmpb $0x2, STATE`), never data. On x86_64 the AVX-512 IFMA
-# kernel body (`ifma::mont_mul_n`) is listed too.
+# kernel body (`ifma::mont_mul_n`, its digit core `ifma::amm_core`) and the radix-2^52 operations
+# of the Miller loops (`Ifma::with_features::run`, the probe's body with the inlined lazy
+# addition, subtraction and the product's call) are listed too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build -q --release --example kernel_probe
@@ -29,14 +31,14 @@ report_all() {
     done
 }
 for f in probe_fp_mul probe_fp_square probe_fp_add probe_fp_sub probe_fp_select probe_fp2_mul \
-    probe_fp2_square probe_fq_mul probe_fp_invert probe_portable_mul probe_portable_sqr probe_ifma_mul \
+    probe_fp2_square probe_fq_mul probe_fp_invert probe_portable_mul probe_portable_sqr probe_ifma_mul probe_fe52 \
     probe_lookup probe_lookup_many probe_p256_mul_base; do
     report_all "::$f"
 done
 # The out-of-line kernels the probes call: the portable multiplication and squaring, and the
 # IFMA kernel and its out-of-line helpers, the AVX-512 build of the table lookup, and ECCSI's
 # P-256 fixed-base multiplication with the fiat-crypto field operations it does not inline.
-for f in kernel::mont_mul kernel::mont_sqr ifma::mont_mul_n \
+for f in kernel::mont_mul kernel::mont_sqr ifma::mont_mul_n ifma::amm_core Ifma::with_features::run \
     ifma::from_digits ifma::normalize ifma::subtract_if_ge ifma::to_digits lookup::lookup_avx512 \
     lookup::lookup_many_avx512 kernel_test::lookup_window kernel_test::lookup_window_many safegcd::invert \
     base_mul::mul_base base_mul::Fe::mul base_mul::Fe::square base_mul::Fe::invert \

@@ -471,6 +471,21 @@ pub mod kernel_test {
         md(m).mul_ifma(a, b)
     }
 
+    /// One sum, one lazy difference and one product of F_p elements in the radix-2^52 form of
+    /// the Miller loops (`Fe52`), back in limbs: `(a + b) * (a - b)`; `None` without IFMA. For
+    /// the machine-code review of its operations.
+    pub fn fe52_probe(a: &Fp, b: &Fp) -> Option<Fp> {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(ifma) = super::Ifma::detect_cpu() {
+            return Some(ifma.with_features(|| {
+                let (x, y) = (super::Fe52::from_fp(ifma, a), super::Fe52::from_fp(ifma, b));
+                x.add(&y).mul(&x.sub_k::<4>(&y)).to_fp()
+            }));
+        }
+        let _ = (a, b);
+        None
+    }
+
     /// The constant-time lookup of a fixed-base table window (32 entries of two field
     /// elements): the entry numbered `idx`, entries numbered from 1.
     pub fn lookup_window(table: &[[u64; 32]; 32], idx: u64) -> [u64; 32] {
