@@ -56,6 +56,53 @@ pub struct FixedBaseTable {
 /// A table entry: the limbs of x, then those of y.
 type Entry = [u64; 2 * LIMBS];
 
+/// The fixed-base table of the generator P stored for the radix-2^52 backend (entries as
+/// `a 2^1040 mod p`, so a lookup is re-cut into digits without a multiplication), for the
+/// single constant-time multiplications of key generation and RSK issue. Built on first use on
+/// CPUs with AVX-512 IFMA (1.4 MB, besides the ordinary table); elsewhere it is the ordinary
+/// table. Only [`Self::mul`] reads it.
+pub struct GeneratorTable52 {
+    table: FixedBaseTable,
+    r52: bool,
+}
+
+impl core::fmt::Debug for GeneratorTable52 {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("GeneratorTable52")
+            .field("r52", &self.r52)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GeneratorTable52 {
+    /// The process-wide table.
+    pub fn get() -> &'static Self {
+        static TABLE: OnceLock<GeneratorTable52> = OnceLock::new();
+        TABLE.get_or_init(|| {
+            let mut table = FixedBaseTable::generator().clone();
+            #[cfg(target_arch = "x86_64")]
+            let r52 = crate::field::Ifma::detect().is_some();
+            #[cfg(not(target_arch = "x86_64"))]
+            let r52 = false;
+            if r52 {
+                // a 2^1024 -> a 2^1040: a Montgomery multiplication by 2^16 R.
+                let shift = Fp::from_u64(1 << 16);
+                for e in &mut table.entries {
+                    let c = AffineCoords::from_entry(e);
+                    e[..LIMBS].copy_from_slice(&c.x.mul(&shift).0);
+                    e[LIMBS..].copy_from_slice(&c.y.mul(&shift).0);
+                }
+            }
+            GeneratorTable52 { table, r52 }
+        })
+    }
+
+    /// `[k]P` for a secret scalar, in constant time: [`FixedBaseTable::mul`] on this table.
+    pub fn mul(&self, k: &Fq) -> ProjectivePoint {
+        self.table.mul_with(k, self.r52)
+    }
+}
+
 /// Affine coordinates without an identity flag (table entries are never the identity).
 #[derive(Clone, Copy, Default, Zeroize)]
 struct AffineCoords {
@@ -181,6 +228,12 @@ impl FixedBaseTable {
     /// formula's exceptions `acc = +-entry`; an accumulator that is still the identity and a
     /// zero digit are resolved by selects.
     pub fn mul(&self, k: &Fq) -> ProjectivePoint {
+        self.mul_with(k, false)
+    }
+
+    /// [`Self::mul`]; with `r52`, the entries are stored as `a 2^1040 mod p` (the radix-2^52
+    /// storage form of [`GeneratorTable52`]) and the IFMA backend is present.
+    fn mul_with(&self, k: &Fq, r52: bool) -> ProjectivePoint {
         let mut limbs = k.to_canonical_limbs();
         let flip = exceeds_half_q(&limbs);
         let mut k2 = Fq::conditional_select(k, &k.neg(), flip);
@@ -190,22 +243,30 @@ impl FixedBaseTable {
         k2.zeroize();
         #[cfg(target_arch = "x86_64")]
         let (x, y, z, infinite) = if let Some(ifma) = crate::field::Ifma::detect() {
-            // On radix-2^52 values: a table entry costs two conversions (multiplications),
-            // the 11 of each addition are cheaper by more.
+            // On radix-2^52 values: a table entry costs two conversions (multiplications)
+            // unless the table is stored for them, the 11 of each addition are cheaper by more.
             ifma.with_features(|| {
                 let f = |v: &Fp| crate::field::Fe52::from_fp(ifma, v);
-                let (x, y, z, infinite) =
+                let g = |v: &Fp| crate::field::Fe52::from_limbs_r52(ifma, &v.0);
+                let (x, y, z, infinite) = if r52 {
+                    jacobian_window_loop(self.windows(), &digits, f(&Fp::ONE), f(&Fp::ZERO), |e| {
+                        (g(&e.x), g(&e.y))
+                    })
+                } else {
                     jacobian_window_loop(self.windows(), &digits, f(&Fp::ONE), f(&Fp::ZERO), |e| {
                         (f(&e.x), f(&e.y))
-                    });
+                    })
+                };
                 (x.to_fp(), y.to_fp(), z.to_fp(), infinite)
             })
         } else {
             jacobian_window_loop(self.windows(), &digits, Fp::ONE, Fp::ZERO, |e| (e.x, e.y))
         };
         #[cfg(not(target_arch = "x86_64"))]
-        let (x, y, z, infinite) =
-            jacobian_window_loop(self.windows(), &digits, Fp::ONE, Fp::ZERO, |e| (e.x, e.y));
+        let (x, y, z, infinite) = {
+            let _ = r52;
+            jacobian_window_loop(self.windows(), &digits, Fp::ONE, Fp::ZERO, |e| (e.x, e.y))
+        };
         for d in &mut digits {
             d.0.zeroize();
             d.1 = Choice::from(0);
@@ -728,6 +789,20 @@ mod tests {
     /// window loop on lazily reduced values (entries below 2p, as converted).
     #[test]
     fn jacobian_window_loop_keeps_its_lazy_bounds() {
+        // The radix-2^52 table gives the ordinary table's results.
+        for k in [1u64, 2, 33, u64::MAX] {
+            let k = Fq::from_u64(k)
+                .mul(&Fq::from_u64(0x9E37_79B9_7F4A_7C15))
+                .neg();
+            assert_eq!(
+                GeneratorTable52::get().mul(&k),
+                FixedBaseTable::generator().mul(&k)
+            );
+            assert_eq!(
+                GeneratorTable52::get().mul(&k),
+                ProjectivePoint::generator().mul(&k)
+            );
+        }
         use crate::field::Bound;
         let table = FixedBaseTable::generator();
         let digits = vec![(1u64, Choice::from(1)); table.entries.len() >> (table.w - 1)];

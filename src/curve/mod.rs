@@ -14,7 +14,7 @@
 pub(crate) mod fixed_base;
 mod jacobian;
 
-pub use fixed_base::FixedBaseTable;
+pub use fixed_base::{FixedBaseTable, GeneratorTable52};
 
 use subtle::{Choice, ConditionallySelectable, ConstantTimeEq, CtOption};
 

@@ -20,7 +20,7 @@ use rand_core::CryptoRng;
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-use crate::curve::{AffinePoint, FixedBaseTable, ProjectivePoint};
+use crate::curve::{AffinePoint, FixedBaseTable, GeneratorTable52, ProjectivePoint};
 use crate::error::{Error, IssueError, PointError, ScalarError};
 use crate::field::Fq;
 use crate::pairing::{Gt, PreparedPoint, pairing};
@@ -83,7 +83,7 @@ impl MasterSecret {
     /// The KMS public key `Z = [z]P` (RFC 6508 s6.1). Constant time in `z`.
     pub fn public_key(&self) -> KmsPublicKey {
         // Z is public by design.
-        let mut point = FixedBaseTable::generator().mul(&self.z).to_affine();
+        let mut point = GeneratorTable52::get().mul(&self.z).to_affine();
         crate::ct::declassify_in_place(&mut point);
         KmsPublicKey { point }
     }
@@ -102,7 +102,7 @@ impl MasterSecret {
             return Err(IssueError::NoRskForIdentifier);
         }
         let mut k = inv.unwrap_or(Fq::ZERO);
-        let point = FixedBaseTable::generator().mul(&k).to_affine();
+        let point = GeneratorTable52::get().mul(&k).to_affine();
         k.zeroize();
         Ok(ReceiverSecretKey { point })
     }
