@@ -339,16 +339,11 @@ struct Pair<F> {
 }
 
 impl<F: LoopField> Pair<F> {
-    /// Karatsuba, as [`Fp2::mul`].
+    /// Karatsuba ([`LoopField::pair_mul`]), as [`Fp2::mul`].
     #[inline(always)]
     fn mul(&self, rhs: &Self) -> Self {
-        let v0 = self.c0.mul(&rhs.c0);
-        let v1 = self.c1.mul(&rhs.c1);
-        let s = self.c0.add(&self.c1).mul(&rhs.c0.add(&rhs.c1));
-        Pair {
-            c0: v0.sub_k::<4>(&v1),
-            c1: s.sub_k::<4>(&v0).sub_k::<4>(&v1),
-        }
+        let [c0, c1] = F::pair_mul([&self.c0, &self.c1], [&rhs.c0, &rhs.c1]);
+        Pair { c0, c1 }
     }
 
     /// As [`Fp2::square`].

@@ -169,3 +169,45 @@ fn forcing_the_portable_kernel_gives_the_same_field_results() {
     assert_eq!(x, xp);
     assert_eq!(y, yp);
 }
+
+/// `(a0 + a1 i)(b0 + b1 i) * 2^-1024` with `i^2 = -1`, component-wise mod p, from num-bigint.
+fn fp2_oracle(a: [&Limbs; 2], b: [&Limbs; 2]) -> [Limbs; 2] {
+    let m = big(&kernel_test::modulus(Modulus::P));
+    let r_inv = (BigUint::from(1u32) << 1024u32).modinv(&m).unwrap();
+    let (a0, a1, b0, b1) = (big(a[0]), big(a[1]), big(b[0]), big(b[1]));
+    let c0 = (&a0 * &b0 + &m * &m - (&a1 * &b1) % (&m * &m)) % &m * &r_inv % &m;
+    let c1 = (&a0 * &b1 + &a1 * &b0) % &m * &r_inv % &m;
+    [limbs(&c0), limbs(&c1)]
+}
+
+/// The portable F_p^2 product with lazy reduction (two reductions for three products) on every
+/// pair of edge values (the extremes of its offsets and of its two conditional subtractions)
+/// and on random components.
+#[test]
+fn lazy_fp2_product_matches_the_oracle_on_edges() {
+    let e = edges(Modulus::P);
+    for a0 in &e {
+        for a1 in e.iter().step_by(3) {
+            for (b0, b1) in e.iter().zip(e.iter().rev()) {
+                assert_eq!(
+                    kernel_test::portable_fp2_mul([a0, a1], [b0, b1]),
+                    fp2_oracle([a0, a1], [b0, b1])
+                );
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+    #[test]
+    fn lazy_fp2_product_matches_the_oracle(
+        a0 in below(Modulus::P), a1 in below(Modulus::P),
+        b0 in below(Modulus::P), b1 in below(Modulus::P),
+    ) {
+        prop_assert_eq!(
+            kernel_test::portable_fp2_mul([&a0, &a1], [&b0, &b1]),
+            fp2_oracle([&a0, &a1], [&b0, &b1])
+        );
+    }
+}

@@ -85,15 +85,14 @@ impl Fp2 {
         }
     }
 
-    /// `self * rhs`, Karatsuba: three F_p multiplications.
+    /// `self * rhs`, Karatsuba: three F_p multiplications (on the portable kernel three
+    /// 2048-bit products and two Montgomery reductions: lazy reduction).
     #[inline]
     pub fn mul(&self, rhs: &Self) -> Self {
-        let v0 = self.c0.mul(&rhs.c0);
-        let v1 = self.c1.mul(&rhs.c1);
-        let s = self.c0.add(&self.c1).mul(&rhs.c0.add(&rhs.c1));
+        let [c0, c1] = Fp::MOD.fp2_mul([&self.c0.0, &self.c1.0], [&rhs.c0.0, &rhs.c1.0]);
         Self {
-            c0: v0.sub(&v1),
-            c1: s.sub(&v0).sub(&v1),
+            c0: Fp(c0),
+            c1: Fp(c1),
         }
     }
 

@@ -51,6 +51,16 @@ pub(crate) trait LoopField: Copy + zeroize::Zeroize {
     fn double(&self) -> Self {
         self.add(self)
     }
+    /// The F_p^2 product `(a0 + a1 i)(b0 + b1 i)`, Karatsuba, for components with the bounds
+    /// of the Miller loops' values (subtrahends below 3p): [`Fp`] overrides it with
+    /// [`Fp2::mul`], whose portable path reduces lazily.
+    #[inline(always)]
+    fn pair_mul(a: [&Self; 2], b: [&Self; 2]) -> [Self; 2] {
+        let v0 = a[0].mul(b[0]);
+        let v1 = a[1].mul(b[1]);
+        let s = a[0].add(a[1]).mul(&b[0].add(b[1]));
+        [v0.sub_k::<4>(&v1), s.sub_k::<4>(&v0).sub_k::<4>(&v1)]
+    }
 }
 
 impl LoopField for Fp {
@@ -73,6 +83,11 @@ impl LoopField for Fp {
     #[inline(always)]
     fn select(a: &Self, b: &Self, choice: subtle::Choice) -> Self {
         subtle::ConditionallySelectable::conditional_select(a, b, choice)
+    }
+    #[inline(always)]
+    fn pair_mul(a: [&Self; 2], b: [&Self; 2]) -> [Self; 2] {
+        let c = Fp2::new(*a[0], *a[1]).mul(&Fp2::new(*b[0], *b[1]));
+        [c.c0, c.c1]
     }
 }
 
@@ -454,6 +469,12 @@ pub mod kernel_test {
     /// The portable `a * b * 2^-1024 mod m` (requires `a * b < 2^1024 m`).
     pub fn portable_mul(a: &Limbs, b: &Limbs, m: Modulus) -> Limbs {
         kernel::mont_mul(a, b, &md(m).m, md(m).minv)
+    }
+
+    /// The portable F_p^2 product with lazy reduction (`kernel::fp2_mul_lazy`): components as
+    /// Montgomery-form limbs below p.
+    pub fn portable_fp2_mul(a: [&Limbs; 2], b: [&Limbs; 2]) -> [Limbs; 2] {
+        kernel::fp2_mul_lazy(a, b, Fp::MOD)
     }
 
     /// The portable dedicated squaring `a^2 * 2^-1024 mod m` (requires `a < m`).
