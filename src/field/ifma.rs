@@ -898,11 +898,7 @@ impl Ifma {
 #[inline]
 #[target_feature(enable = "avx512f")]
 fn fe_load(x: &Fe52) -> [__m512i; 3] {
-    let mut part = [0u64; 8];
-    [0, 1, 2].map(|v| {
-        part.copy_from_slice(&x.0[8 * v..8 * v + 8]);
-        load(&part)
-    })
+    digits_const(&x.0)
 }
 
 #[inline]

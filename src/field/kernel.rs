@@ -313,7 +313,15 @@ fn square_wide(a: &Limbs) -> [u64; 2 * LIMBS] {
 
 /// Montgomery reduction of a 2048-bit value `w < 2^1024 * m`: returns `w * 2^-1024 mod m`.
 #[inline(always)]
-fn mont_reduce(mut w: [u64; 2 * LIMBS], m: &Limbs, minv: u64) -> Limbs {
+fn mont_reduce(w: [u64; 2 * LIMBS], m: &Limbs, minv: u64) -> Limbs {
+    let (lo, hi) = redc_rows(w, m, minv);
+    final_subtract(&lo, hi, m)
+}
+
+/// The sixteen reduction rows of Montgomery reduction: `(w + k m) / 2^1024` for the `k` that
+/// clears the low half, as 16 limbs and the carry above them (0 or 1 for `w < 2^2048`).
+#[inline(always)]
+fn redc_rows(mut w: [u64; 2 * LIMBS], m: &Limbs, minv: u64) -> (Limbs, u64) {
     let mut carry_hi = false;
     rows16!(I => {
         let k = w[I].wrapping_mul(minv);
@@ -325,7 +333,7 @@ fn mont_reduce(mut w: [u64; 2 * LIMBS], m: &Limbs, minv: u64) -> Limbs {
     });
     let mut lo = [0u64; LIMBS];
     lo.copy_from_slice(&w[LIMBS..]);
-    final_subtract(&lo, u64::from(carry_hi), m)
+    (lo, u64::from(carry_hi))
 }
 
 /// The 2048-bit product `a * b` (operand scanning, rows unrolled).
@@ -382,19 +390,9 @@ fn subtract_once(lo: &Limbs, hi: u64, m: &Limbs) -> (Limbs, u64) {
 /// Montgomery reduction of `top 2^2048 + w`, a value below `3 m 2^1024` (`top` at most 1),
 /// fully reduced: the shifted value is below 3m, and two conditional subtractions finish it.
 #[inline(always)]
-fn mont_reduce_3m(mut w: [u64; 2 * LIMBS], top: u64, m: &Limbs, minv: u64) -> Limbs {
-    let mut carry_hi = false;
-    rows16!(I => {
-        let k = w[I].wrapping_mul(minv);
-        let mut c = 0;
-        for j in 0..LIMBS {
-            (w[I + j], c) = mac(w[I + j], k, m[j], c);
-        }
-        (w[I + LIMBS], carry_hi) = adc(w[I + LIMBS], c, carry_hi);
-    });
-    let mut lo = [0u64; LIMBS];
-    lo.copy_from_slice(&w[LIMBS..]);
-    let (lo, hi) = subtract_once(&lo, top + u64::from(carry_hi), m);
+fn mont_reduce_3m(w: [u64; 2 * LIMBS], top: u64, m: &Limbs, minv: u64) -> Limbs {
+    let (lo, hi) = redc_rows(w, m, minv);
+    let (lo, hi) = subtract_once(&lo, top + hi, m);
     final_subtract(&lo, hi, m)
 }
 
