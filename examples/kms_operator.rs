@@ -4,7 +4,7 @@
 //! Run: `cargo run --release --example kms_operator`
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use mikey_sakke::kms::annex_d::{KmsCertificate, KmsKeyProv, KmsKeySet, KmsMessage, KmsResponse};
+use mikey_sakke::annex_d::{KmsCertificate, KmsKeyProv, KmsKeySet, KmsMessage, KmsResponse};
 use mikey_sakke::kms::provision::provision;
 use mikey_sakke::kms::store::{KdfParams, KmsConfig, PrincipalKind, Store};
 use mikey_sakke::mcx::uid::KeyPeriods;

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![deny(unsafe_code)]
 
+pub mod annex_d;
 pub mod ct;
 pub mod curve;
 pub mod eccsi;

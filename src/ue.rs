@@ -4,7 +4,7 @@
 //! period.
 
 use crate::eccsi::{Kpak, SigningKey};
-use crate::kms::annex_d::{KmsCertificate, KmsKeySet};
+use crate::annex_d::{KmsCertificate, KmsKeySet};
 use crate::mcx::imessage::{self, ReceiveError, ReceivedKey, Receiver, ReplayCache, TimeCheck};
 use crate::mcx::uid::{KeyPeriods, Uid};
 use crate::mikey::{self, Payload, Timestamp};

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use base64::Engine;
 use mikey_sakke::eccsi::{Kpak, Pvt, SigningKey, Ssk};
-use mikey_sakke::kms::annex_d::{
+use mikey_sakke::annex_d::{
     AnnexDError, KmsCertCache, KmsCertificate, KmsError, KmsKeyProv, KmsKeySet, KmsMessage,
     KmsResponse, MAX_DEPTH, MAX_DOCUMENT_LEN, MAX_ELEMENTS, NAMESPACE, Role,
 };

@@ -30,7 +30,7 @@ use common::{MCX, RFC6507, RFC6508, get, parse};
 use mikey_sakke::curve::AffinePoint;
 use mikey_sakke::eccsi::{self, DecodeError, Kpak, Ksak, Pvt, Signature, SigningKey, Ssk};
 use mikey_sakke::field::{Fp, Fq};
-use mikey_sakke::kms::annex_d::{
+use mikey_sakke::annex_d::{
     AnnexDError, KmsCertificate, KmsKeyProv, KmsKeySet, KmsMessage, KmsResponse, MAX_DEPTH,
     MAX_DOCUMENT_LEN, MAX_ELEMENTS,
 };

@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mikey_sakke::kms::annex_d::KmsResponse;
+use mikey_sakke::annex_d::KmsResponse;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {

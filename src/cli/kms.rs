@@ -6,7 +6,7 @@ use std::time::Instant;
 use super::{
     CliError, Output, file_name_for, ntp_time, os_rng, passphrase, progress, read_uris, rfc3339,
 };
-use mikey_sakke::kms::annex_d::{KmsCertificate, KmsKeyProv, KmsKeySet, KmsMessage, KmsResponse};
+use mikey_sakke::annex_d::{KmsCertificate, KmsKeyProv, KmsKeySet, KmsMessage, KmsResponse};
 use mikey_sakke::kms::provision::{Provisioned, provision};
 use mikey_sakke::kms::store::{KdfParams, KmsConfig, PrincipalKind, Store};
 use mikey_sakke::mcx::uid::KeyPeriods;

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use super::{CliError, Output, ntp_time, read_text};
-use mikey_sakke::kms::annex_d::KmsResponse;
+use mikey_sakke::annex_d::KmsResponse;
 use mikey_sakke::mcx::imessage::{ReplayCache, TimeCheck};
 use mikey_sakke::ue::Client;
 

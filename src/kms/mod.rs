@@ -1,12 +1,9 @@
-//! The KMS side of TS 33.180: the persistent store, key provisioning per key period, and the
-//! documents a KMS serves and a client reads.
+//! The KMS side of TS 33.180: the persistent store and key provisioning per key period. The
+//! documents it serves are in [`crate::annex_d`].
 //!
 //! * [`store`]: the embedded SQLite store (master secrets sealed at rest, users and groups,
 //!   the issue log).
 //! * [`provision`]: issuing, validating and recording key sets per key period.
-//! * [`annex_d`]: the Annex D XML documents (`KmsResponse` with a KMS certificate or key sets),
-//!   typed, with a writer and a bounded, entity-free reader.
 
-pub mod annex_d;
 pub mod provision;
 pub mod store;

@@ -44,7 +44,7 @@
 //! # Example
 //!
 //! ```
-//! use mikey_sakke::kms::annex_d::{KmsMessage, KmsResponse};
+//! use mikey_sakke::annex_d::{KmsMessage, KmsResponse};
 //!
 //! let xml = r#"<KmsResponse xmlns="urn:3gpp:ns:mcsecKMSInterface:1.0">
 //!   <UserUri>sip:alice@example.org</UserUri>
@@ -56,7 +56,7 @@
 //! let response = KmsResponse::from_xml(xml)?;
 //! assert!(matches!(response.message, Some(KmsMessage::KeyProv(ref kp)) if kp.key_sets.is_empty()));
 //! assert_eq!(KmsResponse::from_xml(&response.to_xml())?, response);
-//! # Ok::<(), mikey_sakke::kms::annex_d::AnnexDError>(())
+//! # Ok::<(), mikey_sakke::annex_d::AnnexDError>(())
 //! ```
 
 mod octets;
