@@ -16,6 +16,8 @@
 //! * [`mcx`]: the TS 33.180 profile: UIDs, key periods, key identifiers, key parameters, SRTP
 //!   keys, and the MCX I_MESSAGE.
 //! * [`annex_d`]: the TS 33.180 Annex D documents a KMS serves and a client reads.
+//! * [`input`]: operator inputs bounded and validated before any work (caps per kind of
+//!   input, one time syntax, URI lists, collision-free file names).
 //! * [`kms`], [`gms`], [`ue`]: the roles: the KMS (store, provisioning), the group manager, the
 //!   receiving client.
 //!
@@ -47,6 +49,7 @@ pub mod error;
 pub mod field;
 pub mod gms;
 pub mod hash;
+pub mod input;
 pub mod kms;
 pub mod mcx;
 pub mod mikey;
