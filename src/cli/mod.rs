@@ -134,6 +134,41 @@ pub fn parse_hex(name: &str, s: &str) -> Result<Vec<u8>, CliError> {
     hex::decode(&digits).map_err(|e| CliError(format!("--{name}: {e}")))
 }
 
+/// Whether an option has already read standard input (only one may).
+static STDIN_TAKEN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// A secret given as `@FILE`, `-` (standard input) or, for tests only, hex on the command line.
+/// The file or stream holds hex (whitespace ignored) and is read with a cap.
+///
+/// # Errors
+/// A message naming the option; never the secret's value.
+pub fn secret_hex(name: &str, arg: &str) -> Result<zeroize::Zeroizing<Vec<u8>>, CliError> {
+    use mikey_sakke::input::{caps, read_bounded};
+    let text = if arg == "-" {
+        if STDIN_TAKEN.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return Err(CliError(format!(
+                "--{name}: standard input is already read by another option"
+            )));
+        }
+        Some(read_bounded(std::path::Path::new("-"), caps::KEY_TEXT))
+    } else {
+        arg.strip_prefix('@')
+            .map(|path| read_bounded(std::path::Path::new(path), caps::KEY_TEXT))
+    };
+    match text {
+        None => Ok(zeroize::Zeroizing::new(parse_hex(name, arg)?)),
+        Some(read) => {
+            let raw =
+                zeroize::Zeroizing::new(read.map_err(|e| CliError(format!("--{name}: {e}")))?);
+            let text = core::str::from_utf8(&raw)
+                .map_err(|_| CliError(format!("--{name}: not hex text")))?;
+            let digits: zeroize::Zeroizing<String> =
+                zeroize::Zeroizing::new(text.split_whitespace().collect());
+            Ok(zeroize::Zeroizing::new(parse_hex(name, &digits)?))
+        }
+    }
+}
+
 /// The operating system's random number generator, as an infallible `CryptoRng`.
 pub fn os_rng() -> rand_core::UnwrapErr<getrandom::SysRng> {
     rand_core::UnwrapErr(getrandom::SysRng)
