@@ -17,7 +17,8 @@
 //!   keys, and the MCX I_MESSAGE.
 //! * [`annex_d`]: the TS 33.180 Annex D documents a KMS serves and a client reads.
 //! * [`input`]: operator inputs bounded and validated before any work (caps per kind of
-//!   input, one time syntax, URI lists, collision-free file names).
+//!   input, one time syntax, URI lists, collision-free file names); [`output`]: files holding
+//!   key material written 0600, atomically, never through a symbolic link.
 //! * [`kms`], [`gms`], [`ue`]: the roles: the KMS (store, provisioning), the group manager, the
 //!   receiving client.
 //!
@@ -53,6 +54,7 @@ pub mod input;
 pub mod kms;
 pub mod mcx;
 pub mod mikey;
+pub mod output;
 pub mod pairing;
 pub mod params;
 pub mod sakke;

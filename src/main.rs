@@ -111,7 +111,16 @@ fn main() {
     };
     match run(&args.command) {
         Ok(out) => {
-            print!("{}", out.render());
+            // A full disk, /dev/full or a closed pipe is one error line, never a panic.
+            use std::io::Write as _;
+            let mut stdout = std::io::stdout().lock();
+            if let Err(e) = stdout
+                .write_all(out.render().as_bytes())
+                .and_then(|()| stdout.flush())
+            {
+                eprintln!("error: cannot write standard output: {e}");
+                std::process::exit(1);
+            }
             std::process::exit(out.status);
         }
         Err(e) => {

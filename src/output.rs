@@ -1,0 +1,248 @@
+//! Writing files that hold key material: created readable by their owner only (mode 0600),
+//! never through a symbolic link, and crash safe (a reader sees the old file or the new one,
+//! never a partial one).
+//!
+//! Each file is written to a fresh temporary file beside it (created exclusively, which
+//! refuses an existing path or a symbolic link), synced, and renamed over the target (a rename
+//! replaces a symbolic link at the target instead of following it); then the directory is
+//! synced. A batch ([`write_secret_files`]) syncs every file first and the directory once at
+//! the end, so a thousand key files cost one directory sync, not a thousand.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Why a file could not be written. The message names the file, never its content.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum WriteError {
+    /// The operating system refused (disk full, permission, not a directory, ...).
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+impl core::fmt::Display for WriteError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Io { path, source } => write!(f, "cannot write {}: {source}", path.display()),
+        }
+    }
+}
+
+impl std::error::Error for WriteError {}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> WriteError + '_ {
+    move |source| WriteError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// The directory a path lives in (`.` for a bare file name).
+fn parent_of(path: &Path) -> &Path {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
+/// A temporary file beside `path`, created exclusively with mode 0600.
+fn create_temp(path: &Path) -> Result<(PathBuf, File), WriteError> {
+    let dir = parent_of(path);
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut last = None;
+    for attempt in 0..16u32 {
+        let mut nonce = [0u8; 8];
+        // A collision only costs another attempt; the name need not be unpredictable.
+        let _ = getrandom::fill(&mut nonce);
+        let tmp = dir.join(format!(
+            ".{name}.{}.{attempt}.{}.tmp",
+            std::process::id(),
+            hex::encode(nonce)
+        ));
+        let mut opts = OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        match opts.open(&tmp) {
+            Ok(f) => return Ok((tmp, f)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => return Err(io(path)(e)),
+        }
+    }
+    Err(io(path)(last.unwrap_or_else(|| {
+        std::io::Error::other("no free temporary file name")
+    })))
+}
+
+/// Writes `data` to a temporary file beside `path`, syncs it and renames it over `path`
+/// (without syncing the directory).
+fn write_one(path: &Path, data: &[u8]) -> Result<(), WriteError> {
+    let (tmp, mut f) = create_temp(path)?;
+    let result = (|| {
+        #[cfg(unix)]
+        f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+        f.write_all(data)?;
+        f.sync_all()?;
+        drop(f);
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(io(path))
+}
+
+/// Syncs a directory, so that the renames into it survive a crash.
+fn sync_dir(dir: &Path) -> Result<(), WriteError> {
+    #[cfg(unix)]
+    {
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io(dir))?;
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
+/// Writes one file holding secrets: mode 0600, never through a symbolic link, atomically
+/// replacing what was there, synced with its directory.
+///
+/// # Errors
+/// [`WriteError`] naming the file (a full disk, a missing directory, ...); the previous file,
+/// if any, is then unchanged.
+pub fn write_secret_file(path: &Path, data: &[u8]) -> Result<(), WriteError> {
+    write_one(path, data)?;
+    sync_dir(parent_of(path))
+}
+
+/// Writes several files holding secrets as [`write_secret_file`] does, syncing each file and
+/// then each directory once. Returns the number of files written. On an error, the files
+/// written before it are complete; the rest are unchanged.
+///
+/// # Errors
+/// The first [`WriteError`].
+pub fn write_secret_files<'a>(
+    files: impl IntoIterator<Item = (&'a Path, &'a [u8])>,
+) -> Result<usize, WriteError> {
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    let mut n = 0;
+    for (path, data) in files {
+        write_one(path, data)?;
+        let dir = parent_of(path).to_path_buf();
+        if !dirs.contains(&dir) {
+            dirs.push(dir);
+        }
+        n += 1;
+    }
+    for d in &dirs {
+        sync_dir(d)?;
+    }
+    Ok(n)
+}
+
+/// Sets an existing file to mode 0600 (a store or key file created by an older version, or by
+/// hand, with wider permissions). A missing file is not an error.
+///
+/// # Errors
+/// [`WriteError`] if the file exists and its mode cannot be changed.
+pub fn restrict_to_owner(path: &Path) -> Result<(), WriteError> {
+    #[cfg(unix)]
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_file() => {
+            std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+                .map_err(io(path))?;
+        }
+        Ok(_) | Err(_) => {}
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[cfg(unix)]
+    use std::os::unix::fs::PermissionsExt;
+
+    fn tmpdir(tag: &str) -> PathBuf {
+        let d =
+            std::env::temp_dir().join(format!("mikey-sakke-output-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[cfg(unix)]
+    fn mode(p: &Path) -> u32 {
+        std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn new_and_existing_files_end_up_0600() {
+        let d = tmpdir("mode");
+        let p = d.join("keys.xml");
+        write_secret_file(&p, b"one").unwrap();
+        assert_eq!(mode(&p), 0o600);
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+        write_secret_file(&p, b"two").unwrap();
+        assert_eq!(
+            (std::fs::read(&p).unwrap(), mode(&p)),
+            (b"two".to_vec(), 0o600)
+        );
+        std::fs::write(d.join("old.db"), b"x").unwrap();
+        std::fs::set_permissions(d.join("old.db"), std::fs::Permissions::from_mode(0o644)).unwrap();
+        restrict_to_owner(&d.join("old.db")).unwrap();
+        restrict_to_owner(&d.join("missing")).unwrap();
+        assert_eq!(mode(&d.join("old.db")), 0o600);
+        // No temporary file is left behind.
+        let names: Vec<_> = std::fs::read_dir(&d)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(names.len(), 2, "{names:?}");
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn a_symlink_is_replaced_not_followed() {
+        let d = tmpdir("link");
+        let victim = d.join("victim");
+        std::fs::write(&victim, b"precious").unwrap();
+        let link = d.join("keys.xml");
+        std::os::unix::fs::symlink(&victim, &link).unwrap();
+        write_secret_file(&link, b"secret").unwrap();
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+        assert!(
+            !std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(std::fs::read(&link).unwrap(), b"secret");
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn batches_and_errors() {
+        let d = tmpdir("batch");
+        let a = d.join("a");
+        let b = d.join("b");
+        let n = write_secret_files([(a.as_path(), &b"1"[..]), (b.as_path(), &b"2"[..])]).unwrap();
+        assert_eq!((n, std::fs::read(&b).unwrap()), (2, b"2".to_vec()));
+        let e = write_secret_file(&d.join("no/such/dir/f"), b"x").unwrap_err();
+        assert!(e.to_string().starts_with("cannot write "), "{e}");
+        let _ = std::fs::remove_dir_all(&d);
+    }
+}
