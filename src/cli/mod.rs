@@ -174,22 +174,92 @@ pub fn os_rng() -> rand_core::UnwrapErr<getrandom::SysRng> {
     rand_core::UnwrapErr(getrandom::SysRng)
 }
 
+/// Where the store passphrase comes from, for every command that opens or creates a store.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct PassphraseArgs {
+    /// Read the store passphrase from this file (its first line; keep it 0600). Without it the
+    /// passphrase comes from the MIKEY_SAKKE_PASSPHRASE environment variable, else a prompt on
+    /// the terminal (asked twice when a store is created).
+    #[arg(long, value_name = "FILE", global = true)]
+    pub passphrase_file: Option<std::path::PathBuf>,
+    /// Accept a new passphrase shorter than 12 characters (for tests and demos only).
+    #[arg(long, global = true)]
+    pub allow_weak_passphrase: bool,
+}
+
+#[allow(dead_code)] // used by `kms init` once the store commands take PassphraseArgs
+/// Shortest passphrase accepted for a new store (or a new passphrase) without
+/// `--allow-weak-passphrase`.
+pub const MIN_PASSPHRASE_CHARS: usize = 12;
+
+/// The passphrase from `--passphrase-file`, `MIKEY_SAKKE_PASSPHRASE` or the terminal (once).
+fn read_passphrase(
+    args: &PassphraseArgs,
+    prompt: &str,
+) -> Result<zeroize::Zeroizing<String>, CliError> {
+    let p = if let Some(f) = &args.passphrase_file {
+        let raw = zeroize::Zeroizing::new(
+            mikey_sakke::input::read_bounded_text(f, mikey_sakke::input::caps::KEY_TEXT)
+                .map_err(|e| CliError(format!("--passphrase-file: {e}")))?,
+        );
+        zeroize::Zeroizing::new(raw.lines().next().unwrap_or("").to_string())
+    } else if let Ok(v) = std::env::var("MIKEY_SAKKE_PASSPHRASE") {
+        zeroize::Zeroizing::new(v)
+    } else {
+        zeroize::Zeroizing::new(rpassword::prompt_password(prompt).map_err(|_| {
+            CliError::new(
+                "no passphrase: give --passphrase-file, set MIKEY_SAKKE_PASSPHRASE or run on a terminal",
+            )
+        })?)
+    };
+    if p.is_empty() {
+        return Err(CliError::new("the passphrase is empty"));
+    }
+    Ok(p)
+}
+
+/// The passphrase of an existing store.
+///
+/// # Errors
+/// When no source gives one, or it is empty.
+pub fn passphrase_to_open(args: &PassphraseArgs) -> Result<zeroize::Zeroizing<Vec<u8>>, CliError> {
+    let p = read_passphrase(args, "store passphrase: ")?;
+    Ok(zeroize::Zeroizing::new(p.as_bytes().to_vec()))
+}
+
+/// A new passphrase (for a new store, or a passphrase change): typed twice when it comes from
+/// the terminal, and at least [`MIN_PASSPHRASE_CHARS`] characters unless
+/// `--allow-weak-passphrase`.
+///
+/// # Errors
+/// When the two entries differ, or the passphrase is too short.
+#[allow(dead_code)] // used by `kms init` once the store commands take PassphraseArgs
+pub fn new_passphrase(args: &PassphraseArgs) -> Result<zeroize::Zeroizing<Vec<u8>>, CliError> {
+    let from_terminal =
+        args.passphrase_file.is_none() && std::env::var_os("MIKEY_SAKKE_PASSPHRASE").is_none();
+    let p = read_passphrase(args, "new store passphrase: ")?;
+    if from_terminal {
+        let again = read_passphrase(args, "the same passphrase again: ")?;
+        if *again != *p {
+            return Err(CliError::new("the two passphrases differ; nothing done"));
+        }
+    }
+    if p.chars().count() < MIN_PASSPHRASE_CHARS && !args.allow_weak_passphrase {
+        return Err(CliError(format!(
+            "the passphrase is shorter than {MIN_PASSPHRASE_CHARS} characters (give a longer one, \
+             or --allow-weak-passphrase for tests)"
+        )));
+    }
+    Ok(zeroize::Zeroizing::new(p.as_bytes().to_vec()))
+}
+
 /// The store passphrase: the `MIKEY_SAKKE_PASSPHRASE` environment variable, else a prompt on
 /// the terminal (without echo).
 ///
 /// # Errors
 /// When neither is available, or the passphrase is empty.
 pub fn passphrase() -> Result<zeroize::Zeroizing<Vec<u8>>, CliError> {
-    let p = match std::env::var("MIKEY_SAKKE_PASSPHRASE") {
-        Ok(v) => v,
-        Err(_) => rpassword::prompt_password("store passphrase: ").map_err(|_| {
-            CliError::new("no passphrase: set MIKEY_SAKKE_PASSPHRASE or run on a terminal")
-        })?,
-    };
-    if p.is_empty() {
-        return Err(CliError::new("the passphrase is empty"));
-    }
-    Ok(zeroize::Zeroizing::new(p.into_bytes()))
+    passphrase_to_open(&PassphraseArgs::default())
 }
 
 /// A time in the one syntax every command takes (RFC 3339, `ntp:SECONDS` or `0xHEX` NTP
