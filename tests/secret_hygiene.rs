@@ -861,12 +861,19 @@ fn cli_workflows_print_no_secret() {
         "--user",
         "sip:a@example.org",
     ]);
-    assert!(to_stdout.0.contains("<UserDecryptKey>"));
+    assert!(
+        to_stdout
+            .0
+            .contains("<UserDecryptKey xsi:type=\"KeyContentType\">")
+    );
     assert_output_clean(
         "kms provision to stdout",
         &to_stdout,
         &secrets,
-        &["<UserDecryptKey>", "<UserSigningKeySSK>"],
+        &[
+            "<UserDecryptKey xsi:type=\"KeyContentType\">",
+            "<UserSigningKeySSK xsi:type=\"KeyContentType\">",
+        ],
     );
 
     // The group manager with a known GMK.
