@@ -8,11 +8,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use mikey_sakke::annex_d::{KmsMessage, KmsRequest, RawXml, Role, SignedKmsRequest, KmsResponse};
+use mikey_sakke::annex_d::{KmsMessage, KmsRequest, KmsResponse, RawXml, Role, SignedKmsRequest};
 use mikey_sakke::kms::documents::{self, CertCacheError, import_external_certificate};
 use mikey_sakke::kms::service::{
-    BASE_PATH, CERTCACHE_PATH, Context, HttpReply, INIT_PATH, KEYPROV_PATH, KmsService,
-    Principal, Refusal, Request,
+    BASE_PATH, CERTCACHE_PATH, Context, HttpReply, INIT_PATH, KEYPROV_PATH, KmsService, Principal,
+    Refusal, Request,
 };
 use mikey_sakke::kms::store::{KdfParams, KmsConfig, KmsStore, PrincipalKind, SqliteStore};
 use mikey_sakke::mcx::uid::KeyPeriods;
@@ -130,7 +130,9 @@ fn paths_parse() {
         Ok(keyprov(Some(ALICE), None))
     );
     assert_eq!(
-        parse(&format!("{KEYPROV_PATH}/sip%3aalice%40example.org/D6B4323200000000")),
+        parse(&format!(
+            "{KEYPROV_PATH}/sip%3aalice%40example.org/D6B4323200000000"
+        )),
         Ok(keyprov(Some(ALICE), Some(0xD6B4_3232_0000_0000)))
     );
     assert_eq!(
@@ -203,9 +205,14 @@ fn bad_paths_are_refused() {
 }
 
 fn request_xml(version: &str) -> String {
-    KmsRequest::new(ALICE, "kms.example.org", "2026-01-01T00:00:00Z", "https://kms.example.org/keymanagement/identity/v1/init")
-        .to_xml()
-        .replace("Version=\"1.1.0\"", &format!("Version=\"{version}\""))
+    KmsRequest::new(
+        ALICE,
+        "kms.example.org",
+        "2026-01-01T00:00:00Z",
+        "https://kms.example.org/keymanagement/identity/v1/init",
+    )
+    .to_xml()
+    .replace("Version=\"1.1.0\"", &format!("Version=\"{version}\""))
 }
 
 #[test]
@@ -233,9 +240,7 @@ fn bodies() {
         documents::client_req_url("k", "/p"),
         KmsResponse::new("u", "k", "t", "c", None).to_xml(),
         // a signed request without its signature
-        signed
-            .to_xml()
-            .replace(signed.signature().as_str(), ""),
+        signed.to_xml().replace(signed.signature().as_str(), ""),
     ] {
         assert!(bad_request(ok(body.as_bytes())), "{body}");
     }
@@ -280,7 +285,9 @@ fn init_serves_the_current_certificate() {
 fn key_prov_issues_once_then_serves_and_logs() {
     let tmp = Tmp::new("keyprov");
     let (s, svc) = service(&tmp);
-    let first = svc.handle(&who(ALICE), &keyprov(None, None), &ctx()).unwrap();
+    let first = svc
+        .handle(&who(ALICE), &keyprov(None, None), &ctx())
+        .unwrap();
     assert_eq!((first.issued, first.served), (1, 0));
     let again = svc
         .handle(&who(ALICE), &keyprov(Some(ALICE), None), &ctx())
@@ -326,9 +333,7 @@ fn key_prov_for_the_time_in_the_path() {
     assert_eq!(sets[0].key_period_no, current_period() + 1);
     assert_eq!(
         reply.document.client_req_url,
-        format!(
-            "https://kms.example.org{KEYPROV_PATH}/sip%3Aalice%40example.org/{t:016X}"
-        )
+        format!("https://kms.example.org{KEYPROV_PATH}/sip%3Aalice%40example.org/{t:016X}")
     );
     assert!(s.issued(ALICE, current_period() + 1).unwrap().is_some());
     assert!(s.issued(ALICE, current_period()).unwrap().is_none());
@@ -354,43 +359,54 @@ fn authorisation() {
     let c = ctx();
     // another user's URI
     assert_eq!(
-        svc.handle(&who(ALICE), &keyprov(Some(BOB), None), &c).unwrap_err(),
+        svc.handle(&who(ALICE), &keyprov(Some(BOB), None), &c)
+            .unwrap_err(),
         Refusal::Forbidden
     );
     // an unregistered URI: NotFound for one's own, Forbidden for another's
     let carol = "sip:carol@example.org";
     assert_eq!(
-        svc.handle(&who(carol), &keyprov(None, None), &c).unwrap_err(),
+        svc.handle(&who(carol), &keyprov(None, None), &c)
+            .unwrap_err(),
         Refusal::NotFound
     );
     assert_eq!(
-        svc.handle(&who(ALICE), &keyprov(Some(carol), None), &c).unwrap_err(),
+        svc.handle(&who(ALICE), &keyprov(Some(carol), None), &c)
+            .unwrap_err(),
         Refusal::Forbidden
     );
     // the group manager, for its group and for another group
-    let g = svc.handle(&who(GMS), &keyprov(Some(GROUP), None), &c).unwrap();
+    let g = svc
+        .handle(&who(GMS), &keyprov(Some(GROUP), None), &c)
+        .unwrap();
     assert_eq!(g.document.key_sets()[0].user_uri, GROUP);
     assert_eq!(g.document.user_uri, GROUP);
     assert_eq!(
-        svc.handle(&who(GMS), &keyprov(Some(GROUP2), None), &c).unwrap_err(),
+        svc.handle(&who(GMS), &keyprov(Some(GROUP2), None), &c)
+            .unwrap_err(),
         Refusal::Forbidden
     );
     // a group member who is no manager
     assert_eq!(
-        svc.handle(&who(ALICE), &keyprov(Some(GROUP), None), &c).unwrap_err(),
+        svc.handle(&who(ALICE), &keyprov(Some(GROUP), None), &c)
+            .unwrap_err(),
         Refusal::Forbidden
     );
     // a removed manager
     assert!(s.remove_group_manager(GROUP, GMS).unwrap());
     assert_eq!(
-        svc.handle(&who(GMS), &keyprov(Some(GROUP), None), &c).unwrap_err(),
+        svc.handle(&who(GMS), &keyprov(Some(GROUP), None), &c)
+            .unwrap_err(),
         Refusal::Forbidden
     );
     // refusals deliver nothing and log nothing
     assert_eq!(s.issued_count().unwrap(), 1);
     let log = s.deliveries().unwrap();
     assert_eq!(log.len(), 1);
-    assert_eq!((log[0].principal.as_str(), log[0].uri.as_str()), (GMS, GROUP));
+    assert_eq!(
+        (log[0].principal.as_str(), log[0].uri.as_str()),
+        (GMS, GROUP)
+    );
 }
 
 #[test]
@@ -443,7 +459,10 @@ fn cert_cache() {
     assert!(empty.certificates.is_empty());
     // another KMS's certificate, as a bare certificate and inside a KmsInit response
     let cert_xml = other_kms_certificate(&tmp);
-    assert_eq!(import_external_certificate(s.as_ref(), &cert_xml).unwrap(), 1);
+    assert_eq!(
+        import_external_certificate(s.as_ref(), &cert_xml).unwrap(),
+        1
+    );
     let cache = cache_of(None);
     assert_eq!(cache.cache_num, Some(1));
     assert_eq!(cache.certificates.len(), 1);
@@ -455,7 +474,10 @@ fn cert_cache() {
     assert!(same.certificates.is_empty());
     assert_eq!(cache_of(Some(0)).certificates.len(), 1);
     // the same certificate again changes nothing; a changed one grows the number
-    assert_eq!(import_external_certificate(s.as_ref(), &cert_xml).unwrap(), 1);
+    assert_eq!(
+        import_external_certificate(s.as_ref(), &cert_xml).unwrap(),
+        1
+    );
     let third = store(&Tmp::new("third"), "kms.third.org");
     let keys = third.master_keys(current_period()).unwrap();
     let init = documents::init_response(
@@ -536,11 +558,19 @@ fn replies_and_refusal_codes() {
     assert_eq!(r.status, 401);
     assert_eq!(error_of(&r).0, 2);
     let doc = KmsResponse::from_xml(&r.body).unwrap();
-    assert_eq!(doc.client_req_url, "https://kms.example.org/keymanagement/identity/v1/init");
+    assert_eq!(
+        doc.client_req_url,
+        "https://kms.example.org/keymanagement/identity/v1/init"
+    );
     // success
     let r = svc.respond(Some(&who(ALICE)), &format!("{INIT_PATH}?q=1"), b"", &c);
     assert_eq!(r.status, 200);
-    assert!(KmsResponse::from_xml(&r.body).unwrap().certificate().is_some());
+    assert!(
+        KmsResponse::from_xml(&r.body)
+            .unwrap()
+            .certificate()
+            .is_some()
+    );
     // refusals
     let cases = [
         (format!("{KEYPROV_PATH}/{BOB}"), b"".as_slice(), 403, 3),
@@ -574,5 +604,8 @@ fn replies_and_refusal_codes() {
     let r = svc.respond(Some(&who(ALICE)), KEYPROV_PATH, b"", &c);
     assert_eq!((r.status, r.issued), (200, 1));
     let dbg = format!("{r:?}");
-    assert!(!dbg.contains("UserDecryptKey") && dbg.contains("body_len"), "{dbg}");
+    assert!(
+        !dbg.contains("UserDecryptKey") && dbg.contains("body_len"),
+        "{dbg}"
+    );
 }

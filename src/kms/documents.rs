@@ -5,8 +5,7 @@
 
 use super::store::{IssuedKeySet, KmsConfig, KmsStore, MasterKeys, StoreError};
 use crate::annex_d::{
-    AnnexDError, KmsCertCache, KmsCertificate, KmsKeyProv, KmsKeySet, KmsMessage, KmsResponse,
-    Role,
+    AnnexDError, KmsCertCache, KmsCertificate, KmsKeyProv, KmsKeySet, KmsMessage, KmsResponse, Role,
 };
 
 /// The resource root of the KMS interface for a domain (TS 33.180 D.2.1).
@@ -168,10 +167,7 @@ impl From<AnnexDError> for CertCacheError {
 ///
 /// # Errors
 /// A [`CertCacheError`] naming the first problem; nothing is stored then.
-pub fn import_external_certificate(
-    store: &dyn KmsStore,
-    xml: &str,
-) -> Result<u64, CertCacheError> {
+pub fn import_external_certificate(store: &dyn KmsStore, xml: &str) -> Result<u64, CertCacheError> {
     let certs = match KmsCertificate::from_xml(xml) {
         Ok(cert) => vec![cert],
         Err(AnnexDError::WrongRoot { .. }) => {
@@ -191,7 +187,8 @@ pub fn import_external_certificate(
     for mut cert in certs {
         cert.kms_public_key()
             .map_err(|_| CertCacheError::BadKey("PubEncKey"))?;
-        cert.kpak().map_err(|_| CertCacheError::BadKey("PubAuthKey"))?;
+        cert.kpak()
+            .map_err(|_| CertCacheError::BadKey("PubAuthKey"))?;
         if cert.kms_uri == store.config().kms_uri {
             return Err(CertCacheError::OwnCertificate);
         }

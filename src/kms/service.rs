@@ -29,7 +29,9 @@ use super::documents::{self, client_req_url};
 pub use super::documents::{BASE_PATH, CERTCACHE_PATH, INIT_PATH, KEYPROV_PATH};
 use super::provision::{ProvisionError, issue_key_set};
 use super::store::{KmsConfig, KmsStore, StoreError};
-use crate::annex_d::{AnnexDError, AnyKmsRequest, KmsCertificate, KmsError, KmsMessage, KmsResponse};
+use crate::annex_d::{
+    AnnexDError, AnyKmsRequest, KmsCertificate, KmsError, KmsMessage, KmsResponse,
+};
 
 /// Seconds from the NTP epoch (1900) to the Unix epoch (1970).
 const NTP_UNIX_OFFSET: u64 = 2_208_988_800;
@@ -351,7 +353,10 @@ pub fn escape(s: &str) -> String {
 
 /// Checks a request body: empty (or XML whitespace only), or a request document.
 fn check_body(body: &[u8]) -> Result<(), Refusal> {
-    if body.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n')) {
+    if body
+        .iter()
+        .all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+    {
         return Ok(());
     }
     let text = core::str::from_utf8(body).map_err(|_| bad("the body is not UTF-8"))?;
@@ -370,8 +375,7 @@ fn unix_secs(t: SystemTime) -> Option<u64> {
 /// `t` as an `xs:dateTime` in UTC.
 fn date_time(t: SystemTime) -> String {
     let secs = unix_secs(t).unwrap_or(0);
-    humantime::format_rfc3339_seconds(UNIX_EPOCH + std::time::Duration::from_secs(secs))
-        .to_string()
+    humantime::format_rfc3339_seconds(UNIX_EPOCH + std::time::Duration::from_secs(secs)).to_string()
 }
 
 impl KmsService {
@@ -417,10 +421,7 @@ impl KmsService {
     /// The certificate of the generation serving `period` (cached for closed generations).
     fn certificate(&self, period: u64) -> Result<KmsCertificate, Refusal> {
         let mut cache = self.certs.lock().map_err(|_| Refusal::Internal)?;
-        if let Some(c) = cache
-            .iter()
-            .find(|c| c.first <= period && period <= c.last)
-        {
+        if let Some(c) = cache.iter().find(|c| c.first <= period && period <= c.last) {
             return Ok(c.cert.clone());
         }
         let keys = self.store.master_keys(period).map_err(|e| match e {
@@ -486,10 +487,8 @@ impl KmsService {
                 })
             }
             Request::CertCache { cache_num } => {
-                let cache =
-                    documents::cert_cache(self.store.as_ref(), *cache_num).map_err(|_| {
-                        Refusal::Internal
-                    })?;
+                let cache = documents::cert_cache(self.store.as_ref(), *cache_num)
+                    .map_err(|_| Refusal::Internal)?;
                 let doc = KmsResponse::new(
                     who.uri.clone(),
                     self.config.kms_uri.clone(),
@@ -524,11 +523,7 @@ impl KmsService {
 
     /// Issues and records the key set of `uri` for `period` (insert-or-return: a concurrent
     /// first request gets the same set). Returns the set and whether it is new.
-    fn issue(
-        &self,
-        uri: &str,
-        period: u64,
-    ) -> Result<(super::store::IssuedKeySet, bool), Refusal> {
+    fn issue(&self, uri: &str, period: u64) -> Result<(super::store::IssuedKeySet, bool), Refusal> {
         let keys = self.store.master_keys(period).map_err(|e| match e {
             StoreError::NoMasterKeyForPeriod(_) => Refusal::NoKeyPeriod,
             other => internal(other),
