@@ -410,7 +410,6 @@ pub(super) fn parse_tree(
     b.root.ok_or(AnnexDError::NoRootElement)
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
