@@ -8,7 +8,7 @@ use mikey_sakke::eccsi::{KmsKeyPair, SigningKey};
 use mikey_sakke::gms::{self, Distribution, GroupKey, GroupManager};
 use mikey_sakke::mcx::imessage::{self, Receiver, TimeCheck};
 use mikey_sakke::mcx::uid::{KeyPeriods, uid};
-use mikey_sakke::sakke::{MasterSecret, PreparedKms, PreparedReceiver};
+use mikey_sakke::sakke::{MasterSecret, PreparedReceiver};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 
@@ -28,19 +28,11 @@ fn every_member_recovers_the_gmk_with_either_signer() {
     let members: Vec<String> = (0..12)
         .map(|i| format!("sip:member{i}@example.org"))
         .collect();
-    let prepared = PreparedKms::new(&zpub);
     for signer_uri in ["sip:gms@example.org", "sip:group7@example.org"] {
         let signer_uid = uid(signer_uri.as_bytes(), kms_uri.as_bytes(), periods, period).unwrap();
         let (ssk, pvt) = eccsi.issue(&signer_uid, &mut rng).unwrap();
         let signer = SigningKey::new(eccsi.kpak(), &signer_uid, ssk, &pvt).unwrap();
-        let gm = GroupManager {
-            signer: &signer,
-            signer_kms: &zpub,
-            signer_kms_uri: kms_uri,
-            members_kms: &prepared,
-            members_kms_uri: kms_uri,
-            periods,
-        };
+        let gm = GroupManager::new(signer, period, &zpub, kms_uri, periods);
         let key = GroupKey::generate(&mut rng);
         let dist = Distribution {
             group_id: "sip:group7@example.org",
@@ -114,15 +106,7 @@ fn two_thousand_members_recover_the_same_gmk() {
     let signer_uid = uid(b"sip:gms@example.org", kms_uri.as_bytes(), periods, period).unwrap();
     let (ssk, pvt) = eccsi.issue(&signer_uid, &mut rng).unwrap();
     let signer = SigningKey::new(eccsi.kpak(), &signer_uid, ssk, &pvt).unwrap();
-    let prepared = PreparedKms::new(&zpub);
-    let gm = GroupManager {
-        signer: &signer,
-        signer_kms: &zpub,
-        signer_kms_uri: kms_uri,
-        members_kms: &prepared,
-        members_kms_uri: kms_uri,
-        periods,
-    };
+    let gm = GroupManager::new(signer, period, &zpub, kms_uri, periods);
     let members: Vec<String> = (0..2000)
         .map(|i| format!("sip:member{i}@example.org"))
         .collect();
