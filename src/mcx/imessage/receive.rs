@@ -108,7 +108,8 @@ pub enum ReceiveError {
         /// The receiver's clock.
         now: u64,
     },
-    /// The message was received before.
+    /// The message was received before (possibly with another encoding of its signature,
+    /// such as `(r, q - s)`: the replay cache keys on the signed octets without it).
     Replay,
     /// The message's key period is not the one of the receiver's keys.
     WrongKeyPeriod {
