@@ -8,7 +8,7 @@
 use mikey_sakke::eccsi::{KmsKeyPair, SigningKey};
 use mikey_sakke::gms::{self, Distribution, GroupKey, GroupManager};
 use mikey_sakke::mcx::uid::{KeyPeriods, uid};
-use mikey_sakke::sakke::{MasterSecret, PreparedKms};
+use mikey_sakke::sakke::MasterSecret;
 
 fn main() {
     let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
@@ -32,15 +32,8 @@ fn main() {
     let members: Vec<String> = (0..50)
         .map(|i| format!("sip:officer{i}@example.org"))
         .collect();
-    let prepared = PreparedKms::new(&kms_public);
-    let gm = GroupManager {
-        signer: &signer,
-        signer_kms: &kms_public,
-        signer_kms_uri: kms_uri,
-        members_kms: &prepared,
-        members_kms_uri: kms_uri,
-        periods,
-    };
+    // A real GMS loads the KMS certificate and its key sets with `GroupManager::load`.
+    let gm = GroupManager::new(signer, period, &kms_public, kms_uri, periods);
     let key = GroupKey::generate(&mut rng);
     let dist = Distribution {
         group_id: "sip:patrol-east@example.org",

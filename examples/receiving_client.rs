@@ -81,7 +81,11 @@ fn main() {
         hex::encode_upper(srtp.salt)
     );
     assert_eq!(hex::encode(got.key.as_bytes()), value("gmk_GMK"));
-    // The same message again is a replay.
+    // A client keeps its replay cache across restarts (e.g. in its state directory).
+    let stored = replay.to_bytes();
+    let mut replay = ReplayCache::from_bytes(&stored).expect("a valid replay cache");
+    // The same message again is a replay (also with its signature's s replaced by q - s: the
+    // cache keys on the signed octets without the signature).
     assert!(
         imessage::receive(
             &receiver,

@@ -7,20 +7,25 @@
 //! E.2) or the group's identity keys issued to the group manager (TS 33.303 6.2.4.4): whatever
 //! [`SigningKey`] is given.
 //!
-//! The fan-out runs on all cores; the SAKKE-to-self payload, identical for every member, is
-//! computed once, and the members' KMS key is prepared once ([`PreparedKms`]).
+//! [`GroupManager::load`] reads the KMS certificate and the signer's key sets (Annex D
+//! documents) and validates every key set once, as [`crate::ue::Client::load`] does for a
+//! receiver; [`distribute`] picks the signer's key set of the message's key period. The
+//! messages are built by the MCX profile's [`imessage::build_many`], which owns the batched
+//! encapsulation and its rules and runs on all cores; the SAKKE-to-self payload, identical for
+//! every member, is computed once, and the members' KMS key is prepared once ([`PreparedKms`]).
 
 use rand_core::CryptoRng;
-use rayon::prelude::*;
 
+use crate::annex_d::{KmsCertificate, KmsKeySet};
 use crate::eccsi::SigningKey;
 use crate::mcx::imessage::{
-    self, BuildMessageError, Initiator, KeyKind, KeyParamsSpec, MessageSpec, Responder,
+    self, BatchKeyParams, BatchKind, BatchSpec, BuildManyError, BuildMessageError, Initiator,
+    Members,
 };
-use crate::mcx::key_id::{KeyId, PurposeTag, guk_id};
+use crate::mcx::key_id::{KeyId, PurposeTag};
 use crate::mcx::key_params::{GroupIdIe, KeyParameters, STATUS_NOT_REVOKED};
-use crate::mcx::uid::{KeyPeriods, uid};
-use crate::sakke::{KmsPublicKey, PreparedKms, Ssv, hazmat};
+use crate::mcx::uid::KeyPeriods;
+use crate::sakke::{KmsPublicKey, PreparedKms, Ssv};
 
 /// IEI used for the group ID IE inside the key parameters (TS 24.282 15.2.14). The numeric
 /// value was not verified against the specification text; receivers of this crate do not
@@ -41,6 +46,17 @@ pub struct GroupKey {
 impl zeroize::ZeroizeOnDrop for GroupKey {}
 
 impl GroupKey {
+    /// A given GMK and GMK-ID (e.g. from an operator).
+    ///
+    /// # Errors
+    /// [`GmsError::NotAGmkId`] if the GMK-ID's purpose tag is not 0 (GMK, TS 33.180 F.1.3).
+    pub fn new(gmk: Ssv, gmk_id: KeyId) -> Result<Self, GmsError> {
+        if gmk_id.purpose() != Some(PurposeTag::Gmk) {
+            return Err(GmsError::NotAGmkId(gmk_id));
+        }
+        Ok(Self { gmk, gmk_id })
+    }
+
     /// Draws a fresh GMK and GMK-ID.
     pub fn generate<R: CryptoRng + ?Sized>(rng: &mut R) -> Self {
         Self {
@@ -50,24 +66,142 @@ impl GroupKey {
     }
 }
 
-/// The group manager's keys and the KMS data it needs.
-pub struct GroupManager<'a> {
-    /// The signer: the GMS identity's or the group identity's validated ECCSI key for the key
-    /// period (its identifier is that UID).
-    pub signer: &'a SigningKey,
-    /// The KMS public key Z of the signer's KMS (for SAKKE-to-self).
-    pub signer_kms: &'a KmsPublicKey,
-    /// The signer's KMS URI (IDRkmsi).
-    pub signer_kms_uri: &'a str,
-    /// The members' KMS, prepared.
-    pub members_kms: &'a PreparedKms,
-    /// The members' KMS URI (IDRkmsr and part of their UIDs).
-    pub members_kms_uri: &'a str,
-    /// The members' KMS key periods.
-    pub periods: KeyPeriods,
+/// The signer's validated key for one key period.
+struct PeriodSigner {
+    period_no: u64,
+    signer: SigningKey,
+}
+
+/// The group manager: its signer's validated keys for one or more key periods and the KMS
+/// data it needs. The signer is the GMS identity (TS 33.180 E.2) or the group identity whose
+/// keys the KMS issued to the group manager (TS 33.303 6.2.4.4); signer and members belong to
+/// one KMS.
+pub struct GroupManager {
+    signers: Vec<PeriodSigner>,
+    kms: KmsPublicKey,
+    kms_uri: String,
+    members_kms: PreparedKms,
+    periods: KeyPeriods,
+}
+
+// Every signer is a `SigningKey`, which zeroizes itself on drop; the KMS data is public.
+impl zeroize::ZeroizeOnDrop for GroupManager {}
+
+impl core::fmt::Debug for GroupManager {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("GroupManager")
+            .field("kms_uri", &self.kms_uri)
+            .field("periods", &self.key_periods())
+            .finish_non_exhaustive()
+    }
+}
+
+impl GroupManager {
+    /// A group manager with one validated signer key, for the key period `signer_period` of
+    /// `periods`, signer and members of the KMS `kms` with URI `kms_uri`. Prepares the KMS key
+    /// for the fan-out (about four encapsulations' worth of work).
+    pub fn new(
+        signer: SigningKey,
+        signer_period: u64,
+        kms: &KmsPublicKey,
+        kms_uri: &str,
+        periods: KeyPeriods,
+    ) -> Self {
+        Self {
+            signers: vec![PeriodSigner {
+                period_no: signer_period,
+                signer,
+            }],
+            kms: *kms,
+            kms_uri: kms_uri.to_owned(),
+            members_kms: PreparedKms::new(kms),
+            periods,
+        }
+    }
+
+    /// Loads the KMS certificate and the signer's key sets (Annex D documents) and validates
+    /// every key set once: issued by the certificate's KMS, SSK/PVT valid for its UserID
+    /// (RFC 6507 s5.1.2), UserID the UID of its user URI for its period (TS 33.180 F.2.1).
+    ///
+    /// # Errors
+    /// The [`GmsError`] of the first key set that fails.
+    pub fn load(cert: &KmsCertificate, key_sets: &[KmsKeySet]) -> Result<Self, GmsError> {
+        let kms = cert
+            .kms_public_key()
+            .map_err(|e| GmsError::BadCertificate(e.to_string()))?;
+        let kpak = cert
+            .kpak()
+            .map_err(|e| GmsError::BadCertificate(e.to_string()))?;
+        let periods = cert.key_periods();
+        if key_sets.is_empty() {
+            return Err(GmsError::NoKeySets);
+        }
+        let mut signers = Vec::with_capacity(key_sets.len());
+        for ks in key_sets {
+            let p = ks.key_period_no;
+            if ks.kms_uri != cert.kms_uri {
+                return Err(GmsError::WrongKms {
+                    key_set: ks.kms_uri.clone(),
+                    certificate: cert.kms_uri.clone(),
+                });
+            }
+            let ssk = ks.ssk().map_err(|_| GmsError::InvalidKeySet(p))?;
+            let pvt = ks.pvt().map_err(|_| GmsError::InvalidKeySet(p))?;
+            let signer = SigningKey::new(&kpak, ks.user_id(), ssk, &pvt)
+                .map_err(|_| GmsError::InvalidKeySet(p))?;
+            if ks.derived_user_id(periods).ok().as_ref() != Some(ks.user_id()) {
+                return Err(GmsError::WrongUserId(p));
+            }
+            signers.push(PeriodSigner {
+                period_no: p,
+                signer,
+            });
+        }
+        Ok(Self {
+            signers,
+            kms,
+            kms_uri: cert.kms_uri.clone(),
+            members_kms: PreparedKms::new(&kms),
+            periods,
+        })
+    }
+
+    /// The key periods this group manager holds a signer key for.
+    pub fn key_periods(&self) -> Vec<u64> {
+        self.signers.iter().map(|s| s.period_no).collect()
+    }
+
+    /// The KMS's key periods.
+    pub fn periods(&self) -> KeyPeriods {
+        self.periods
+    }
+
+    /// The key period of a 64-bit NTP time (the period whose UIDs and signer a distribution
+    /// at that time uses).
+    ///
+    /// # Errors
+    /// [`GmsError::BadTime`] before the first key period.
+    pub fn period_of(&self, ntp_time: u64) -> Result<u64, GmsError> {
+        self.periods
+            .period_number(ntp_time >> 32)
+            .map_err(|_| GmsError::BadTime)
+    }
+
+    /// The signer key of key period `period`.
+    ///
+    /// # Errors
+    /// [`GmsError::NoSignerForPeriod`].
+    pub fn signer(&self, period: u64) -> Result<&SigningKey, GmsError> {
+        self.signers
+            .iter()
+            .find(|s| s.period_no == period)
+            .map(|s| &s.signer)
+            .ok_or(GmsError::NoSignerForPeriod(period))
+    }
 }
 
 /// What to distribute.
+#[derive(Debug)]
 pub struct Distribution<'a> {
     /// The group ID (a URI), carried in the key parameters.
     pub group_id: &'a str,
@@ -81,7 +215,7 @@ pub struct Distribution<'a> {
     pub expiry: [u8; 5],
 }
 
-/// Why a member's message could not be made.
+/// Why the group manager could not load its keys or make a member's message.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum GmsError {
@@ -91,6 +225,25 @@ pub enum GmsError {
     BadTime,
     /// Building the message failed.
     Build(BuildMessageError),
+    /// The certificate's keys do not decode.
+    BadCertificate(String),
+    /// A key set was issued by another KMS.
+    WrongKms {
+        /// The key set's KMS URI.
+        key_set: String,
+        /// The certificate's KMS URI.
+        certificate: String,
+    },
+    /// A key set's UserID is not the UID of its user URI for its period.
+    WrongUserId(u64),
+    /// A key set's SSK/PVT do not validate against the certificate.
+    InvalidKeySet(u64),
+    /// No key set was given.
+    NoKeySets,
+    /// No signer key set for the key period of the message time.
+    NoSignerForPeriod(u64),
+    /// A GMK-ID whose purpose tag is not 0 (GMK).
+    NotAGmkId(KeyId),
 }
 
 impl core::fmt::Display for GmsError {
@@ -99,11 +252,44 @@ impl core::fmt::Display for GmsError {
             Self::BadMemberUri(u) => write!(f, "member URI too long: {u}"),
             Self::BadTime => f.write_str("the message time lies before the first key period"),
             Self::Build(e) => write!(f, "{e}"),
+            Self::BadCertificate(e) => write!(f, "KMS certificate: {e}"),
+            Self::WrongKms {
+                key_set,
+                certificate,
+            } => write!(
+                f,
+                "key set from KMS {key_set}, certificate of KMS {certificate}"
+            ),
+            Self::WrongUserId(p) => write!(
+                f,
+                "key set for period {p}: UserID does not match the user URI"
+            ),
+            Self::InvalidKeySet(p) => write!(
+                f,
+                "key set for period {p}: the signer's SSK/PVT do not validate against the \
+                 certificate"
+            ),
+            Self::NoKeySets => f.write_str("no key sets"),
+            Self::NoSignerForPeriod(p) => write!(
+                f,
+                "no key set for key period {p} (the period of the message time)"
+            ),
+            Self::NotAGmkId(_) => f.write_str("the purpose tag (top 4 bits) must be 0 (GMK)"),
         }
     }
 }
 
 impl std::error::Error for GmsError {}
+
+impl From<BuildManyError> for GmsError {
+    fn from(e: BuildManyError) -> Self {
+        match e {
+            BuildManyError::BadMemberUri(u) => Self::BadMemberUri(u),
+            BuildManyError::BadTime => Self::BadTime,
+            BuildManyError::Build(b) => Self::Build(b),
+        }
+    }
+}
 
 /// One member's message.
 #[derive(Debug)]
@@ -116,22 +302,20 @@ pub struct MemberMessage {
     pub message: Vec<u8>,
 }
 
-/// Builds one I_MESSAGE per member, on all cores. `on_progress` is called after each member.
+/// Builds one I_MESSAGE per member with the signer of the message time's key period, on all
+/// cores ([`imessage::build_many`]). `on_progress` is called after each member.
 ///
 /// # Errors
 /// The first [`GmsError`].
 pub fn distribute(
-    gm: &GroupManager<'_>,
+    gm: &GroupManager,
     key: &GroupKey,
     dist: &Distribution<'_>,
     members: &[String],
     on_progress: &(dyn Fn() + Sync),
 ) -> Result<Vec<MemberMessage>, GmsError> {
-    let period = gm
-        .periods
-        .period_number(dist.ntp_time >> 32)
-        .map_err(|_| GmsError::BadTime)?;
-    let to_self = hazmat::encapsulate_with_ssv(&key.gmk, gm.signer_kms, gm.signer.id());
+    let period = gm.period_of(dist.ntp_time)?;
+    let signer = gm.signer(period)?;
     let params = KeyParameters {
         key_type: PurposeTag::Gmk.value(),
         status: STATUS_NOT_REVOKED,
@@ -143,94 +327,36 @@ pub fn distribute(
             value: dist.group_id.as_bytes().to_vec(),
         }]),
     };
-    if members.len() >= WIDE_TABLES_FROM {
-        gm.members_kms.prepare_batches();
-    }
-    // Members go in batches: one pass over the KMS tables per batch (see
-    // `sakke::hazmat::encapsulate_many_with_ssv_kms`), batches spread over the cores.
-    let batches: Vec<Vec<MemberMessage>> = members
-        .par_chunks(fanout_batch(members.len()))
-        .map(|batch| {
-            let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
-            let uids = batch
-                .iter()
-                .map(|member| {
-                    uid(
-                        member.as_bytes(),
-                        gm.members_kms_uri.as_bytes(),
-                        gm.periods,
-                        period,
-                    )
-                    .map_err(|_| GmsError::BadMemberUri(member.clone()))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            let ids: Vec<&[u8]> = uids.iter().map(|u| u.as_slice()).collect();
-            let eds = hazmat::encapsulate_many_with_ssv_kms(&key.gmk, gm.members_kms, &ids);
-            batch
-                .iter()
-                .zip(&uids)
-                .zip(&eds)
-                .map(|((member, member_uid), ed)| {
-                    let guk = guk_id(key.gmk.as_bytes(), key.gmk_id, member.as_bytes())
-                        .map_err(|_| GmsError::BadMemberUri(member.clone()))?;
-                    let mut rand = [0u8; 16];
-                    let mut iv = [0u8; 16];
-                    rand_core::Rng::fill_bytes(&mut rng, &mut rand);
-                    rand_core::Rng::fill_bytes(&mut rng, &mut iv);
-                    let spec = MessageSpec {
-                        key: &key.gmk,
-                        kind: KeyKind::Gmk {
-                            gmk_id: key.gmk_id,
-                            guk_id: guk,
-                        },
-                        cs_id: Some(imessage::CS_ID_MCPTT_GROUP_CALL),
-                        ntp_time: dist.ntp_time,
-                        rand,
-                        key_params: Some(KeyParamsSpec {
-                            params: params.clone(),
-                            date_time: [0; 5],
-                            iv,
-                        }),
-                        sakke_to_self: Some(&to_self),
-                    };
-                    let message = imessage::build_with_encapsulation(
-                        &mut rng,
-                        &Initiator {
-                            signer: gm.signer,
-                            kms_uri: gm.signer_kms_uri.as_bytes(),
-                        },
-                        &Responder {
-                            uid: member_uid,
-                            kms_uri: gm.members_kms_uri.as_bytes(),
-                            kms_public_key: gm.members_kms.public_key(),
-                            prepared_kms: Some(gm.members_kms),
-                        },
-                        &spec,
-                        ed,
-                    )
-                    .map_err(GmsError::Build)?;
-                    on_progress();
-                    Ok(MemberMessage {
-                        member: member.clone(),
-                        guk_id: guk,
-                        message,
-                    })
-                })
-                .collect()
+    let built = imessage::build_many(
+        &Initiator {
+            signer,
+            kms_uri: gm.kms_uri.as_bytes(),
+        },
+        &Members {
+            uris: members,
+            kms_uri: gm.kms_uri.as_bytes(),
+            kms: &gm.members_kms,
+            periods: gm.periods,
+        },
+        &BatchSpec {
+            key: &key.gmk,
+            kind: BatchKind::Gmk { gmk_id: key.gmk_id },
+            cs_id: Some(imessage::CS_ID_MCPTT_GROUP_CALL),
+            ntp_time: dist.ntp_time,
+            key_params: Some(BatchKeyParams {
+                params: &params,
+                date_time: [0; 5],
+            }),
+            sakke_to_self: Some(&gm.kms),
+        },
+        on_progress,
+    )?;
+    Ok(built
+        .into_iter()
+        .map(|m| MemberMessage {
+            member: m.member,
+            guk_id: m.csb_id,
+            message: m.message,
         })
-        .collect::<Result<_, _>>()?;
-    Ok(batches.into_iter().flatten().collect())
+        .collect())
 }
-
-/// Members per batch of the fan-out: about four batches per core, so that the cores stay
-/// busy to the end, but at least 8 (one pass over the KMS tables serves the whole batch) and
-/// at most 128. Large groups get batches of 32 or more, which encapsulate with affine
-/// additions and one shared inversion per window (`FixedBaseTable::mul_many_affine`).
-fn fanout_batch(members: usize) -> usize {
-    let threads = rayon::current_num_threads().max(1);
-    members.div_ceil(4 * threads).clamp(8, 128)
-}
-
-/// Group size from which the fan-out builds the wide tables (their cost, about 60
-/// encapsulations, is then repaid by the quarter fewer additions per member).
-const WIDE_TABLES_FROM: usize = 128;

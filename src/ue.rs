@@ -1,7 +1,8 @@
 //! The receiving client (an MC service UE): loads the KMS certificate and its own key sets
 //! (Annex D documents), validates every key set once on load (RSK: RFC 6508 s6.1.2; SSK/PVT:
 //! RFC 6507 s5.1.2), and receives MIKEY-SAKKE I_MESSAGEs with the key set of the message's key
-//! period.
+//! period. The message is parsed once: the client reads its key period from the parsed
+//! message and the MCX profile ([`imessage::receive_parsed`]) checks the same parse.
 
 use crate::annex_d::{KmsCertificate, KmsKeySet};
 use crate::eccsi::{Kpak, SigningKey};
@@ -153,7 +154,11 @@ impl Client {
         self.keys.iter().map(|k| k.period_no).collect()
     }
 
-    /// Receives a message with the key set of its key period.
+    /// Receives a message with the key set of its key period: parses it once, reads the
+    /// period from its timestamp, and hands the parsed message to
+    /// [`imessage::receive_parsed`] with that period's keys. The replay cache, if given, keys
+    /// on the signed octets without the signature, so a copy with an altered signature
+    /// (`(r, q - s)`) of a message it has seen is refused as [`ReceiveError::Replay`].
     ///
     /// # Errors
     /// [`ClientError::NoKeySetForPeriod`], or [`ClientError::Receive`] with the protocol error.
@@ -163,9 +168,9 @@ impl Client {
         time: TimeCheck,
         replay: Option<&mut ReplayCache>,
     ) -> Result<ReceivedKey, ClientError> {
-        // The timestamp picks the key set; everything else is checked by the receiver.
         let parsed =
             mikey::parse(message).map_err(|e| ClientError::Receive(ReceiveError::Malformed(e)))?;
+        // The timestamp picks the key set; everything else is checked by the receiver.
         let seconds = parsed
             .payloads()
             .iter()
@@ -195,6 +200,6 @@ impl Client {
             compat_minimal_w: false,
             compat_legacy_key_params: false,
         };
-        imessage::receive(&receiver, time, replay, message).map_err(ClientError::Receive)
+        imessage::receive_parsed(&receiver, time, replay, &parsed).map_err(ClientError::Receive)
     }
 }

@@ -359,3 +359,280 @@ fn built_messages_round_trip() {
     );
     let _ = (Ssk::from_bytes(&[1]), Pvt::from_bytes(&[0]));
 }
+
+/// The copy of a message whose ECCSI signature `(r, s)` was changed into `(r, q - s)`: anyone
+/// can make it, and it verifies (RFC 6507 does not fix the sign of `s`).
+fn with_negated_s(msg: &[u8]) -> Vec<u8> {
+    use num_bigint::BigUint;
+    let q = BigUint::parse_bytes(
+        b"FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551",
+        16,
+    )
+    .unwrap();
+    let at = msg.len() - mikey_sakke::eccsi::SIGNATURE_LEN + 32;
+    let s = BigUint::from_bytes_be(&msg[at..at + 32]);
+    let neg = (&q - s).to_bytes_be();
+    let mut out = msg.to_vec();
+    out[at..at + 32].fill(0);
+    out[at + 32 - neg.len()..at + 32].copy_from_slice(&neg);
+    assert_ne!(out, msg);
+    out
+}
+
+#[test]
+fn the_q_minus_s_copy_verifies_but_is_a_replay() {
+    let p = published();
+    let msg = b64("gmk_I_MESSAGE_b64");
+    let altered = with_negated_s(&msg);
+    let uid: Uid = get(&p.v, "alice_UserID").try_into().unwrap();
+    let rsk = ReceiverSecretKey::from_bytes(get(&p.v, "alice_UserDecryptKey")).unwrap();
+    let prepared = PreparedReceiver::new(&p.z, &uid, &rsk).unwrap();
+    let uri = text("alice_UserUri");
+    let receiver = Receiver {
+        uid: &uid,
+        user_uri: Some(uri.as_bytes()),
+        kms_public_key: &p.z,
+        rsk: &prepared,
+        kpak: &p.kpak,
+        key_period: Some((p.periods, 236)),
+        expected_initiator: None,
+        compat_signature: false,
+        compat_minimal_w: false,
+        compat_legacy_key_params: false,
+    };
+    let window = TimeCheck::Window {
+        now: T_SECONDS,
+        max_skew: 60,
+    };
+    // High s is accepted: without a replay cache both copies deliver the same key.
+    let a = imessage::receive(&receiver, window, None, &msg).unwrap();
+    let b = imessage::receive(&receiver, window, None, &altered).unwrap();
+    assert_eq!(a.key, b.key);
+    // With a cache, whichever copy comes second is a replay.
+    for (first, second) in [(&msg, &altered), (&altered, &msg)] {
+        let mut cache = ReplayCache::new(8);
+        imessage::receive(&receiver, window, Some(&mut cache), first).unwrap();
+        assert!(matches!(
+            imessage::receive(&receiver, window, Some(&mut cache), second),
+            Err(ReceiveError::Replay)
+        ));
+        assert_eq!(cache.len(), 1);
+    }
+    // receive_parsed on the same parse says the same.
+    let mut cache = ReplayCache::new(8);
+    let parsed = mikey_sakke::mikey::parse(&altered).unwrap();
+    let c = imessage::receive_parsed(&receiver, window, Some(&mut cache), &parsed).unwrap();
+    assert_eq!(c.key, a.key);
+    assert!(matches!(
+        imessage::receive(&receiver, window, Some(&mut cache), &msg),
+        Err(ReceiveError::Replay)
+    ));
+}
+
+#[test]
+fn the_generic_replay_step_keys_on_the_signed_octets_without_the_signature() {
+    use mikey_sakke::mikey::sakke_steps::{self, IMessage, StepError};
+    let p = published();
+    let msg = b64("gmk_I_MESSAGE_b64");
+    let altered = with_negated_s(&msg);
+    let other = b64("pck_I_MESSAGE_b64");
+    let (m1, m2, m3) = (
+        mikey_sakke::mikey::parse(&msg).unwrap(),
+        mikey_sakke::mikey::parse(&altered).unwrap(),
+        mikey_sakke::mikey::parse(&other).unwrap(),
+    );
+    let verify = |m| {
+        let shaped = IMessage::new(m, imessage::ROLES).unwrap();
+        sakke_steps::verify_signature(shaped, &p.kpak, false).unwrap()
+    };
+    let (v1, v2, v3) = (verify(&m1), verify(&m2), verify(&m3));
+    assert_eq!(v1.replay_key(), v2.replay_key());
+    assert_ne!(v1.replay_key(), v3.replay_key());
+    let time = TimeCheck::Disabled;
+    let mut cache = ReplayCache::new(2);
+    cache.check_and_record(&v1, time).unwrap();
+    assert!(matches!(
+        cache.check_and_record(&v2, time),
+        Err(StepError::Replay)
+    ));
+    // A different message is accepted.
+    cache.check_and_record(&v3, time).unwrap();
+    assert_eq!(cache.len(), 2);
+    // The cache survives its encoding.
+    let mut restored = ReplayCache::from_bytes(&cache.to_bytes()).unwrap();
+    assert!(restored.contains(v2.replay_key()));
+    assert!(matches!(
+        restored.check_and_record(&v2, time),
+        Err(StepError::Replay)
+    ));
+    // A tampered signature is refused before any replay or SAKKE step.
+    let mut t = msg.clone();
+    let last = t.len() - 1;
+    t[last] ^= 1;
+    let m4 = mikey_sakke::mikey::parse(&t).unwrap();
+    let shaped = IMessage::new(&m4, imessage::ROLES).unwrap();
+    assert!(matches!(
+        sakke_steps::verify_signature(shaped, &p.kpak, true),
+        Err(StepError::BadSignature)
+    ));
+}
+
+#[test]
+fn build_many_gives_what_build_gives_to_each_member() {
+    use mikey_sakke::mcx::imessage::{BatchKeyParams, BatchKind, BatchSpec, Members};
+    use mikey_sakke::mikey::SignCoverage;
+    use mikey_sakke::sakke::{EncapsulatedData, PreparedKms};
+    let mut rng = ChaCha20Rng::seed_from_u64(34);
+    let z = MasterSecret::random(&mut rng);
+    let zpub = z.public_key();
+    let eccsi = KmsKeyPair::generate(&mut rng).unwrap();
+    let periods = KeyPeriods {
+        length: 2_592_000,
+        offset: 0,
+    };
+    let now = 3_900_000_000u64;
+    let period = periods.period_number(now).unwrap();
+    let kms_uri = b"kms.example.org";
+    let gms_uid = uid(b"sip:gms@example.org", kms_uri, periods, period).unwrap();
+    let (_, signer) = kms_and_user(&mut rng, &z, &eccsi, &gms_uid);
+    let uris: Vec<String> = (0..3).map(|i| format!("sip:m{i}@example.org")).collect();
+    let prepared_kms = PreparedKms::new(&zpub);
+    let key = Ssv::random(&mut rng);
+    let params = KeyParameters {
+        key_type: 0,
+        status: STATUS_NOT_REVOKED,
+        activation_time: [1; 5],
+        expiry_time: [2; 5],
+        text: b"batch".to_vec(),
+        group_ids: None,
+    };
+    let initiator = Initiator {
+        signer: &signer,
+        kms_uri,
+    };
+    let members = Members {
+        uris: &uris,
+        kms_uri,
+        kms: &prepared_kms,
+        periods,
+    };
+    let gmk_id = KeyId::random(PurposeTag::Gmk, &mut rng);
+    let musik_id = KeyId::random(PurposeTag::Pck, &mut rng);
+    for (kind, with_extras) in [
+        (BatchKind::Gmk { gmk_id }, true),
+        (BatchKind::Other { key_id: musik_id }, false),
+    ] {
+        let spec = BatchSpec {
+            key: &key,
+            kind,
+            cs_id: with_extras.then_some(imessage::CS_ID_MCPTT_GROUP_CALL),
+            ntp_time: now << 32,
+            key_params: with_extras.then_some(BatchKeyParams {
+                params: &params,
+                date_time: [0; 5],
+            }),
+            sakke_to_self: with_extras.then_some(&zpub),
+        };
+        let count = std::sync::atomic::AtomicUsize::new(0);
+        let built = imessage::build_many(&initiator, &members, &spec, &|| {
+            count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        })
+        .unwrap();
+        assert_eq!(count.into_inner(), uris.len());
+        assert_eq!(built.len(), uris.len());
+        let to_self = mikey_sakke::mikey::sakke_steps::encapsulate(
+            &key,
+            mikey_sakke::mikey::sakke_steps::SakkeKms::Plain(&zpub),
+            &gms_uid,
+        );
+        for (b, member) in built.iter().zip(&uris) {
+            assert_eq!(&b.member, member);
+            let member_uid = uid(member.as_bytes(), kms_uri, periods, period).unwrap();
+            let rsk = z.issue_rsk(&member_uid).unwrap();
+            let prepared = PreparedReceiver::new(&zpub, &member_uid, &rsk).unwrap();
+            let receiver = Receiver {
+                uid: &member_uid,
+                user_uri: Some(member.as_bytes()),
+                kms_public_key: &zpub,
+                rsk: &prepared,
+                kpak: eccsi.kpak(),
+                key_period: Some((periods, period)),
+                expected_initiator: Some(&gms_uid),
+                compat_signature: false,
+                compat_minimal_w: false,
+                compat_legacy_key_params: false,
+            };
+            let got = imessage::receive(&receiver, TimeCheck::Disabled, None, &b.message).unwrap();
+            assert_eq!(got.key, key);
+            assert_eq!(got.csb_id, b.csb_id);
+            let kind = match kind {
+                BatchKind::Gmk { gmk_id } => {
+                    let guk = guk_id(key.as_bytes(), gmk_id, member.as_bytes()).unwrap();
+                    assert_eq!((got.key_id, got.csb_id), (gmk_id, guk));
+                    KeyKind::Gmk {
+                        gmk_id,
+                        guk_id: guk,
+                    }
+                }
+                BatchKind::Other { key_id } => {
+                    assert_eq!(got.key_id, key_id);
+                    KeyKind::Other { key_id }
+                }
+            };
+            assert_eq!(got.key_params.as_ref(), with_extras.then_some(&params));
+            // The same message from `build_with_encapsulation` with the same RAND, IV and
+            // Encapsulated Data: identical signed octets.
+            let parsed = mikey_sakke::mikey::parse(&b.message).unwrap();
+            let ed = EncapsulatedData::from_bytes(parsed.sakke().unwrap().data).unwrap();
+            let iv = parsed
+                .general_extensions()
+                .find_map(|g| g.key_parameters())
+                .map(|d| {
+                    mikey_sakke::mcx::key_params::open(key.as_bytes(), d)
+                        .unwrap()
+                        .0
+                        .iv
+                });
+            let rand: [u8; 16] = got.rand.as_slice().try_into().unwrap();
+            let one = imessage::build_with_encapsulation(
+                &mut rng,
+                &initiator,
+                &Responder {
+                    uid: &member_uid,
+                    kms_uri,
+                    kms_public_key: &zpub,
+                    prepared_kms: None,
+                },
+                &MessageSpec {
+                    key: &key,
+                    kind,
+                    cs_id: spec.cs_id,
+                    ntp_time: now << 32,
+                    rand,
+                    key_params: iv.map(|iv| KeyParamsSpec {
+                        params: params.clone(),
+                        date_time: [0; 5],
+                        iv,
+                    }),
+                    sakke_to_self: with_extras.then_some(&to_self),
+                },
+                &ed,
+            )
+            .unwrap();
+            let one = mikey_sakke::mikey::parse(&one).unwrap();
+            assert_eq!(
+                one.signed_portion(SignCoverage::Rfc3830),
+                parsed.signed_portion(SignCoverage::Rfc3830)
+            );
+            // and the batch's Encapsulated Data is what `build` computes for one member.
+            assert_eq!(
+                mikey_sakke::mikey::sakke_steps::encapsulate(
+                    &key,
+                    mikey_sakke::mikey::sakke_steps::SakkeKms::Plain(&zpub),
+                    &member_uid
+                ),
+                ed
+            );
+        }
+    }
+}

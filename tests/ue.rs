@@ -119,3 +119,103 @@ fn key_sets_for_the_wrong_period_or_user_are_refused() {
         Err(ClientError::InvalidKeySet(236))
     ));
 }
+
+/// The copy of a message whose ECCSI signature `(r, s)` was changed into `(r, q - s)`.
+fn with_negated_s(msg: &[u8]) -> Vec<u8> {
+    use num_bigint::BigUint;
+    let q = BigUint::parse_bytes(
+        b"FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551",
+        16,
+    )
+    .unwrap();
+    let at = msg.len() - mikey_sakke::eccsi::SIGNATURE_LEN + 32;
+    let s = BigUint::from_bytes_be(&msg[at..at + 32]);
+    let neg = (&q - s).to_bytes_be();
+    let mut out = msg.to_vec();
+    out[at..at + 32].fill(0);
+    out[at + 32 - neg.len()..at + 32].copy_from_slice(&neg);
+    assert_ne!(out, msg);
+    out
+}
+
+#[test]
+fn the_client_refuses_the_q_minus_s_copy_as_a_replay() {
+    use mikey_sakke::eccsi::SigningKey;
+    use mikey_sakke::mcx::imessage::{
+        self, Initiator, KeyKind, MessageSpec, ReceiveError, ReplayCache, Responder,
+    };
+    use mikey_sakke::mcx::key_id::{KeyId, PurposeTag};
+    use mikey_sakke::sakke::Ssv;
+    let v = parse(MCX);
+    let (cert, keys) = documents("alice", 236);
+    let client = load(&cert, &keys).unwrap();
+    let msg = base64::engine::general_purpose::STANDARD
+        .decode(text("gmk_I_MESSAGE_b64"))
+        .unwrap();
+    let altered = with_negated_s(&msg);
+    let time = TimeCheck::Window {
+        now: 0xEC89_8DA8,
+        max_skew: 60,
+    };
+    // Accepted on its own (high s is not refused) ...
+    let got = client.receive(&altered, time, None).unwrap();
+    assert_eq!(got.key.as_bytes().to_vec(), get(&v, "gmk_GMK"));
+    // ... but a replay of the original, in either order.
+    for (first, second) in [(&msg, &altered), (&altered, &msg)] {
+        let mut cache = ReplayCache::new(4);
+        client.receive(first, time, Some(&mut cache)).unwrap();
+        assert!(matches!(
+            client.receive(second, time, Some(&mut cache)),
+            Err(ClientError::Receive(ReceiveError::Replay))
+        ));
+    }
+    // A different message to alice, signed by the GMS, is accepted by the same cache.
+    let kpak = Kpak::from_bytes(get(&v, "kms_PubAuthKey")).unwrap();
+    let z = KmsPublicKey::from_bytes(get(&v, "kms_PubEncKey")).unwrap();
+    let gms_uid: [u8; 32] = get(&v, "gms_UserID").try_into().unwrap();
+    let gms = SigningKey::new(
+        &kpak,
+        &gms_uid,
+        Ssk::from_bytes(get(&v, "gms_UserSigningKeySSK")).unwrap(),
+        &Pvt::from_bytes(get(&v, "gms_UserPubTokenPVT")).unwrap(),
+    )
+    .unwrap();
+    let alice_uid: [u8; 32] = get(&v, "alice_UserID").try_into().unwrap();
+    let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+    let kms_uri = text("kms_KmsUri");
+    let key = Ssv::random(&mut rng);
+    let key_id = KeyId::random(PurposeTag::Pck, &mut rng);
+    let fresh = imessage::build(
+        &mut rng,
+        &Initiator {
+            signer: &gms,
+            kms_uri: kms_uri.as_bytes(),
+        },
+        &Responder {
+            uid: &alice_uid,
+            kms_uri: kms_uri.as_bytes(),
+            kms_public_key: &z,
+            prepared_kms: None,
+        },
+        &MessageSpec {
+            key: &key,
+            kind: KeyKind::Other { key_id },
+            cs_id: None,
+            ntp_time: 0xEC89_8DA8u64 << 32,
+            rand: [9; 16],
+            key_params: None,
+            sakke_to_self: None,
+        },
+    )
+    .unwrap();
+    let mut cache = ReplayCache::new(4);
+    client.receive(&msg, time, Some(&mut cache)).unwrap();
+    let got = client.receive(&fresh, time, Some(&mut cache)).unwrap();
+    assert_eq!(got.key, key);
+    assert_eq!(got.key_id, key_id);
+    assert!(matches!(
+        client.receive(&with_negated_s(&fresh), time, Some(&mut cache)),
+        Err(ClientError::Receive(ReceiveError::Replay))
+    ));
+    assert_eq!(cache.len(), 2);
+}

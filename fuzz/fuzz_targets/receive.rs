@@ -1,18 +1,22 @@
-//! The receive path end to end with a fixed key set: parse, checks, signature, decapsulation,
-//! key parameters. Never panics on any input.
+//! The receive path end to end with a fixed key set: parse, checks, signature, replay cache,
+//! decapsulation, key parameters; and the replay cache's stored form. Never panics on any
+//! input.
 #![no_main]
 
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 use mikey_sakke::eccsi::Kpak;
-use mikey_sakke::mcx::imessage::{self, Receiver, TimeCheck};
+use mikey_sakke::mcx::imessage::{self, Receiver, ReplayCache, TimeCheck};
 use mikey_sakke::sakke::{KmsPublicKey, PreparedReceiver, ReceiverSecretKey};
 
 const MCX: &str = include_str!("../../vectors/mcx-interop.txt");
 
 fn hex_of(name: &str) -> Vec<u8> {
-    let v = MCX.lines().find_map(|l| l.strip_prefix(&format!("{name} = "))).unwrap_or("");
+    let v = MCX
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} = ")))
+        .unwrap_or("");
     hex::decode(v.trim()).unwrap_or_default()
 }
 
@@ -50,5 +54,11 @@ fuzz_target!(|data: &[u8]| {
         compat_minimal_w: true,
         compat_legacy_key_params: true,
     };
-    let _ = imessage::receive(&receiver, TimeCheck::Disabled, None, data);
+    let mut cache = ReplayCache::new(4);
+    let _ = imessage::receive(&receiver, TimeCheck::Disabled, Some(&mut cache), data);
+    // The replay cache a client keeps in its state directory is input too; what it accepts is
+    // exactly its canonical encoding.
+    if let Ok(c) = ReplayCache::from_bytes(data) {
+        assert_eq!(c.to_bytes(), data);
+    }
 });

@@ -252,18 +252,15 @@ fn human(ns: f64) -> String {
 fn fanout_2000(signer: &SigningKey, kms: &sakke::KmsPublicKey) -> Result<f64, CliError> {
     use mikey_sakke::gms::{self, Distribution, GroupKey, GroupManager};
     use mikey_sakke::mcx::uid::KeyPeriods;
-    let prepared = sakke::PreparedKms::new(kms);
-    let gm = GroupManager {
-        signer,
-        signer_kms: kms,
-        signer_kms_uri: "kms.example.org",
-        members_kms: &prepared,
-        members_kms_uri: "kms.example.org",
-        periods: KeyPeriods {
-            length: 2_592_000,
-            offset: 0,
-        },
+    let periods = KeyPeriods {
+        length: 2_592_000,
+        offset: 0,
     };
+    let ntp_seconds = 3_950_000_000u64;
+    let period = periods
+        .period_number(ntp_seconds)
+        .map_err(|e| CliError(format!("bench fan-out: {e}")))?;
+    let gm = GroupManager::new(signer.clone(), period, kms, "kms.example.org", periods);
     let members: Vec<String> = (0..2000)
         .map(|i| format!("sip:member{i}@example.org"))
         .collect();
@@ -271,7 +268,7 @@ fn fanout_2000(signer: &SigningKey, kms: &sakke::KmsPublicKey) -> Result<f64, Cl
     let dist = Distribution {
         group_id: "sip:group@example.org",
         text: "",
-        ntp_time: 3_950_000_000u64 << 32,
+        ntp_time: ntp_seconds << 32,
         activation: [0; 5],
         expiry: [0; 5],
     };

@@ -13,7 +13,7 @@ use mikey_sakke::kms::provision::provision;
 use mikey_sakke::kms::store::{KdfParams, KmsConfig, KmsStore, PrincipalKind, Store};
 use mikey_sakke::mcx::imessage::{self, Receiver, TimeCheck};
 use mikey_sakke::mcx::uid::KeyPeriods;
-use mikey_sakke::sakke::{PreparedKms, PreparedReceiver};
+use mikey_sakke::sakke::PreparedReceiver;
 
 /// Options of the demo.
 #[derive(clap::Args, Debug)]
@@ -118,15 +118,7 @@ fn run_in(
     )
     .map_err(|_| CliError::new("the GMS key set does not validate"))?;
     let t = Instant::now();
-    let prepared = PreparedKms::new(&master.sakke_public);
-    let gm = GroupManager {
-        signer: &signer,
-        signer_kms: &master.sakke_public,
-        signer_kms_uri: kms_uri,
-        members_kms: &prepared,
-        members_kms_uri: kms_uri,
-        periods,
-    };
+    let gm = GroupManager::new(signer, period, &master.sakke_public, kms_uri, periods);
     let key = GroupKey::generate(rng);
     let dist = Distribution {
         group_id: "sip:fire-brigade-north@example.org",

@@ -6,10 +6,9 @@ use std::time::Instant;
 
 use super::ue::load_response;
 use super::{CliError, Output, file_name_for, ntp_time, os_rng, parse_hex, progress, read_uris};
-use mikey_sakke::eccsi::SigningKey;
 use mikey_sakke::gms::{self, Distribution, GroupKey, GroupManager};
-use mikey_sakke::mcx::key_id::{KeyId, PurposeTag};
-use mikey_sakke::sakke::{PreparedKms, Ssv};
+use mikey_sakke::mcx::key_id::KeyId;
+use mikey_sakke::sakke::Ssv;
 
 /// Group manager commands (TS 33.180 E.2).
 #[derive(clap::Subcommand, Debug)]
@@ -62,45 +61,7 @@ pub fn run(cmd: &GmsCommand) -> Result<Output, CliError> {
             gmk_id,
             time,
         } => {
-            let cert_doc = load_response(cert)?;
-            let cert = cert_doc
-                .certificate()
-                .ok_or_else(|| CliError(format!("{}: no KmsCertificate", cert.display())))?;
-            let z = cert
-                .kms_public_key()
-                .map_err(|e| CliError(format!("certificate PubEncKey: {e}")))?;
-            let kpak = cert
-                .kpak()
-                .map_err(|e| CliError(format!("certificate PubAuthKey: {e}")))?;
-            let periods = cert.key_periods();
             let ntp = ntp_time("time", time.as_deref())?;
-            let period = periods
-                .period_number(ntp)
-                .map_err(|e| CliError(e.to_string()))?;
-            let keys_doc = load_response(keys)?;
-            let ks = keys_doc
-                .key_sets()
-                .iter()
-                .find(|k| k.key_period_no == period)
-                .ok_or_else(|| {
-                    CliError(format!(
-                        "{}: no key set for key period {period}",
-                        keys.display()
-                    ))
-                })?;
-            let ssk = ks
-                .ssk()
-                .map_err(|e| CliError(format!("UserSigningKeySSK: {e}")))?;
-            let pvt = ks
-                .pvt()
-                .map_err(|e| CliError(format!("UserPubTokenPVT: {e}")))?;
-            let signer = SigningKey::new(&kpak, ks.user_id(), ssk, &pvt).map_err(|_| {
-                CliError::new("the signer's SSK/PVT do not validate against the certificate")
-            })?;
-            let members = read_uris(members)?;
-            if members.is_empty() {
-                return Err(CliError::new("the members file lists no URI"));
-            }
             let key = match (gmk, gmk_id) {
                 (Some(g), Some(i)) => {
                     let g = zeroize::Zeroizing::new(parse_hex("gmk", g)?);
@@ -109,27 +70,27 @@ pub fn run(cmd: &GmsCommand) -> Result<Output, CliError> {
                         .as_slice()
                         .try_into()
                         .map_err(|_| CliError::new("--gmk-id: must be 4 octets"))?;
-                    let gmk_id = KeyId::from_bytes(id);
-                    if gmk_id.purpose() != Some(PurposeTag::Gmk) {
-                        return Err(CliError::new(
-                            "--gmk-id: the purpose tag (top 4 bits) must be 0 (GMK)",
-                        ));
-                    }
-                    GroupKey { gmk, gmk_id }
+                    GroupKey::new(gmk, KeyId::from_bytes(id))
+                        .map_err(|e| CliError(format!("--gmk-id: {e}")))?
                 }
                 _ => GroupKey::generate(&mut os_rng()),
             };
+            let cert_doc = load_response(cert)?;
+            let cert = cert_doc
+                .certificate()
+                .ok_or_else(|| CliError(format!("{}: no KmsCertificate", cert.display())))?;
+            let keys_doc = load_response(keys)?;
+            let gm = GroupManager::load(cert, keys_doc.key_sets())
+                .map_err(|e| CliError(format!("{}: {e}", keys.display())))?;
+            let members = read_uris(members)?;
+            if members.is_empty() {
+                return Err(CliError::new("the members file lists no URI"));
+            }
             std::fs::create_dir_all(out)
                 .map_err(|e| CliError(format!("cannot create {}: {e}", out.display())))?;
-            let prepared = PreparedKms::new(&z);
-            let gm = GroupManager {
-                signer: &signer,
-                signer_kms: &z,
-                signer_kms_uri: &cert.kms_uri,
-                members_kms: &prepared,
-                members_kms_uri: &cert.kms_uri,
-                periods,
-            };
+            let period = gm
+                .period_of(ntp << 32)
+                .map_err(|e| CliError(e.to_string()))?;
             let dist = Distribution {
                 group_id,
                 text: "",
@@ -143,7 +104,10 @@ pub fn run(cmd: &GmsCommand) -> Result<Output, CliError> {
             let messages = gms::distribute(&gm, &key, &dist, &members, &|| {
                 bar.set_position(count.fetch_add(1, Ordering::Relaxed) + 1);
             })
-            .map_err(|e| CliError(e.to_string()))?;
+            .map_err(|e| match e {
+                gms::GmsError::NoSignerForPeriod(_) => CliError(format!("{}: {e}", keys.display())),
+                _ => CliError(e.to_string()),
+            })?;
             bar.finish_and_clear();
             let secs = t.elapsed().as_secs_f64();
             for m in &messages {

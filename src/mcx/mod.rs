@@ -9,7 +9,9 @@
 //!   salt from the distributed key, and the MKI (TS 33.180 7.4).
 //! * [`key_params`]: the key-parameters payload (E.6) inside an MCData protected payload,
 //!   AES-128-GCM under `DPCK = KDF(key, 0x53, key ID)`.
-//! * [`imessage`]: building, signing and receiving MIKEY-SAKKE I_MESSAGEs in this profile.
+//! * [`imessage`]: building (one message or one key to many members), signing and receiving
+//!   MIKEY-SAKKE I_MESSAGEs in this profile, on the generic steps of
+//!   [`crate::mikey::sakke_steps`].
 
 pub mod imessage;
 pub mod kdf;

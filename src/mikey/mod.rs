@@ -3,7 +3,10 @@
 //! ECCSI SIGN), with the TS 33.180 Annex E additions (IDR roles 8/9, General Extension types 6
 //! and 7).
 //!
-//! This module only encodes and decodes octets; it signs, verifies and decapsulates nothing.
+//! The codec only encodes and decodes octets; it signs, verifies and decapsulates nothing.
+//! [`sakke_steps`] holds, on top of it, the steps every MIKEY-SAKKE I_MESSAGE profile shares
+//! (payload rules, timestamp window, replay cache, ECCSI signature, SAKKE payload): message
+//! profiles such as [`crate::mcx::imessage`] plug in there.
 //!
 //! # Shape
 //!
@@ -67,6 +70,7 @@ mod hdr;
 mod kemac;
 mod payload;
 mod reader;
+pub mod sakke_steps;
 pub mod values;
 
 use std::borrow::Cow;
