@@ -226,7 +226,9 @@ fn signed_request_round_trip_signature_not_verified() {
 
 #[test]
 fn bare_certificate_and_error_responses() {
-    let nonce: u64 = rand_core::Rng::next_u64(&mut rand_core::UnwrapErr(getrandom::SysRng));
+    let mut nonce = [0u8; 8];
+    getrandom::fill(&mut nonce).unwrap();
+    let nonce = u64::from_le_bytes(nonce);
     let dir = std::env::temp_dir().join(format!("mikey-sakke-req-{nonce:016x}"));
     std::fs::create_dir_all(&dir).unwrap();
     let config = KmsConfig {
