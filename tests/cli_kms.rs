@@ -132,9 +132,9 @@ fn operator_workflow_end_to_end() {
     ]);
     assert!(dist.contains("members = 3"), "{dist}");
     for m in [
-        "sip_a_example.org",
-        "sip_b_example.org",
-        "sip_d_example.org",
+        "sip%3Aa%40example.org",
+        "sip%3Ab%40example.org",
+        "sip%3Ad%40example.org",
     ] {
         let got = ok(&[
             "ue",
@@ -164,9 +164,9 @@ fn operator_workflow_end_to_end() {
             "--cert",
             s(&cert),
             "--keys",
-            s(&keys.join("sip_a_example.org.xml")),
+            s(&keys.join("sip%3Aa%40example.org.xml")),
             "--message",
-            s(&out.join("sip_b_example.org.mikey")),
+            s(&out.join("sip%3Ab%40example.org.mikey")),
         ]),
         "another receiver",
     );
@@ -195,7 +195,7 @@ fn operator_workflow_end_to_end() {
             "--keys",
             s(&future),
             "--message",
-            s(&out.join("sip_a_example.org.mikey")),
+            s(&out.join("sip%3Aa%40example.org.mikey")),
         ]),
         "no key set for key period",
     );
@@ -265,7 +265,7 @@ fn operator_workflow_end_to_end() {
             "--keys",
             s(&gms),
             "--message",
-            s(&out.join("sip_a_example.org.mikey")),
+            s(&out.join("sip%3Aa%40example.org.mikey")),
         ]),
         "bad.xml",
     );

@@ -834,8 +834,8 @@ fn cli_workflows_print_no_secret() {
         p(&keys),
     ]);
     secrets.extend(key_set_secrets(&gms));
-    secrets.extend(key_set_secrets(&keys.join("sip_a_example.org.xml")));
-    secrets.extend(key_set_secrets(&keys.join("sip_b_example.org.xml")));
+    secrets.extend(key_set_secrets(&keys.join("sip%3Aa%40example.org.xml")));
+    secrets.extend(key_set_secrets(&keys.join("sip%3Ab%40example.org.xml")));
     assert_output_clean("kms provision --out FILE", &prov_gms, &secrets, &[]);
     assert_output_clean("kms provision --out DIR", &prov_members, &secrets, &[]);
     // Re-running hands out the recorded key sets: still nothing printed.
@@ -903,8 +903,8 @@ fn cli_workflows_print_no_secret() {
 
     // The receiving client: printing the received key (and the SRTP master key and salt
     // derived from it) is `ue receive`'s documented purpose; those lines only are skipped.
-    let a_keys = keys.join("sip_a_example.org.xml");
-    let a_msg = out.join("sip_a_example.org.mikey");
+    let a_keys = keys.join("sip%3Aa%40example.org.xml");
+    let a_msg = out.join("sip%3Aa%40example.org.mikey");
     let got = ok(&[
         "ue",
         "receive",
@@ -932,7 +932,7 @@ fn cli_workflows_print_no_secret() {
         ("ue receive, tampered", &tampered_path),
         (
             "ue receive, another member's message",
-            &out.join("sip_b_example.org.mikey"),
+            &out.join("sip%3Ab%40example.org.mikey"),
         ),
     ] {
         let o = cli(&[

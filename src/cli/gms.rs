@@ -5,7 +5,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use super::ue::load_response;
-use super::{CliError, Output, file_name_for, ntp_time, os_rng, parse_hex, progress, read_uris};
+use super::{
+    CliError, Output, ntp_time, os_rng, output_plan, parse_hex, progress, read_uris, secret_hex,
+    write_planned,
+};
 use mikey_sakke::gms::{self, Distribution, GroupKey, GroupManager};
 use mikey_sakke::mcx::key_id::KeyId;
 use mikey_sakke::sakke::Ssv;
@@ -33,15 +36,19 @@ pub enum GmsCommand {
         /// The output directory (created if missing).
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
-        /// Use this 16-octet GMK (hex) instead of a fresh random one.
-        #[arg(long, value_name = "HEX", requires = "gmk_id")]
+        /// Use this 16-octet GMK instead of a fresh random one: @FILE (hex in a file), - (hex
+        /// on standard input), or HEX (tests only: visible to other local users).
+        #[arg(long, value_name = "@FILE|-|HEX", requires = "gmk_id")]
         gmk: Option<String>,
         /// The GMK-ID (8 hex digits, purpose tag 0) for --gmk.
         #[arg(long, value_name = "HEX", requires = "gmk")]
         gmk_id: Option<String>,
-        /// The message time (RFC 3339, UTC); default now.
-        #[arg(long, value_name = "RFC3339")]
+        /// The message time (RFC 3339, ntp:SECONDS or 0xHEX NTP seconds); default now.
+        #[arg(long, value_name = "TIME")]
         time: Option<String>,
+        /// Also print the GMK itself (it is secret: for tests and key escrow only).
+        #[arg(long)]
+        show_key: bool,
     },
 }
 
@@ -60,11 +67,15 @@ pub fn run(cmd: &GmsCommand) -> Result<Output, CliError> {
             gmk,
             gmk_id,
             time,
+            show_key,
         } => {
+            if group_id.trim().is_empty() {
+                return Err(CliError::new("--group-id: empty"));
+            }
             let ntp = ntp_time("time", time.as_deref())?;
             let key = match (gmk, gmk_id) {
                 (Some(g), Some(i)) => {
-                    let g = zeroize::Zeroizing::new(parse_hex("gmk", g)?);
+                    let g = secret_hex("gmk", g)?;
                     let gmk = Ssv::from_slice(&g).map_err(|e| CliError(format!("--gmk: {e}")))?;
                     let id: [u8; 4] = parse_hex("gmk-id", i)?
                         .as_slice()
@@ -88,6 +99,11 @@ pub fn run(cmd: &GmsCommand) -> Result<Output, CliError> {
             }
             std::fs::create_dir_all(out)
                 .map_err(|e| CliError(format!("cannot create {}: {e}", out.display())))?;
+            // One file per member, collision free, planned before any message is built.
+            let plan: std::collections::HashMap<String, PathBuf> =
+                output_plan(out, &members, "mikey", false)?
+                    .into_iter()
+                    .collect();
             let period = gm
                 .period_of(ntp << 32)
                 .map_err(|e| CliError(e.to_string()))?;
@@ -110,20 +126,24 @@ pub fn run(cmd: &GmsCommand) -> Result<Output, CliError> {
             })?;
             bar.finish_and_clear();
             let secs = t.elapsed().as_secs_f64();
-            for m in &messages {
-                let path = out.join(format!("{}.mikey", file_name_for(&m.member)));
-                std::fs::write(&path, &m.message)
-                    .map_err(|e| CliError(format!("cannot write {}: {e}", path.display())))?;
-            }
+            let files: Vec<(PathBuf, Vec<u8>)> = messages
+                .iter()
+                .filter_map(|m| plan.get(&m.member).map(|p| (p.clone(), m.message.clone())))
+                .collect();
+            let written = write_planned(&files)?;
             eprintln!(
                 "distributed GMK {} to {} members in {secs:.2} s: {:.0} messages/s",
                 key.gmk_id,
                 messages.len(),
                 messages.len() as f64 / secs.max(1e-9)
             );
-            Ok(Output::new()
-                .hex("gmk_id", &key.gmk_id.to_bytes())
+            let mut output = Output::new().hex("gmk_id", &key.gmk_id.to_bytes());
+            if *show_key {
+                output = output.hex("gmk", key.gmk.as_bytes());
+            }
+            Ok(output
                 .text("members", messages.len())
+                .text("written", written)
                 .text("key_period", period)
                 .text("out", out.display()))
         }

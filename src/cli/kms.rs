@@ -4,16 +4,17 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use super::{
-    CliError, Output, file_name_for, ntp_time, os_rng, passphrase, progress, read_text, read_uris,
-    rfc3339,
+    CliError, Output, PassphraseArgs, new_passphrase, ntp_time, os_rng, output_plan,
+    passphrase_to_open, progress, read_text, read_uris, rfc3339, write_planned,
 };
 use mikey_sakke::kms::documents;
 use mikey_sakke::kms::provision::{Provisioned, provision};
 use mikey_sakke::kms::store::{KdfParams, KmsConfig, KmsStore, PrincipalKind, Store};
 use mikey_sakke::mcx::uid::KeyPeriods;
 
-/// KMS operator commands (TS 33.180 Annex D). The store passphrase comes from the
-/// `MIKEY_SAKKE_PASSPHRASE` environment variable or a terminal prompt.
+/// KMS operator commands (TS 33.180 Annex D). The store passphrase comes from
+/// `--passphrase-file FILE`, the `MIKEY_SAKKE_PASSPHRASE` environment variable, or a terminal
+/// prompt (asked twice by `kms init`; at least 12 characters for a new store).
 #[derive(clap::Subcommand, Debug)]
 pub enum KmsCommand {
     /// Create a store with fresh master secrets (SAKKE z, ECCSI KSAK), sealed under the
@@ -22,6 +23,9 @@ pub enum KmsCommand {
         /// The store file (SQLite) to create.
         #[arg(long, value_name = "FILE")]
         store: PathBuf,
+        /// Where the store passphrase comes from.
+        #[command(flatten)]
+        pass: PassphraseArgs,
         /// The KMS URI, part of every user's UID (e.g. kms.example.org).
         #[arg(long, value_name = "URI")]
         kms_uri: String,
@@ -37,6 +41,9 @@ pub enum KmsCommand {
         /// The store file.
         #[arg(long, value_name = "FILE")]
         store: PathBuf,
+        /// Where the store passphrase comes from.
+        #[command(flatten)]
+        pass: PassphraseArgs,
         /// The time whose key period's master keys to certify (RFC 3339, UTC); default now.
         #[arg(long, value_name = "RFC3339")]
         time: Option<String>,
@@ -48,6 +55,9 @@ pub enum KmsCommand {
         /// The store file.
         #[arg(long, value_name = "FILE")]
         store: PathBuf,
+        /// Where the store passphrase comes from.
+        #[command(flatten)]
+        pass: PassphraseArgs,
         /// A user (or group) URI; may be repeated.
         #[arg(long, value_name = "URI", required_unless_present = "users_file")]
         user: Vec<String>,
@@ -90,6 +100,9 @@ pub enum GroupCommand {
         /// The store file.
         #[arg(long, value_name = "FILE")]
         store: PathBuf,
+        /// Where the store passphrase comes from.
+        #[command(flatten)]
+        pass: PassphraseArgs,
         /// The group URI.
         #[arg(long, value_name = "URI")]
         group: String,
@@ -102,6 +115,9 @@ pub enum GroupCommand {
         /// The store file.
         #[arg(long, value_name = "FILE")]
         store: PathBuf,
+        /// Where the store passphrase comes from.
+        #[command(flatten)]
+        pass: PassphraseArgs,
         /// The group URI.
         #[arg(long, value_name = "URI")]
         group: String,
@@ -120,6 +136,9 @@ pub enum CertcacheCommand {
         /// The store file.
         #[arg(long, value_name = "FILE")]
         store: PathBuf,
+        /// Where the store passphrase comes from.
+        #[command(flatten)]
+        pass: PassphraseArgs,
         /// The certificate document (`-`: standard input).
         #[arg(long, value_name = "FILE")]
         cert: PathBuf,
@@ -138,11 +157,12 @@ pub fn run(cmd: &KmsCommand) -> Result<Output, CliError> {
     match cmd {
         KmsCommand::Init {
             store,
+            pass,
             kms_uri,
             key_period,
             key_offset,
         } => {
-            let pass = passphrase()?;
+            let pass = new_passphrase(pass)?;
             let config = KmsConfig {
                 kms_uri: kms_uri.clone(),
                 periods: KeyPeriods {
@@ -166,8 +186,8 @@ pub fn run(cmd: &KmsCommand) -> Result<Output, CliError> {
                 .hex("KPAK", &keys.kpak.to_bytes())
                 .text("current_key_period", period))
         }
-        KmsCommand::Certificate { store, time } => {
-            let pass = passphrase()?;
+        KmsCommand::Certificate { store, pass, time } => {
+            let pass = passphrase_to_open(pass)?;
             let s = Store::open(store, &pass).map_err(|e| store_error(&e))?;
             let ntp = ntp_time("time", time.as_deref())?;
             let config = s.config().clone();
@@ -182,6 +202,7 @@ pub fn run(cmd: &KmsCommand) -> Result<Output, CliError> {
         }
         KmsCommand::Provision {
             store,
+            pass,
             user,
             users_file,
             group,
@@ -216,7 +237,13 @@ pub fn run(cmd: &KmsCommand) -> Result<Output, CliError> {
                     )));
                 }
             }
-            let pass = passphrase()?;
+            // Every output file is planned, and checked against what is on disk, before any key
+            // set is issued or recorded.
+            let plan = match out.as_deref() {
+                Some(dir) if dir.is_dir() => Some(output_plan(dir, &uris, "xml", true)?),
+                _ => None,
+            };
+            let pass = passphrase_to_open(pass)?;
             let s = Store::open(store, &pass).map_err(|e| store_error(&e))?;
             let config = s.config().clone();
             let ntp = ntp_time("time", time.as_deref())?;
@@ -250,25 +277,26 @@ pub fn run(cmd: &KmsCommand) -> Result<Output, CliError> {
                 documents::key_prov_response(&config, uri, &now, sets.into_iter().map(|p| &p.set))
                     .to_xml()
             };
-            match out {
-                Some(dir) if dir.is_dir() => {
-                    for u in &uris {
-                        let sets: Vec<&Provisioned> =
-                            done.iter().filter(|p| &p.set.uri == u).collect();
-                        let path = dir.join(format!("{}.xml", file_name_for(u)));
-                        write_secret_file(&path, doc_for(u, sets).as_bytes())?;
-                    }
-                    Ok(Output::new().text(
-                        "written",
-                        format!("{} files in {}", uris.len(), dir.display()),
-                    ))
+            match (out, plan) {
+                (Some(dir), Some(plan)) => {
+                    let docs: Vec<(PathBuf, Vec<u8>)> = plan
+                        .into_iter()
+                        .map(|(u, path)| {
+                            let sets: Vec<&Provisioned> =
+                                done.iter().filter(|p| p.set.uri == u).collect();
+                            (path, doc_for(&u, sets).into_bytes())
+                        })
+                        .collect();
+                    let n = write_planned(&docs)?;
+                    Ok(Output::new().text("written", format!("{n} files in {}", dir.display())))
                 }
-                Some(file) => {
+                (Some(file), _) => {
                     let u = &uris[0];
-                    write_secret_file(file, doc_for(u, done.iter().collect()).as_bytes())?;
+                    let doc = doc_for(u, done.iter().collect()).into_bytes();
+                    write_planned(&[(file.clone(), doc)])?;
                     Ok(Output::new().text("written", file.display()))
                 }
-                None => Ok(Output::new().line(doc_for(&uris[0], done.iter().collect()))),
+                (None, _) => Ok(Output::new().line(doc_for(&uris[0], done.iter().collect()))),
             }
         }
         KmsCommand::Group { cmd } => group(cmd),
@@ -280,10 +308,11 @@ fn group(cmd: &GroupCommand) -> Result<Output, CliError> {
     match cmd {
         GroupCommand::AddManager {
             store,
+            pass,
             group,
             manager,
         } => {
-            let s = Store::open(store, &passphrase()?).map_err(|e| store_error(&e))?;
+            let s = Store::open(store, &passphrase_to_open(pass)?).map_err(|e| store_error(&e))?;
             s.add_group_manager(group, manager)
                 .map_err(|e| store_error(&e))?;
             let managers = s.group_managers(group).map_err(|e| store_error(&e))?;
@@ -293,10 +322,11 @@ fn group(cmd: &GroupCommand) -> Result<Output, CliError> {
         }
         GroupCommand::RemoveManager {
             store,
+            pass,
             group,
             manager,
         } => {
-            let s = Store::open(store, &passphrase()?).map_err(|e| store_error(&e))?;
+            let s = Store::open(store, &passphrase_to_open(pass)?).map_err(|e| store_error(&e))?;
             if !s
                 .remove_group_manager(group, manager)
                 .map_err(|e| store_error(&e))?
@@ -313,9 +343,9 @@ fn group(cmd: &GroupCommand) -> Result<Output, CliError> {
 
 fn certcache(cmd: &CertcacheCommand) -> Result<Output, CliError> {
     match cmd {
-        CertcacheCommand::Add { store, cert } => {
+        CertcacheCommand::Add { store, pass, cert } => {
             let xml = read_text(cert)?;
-            let s = Store::open(store, &passphrase()?).map_err(|e| store_error(&e))?;
+            let s = Store::open(store, &passphrase_to_open(pass)?).map_err(|e| store_error(&e))?;
             let num = documents::import_external_certificate(&s, &xml)
                 .map_err(|e| CliError(format!("{}: {e}", cert.display())))?;
             let certs = s.external_certificates().map_err(|e| store_error(&e))?;
@@ -324,20 +354,4 @@ fn certcache(cmd: &CertcacheCommand) -> Result<Output, CliError> {
                 .text("certificates", certs.len()))
         }
     }
-}
-
-/// Writes a file holding secret keys, readable by its owner only.
-fn write_secret_file(path: &Path, data: &[u8]) -> Result<(), CliError> {
-    use std::io::Write as _;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let mut f = opts
-        .open(path)
-        .map_err(|e| CliError(format!("cannot write {}: {e}", path.display())))?;
-    f.write_all(data)
-        .map_err(|e| CliError(format!("cannot write {}: {e}", path.display())))?;
-    f.sync_all()
-        .map_err(|e| CliError(format!("cannot write {}: {e}", path.display())))
 }

@@ -187,7 +187,6 @@ pub struct PassphraseArgs {
     pub allow_weak_passphrase: bool,
 }
 
-#[allow(dead_code)] // used by `kms init` once the store commands take PassphraseArgs
 /// Shortest passphrase accepted for a new store (or a new passphrase) without
 /// `--allow-weak-passphrase`.
 pub const MIN_PASSPHRASE_CHARS: usize = 12;
@@ -233,7 +232,6 @@ pub fn passphrase_to_open(args: &PassphraseArgs) -> Result<zeroize::Zeroizing<Ve
 ///
 /// # Errors
 /// When the two entries differ, or the passphrase is too short.
-#[allow(dead_code)] // used by `kms init` once the store commands take PassphraseArgs
 pub fn new_passphrase(args: &PassphraseArgs) -> Result<zeroize::Zeroizing<Vec<u8>>, CliError> {
     let from_terminal =
         args.passphrase_file.is_none() && std::env::var_os("MIKEY_SAKKE_PASSPHRASE").is_none();
@@ -251,15 +249,6 @@ pub fn new_passphrase(args: &PassphraseArgs) -> Result<zeroize::Zeroizing<Vec<u8
         )));
     }
     Ok(zeroize::Zeroizing::new(p.as_bytes().to_vec()))
-}
-
-/// The store passphrase: the `MIKEY_SAKKE_PASSPHRASE` environment variable, else a prompt on
-/// the terminal (without echo).
-///
-/// # Errors
-/// When neither is available, or the passphrase is empty.
-pub fn passphrase() -> Result<zeroize::Zeroizing<Vec<u8>>, CliError> {
-    passphrase_to_open(&PassphraseArgs::default())
 }
 
 /// A time in the one syntax every command takes (RFC 3339, `ntp:SECONDS` or `0xHEX` NTP
@@ -333,17 +322,58 @@ pub fn read_uris(path: &std::path::Path) -> Result<Vec<String>, CliError> {
     Ok(list.uris)
 }
 
-/// A file name for a URI (characters other than letters, digits, `.`, `-` and `_` become `_`).
-pub fn file_name_for(uri: &str) -> String {
-    uri.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
-                c
-            } else {
-                '_'
+/// The output files for `uris` in `dir`, one per URI (`<encoded URI>.<ext>`, collision free:
+/// [`mikey_sakke::input::file_name_for`]), checked before any work: no two URIs share a file,
+/// and a file that exists is only replaced when `key_sets` says it is a KmsResponse and it
+/// holds the same URI's documents.
+///
+/// # Errors
+/// A message naming the file in the way.
+pub fn output_plan(
+    dir: &std::path::Path,
+    uris: &[String],
+    ext: &str,
+    key_sets: bool,
+) -> Result<Vec<(String, std::path::PathBuf)>, CliError> {
+    use mikey_sakke::input::file_name_for;
+    let mut seen = std::collections::HashMap::new();
+    let mut plan = Vec::with_capacity(uris.len());
+    for u in uris {
+        let path = dir.join(format!("{}.{ext}", file_name_for(u)));
+        if let Some(other) = seen.insert(path.clone(), u.clone()) {
+            return Err(CliError(format!(
+                "{} and {} would share the file {}; nothing done",
+                mikey_sakke::input::excerpt(&other),
+                mikey_sakke::input::excerpt(u),
+                path.display()
+            )));
+        }
+        if key_sets && std::fs::symlink_metadata(&path).is_ok() {
+            let holds_same = read_text(&path)
+                .ok()
+                .and_then(|x| mikey_sakke::annex_d::KmsResponse::from_xml(&x).ok())
+                .is_some_and(|r| r.user_uri == *u);
+            if !holds_same {
+                return Err(CliError(format!(
+                    "{} exists and does not hold the documents of {}; nothing done",
+                    path.display(),
+                    mikey_sakke::input::excerpt(u)
+                )));
             }
-        })
-        .collect()
+        }
+        plan.push((u.clone(), path));
+    }
+    Ok(plan)
+}
+
+/// Writes planned files holding secrets (0600, atomically, never through a symbolic link, one
+/// directory sync per batch) and returns how many were written.
+///
+/// # Errors
+/// The first write error, naming the file.
+pub fn write_planned(files: &[(std::path::PathBuf, Vec<u8>)]) -> Result<usize, CliError> {
+    mikey_sakke::output::write_secret_files(files.iter().map(|(p, d)| (p.as_path(), d.as_slice())))
+        .map_err(|e| CliError(e.to_string()))
 }
 
 /// A progress bar on stderr (hidden when stderr is not a terminal).

@@ -1,0 +1,373 @@
+//! The operator's safety rails through the CLI on real stores: collision-free key and message
+//! file names planned before anything is issued, URI lists checked line by line with nothing
+//! registered from a rejected batch, passphrase rules, and 0600 key files.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use mikey_sakke::annex_d::KmsResponse;
+use mikey_sakke::kms::store::{KmsStore, Store};
+
+const PASS: &str = "operator-test-passphrase";
+
+struct Dir(PathBuf);
+impl Dir {
+    fn new(tag: &str) -> Self {
+        let d =
+            std::env::temp_dir().join(format!("mikey-sakke-operator-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        Self(d)
+    }
+    fn p(&self, f: &str) -> PathBuf {
+        self.0.join(f)
+    }
+}
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn run_env(args: &[&str], pass: Option<&str>) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_mikey-sakke"));
+    c.args(args).env_remove("MIKEY_SAKKE_PASSPHRASE");
+    if let Some(p) = pass {
+        c.env("MIKEY_SAKKE_PASSPHRASE", p);
+    }
+    c.output().unwrap()
+}
+
+fn ok(args: &[&str]) -> String {
+    let o = run_env(args, Some(PASS));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).unwrap()
+}
+
+fn fails(args: &[&str], pass: Option<&str>, needle: &str) -> String {
+    let o = run_env(args, pass);
+    let e = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_eq!(o.status.code(), Some(1), "{args:?}: {e}");
+    assert_eq!(e.lines().count(), 1, "{e}");
+    assert!(e.contains(needle), "{needle:?} not in {e:?}");
+    e
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn init(d: &Dir) -> PathBuf {
+    let db = d.p("kms.db");
+    ok(&[
+        "kms",
+        "init",
+        "--store",
+        s(&db),
+        "--kms-uri",
+        "kms.example.org",
+    ]);
+    db
+}
+
+#[test]
+fn file_names_never_collide_and_existing_files_are_checked_first() {
+    let d = Dir::new("names");
+    let db = init(&d);
+    let users = [
+        "sip:a_b@c.org",
+        "sip:a:b@c.org",
+        "sip:a/b@c.org",
+        "sip:a@b_c.org",
+    ];
+    std::fs::write(d.p("users.txt"), users.join("\n")).unwrap();
+    let keys = d.p("keys");
+    std::fs::create_dir_all(&keys).unwrap();
+    let out = ok(&[
+        "kms",
+        "provision",
+        "--store",
+        s(&db),
+        "--users-file",
+        s(&d.p("users.txt")),
+        "--out",
+        s(&keys),
+    ]);
+    assert!(out.contains("written = 4 files"), "{out}");
+    let mut found = Vec::new();
+    for e in std::fs::read_dir(&keys).unwrap().flatten() {
+        let name = e.file_name().into_string().unwrap();
+        let stem = name.strip_suffix(".xml").unwrap();
+        let uri = mikey_sakke::input::uri_for_file_name(stem).unwrap();
+        let doc = KmsResponse::from_xml(&std::fs::read_to_string(e.path()).unwrap()).unwrap();
+        assert_eq!(doc.user_uri, uri);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(e.metadata().unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        found.push(uri);
+    }
+    found.sort();
+    let mut want: Vec<String> = users.iter().map(|u| u.to_string()).collect();
+    want.sort();
+    assert_eq!(found, want);
+
+    // Re-running rewrites the same users' files (and fixes a widened mode).
+    let a = keys.join(format!(
+        "{}.xml",
+        mikey_sakke::input::file_name_for(users[0])
+    ));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&a, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    ok(&[
+        "kms",
+        "provision",
+        "--store",
+        s(&db),
+        "--users-file",
+        s(&d.p("users.txt")),
+        "--out",
+        s(&keys),
+    ]);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&a).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+
+    // A file in the way that holds someone else's documents stops the batch before anything is
+    // issued or registered.
+    let newcomer = "sip:new@c.org";
+    let theirs = keys.join(format!(
+        "{}.xml",
+        mikey_sakke::input::file_name_for(newcomer)
+    ));
+    std::fs::copy(&a, &theirs).unwrap();
+    fails(
+        &[
+            "kms",
+            "provision",
+            "--store",
+            s(&db),
+            "--user",
+            newcomer,
+            "--user",
+            users[1],
+            "--out",
+            s(&keys),
+        ],
+        Some(PASS),
+        "does not hold the documents of sip:new@c.org",
+    );
+    let store = Store::open(&db, PASS.as_bytes()).unwrap();
+    assert!(!store.is_registered(newcomer).unwrap());
+}
+
+#[test]
+fn uri_lists_are_validated_before_anything_is_registered() {
+    let d = Dir::new("lists");
+    let db = init(&d);
+    let long = format!("sip:{}@example.org", "x".repeat(70_000));
+    let list = format!(
+        "# team\nsip:alice@example.org   # lead\n\nsip:alice@example.org\nhello world\n!!!\n{long}\n"
+    );
+    std::fs::write(d.p("users.txt"), list).unwrap();
+    let e = fails(
+        &[
+            "kms",
+            "provision",
+            "--store",
+            s(&db),
+            "--users-file",
+            s(&d.p("users.txt")),
+            "--out",
+            s(&d.0),
+        ],
+        Some(PASS),
+        "3 invalid line(s), nothing done",
+    );
+    assert!(
+        e.contains("users.txt:5:") && e.contains("users.txt:6:") && e.contains("users.txt:7:"),
+        "{e}"
+    );
+    assert!(e.len() < 1000, "the 70 KB line is cut: {} octets", e.len());
+    let store = Store::open(&db, PASS.as_bytes()).unwrap();
+    assert!(!store.is_registered("sip:alice@example.org").unwrap());
+    drop(store);
+    // A valid list: the duplicate is provisioned once.
+    std::fs::write(
+        d.p("ok.txt"),
+        "sip:alice@example.org # lead\nsip:alice@example.org\nsip:bob@example.org\n",
+    )
+    .unwrap();
+    let keys = d.p("keys");
+    std::fs::create_dir_all(&keys).unwrap();
+    let out = ok(&[
+        "kms",
+        "provision",
+        "--store",
+        s(&db),
+        "--users-file",
+        s(&d.p("ok.txt")),
+        "--out",
+        s(&keys),
+    ]);
+    assert!(out.contains("written = 2 files"), "{out}");
+    // Standard input as the list.
+    let o = Command::new(env!("CARGO_BIN_EXE_mikey-sakke"))
+        .args([
+            "kms",
+            "provision",
+            "--store",
+            s(&db),
+            "--users-file",
+            "-",
+            "--out",
+            s(&keys),
+        ])
+        .env("MIKEY_SAKKE_PASSPHRASE", PASS)
+        .stdin(std::fs::File::open(d.p("ok.txt")).unwrap())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+#[test]
+fn passphrase_rules() {
+    let d = Dir::new("pass");
+    let db = d.p("kms.db");
+    let args = [
+        "kms",
+        "init",
+        "--store",
+        s(&db),
+        "--kms-uri",
+        "kms.example.org",
+    ];
+    fails(&args, Some("short"), "shorter than 12 characters");
+    assert!(!db.exists());
+    let mut weak = args.to_vec();
+    weak.push("--allow-weak-passphrase");
+    let o = run_env(&weak, Some("short"));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // The same store opened with the passphrase from a file (first line).
+    std::fs::write(d.p("pass.txt"), "short\nignored second line\n").unwrap();
+    let o = run_env(
+        &[
+            "kms",
+            "certificate",
+            "--store",
+            s(&db),
+            "--passphrase-file",
+            s(&d.p("pass.txt")),
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    fails(
+        &["kms", "certificate", "--store", s(&db)],
+        Some("another passphrase"),
+        "wrong passphrase",
+    );
+    // No source at all (no terminal in tests): one clear line.
+    fails(
+        &["kms", "certificate", "--store", s(&db)],
+        None,
+        "--passphrase-file",
+    );
+    for cmd in ["init", "certificate", "provision"] {
+        let h = ok(&["kms", cmd, "--help"]);
+        assert!(
+            h.contains("MIKEY_SAKKE_PASSPHRASE") && h.contains("--passphrase-file"),
+            "{cmd}: {h}"
+        );
+    }
+}
+
+#[test]
+fn gms_distribute_names_files_by_member_and_reports_the_gmk() {
+    let d = Dir::new("gms");
+    let db = init(&d);
+    std::fs::write(d.p("members.txt"), "sip:a_b@c.org\nsip:a:b@c.org\n").unwrap();
+    let cert = ok(&["kms", "certificate", "--store", s(&db)]);
+    std::fs::write(d.p("cert.xml"), cert).unwrap();
+    ok(&[
+        "kms",
+        "provision",
+        "--store",
+        s(&db),
+        "--user",
+        "sip:gms@c.org",
+        "--out",
+        s(&d.p("gms.xml")),
+    ]);
+    let out = ok(&[
+        "gms",
+        "distribute",
+        "--cert",
+        s(&d.p("cert.xml")),
+        "--keys",
+        s(&d.p("gms.xml")),
+        "--group-id",
+        "sip:g@c.org",
+        "--members",
+        s(&d.p("members.txt")),
+        "--out",
+        s(&d.p("out")),
+        "--show-key",
+    ]);
+    assert!(
+        out.contains("gmk_id = ") && out.contains("gmk = ") && out.contains("written = 2"),
+        "{out}"
+    );
+    let quiet = ok(&[
+        "gms",
+        "distribute",
+        "--cert",
+        s(&d.p("cert.xml")),
+        "--keys",
+        s(&d.p("gms.xml")),
+        "--group-id",
+        "sip:g@c.org",
+        "--members",
+        s(&d.p("members.txt")),
+        "--out",
+        s(&d.p("out2")),
+    ]);
+    assert!(
+        quiet.contains("gmk_id = ") && !quiet.contains("gmk = "),
+        "{quiet}"
+    );
+    assert_eq!(std::fs::read_dir(d.p("out")).unwrap().count(), 2);
+    fails(
+        &[
+            "gms",
+            "distribute",
+            "--cert",
+            s(&d.p("cert.xml")),
+            "--keys",
+            s(&d.p("gms.xml")),
+            "--group-id",
+            " ",
+            "--members",
+            s(&d.p("members.txt")),
+            "--out",
+            s(&d.p("out3")),
+        ],
+        Some(PASS),
+        "--group-id: empty",
+    );
+}
