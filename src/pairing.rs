@@ -24,7 +24,7 @@ use zeroize::Zeroize;
 
 use crate::curve::AffinePoint;
 use crate::field::kernel::LIMBS;
-use crate::field::lookup::{lookup, lookup_many};
+use crate::ct::{lookup, lookup_many};
 use crate::field::{Fp, Fp2, Fq, LoopField};
 use crate::params::{FP_LEN, G_HEX};
 
@@ -280,7 +280,7 @@ impl GtTable {
     /// The signed digits of an exponent.
     fn digits(&self, k: &Fq) -> Vec<(u64, Choice)> {
         let mut limbs = k.to_canonical_limbs();
-        let d = crate::curve::fixed_base::signed_digits_of(&limbs, self.w, gt_windows(self.w));
+        let d = crate::ct::signed_digits(&limbs, self.w, gt_windows(self.w));
         limbs.zeroize();
         d
     }

@@ -5,7 +5,7 @@
 //! digits in [-32, 31] (branch-free carries), so `[k]B` is one mixed addition per window and no
 //! doubling: 171 additions (about 1 900 field multiplications) instead of 1 022 doublings and
 //! hundreds of additions. The constant-time variant reads all 32 entries of every window (the
-//! masked lookup of [`crate::field::lookup`], AVX-512 where the CPU has it) and negates the
+//! masked lookup of `crate::ct::lookup`, AVX-512 where the CPU has it) and negates the
 //! selected one by a masked select; the variable-time one (public scalars only) indexes
 //! directly and skips zero digits.
 //!
@@ -25,7 +25,7 @@ use zeroize::Zeroize;
 
 use super::{AffinePoint, Jacobian, ProjectivePoint};
 use crate::field::kernel::{LIMBS, Limbs};
-use crate::field::lookup::{lookup, lookup_many};
+use crate::ct::{lookup, lookup_many};
 use crate::field::{Fp, Fq, LoopField};
 
 /// Window width in bits of the default tables.
@@ -131,39 +131,7 @@ impl AffineCoords {
 /// arithmetic; the width is public), so it may be used on secret scalars; each digit is
 /// returned as (|d|, d < 0).
 fn signed_digits(k: &Limbs, w: usize) -> Vec<(u64, Choice)> {
-    signed_digits_of(k, w, windows(w))
-}
-
-/// [`signed_digits`] for a scalar of any number of limbs (little-endian), in `n` windows. The
-/// digits sum to `k` when the top window holds fewer than w - 1 bits of `k` (so that it absorbs
-/// the carry without one of its own): `n * w >= bits(k) + 2`.
-pub(crate) fn signed_digits_of(k: &[u64], w: usize, n: usize) -> Vec<(u64, Choice)> {
-    // Zero limbs of headroom for windows that straddle or pass the top.
-    let mut limbs = vec![0u64; k.len().max((n * w).div_ceil(64)) + 1];
-    limbs[..k.len()].copy_from_slice(k);
-    let mut out = vec![(0u64, Choice::from(0)); n];
-    let mut carry = 0u64;
-    for (i, o) in out.iter_mut().enumerate() {
-        // Bit positions are public.
-        let pos = i * w;
-        let (idx, shift) = (pos / 64, pos % 64);
-        let mut bits = limbs[idx] >> shift;
-        if shift + w > 64 {
-            bits |= limbs[idx + 1] << (64 - shift);
-        }
-        let raw = (bits & ((1 << w) - 1)) + carry; // 0..=2^w
-        carry = (raw + (1 << (w - 1))) >> w; // 1 iff raw >= 2^(w-1)
-        // d = raw - 2^w carry in [-2^(w-1), 2^(w-1) - 1]; |d| and the sign through masks, no
-        // branch.
-        #[allow(clippy::cast_possible_wrap)]
-        let d = raw as i64 - ((carry as i64) << w);
-        let m = d >> 63;
-        #[allow(clippy::cast_sign_loss)]
-        let (abs, neg) = (((d ^ m) - m) as u64, (m & 1) as u8);
-        *o = (abs, Choice::from(neg));
-    }
-    limbs.zeroize();
-    out
+    crate::ct::signed_digits(k, w, windows(w))
 }
 
 impl Drop for FixedBaseTable {
@@ -279,7 +247,7 @@ impl FixedBaseTable {
 
     /// `[k]B` for each of several secret scalars, in constant time: the same additions as
     /// [`Self::mul`] for each, but every window of the table is read once for the whole batch
-    /// (`field::lookup`), so a batch costs one pass over the table instead of one
+    /// (`ct::lookup_many`), so a batch costs one pass over the table instead of one
     /// per scalar. For a sender encapsulating to many recipients (best with the wide tables).
     pub fn mul_many(&self, ks: &[Fq]) -> Vec<ProjectivePoint> {
         let mut digits: Vec<Vec<(u64, Choice)>> = ks

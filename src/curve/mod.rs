@@ -565,7 +565,7 @@ fn window_loop<F: LoopField>(
             acc = acc.double();
         }
         let digit = (limbs[w / 16] >> (4 * (w % 16))) & 0xf;
-        let mut raw = crate::field::lookup::lookup(table, 1, digit);
+        let mut raw = crate::ct::lookup(table, 1, digit);
         let mut x2 = load(&raw[..LIMBS]);
         let mut y2 = load(&raw[LIMBS..]);
         zeroize::Zeroize::zeroize(&mut raw);

@@ -11,8 +11,6 @@ mod ifma;
 #[cfg(target_arch = "x86_64")]
 pub(crate) use ifma::{Fe52, Ifma};
 pub(crate) mod kernel;
-#[allow(unsafe_code)] // calls its AVX-512 build after detecting the CPU feature (the other one)
-pub(crate) mod lookup;
 pub(crate) mod safegcd;
 
 #[cfg(feature = "op-count")]
@@ -510,12 +508,12 @@ pub mod kernel_test {
     /// The constant-time lookup of a fixed-base table window (32 entries of two field
     /// elements): the entry numbered `idx`, entries numbered from 1.
     pub fn lookup_window(table: &[[u64; 32]; 32], idx: u64) -> [u64; 32] {
-        super::lookup::lookup(table, 1, idx)
+        crate::ct::lookup(table, 1, idx)
     }
 
     /// The batched lookup of [`lookup_window`] for several indices.
     pub fn lookup_window_many(table: &[[u64; 32]; 32], idxs: &[u64], out: &mut [[u64; 32]]) {
-        super::lookup::lookup_many(table, 1, idxs, out);
+        crate::ct::lookup_many(table, 1, idxs, out);
     }
 
     /// `[k]P` for each scalar by the batched affine additions of a large fan-out
