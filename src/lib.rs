@@ -15,6 +15,9 @@ pub mod mikey;
 pub mod pairing;
 pub mod params;
 pub mod sakke;
+#[cfg(feature = "test-helpers")]
+#[doc(hidden)]
+pub mod test_helpers;
 pub mod ue;
 
 pub use error::{Error, IssueError, PointError, ScalarError};

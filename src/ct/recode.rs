@@ -59,7 +59,11 @@ mod tests {
             // Recompose in i128 chunks of the low 64 bits: the sum mod 2^64 is the low limb.
             let mut low = 0i128;
             for (i, &(abs, neg)) in d.iter().enumerate().take(11) {
-                let v = if bool::from(neg) { -i128::from(abs) } else { i128::from(abs) };
+                let v = if bool::from(neg) {
+                    -i128::from(abs)
+                } else {
+                    i128::from(abs)
+                };
                 low += v << (6 * i);
             }
             assert!(d.iter().all(|&(abs, _)| abs <= 32));
