@@ -2,6 +2,7 @@
 #![deny(unsafe_code)]
 
 pub mod annex_d;
+pub mod bench;
 pub mod ct;
 pub mod curve;
 pub mod eccsi;
