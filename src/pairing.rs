@@ -589,21 +589,30 @@ impl Job for PreparedLoop<'_> {
             b.convert(&self.q.y),
             b.convert(&Fp::ONE),
         );
-        let v = if self.form == B::FORM {
-            let lines = self
-                .lines
-                .iter()
-                .map(|l| [b.load(&l[0].0), b.load(&l[1].0)]);
-            prepared_loop_in(lines, qx, qy, one)
-        } else {
-            let form = self.form;
-            let lines = self.lines.iter().map(|l| {
-                [
-                    b.convert(&form.to_fp(&l[0].0)),
-                    b.convert(&form.to_fp(&l[1].0)),
-                ]
-            });
-            prepared_loop_in(lines, qx, qy, one)
+        // One loop per (backend, table form): the lines' conversion is fixed per loop.
+        let v = match self.form {
+            form if form == B::FORM => {
+                let lines = self
+                    .lines
+                    .iter()
+                    .map(|l| [b.load(&l[0].0), b.load(&l[1].0)]);
+                prepared_loop_in(lines, qx, qy, one)
+            }
+            TableForm::Montgomery => {
+                let lines = self
+                    .lines
+                    .iter()
+                    .map(|l| [b.convert(&l[0]), b.convert(&l[1])]);
+                prepared_loop_in(lines, qx, qy, one)
+            }
+            TableForm::Radix52 => {
+                let f = TableForm::Radix52;
+                let lines = self
+                    .lines
+                    .iter()
+                    .map(|l| [b.convert(&f.to_fp(&l[0].0)), b.convert(&f.to_fp(&l[1].0))]);
+                prepared_loop_in(lines, qx, qy, one)
+            }
         };
         Fp2::new(b.to_fp(&v.c0), b.to_fp(&v.c1))
     }

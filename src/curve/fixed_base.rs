@@ -308,18 +308,18 @@ impl Job for FixedWindowMul<'_> {
     fn run<B: Backend>(self, b: B) -> Self::Output {
         let (one, zero) = (b.convert(&Fp::ONE), b.convert(&Fp::ZERO));
         let windows = self.table.windows();
-        let (x, y, z, infinite) = if self.form == B::FORM {
-            jacobian_window_loop(windows, self.digits, one, zero, |e| {
+        // One loop per (backend, table form): the entries' conversion is fixed per loop.
+        let (x, y, z, infinite) = match self.form {
+            form if form == B::FORM => jacobian_window_loop(windows, self.digits, one, zero, |e| {
                 (b.load(&e.x.0), b.load(&e.y.0))
-            })
-        } else {
-            let form = self.form;
-            jacobian_window_loop(windows, self.digits, one, zero, |e| {
-                (
-                    b.convert(&form.to_fp(&e.x.0)),
-                    b.convert(&form.to_fp(&e.y.0)),
-                )
-            })
+            }),
+            TableForm::Montgomery => jacobian_window_loop(windows, self.digits, one, zero, |e| {
+                (b.convert(&e.x), b.convert(&e.y))
+            }),
+            TableForm::Radix52 => jacobian_window_loop(windows, self.digits, one, zero, |e| {
+                let f = TableForm::Radix52;
+                (b.convert(&f.to_fp(&e.x.0)), b.convert(&f.to_fp(&e.y.0)))
+            }),
         };
         (b.to_fp(&x), b.to_fp(&y), b.to_fp(&z), infinite)
     }
