@@ -6,10 +6,10 @@ use criterion::{
     BenchmarkGroup, Criterion, criterion_group, criterion_main, measurement::WallTime,
 };
 use mikey_sakke::curve::{AffinePoint, FixedBaseTable, ProjectivePoint};
-use mikey_sakke::field::kernel_test::{self, Modulus};
 use mikey_sakke::field::{Fp, Fp2, Fq};
 use mikey_sakke::pairing::{Gt, pairing};
 use mikey_sakke::sakke::{self, MasterSecret};
+use mikey_sakke::test_helpers::{self, Modulus};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use std::hint::black_box;
@@ -62,14 +62,14 @@ fn kernel(c: &mut Criterion) {
     let (a, b) = (limbs(&a), limbs(&b));
     let mut g = c.benchmark_group("kernel");
     g.bench_function("portable_mul", |bn| {
-        bn.iter(|| kernel_test::portable_mul(black_box(&a), black_box(&b), Modulus::P))
+        bn.iter(|| test_helpers::portable_mul(black_box(&a), black_box(&b), Modulus::P))
     });
     g.bench_function("portable_sqr", |bn| {
-        bn.iter(|| kernel_test::portable_sqr(black_box(&a), Modulus::P))
+        bn.iter(|| test_helpers::portable_sqr(black_box(&a), Modulus::P))
     });
-    if kernel_test::ifma_available() {
+    if test_helpers::ifma_available() {
         g.bench_function("ifma_mul", |bn| {
-            bn.iter(|| kernel_test::ifma_mul(black_box(&a), black_box(&b), Modulus::P))
+            bn.iter(|| test_helpers::ifma_mul(black_box(&a), black_box(&b), Modulus::P))
         });
     }
     g.finish();
@@ -117,12 +117,12 @@ fn curve_and_pairing(c: &mut Criterion) {
     g.bench_function("pairing_prepare", |bn| {
         bn.iter(|| mikey_sakke::pairing::PreparedPoint::new(black_box(&q)))
     });
-    if kernel_test::ifma_available() {
-        kernel_test::force_portable(true);
+    if test_helpers::ifma_available() {
+        test_helpers::force_portable(true);
         g.bench_function("pairing_portable_kernel", |bn| {
             bn.iter(|| pairing(black_box(&r), black_box(&q)))
         });
-        kernel_test::force_portable(false);
+        test_helpers::force_portable(false);
     }
     g.bench_function("gt_pow_ct", |bn| bn.iter(|| Gt::g().pow(black_box(&k))));
     g.bench_function("g_pow_fixed_base_ct", |bn| {

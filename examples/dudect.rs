@@ -9,9 +9,10 @@
 use dudect_bencher::{BenchRng, Class, CtRunner, ctbench_main};
 use mikey_sakke::curve::{AffinePoint, FixedBaseTable, ProjectivePoint};
 use mikey_sakke::eccsi::{KmsKeyPair, SigningKey};
-use mikey_sakke::field::{Fp, Fq, kernel_test};
+use mikey_sakke::field::{Fp, Fq};
 use mikey_sakke::pairing::pairing;
 use mikey_sakke::sakke::{self, MasterSecret, ReceiverSecretKey};
+use mikey_sakke::test_helpers;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{Rng, SeedableRng};
 
@@ -154,7 +155,7 @@ fn fixed_base_mul_many_affine(runner: &mut CtRunner, _: &mut BenchRng) {
         })
         .collect();
     for (c, ks) in inputs {
-        runner.run_one(class(c), || kernel_test::p_mul_many_affine(&ks));
+        runner.run_one(class(c), || test_helpers::p_mul_many_affine(&ks));
     }
 }
 
@@ -247,7 +248,7 @@ fn p256_mul_base(runner: &mut CtRunner, _: &mut BenchRng) {
         })
         .collect();
     for (c, k) in inputs {
-        runner.run_one(class(c), || kernel_test::p256_mul_base(&k));
+        runner.run_one(class(c), || test_helpers::p256_mul_base(&k));
     }
 }
 

@@ -5,8 +5,8 @@
 //! loop counters or the cached CPU-feature flag that selects the backend, never data).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use mikey_sakke::field::kernel_test::{self, Limbs, Modulus};
 use mikey_sakke::field::{Fp, Fp2, Fq};
+use mikey_sakke::test_helpers::{self, Limbs, Modulus};
 use std::hint::black_box;
 use subtle::ConditionallySelectable;
 
@@ -57,37 +57,37 @@ fn probe_fq_mul(a: &Fq, b: &Fq) -> Fq {
 
 #[inline(never)]
 fn probe_portable_mul(a: &Limbs, b: &Limbs) -> Limbs {
-    kernel_test::portable_mul(a, b, Modulus::P)
+    test_helpers::portable_mul(a, b, Modulus::P)
 }
 
 #[inline(never)]
 fn probe_portable_sqr(a: &Limbs) -> Limbs {
-    kernel_test::portable_sqr(a, Modulus::P)
+    test_helpers::portable_sqr(a, Modulus::P)
 }
 
 #[inline(never)]
 fn probe_ifma_mul(a: &Limbs, b: &Limbs) -> Option<Limbs> {
-    kernel_test::ifma_mul(a, b, Modulus::P)
+    test_helpers::ifma_mul(a, b, Modulus::P)
 }
 
 #[inline(never)]
 fn probe_fe52(a: &Fp, b: &Fp) -> Option<Fp> {
-    kernel_test::fe52_probe(a, b)
+    test_helpers::fe52_probe(a, b)
 }
 
 #[inline(never)]
 fn probe_lookup(table: &[[u64; 32]; 32], idx: u64) -> [u64; 32] {
-    kernel_test::lookup_window(table, idx)
+    test_helpers::lookup_window(table, idx)
 }
 
 #[inline(never)]
 fn probe_lookup_many(table: &[[u64; 32]; 32], idxs: &[u64], out: &mut [[u64; 32]]) {
-    kernel_test::lookup_window_many(table, idxs, out);
+    test_helpers::lookup_window_many(table, idxs, out);
 }
 
 #[inline(never)]
 fn probe_p256_mul_base(k: &[u8; 32]) -> [u8; 32] {
-    kernel_test::p256_mul_base(k)
+    test_helpers::p256_mul_base(k)
 }
 
 fn main() {

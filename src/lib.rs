@@ -43,6 +43,7 @@
 #![deny(unsafe_code)]
 
 pub mod annex_d;
+pub mod bench;
 pub mod ct;
 pub mod curve;
 pub mod eccsi;
@@ -58,6 +59,9 @@ pub mod output;
 pub mod pairing;
 pub mod params;
 pub mod sakke;
+#[cfg(feature = "test-helpers")]
+#[doc(hidden)]
+pub mod test_helpers;
 pub mod ue;
 
 pub use error::{Error, IssueError, PointError, ScalarError};

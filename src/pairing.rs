@@ -22,9 +22,10 @@
 use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 use zeroize::Zeroize;
 
+use crate::ct::{lookup, lookup_many};
 use crate::curve::AffinePoint;
+use crate::field::backend::{Backend, Job, TableForm, dispatch};
 use crate::field::kernel::LIMBS;
-use crate::field::lookup::{lookup, lookup_many};
 use crate::field::{Fp, Fp2, Fq, LoopField};
 use crate::params::{FP_LEN, G_HEX};
 
@@ -280,7 +281,7 @@ impl GtTable {
     /// The signed digits of an exponent.
     fn digits(&self, k: &Fq) -> Vec<(u64, Choice)> {
         let mut limbs = k.to_canonical_limbs();
-        let d = crate::curve::fixed_base::signed_digits_of(&limbs, self.w, gt_windows(self.w));
+        let d = crate::ct::signed_digits(&limbs, self.w, gt_windows(self.w));
         limbs.zeroize();
         d
     }
@@ -435,17 +436,25 @@ impl<F: LoopField> Jac<F> {
 /// On CPUs with AVX-512 IFMA the loop runs on radix-2^52 values; the result
 /// is identical.
 pub fn miller_loop(r: &AffinePoint, q: &AffinePoint) -> Fp2 {
-    #[cfg(target_arch = "x86_64")]
-    if let Some(ifma) = crate::field::Ifma::detect() {
-        return ifma.with_features(|| {
-            let f = |x: &Fp| crate::field::Fe52::from_fp(ifma, x);
-            let one = f(&Fp::ONE);
-            let v = miller_loop_in(f(&r.x), f(&r.y), f(&q.x), f(&q.y), one);
-            Fp2::new(v.c0.to_fp(), v.c1.to_fp())
-        });
+    dispatch(MillerLoop { r, q })
+}
+
+/// [`miller_loop`] as a backend job.
+struct MillerLoop<'a> {
+    r: &'a AffinePoint,
+    q: &'a AffinePoint,
+}
+
+impl Job for MillerLoop<'_> {
+    type Output = Fp2;
+
+    #[inline(always)]
+    fn run<B: Backend>(self, b: B) -> Fp2 {
+        let f = |x: &Fp| b.convert(x);
+        let (r, q) = (self.r, self.q);
+        let v = miller_loop_in(f(&r.x), f(&r.y), f(&q.x), f(&q.y), f(&Fp::ONE));
+        Fp2::new(b.to_fp(&v.c0), b.to_fp(&v.c1))
     }
-    let v = miller_loop_in(r.x, r.y, q.x, q.y, Fp::ONE);
-    Fp2::new(v.c0, v.c1)
 }
 
 /// [`miller_loop`] over a [`LoopField`], `one` its multiplicative identity.
@@ -562,6 +571,53 @@ fn prepared_loop_in<F: LoopField>(
     v
 }
 
+/// [`PreparedPoint::miller_loop`] as a backend job: the lines are read in the backend's own
+/// storage form without a multiplication, or converted when the table was built for another.
+struct PreparedLoop<'a> {
+    lines: &'a [[Fp; 2]],
+    form: TableForm,
+    q: &'a AffinePoint,
+}
+
+impl Job for PreparedLoop<'_> {
+    type Output = Fp2;
+
+    #[inline(always)]
+    fn run<B: Backend>(self, b: B) -> Fp2 {
+        let (qx, qy, one) = (
+            b.convert(&self.q.x),
+            b.convert(&self.q.y),
+            b.convert(&Fp::ONE),
+        );
+        // One loop per (backend, table form): the lines' conversion is fixed per loop.
+        let v = match self.form {
+            form if form == B::FORM => {
+                let lines = self
+                    .lines
+                    .iter()
+                    .map(|l| [b.load(&l[0].0), b.load(&l[1].0)]);
+                prepared_loop_in(lines, qx, qy, one)
+            }
+            TableForm::Montgomery => {
+                let lines = self
+                    .lines
+                    .iter()
+                    .map(|l| [b.convert(&l[0]), b.convert(&l[1])]);
+                prepared_loop_in(lines, qx, qy, one)
+            }
+            TableForm::Radix52 => {
+                let f = TableForm::Radix52;
+                let lines = self
+                    .lines
+                    .iter()
+                    .map(|l| [b.convert(&f.to_fp(&l[0].0)), b.convert(&f.to_fp(&l[1].0))]);
+                prepared_loop_in(lines, qx, qy, one)
+            }
+        };
+        Fp2::new(b.to_fp(&v.c0), b.to_fp(&v.c1))
+    }
+}
+
 /// The final exponentiation `v^c` with `c = (p + 1) / q = 4` (the `p - 1` part of the Tate
 /// exponent is absorbed by working in PF_p).
 pub fn final_exponentiation(v: &Fp2) -> Gt {
@@ -584,12 +640,11 @@ pub fn pairing(r: &AffinePoint, q: &AffinePoint) -> Gt {
 /// 23 300. The table holds 1 373 pairs of F_p values (about 350 kB); it is derived from K, so it
 /// is as secret as K: built in constant time, read sequentially, zeroized on drop.
 pub struct PreparedPoint {
-    /// The normalised lines `(a, b)`: Montgomery-form limbs of F_p values, or, when `r52` is
-    /// set, limbs of `a * 2^1040 mod p` (the radix-2^52 backend's storage form).
+    /// The normalised lines `(a, b)`: limbs of F_p values in `form`.
     lines: Vec<[Fp; 2]>,
-    /// The IFMA backend, when the table is stored for it.
-    #[cfg(target_arch = "x86_64")]
-    r52: Option<crate::field::Ifma>,
+    /// The form of the lines: the storage form of the backend that was fastest when the table
+    /// was built (`a * 2^1040 mod p` on IFMA CPUs).
+    form: TableForm,
 }
 
 impl core::fmt::Debug for PreparedPoint {
@@ -649,41 +704,22 @@ impl PreparedPoint {
         raw.zeroize();
         prefix.zeroize();
         inv.zeroize();
-        #[cfg(target_arch = "x86_64")]
-        let r52 = crate::field::Ifma::detect();
-        #[cfg(target_arch = "x86_64")]
-        if r52.is_some() {
-            // a * 2^1024 -> a * 2^1040: a Montgomery multiplication by 2^16 * R.
-            let shift = Fp::from_u64(1 << 16);
+        let form = TableForm::current();
+        if form != TableForm::Montgomery {
             for l in &mut lines {
-                *l = [l[0].mul(&shift), l[1].mul(&shift)];
+                *l = [Fp(form.store(&l[0])), Fp(form.store(&l[1]))];
             }
         }
-        Self {
-            lines,
-            #[cfg(target_arch = "x86_64")]
-            r52,
-        }
+        Self { lines, form }
     }
 
     /// The Miller loop `f_K([i]Q)` from the table (up to an F_p factor).
     pub fn miller_loop(&self, q: &AffinePoint) -> Fp2 {
-        #[cfg(target_arch = "x86_64")]
-        if let Some(ifma) = self.r52 {
-            return ifma.with_features(|| {
-                let f = |x: &Fp| crate::field::Fe52::from_fp(ifma, x);
-                let lines = self.lines.iter().map(|l| {
-                    [
-                        crate::field::Fe52::from_limbs_r52(ifma, &l[0].0),
-                        crate::field::Fe52::from_limbs_r52(ifma, &l[1].0),
-                    ]
-                });
-                let v = prepared_loop_in(lines, f(&q.x), f(&q.y), f(&Fp::ONE));
-                Fp2::new(v.c0.to_fp(), v.c1.to_fp())
-            });
-        }
-        let v = prepared_loop_in(self.lines.iter().copied(), q.x, q.y, Fp::ONE);
-        Fp2::new(v.c0, v.c1)
+        dispatch(PreparedLoop {
+            lines: &self.lines,
+            form: self.form,
+            q,
+        })
     }
 
     /// The pairing `<K, Q>` (= `<Q, K>`), exactly as [`pairing`] computes it.

@@ -4,7 +4,7 @@
 //! the IFMA comparisons are skipped with a note.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use mikey_sakke::field::kernel_test::{self, Limbs, Modulus};
+use mikey_sakke::test_helpers::{self, Limbs, Modulus};
 use num_bigint::BigUint;
 use proptest::prelude::*;
 
@@ -22,13 +22,13 @@ fn limbs(v: &BigUint) -> Limbs {
 
 /// `a * b * 2^-1024 mod m`, the contract of every kernel.
 fn oracle(a: &Limbs, b: &Limbs, m: Modulus) -> Limbs {
-    let m = big(&kernel_test::modulus(m));
+    let m = big(&test_helpers::modulus(m));
     let r_inv = (BigUint::from(1u32) << 1024u32).modinv(&m).unwrap();
     limbs(&(big(a) * big(b) % &m * r_inv % &m))
 }
 
 fn ifma_or_note(test: &str) -> bool {
-    let ok = kernel_test::ifma_available();
+    let ok = test_helpers::ifma_available();
     if !ok {
         println!("note: {test}: this CPU has no AVX-512 IFMA, IFMA comparison skipped");
     }
@@ -38,7 +38,7 @@ fn ifma_or_note(test: &str) -> bool {
 /// Edge operands below m: 0, 1, 2, m-1, m-2, (m-1)/2, values with runs of all-ones limbs (and
 /// the largest such value below m), and single high bits.
 fn edges(m: Modulus) -> Vec<Limbs> {
-    let mm = kernel_test::modulus(m);
+    let mm = test_helpers::modulus(m);
     let mb = big(&mm);
     let mut v = vec![[0u64; 16]];
     for k in [1u32, 2] {
@@ -67,7 +67,7 @@ fn edges(m: Modulus) -> Vec<Limbs> {
 }
 
 fn below(m: Modulus) -> impl Strategy<Value = Limbs> {
-    let mb = big(&kernel_test::modulus(m));
+    let mb = big(&test_helpers::modulus(m));
     prop_oneof![
         3 => proptest::collection::vec(any::<u8>(), 128)
             .prop_map(move |b| limbs(&(BigUint::from_bytes_be(&b) % &mb))),
@@ -78,14 +78,14 @@ fn below(m: Modulus) -> impl Strategy<Value = Limbs> {
 fn check_all(a: &Limbs, b: &Limbs, m: Modulus) {
     let want = oracle(a, b, m);
     assert_eq!(
-        kernel_test::portable_mul(a, b, m),
+        test_helpers::portable_mul(a, b, m),
         want,
         "portable mul {m:?}"
     );
     if a == b {
-        assert_eq!(kernel_test::portable_sqr(a, m), want, "portable sqr {m:?}");
+        assert_eq!(test_helpers::portable_sqr(a, m), want, "portable sqr {m:?}");
     }
-    if let Some(got) = kernel_test::ifma_mul(a, b, m) {
+    if let Some(got) = test_helpers::ifma_mul(a, b, m) {
         assert_eq!(got, want, "ifma mul {m:?} a={a:x?} b={b:x?}");
     }
 }
@@ -110,7 +110,7 @@ macro_rules! kernel_suite {
             fn unreduced_first_operand() {
                 // The contract allows any a < 2^1024 when b < m (used to reduce into Montgomery
                 // form): all-ones limbs and m itself.
-                let mm = kernel_test::modulus($m);
+                let mm = test_helpers::modulus($m);
                 for a in [[u64::MAX; 16], mm] {
                     for b in edges($m) {
                         check_all(&a, &b, $m);
@@ -133,10 +133,10 @@ macro_rules! kernel_suite {
 
                 #[test]
                 fn ifma_matches_portable(a in below($m), b in below($m)) {
-                    if let Some(x) = kernel_test::ifma_mul(&a, &b, $m) {
-                        prop_assert_eq!(x, kernel_test::portable_mul(&a, &b, $m));
-                        prop_assert_eq!(kernel_test::ifma_mul(&a, &a, $m).unwrap(),
-                            kernel_test::portable_sqr(&a, $m));
+                    if let Some(x) = test_helpers::ifma_mul(&a, &b, $m) {
+                        prop_assert_eq!(x, test_helpers::portable_mul(&a, &b, $m));
+                        prop_assert_eq!(test_helpers::ifma_mul(&a, &a, $m).unwrap(),
+                            test_helpers::portable_sqr(&a, $m));
                     }
                 }
             }
@@ -160,19 +160,19 @@ fn forcing_the_portable_kernel_gives_the_same_field_results() {
     use mikey_sakke::field::Fp;
     let x = Fp::from_u64(0x1234_5678_9abc_def0).square().square();
     let y = x.mul(&x.add(&Fp::ONE));
-    kernel_test::force_portable(true);
+    test_helpers::force_portable(true);
     let (xp, yp) = {
         let x = Fp::from_u64(0x1234_5678_9abc_def0).square().square();
         (x, x.mul(&x.add(&Fp::ONE)))
     };
-    kernel_test::force_portable(false);
+    test_helpers::force_portable(false);
     assert_eq!(x, xp);
     assert_eq!(y, yp);
 }
 
 /// `(a0 + a1 i)(b0 + b1 i) * 2^-1024` with `i^2 = -1`, component-wise mod p, from num-bigint.
 fn fp2_oracle(a: [&Limbs; 2], b: [&Limbs; 2]) -> [Limbs; 2] {
-    let m = big(&kernel_test::modulus(Modulus::P));
+    let m = big(&test_helpers::modulus(Modulus::P));
     let r_inv = (BigUint::from(1u32) << 1024u32).modinv(&m).unwrap();
     let (a0, a1, b0, b1) = (big(a[0]), big(a[1]), big(b[0]), big(b[1]));
     let c0 = (&a0 * &b0 + &m * &m - (&a1 * &b1) % (&m * &m)) % &m * &r_inv % &m;
@@ -190,7 +190,7 @@ fn lazy_fp2_product_matches_the_oracle_on_edges() {
         for a1 in e.iter().step_by(3) {
             for (b0, b1) in e.iter().zip(e.iter().rev()) {
                 assert_eq!(
-                    kernel_test::portable_fp2_mul([a0, a1], [b0, b1]),
+                    test_helpers::portable_fp2_mul([a0, a1], [b0, b1]),
                     fp2_oracle([a0, a1], [b0, b1])
                 );
             }
@@ -206,7 +206,7 @@ proptest! {
         b0 in below(Modulus::P), b1 in below(Modulus::P),
     ) {
         prop_assert_eq!(
-            kernel_test::portable_fp2_mul([&a0, &a1], [&b0, &b1]),
+            test_helpers::portable_fp2_mul([&a0, &a1], [&b0, &b1]),
             fp2_oracle([&a0, &a1], [&b0, &b1])
         );
     }

@@ -6,8 +6,8 @@
 
 use mikey_sakke::curve::{AffinePoint, ProjectivePoint};
 use mikey_sakke::field::Fq;
-use mikey_sakke::field::kernel_test;
 use mikey_sakke::pairing::{PreparedPoint, miller_loop, pairing};
+use mikey_sakke::test_helpers;
 
 fn run() -> Vec<Vec<u8>> {
     let p = AffinePoint::generator();
@@ -45,16 +45,16 @@ fn run() -> Vec<Vec<u8>> {
 #[test]
 fn radix_52_loops_match_the_portable_kernel() {
     let fast = run();
-    kernel_test::force_portable(true);
+    test_helpers::force_portable(true);
     let portable = run();
-    kernel_test::force_portable(false);
+    test_helpers::force_portable(false);
     assert_eq!(fast.len(), portable.len());
     for (i, (a, b)) in fast.iter().zip(&portable).enumerate() {
         assert_eq!(a, b, "value {i}");
     }
     println!(
         "IFMA kernel {}: {} values compared",
-        if kernel_test::ifma_available() {
+        if test_helpers::ifma_available() {
             "present"
         } else {
             "absent"

@@ -40,9 +40,9 @@ done
 # P-256 fixed-base multiplication with the fiat-crypto field operations it does not inline.
 for f in kernel::mont_mul kernel::mont_sqr kernel::fp2_mul_lazy ifma::mont_mul_n ifma::amm_core Ifma::with_features::run \
     ifma::from_digits ifma::normalize ifma::subtract_if_ge ifma::to_digits lookup::lookup_avx512 \
-    lookup::lookup_many_avx512 kernel_test::lookup_window kernel_test::lookup_window_many safegcd::invert \
+    lookup::lookup_many_avx512 test_helpers::lookup_window test_helpers::lookup_window_many safegcd::invert \
     base_mul::mul_base base_mul::Fe::mul base_mul::Fe::square base_mul::Fe::invert \
-    kernel_test::p256_mul_base; do
+    test_helpers::p256_mul_base; do
     report_all "::$f"
 done
 rm -f "$asm"

@@ -1,17 +1,10 @@
-//! `mikey-sakke bench`: measures the engine's operations on this machine and reports medians,
-//! with OpenSSL's P-256 ECDSA verification measured in the same run as the yardstick.
+//! `mikey-sakke bench`: parses the options, runs the library's measurement
+//! ([`mikey_sakke::bench`]) and prints the medians, as a table or as JSON lines.
 
-use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use signature::Verifier;
-
-use super::{CliError, Output, os_rng};
-use mikey_sakke::curve::ProjectivePoint;
-use mikey_sakke::eccsi::{KmsKeyPair, SigningKey, VerifyingKey};
-use mikey_sakke::field::{Fp, Fq};
-use mikey_sakke::pairing::{PreparedPoint, pairing};
-use mikey_sakke::sakke::{self, MasterSecret, PreparedReceiver, PreparedRecipient};
+use super::{CliError, Output};
+use mikey_sakke::bench::{self, Options, Report};
 
 /// Options of the bench command.
 #[derive(clap::Args, Debug)]
@@ -33,208 +26,58 @@ pub struct BenchArgs {
     only: Option<String>,
 }
 
-/// Median nanoseconds per call of `f`, over `rounds` rounds of at least `round` each.
-fn measure(rounds: u32, round: Duration, mut f: impl FnMut()) -> f64 {
-    // Calibrate the number of calls per round.
-    let mut calls = 1u64;
-    loop {
-        let t = Instant::now();
-        for _ in 0..calls {
-            f();
-        }
-        if t.elapsed() >= round / 4 || calls >= 1 << 24 {
-            break;
-        }
-        calls *= 2;
-    }
-    let calls = calls.saturating_mul(4).max(1);
-    let mut samples: Vec<f64> = (0..rounds)
-        .map(|_| {
-            let t = Instant::now();
-            for _ in 0..calls {
-                f();
-            }
-            t.elapsed().as_secs_f64() * 1e9 / calls as f64
-        })
-        .collect();
-    samples.sort_by(f64::total_cmp);
-    samples[samples.len() / 2]
-}
-
-/// The OpenSSL P-256 verify time in ns, if `openssl` is installed.
-fn openssl_verify_ns() -> Option<f64> {
-    let out = std::process::Command::new("openssl")
-        .args(["speed", "-seconds", "3", "ecdsap256"])
-        .output()
-        .ok()?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    // "256 bits ecdsa (nistp256)   0.0000s   0.0001s  57200.3  18123.7"
-    let line = text.lines().find(|l| l.contains("(nistp256)"))?;
-    let verifies_per_s: f64 = line.split_whitespace().last()?.parse().ok()?;
-    (verifies_per_s > 0.0).then(|| 1e9 / verifies_per_s)
-}
-
 /// Runs the benchmark.
 ///
 /// # Errors
 /// Only if a setup step fails (which would be a bug).
 pub fn run(args: &BenchArgs) -> Result<Output, CliError> {
-    let rounds = args.rounds;
-    let round = Duration::from_millis(args.round_ms);
-    let wanted = |name: &str| args.only.as_deref().is_none_or(|o| name.contains(o));
-    let mut rng = os_rng();
-    let fail = |what: &str| CliError(format!("bench setup failed: {what}"));
-
-    // Fixtures.
-    let z = MasterSecret::random(&mut rng);
-    let kms = z.public_key();
-    let id = [0xa5u8; 32];
-    let rsk = z.issue_rsk(&id).map_err(|_| fail("rsk"))?;
-    let (_, ed) = sakke::encapsulate(&mut rng, &kms, &id);
-    let receiver = PreparedReceiver::new(&kms, &id, &rsk).map_err(|_| fail("prepare"))?;
-    let recipient = PreparedRecipient::new(&kms, &id);
-    let prepared_kms = sakke::PreparedKms::new(&kms);
-    let p = ProjectivePoint::generator();
-    let r_point = p.mul(&Fq::random(&mut rng)).to_affine();
-    let k_point = p.mul(&Fq::random(&mut rng)).to_affine();
-    let prepared_k = PreparedPoint::new(&k_point);
-    let a = Fp::random(&mut rng);
-    let b = Fp::random(&mut rng);
-    let eccsi_kms = KmsKeyPair::generate(&mut rng).map_err(|_| fail("eccsi kms"))?;
-    let (ssk, pvt) = eccsi_kms
-        .issue(&id, &mut rng)
-        .map_err(|_| fail("eccsi issue"))?;
-    let signer =
-        SigningKey::new(eccsi_kms.kpak(), &id, ssk, &pvt).map_err(|_| fail("eccsi key"))?;
-    let msg = [0x5au8; 200];
-    let sig = signer
-        .try_sign_with_rng(&mut rng, &msg)
-        .map_err(|_| fail("sign"))?;
-
-    let mut results: Vec<(&str, f64)> = Vec::new();
-    let mut run_op = |name: &'static str, f: &mut dyn FnMut()| {
-        if wanted(name) {
-            results.push((name, measure(rounds, round, f)));
-        }
+    let options = Options {
+        rounds: args.rounds,
+        round: Duration::from_millis(args.round_ms),
+        only: args.only.clone(),
+        openssl: !args.no_openssl,
     };
-    run_op("fp_mul", &mut || {
-        black_box(black_box(&a).mul(black_box(&b)));
-    });
-    run_op("pairing", &mut || {
-        black_box(pairing(black_box(&r_point), &k_point));
-    });
-    run_op("pairing_precomputed", &mut || {
-        black_box(prepared_k.pairing(black_box(&r_point)));
-    });
-    run_op("sakke_decapsulate", &mut || {
-        black_box(sakke::decapsulate(&kms, &id, &rsk, black_box(&ed)).ok());
-    });
-    run_op("sakke_decapsulate_precomputed", &mut || {
-        black_box(receiver.decapsulate(black_box(&ed)).ok());
-    });
-    // A sender keeps the KMS public key's table for the key period: a new recipient costs
-    // [r b]P + [r]Z from two fixed-base tables.
-    let mut ids = (0u64..).map(|i| {
-        let mut v = id;
-        v[..8].copy_from_slice(&i.to_be_bytes());
-        v
-    });
-    run_op("sakke_encapsulate", &mut || {
-        let id = ids.next().unwrap_or(id);
-        black_box(prepared_kms.encapsulate(&mut rng, black_box(&id)));
-    });
-    // A group manager's fan-out to a large group encapsulates one key to the members in
-    // batches, on the wide tables: the time of a batch of 8 new recipients, per recipient.
-    if wanted("sakke_encapsulate_batch8") {
-        prepared_kms.prepare_batches();
-    }
-    let mut batch_ids = ids.clone();
-    let batch_ssv = sakke::Ssv::random(&mut rng);
-    run_op("sakke_encapsulate_batch8", &mut || {
-        let batch: Vec<[u8; 32]> = (&mut batch_ids).take(8).collect();
-        let refs: Vec<&[u8]> = batch.iter().map(|b| b.as_slice()).collect();
-        black_box(sakke::hazmat::encapsulate_many_with_ssv_kms(
-            &batch_ssv,
-            &prepared_kms,
-            black_box(&refs),
-        ));
-    });
-    run_op("sakke_encapsulate_no_tables", &mut || {
-        black_box(sakke::encapsulate(&mut rng, &kms, black_box(&id)));
-    });
-    let mut rng2 = os_rng();
-    run_op("sakke_encapsulate_precomputed", &mut || {
-        black_box(recipient.encapsulate(&mut rng2));
-    });
-    run_op("sakke_rsk_issue", &mut || {
-        black_box(z.issue_rsk(black_box(&id)).ok());
-    });
-    // A KMS validates every RSK it issues with its key's pairing tables kept for the batch.
-    run_op("sakke_rsk_validate", &mut || {
-        black_box(prepared_kms.validate_rsk(&rsk, black_box(&id)).ok());
-    });
-    run_op("sakke_rsk_validate_no_tables", &mut || {
-        black_box(rsk.validate(&kms, black_box(&id)).ok());
-    });
-    let mut rng3 = os_rng();
-    run_op("sakke_kms_keygen", &mut || {
-        black_box(MasterSecret::random(&mut rng3).public_key());
-    });
-    let mut rng4 = os_rng();
-    run_op("eccsi_sign", &mut || {
-        black_box(signer.try_sign_with_rng(&mut rng4, black_box(&msg)).ok());
-    });
-    // A receiver keeps the signer's prepared key (HS, Y and Y's table) for the key period.
-    let verifier = VerifyingKey::new(eccsi_kms.kpak(), &id).prepare(&pvt);
-    run_op("eccsi_verify", &mut || {
-        black_box(verifier.verify(black_box(&msg), &sig).ok());
-    });
-    run_op("eccsi_verify_new_signer", &mut || {
-        black_box(
-            VerifyingKey::new(eccsi_kms.kpak(), &id)
-                .verify(black_box(&msg), &sig)
-                .ok(),
-        );
-    });
-
-    for (name, ns) in &mut results {
-        if *name == "sakke_encapsulate_batch8" {
-            *ns /= 8.0;
-        }
-    }
-    if wanted("gmk_fanout_2000") {
-        results.push(("gmk_fanout_2000", fanout_2000(&signer, &kms)?));
-    }
-
-    let yardstick = if args.no_openssl {
-        None
+    let report = bench::run(&options).map_err(|e| CliError(e.to_string()))?;
+    Ok(if args.json {
+        json(&report)
     } else {
-        openssl_verify_ns()
-    };
+        table(&report)
+    })
+}
+
+/// One `{"op": NAME, "ns": MEDIAN_NS}` line per operation, then the yardstick if measured.
+fn json(report: &Report) -> Output {
     let mut out = Output::new();
-    if args.json {
-        for (name, ns) in &results {
-            out = out.line(format!("{{\"op\": \"{name}\", \"ns\": {}}}", ns.round()));
-        }
-        if let Some(y) = yardstick {
-            out = out.line(format!(
-                "{{\"op\": \"openssl_ecdsap256_verify\", \"ns\": {}}}",
-                y.round()
-            ));
-        }
-    } else {
-        for (name, ns) in &results {
-            let ratio = yardstick
-                .map(|y| format!("  ({:.2} x OpenSSL P-256 verify)", ns / y))
-                .unwrap_or_default();
-            out = out.text(name, format!("{}{ratio}", human(*ns)));
-        }
-        match yardstick {
-            Some(y) => out = out.text("openssl_ecdsap256_verify", human(y)),
-            None => out = out.text("openssl_ecdsap256_verify", "not measured"),
-        }
+    for m in &report.results {
+        out = out.line(format!(
+            "{{\"op\": \"{}\", \"ns\": {}}}",
+            m.op,
+            m.ns.round()
+        ));
     }
-    Ok(out)
+    if let Some(y) = report.openssl_verify_ns {
+        out = out.line(format!(
+            "{{\"op\": \"openssl_ecdsap256_verify\", \"ns\": {}}}",
+            y.round()
+        ));
+    }
+    out
+}
+
+/// `name = time (ratio to the yardstick)` per operation, then the yardstick.
+fn table(report: &Report) -> Output {
+    let mut out = Output::new();
+    let yardstick = report.openssl_verify_ns;
+    for m in &report.results {
+        let ratio = yardstick
+            .map(|y| format!("  ({:.2} x OpenSSL P-256 verify)", m.ns / y))
+            .unwrap_or_default();
+        out = out.text(m.op, format!("{}{ratio}", human(m.ns)));
+    }
+    match yardstick {
+        Some(y) => out.text("openssl_ecdsap256_verify", human(y)),
+        None => out.text("openssl_ecdsap256_verify", "not measured"),
+    }
 }
 
 fn human(ns: f64) -> String {
@@ -245,41 +88,4 @@ fn human(ns: f64) -> String {
     } else {
         format!("{ns:.0} ns")
     }
-}
-
-/// Wall time (ns, median of 3) of building the 2000 I_MESSAGEs of one GMK distribution on all
-/// cores.
-fn fanout_2000(signer: &SigningKey, kms: &sakke::KmsPublicKey) -> Result<f64, CliError> {
-    use mikey_sakke::gms::{self, Distribution, GroupKey, GroupManager};
-    use mikey_sakke::mcx::uid::KeyPeriods;
-    let periods = KeyPeriods {
-        length: 2_592_000,
-        offset: 0,
-    };
-    let ntp_seconds = 3_950_000_000u64;
-    let period = periods
-        .period_number(ntp_seconds)
-        .map_err(|e| CliError(format!("bench fan-out: {e}")))?;
-    let gm = GroupManager::new(signer.clone(), period, kms, "kms.example.org", periods);
-    let members: Vec<String> = (0..2000)
-        .map(|i| format!("sip:member{i}@example.org"))
-        .collect();
-    let key = GroupKey::generate(&mut os_rng());
-    let dist = Distribution {
-        group_id: "sip:group@example.org",
-        text: "",
-        ntp_time: ntp_seconds << 32,
-        activation: [0; 5],
-        expiry: [0; 5],
-    };
-    let mut samples = Vec::new();
-    for _ in 0..3 {
-        let t = Instant::now();
-        let out = gms::distribute(&gm, &key, &dist, &members, &|| {})
-            .map_err(|e| CliError(format!("bench fan-out: {e}")))?;
-        samples.push(t.elapsed().as_secs_f64() * 1e9);
-        black_box(out);
-    }
-    samples.sort_by(f64::total_cmp);
-    Ok(samples[1])
 }

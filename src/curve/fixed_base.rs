@@ -5,7 +5,7 @@
 //! digits in [-32, 31] (branch-free carries), so `[k]B` is one mixed addition per window and no
 //! doubling: 171 additions (about 1 900 field multiplications) instead of 1 022 doublings and
 //! hundreds of additions. The constant-time variant reads all 32 entries of every window (the
-//! masked lookup of [`crate::field::lookup`], AVX-512 where the CPU has it) and negates the
+//! masked lookup of `crate::ct::lookup`, AVX-512 where the CPU has it) and negates the
 //! selected one by a masked select; the variable-time one (public scalars only) indexes
 //! directly and skips zero digits.
 //!
@@ -24,8 +24,9 @@ use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 use zeroize::Zeroize;
 
 use super::{AffinePoint, Jacobian, ProjectivePoint};
+use crate::ct::{lookup, lookup_many};
+use crate::field::backend::{Backend, Job, TableForm, dispatch};
 use crate::field::kernel::{LIMBS, Limbs};
-use crate::field::lookup::{lookup, lookup_many};
 use crate::field::{Fp, Fq, LoopField};
 
 /// Window width in bits of the default tables.
@@ -63,13 +64,14 @@ type Entry = [u64; 2 * LIMBS];
 /// table. Only [`Self::mul`] reads it.
 pub struct GeneratorTable52 {
     table: FixedBaseTable,
-    r52: bool,
+    /// The form of the entries (the radix-2^52 storage form where the CPU has IFMA).
+    form: TableForm,
 }
 
 impl core::fmt::Debug for GeneratorTable52 {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("GeneratorTable52")
-            .field("r52", &self.r52)
+            .field("form", &self.form)
             .finish_non_exhaustive()
     }
 }
@@ -80,26 +82,21 @@ impl GeneratorTable52 {
         static TABLE: OnceLock<GeneratorTable52> = OnceLock::new();
         TABLE.get_or_init(|| {
             let mut table = FixedBaseTable::generator().clone();
-            #[cfg(target_arch = "x86_64")]
-            let r52 = crate::field::Ifma::detect().is_some();
-            #[cfg(not(target_arch = "x86_64"))]
-            let r52 = false;
-            if r52 {
-                // a 2^1024 -> a 2^1040: a Montgomery multiplication by 2^16 R.
-                let shift = Fp::from_u64(1 << 16);
+            let form = TableForm::current();
+            if form != TableForm::Montgomery {
                 for e in &mut table.entries {
                     let c = AffineCoords::from_entry(e);
-                    e[..LIMBS].copy_from_slice(&c.x.mul(&shift).0);
-                    e[LIMBS..].copy_from_slice(&c.y.mul(&shift).0);
+                    e[..LIMBS].copy_from_slice(&form.store(&c.x));
+                    e[LIMBS..].copy_from_slice(&form.store(&c.y));
                 }
             }
-            GeneratorTable52 { table, r52 }
+            GeneratorTable52 { table, form }
         })
     }
 
     /// `[k]P` for a secret scalar, in constant time: [`FixedBaseTable::mul`] on this table.
     pub fn mul(&self, k: &Fq) -> ProjectivePoint {
-        self.table.mul_with(k, self.r52)
+        self.table.mul_with(k, self.form)
     }
 }
 
@@ -131,39 +128,7 @@ impl AffineCoords {
 /// arithmetic; the width is public), so it may be used on secret scalars; each digit is
 /// returned as (|d|, d < 0).
 fn signed_digits(k: &Limbs, w: usize) -> Vec<(u64, Choice)> {
-    signed_digits_of(k, w, windows(w))
-}
-
-/// [`signed_digits`] for a scalar of any number of limbs (little-endian), in `n` windows. The
-/// digits sum to `k` when the top window holds fewer than w - 1 bits of `k` (so that it absorbs
-/// the carry without one of its own): `n * w >= bits(k) + 2`.
-pub(crate) fn signed_digits_of(k: &[u64], w: usize, n: usize) -> Vec<(u64, Choice)> {
-    // Zero limbs of headroom for windows that straddle or pass the top.
-    let mut limbs = vec![0u64; k.len().max((n * w).div_ceil(64)) + 1];
-    limbs[..k.len()].copy_from_slice(k);
-    let mut out = vec![(0u64, Choice::from(0)); n];
-    let mut carry = 0u64;
-    for (i, o) in out.iter_mut().enumerate() {
-        // Bit positions are public.
-        let pos = i * w;
-        let (idx, shift) = (pos / 64, pos % 64);
-        let mut bits = limbs[idx] >> shift;
-        if shift + w > 64 {
-            bits |= limbs[idx + 1] << (64 - shift);
-        }
-        let raw = (bits & ((1 << w) - 1)) + carry; // 0..=2^w
-        carry = (raw + (1 << (w - 1))) >> w; // 1 iff raw >= 2^(w-1)
-        // d = raw - 2^w carry in [-2^(w-1), 2^(w-1) - 1]; |d| and the sign through masks, no
-        // branch.
-        #[allow(clippy::cast_possible_wrap)]
-        let d = raw as i64 - ((carry as i64) << w);
-        let m = d >> 63;
-        #[allow(clippy::cast_sign_loss)]
-        let (abs, neg) = (((d ^ m) - m) as u64, (m & 1) as u8);
-        *o = (abs, Choice::from(neg));
-    }
-    limbs.zeroize();
-    out
+    crate::ct::signed_digits(k, w, windows(w))
 }
 
 impl Drop for FixedBaseTable {
@@ -228,12 +193,12 @@ impl FixedBaseTable {
     /// formula's exceptions `acc = +-entry`; an accumulator that is still the identity and a
     /// zero digit are resolved by selects.
     pub fn mul(&self, k: &Fq) -> ProjectivePoint {
-        self.mul_with(k, false)
+        self.mul_with(k, TableForm::Montgomery)
     }
 
-    /// [`Self::mul`]; with `r52`, the entries are stored as `a 2^1040 mod p` (the radix-2^52
-    /// storage form of [`GeneratorTable52`]) and the IFMA backend is present.
-    fn mul_with(&self, k: &Fq, r52: bool) -> ProjectivePoint {
+    /// [`Self::mul`] for entries stored in `form` (the radix-2^52 storage form for
+    /// [`GeneratorTable52`] on IFMA CPUs).
+    fn mul_with(&self, k: &Fq, form: TableForm) -> ProjectivePoint {
         let mut limbs = k.to_canonical_limbs();
         let flip = exceeds_half_q(&limbs);
         let mut k2 = Fq::conditional_select(k, &k.neg(), flip);
@@ -241,32 +206,11 @@ impl FixedBaseTable {
         let mut digits = signed_digits(&limbs, self.w);
         limbs.zeroize();
         k2.zeroize();
-        #[cfg(target_arch = "x86_64")]
-        let (x, y, z, infinite) = if let Some(ifma) = crate::field::Ifma::detect() {
-            // On radix-2^52 values: a table entry costs two conversions (multiplications)
-            // unless the table is stored for them, the 11 of each addition are cheaper by more.
-            ifma.with_features(|| {
-                let f = |v: &Fp| crate::field::Fe52::from_fp(ifma, v);
-                let g = |v: &Fp| crate::field::Fe52::from_limbs_r52(ifma, &v.0);
-                let (x, y, z, infinite) = if r52 {
-                    jacobian_window_loop(self.windows(), &digits, f(&Fp::ONE), f(&Fp::ZERO), |e| {
-                        (g(&e.x), g(&e.y))
-                    })
-                } else {
-                    jacobian_window_loop(self.windows(), &digits, f(&Fp::ONE), f(&Fp::ZERO), |e| {
-                        (f(&e.x), f(&e.y))
-                    })
-                };
-                (x.to_fp(), y.to_fp(), z.to_fp(), infinite)
-            })
-        } else {
-            jacobian_window_loop(self.windows(), &digits, Fp::ONE, Fp::ZERO, |e| (e.x, e.y))
-        };
-        #[cfg(not(target_arch = "x86_64"))]
-        let (x, y, z, infinite) = {
-            let _ = r52;
-            jacobian_window_loop(self.windows(), &digits, Fp::ONE, Fp::ZERO, |e| (e.x, e.y))
-        };
+        let (x, y, z, infinite) = dispatch(FixedWindowMul {
+            table: self,
+            digits: &digits,
+            form,
+        });
         for d in &mut digits {
             d.0.zeroize();
             d.1 = Choice::from(0);
@@ -279,7 +223,7 @@ impl FixedBaseTable {
 
     /// `[k]B` for each of several secret scalars, in constant time: the same additions as
     /// [`Self::mul`] for each, but every window of the table is read once for the whole batch
-    /// (`field::lookup`), so a batch costs one pass over the table instead of one
+    /// (`ct::lookup_many`), so a batch costs one pass over the table instead of one
     /// per scalar. For a sender encapsulating to many recipients (best with the wide tables).
     pub fn mul_many(&self, ks: &[Fq]) -> Vec<ProjectivePoint> {
         let mut digits: Vec<Vec<(u64, Choice)>> = ks
@@ -344,6 +288,40 @@ impl FixedBaseTable {
     pub fn generator_wide() -> &'static Self {
         static TABLE: OnceLock<FixedBaseTable> = OnceLock::new();
         TABLE.get_or_init(|| Self::new_wide(&AffinePoint::generator()))
+    }
+}
+
+/// [`FixedBaseTable::mul`]'s window loop as a backend job: on radix-2^52 values a table entry
+/// costs two conversions (multiplications) unless the table is stored for them, and the 11 of
+/// each addition are cheaper by more.
+struct FixedWindowMul<'a> {
+    table: &'a FixedBaseTable,
+    digits: &'a [(u64, Choice)],
+    /// The form of the table's entries.
+    form: TableForm,
+}
+
+impl Job for FixedWindowMul<'_> {
+    type Output = (Fp, Fp, Fp, Choice);
+
+    #[inline(always)]
+    fn run<B: Backend>(self, b: B) -> Self::Output {
+        let (one, zero) = (b.convert(&Fp::ONE), b.convert(&Fp::ZERO));
+        let windows = self.table.windows();
+        // One loop per (backend, table form): the entries' conversion is fixed per loop.
+        let (x, y, z, infinite) = match self.form {
+            form if form == B::FORM => jacobian_window_loop(windows, self.digits, one, zero, |e| {
+                (b.load(&e.x.0), b.load(&e.y.0))
+            }),
+            TableForm::Montgomery => jacobian_window_loop(windows, self.digits, one, zero, |e| {
+                (b.convert(&e.x), b.convert(&e.y))
+            }),
+            TableForm::Radix52 => jacobian_window_loop(windows, self.digits, one, zero, |e| {
+                let f = TableForm::Radix52;
+                (b.convert(&f.to_fp(&e.x.0)), b.convert(&f.to_fp(&e.y.0)))
+            }),
+        };
+        (b.to_fp(&x), b.to_fp(&y), b.to_fp(&z), infinite)
     }
 }
 

@@ -19,6 +19,7 @@ pub use fixed_base::{FixedBaseTable, GeneratorTable52};
 use subtle::{Choice, ConditionallySelectable, ConstantTimeEq, CtOption};
 
 use crate::error::PointError;
+use crate::field::backend::{Backend, Job, TableForm, dispatch};
 use crate::field::kernel::{LIMBS, Limbs};
 use crate::field::{Fp, Fq, LoopField};
 use crate::params::{FP_LEN, POINT_LEN, PX_HEX, PY_HEX};
@@ -426,52 +427,10 @@ impl ProjectivePoint {
         let mut limbs = k.to_canonical_limbs();
         let base_is_identity = self.is_identity();
         let mut table = self.affine_window_table();
-        #[cfg(target_arch = "x86_64")]
-        let result = if let Some(ifma) = crate::field::Ifma::detect() {
-            // The same loop on radix-2^52 values: the table moves to a * 2^1040 mod p (the
-            // storage form a lookup re-cuts into digits without a multiplication).
-            let shift = Fp::from_u64(1 << 16);
-            for entry in table.iter_mut() {
-                for half in entry.chunks_exact_mut(LIMBS) {
-                    let mut v = Fp::ZERO;
-                    v.0.copy_from_slice(half);
-                    half.copy_from_slice(&v.mul(&shift).0);
-                    zeroize::Zeroize::zeroize(&mut v);
-                }
-            }
-            ifma.with_features(|| {
-                let load = |l: &[u64]| {
-                    let mut v = [0u64; LIMBS];
-                    v.copy_from_slice(l);
-                    let f = crate::field::Fe52::from_limbs_r52(ifma, &v);
-                    zeroize::Zeroize::zeroize(&mut v);
-                    f
-                };
-                let one = crate::field::Fe52::from_fp(ifma, &Fp::ONE);
-                let (acc, started) = window_loop(&table, &limbs, one, load);
-                (
-                    Jacobian {
-                        x: acc.x.to_fp(),
-                        y: acc.y.to_fp(),
-                        z: acc.z.to_fp(),
-                    },
-                    started,
-                )
-            })
-        } else {
-            window_loop(&table, &limbs, Fp::ONE, |l: &[u64]| {
-                let mut v = Fp::ZERO;
-                v.0.copy_from_slice(l);
-                v
-            })
-        };
-        #[cfg(not(target_arch = "x86_64"))]
-        let result = window_loop(&table, &limbs, Fp::ONE, |l: &[u64]| {
-            let mut v = Fp::ZERO;
-            v.0.copy_from_slice(l);
-            v
+        let (acc, started) = dispatch(WindowMul {
+            table: &mut table,
+            limbs: &limbs,
         });
-        let (acc, started) = result;
         zeroize::Zeroize::zeroize(&mut limbs);
         zeroize::Zeroize::zeroize(&mut table);
         let p = acc.to_projective();
@@ -543,6 +502,49 @@ impl ProjectivePoint {
     }
 }
 
+/// [`ProjectivePoint::mul`]'s window loop as a backend job: the table of `[1]X .. [15]X` (limbs
+/// of x then y, Montgomery form) moves to the backend's storage form (for the radix-2^52 one
+/// `a 2^1040 mod p`, which a lookup re-cuts into digits without a multiplication), then
+/// [`window_loop`] runs on the backend's values.
+struct WindowMul<'a> {
+    table: &'a mut [[u64; 2 * LIMBS]; 15],
+    limbs: &'a Limbs,
+}
+
+impl Job for WindowMul<'_> {
+    type Output = (Jacobian<Fp>, Choice);
+
+    #[inline(always)]
+    fn run<B: Backend>(self, b: B) -> Self::Output {
+        if B::FORM != TableForm::Montgomery {
+            for entry in self.table.iter_mut() {
+                for half in entry.chunks_exact_mut(LIMBS) {
+                    let mut v = Fp::ZERO;
+                    v.0.copy_from_slice(half);
+                    let mut stored = B::FORM.store(&v);
+                    half.copy_from_slice(&stored);
+                    zeroize::Zeroize::zeroize(&mut v);
+                    zeroize::Zeroize::zeroize(&mut stored);
+                }
+            }
+        }
+        let load = |l: &[u64]| {
+            let mut v = [0u64; LIMBS];
+            v.copy_from_slice(l);
+            let f = b.load(&v);
+            zeroize::Zeroize::zeroize(&mut v);
+            f
+        };
+        let (acc, started) = window_loop(self.table, self.limbs, b.convert(&Fp::ONE), load);
+        let acc = Jacobian {
+            x: b.to_fp(&acc.x),
+            y: b.to_fp(&acc.y),
+            z: b.to_fp(&acc.z),
+        };
+        (acc, started)
+    }
+}
+
 /// The window loop of [`ProjectivePoint::mul`] over a [`LoopField`]: `table` holds the affine
 /// `[1]X .. [15]X` as limbs (x then y) that `load` turns into field values, `one` is the
 /// field's identity. Returns the Jacobian accumulator and whether any digit was non-zero.
@@ -565,7 +567,7 @@ fn window_loop<F: LoopField>(
             acc = acc.double();
         }
         let digit = (limbs[w / 16] >> (4 * (w % 16))) & 0xf;
-        let mut raw = crate::field::lookup::lookup(table, 1, digit);
+        let mut raw = crate::ct::lookup(table, 1, digit);
         let mut x2 = load(&raw[..LIMBS]);
         let mut y2 = load(&raw[LIMBS..]);
         zeroize::Zeroize::zeroize(&mut raw);

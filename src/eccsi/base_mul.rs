@@ -22,7 +22,7 @@
 //! # Constant time
 //!
 //! The scalar's sign flip, recoding, table reads (every entry of a window is read and masked,
-//! [`crate::field::lookup`]), negations and selects are branch-free; the field arithmetic is
+//! `crate::ct::lookup`), negations and selects are branch-free; the field arithmetic is
 //! fiat-crypto's (straight-line code with masked carries); the inversion is the crate's
 //! constant-time safegcd. The table is public (multiples of G) and takes 43 x 32 x 64 octets (88 KB),
 //! built once per process on first use (about 1 400 additions and one batched inversion).
@@ -37,8 +37,7 @@ use p256::{AffinePoint, FieldBytes, ProjectivePoint, Scalar};
 use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 use zeroize::Zeroize;
 
-use crate::curve::fixed_base::signed_digits_of;
-use crate::field::lookup::lookup;
+use crate::ct::{lookup, signed_digits};
 
 /// P-256's field prime for the safegcd inversion (little-endian words).
 const P256_P: crate::field::safegcd::Modulus62<5> = crate::field::safegcd::Modulus62::new(&[
@@ -257,7 +256,7 @@ pub(crate) fn mul_base(k: &Scalar) -> AffinePoint {
         *l = u64::from_be_bytes(b);
         b.zeroize();
     }
-    let mut digits = signed_digits_of(&limbs, W, WINDOWS);
+    let mut digits = signed_digits(&limbs, W, WINDOWS);
 
     let mut acc = Jac {
         x: Fe::one(),

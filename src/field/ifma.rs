@@ -146,6 +146,7 @@ impl Ifma {
         }
     }
 
+    #[cfg(any(test, feature = "test-helpers"))]
     /// The backend if this CPU supports it, even while disabled (for the differential tests).
     pub(crate) fn detect_cpu() -> Option<Self> {
         match STATE.load(Ordering::Relaxed) {
@@ -173,6 +174,7 @@ impl Ifma {
         Self::detect()
     }
 
+    #[cfg(any(test, feature = "test-helpers"))]
     /// Disables (`true`) or re-enables (`false`) the backend for the whole process, for
     /// benchmarks and tests of the portable path. Both paths compute identical results.
     pub(crate) fn force_disabled(disabled: bool) {

@@ -1,7 +1,7 @@
 //! The limb kernel: 1024-bit Montgomery arithmetic on sixteen 64-bit limbs.
 //!
-//! This is the one seam the algebra above it depends on: every F_p and F_q operation ends here.
-//! Everything in this file runs in time independent of the *values* of its operands; all
+//! Every F_p and F_q operation on 64-bit limbs ends here (the radix-2^52 values of the long
+//! loops, `super::backend`, have their own operations in `super::ifma`). Everything in this file runs in time independent of the *values* of its operands; all
 //! conditional steps are done with `subtle` selects, never with branches. Loop bounds are the
 //! fixed limb count.
 //!
@@ -122,6 +122,7 @@ impl Modulus {
         mont_mul(a, b, &self.m, self.minv)
     }
 
+    #[cfg(any(test, feature = "test-helpers"))]
     /// The IFMA kernel's multiplication, when this CPU has it, even while the backend is
     /// disabled for dispatch (for tests and benches).
     pub(crate) fn mul_ifma(&self, a: &Limbs, b: &Limbs) -> Option<Limbs> {
@@ -170,6 +171,7 @@ impl Modulus {
     }
 }
 
+#[cfg(any(test, feature = "test-helpers"))]
 /// Disables (`true`) or re-enables (`false`) the IFMA backend process-wide (benches, tests).
 pub(crate) fn force_portable(portable: bool) {
     #[cfg(target_arch = "x86_64")]
