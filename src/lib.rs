@@ -43,6 +43,7 @@
 #![deny(unsafe_code)]
 
 pub mod annex_d;
+#[cfg(feature = "cli")]
 pub mod bench;
 pub mod ct;
 pub mod curve;
@@ -52,6 +53,7 @@ pub mod field;
 pub mod gms;
 pub mod hash;
 pub mod input;
+#[cfg(feature = "kms")]
 pub mod kms;
 pub mod mcx;
 pub mod mikey;

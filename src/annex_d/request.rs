@@ -50,7 +50,7 @@ fn wrap_and_parse(text: &str) -> Result<(), AnnexDError> {
 
 /// A KMS request (TS 33.180 D.2.2, Table D.2.2-1, schema type `KmsRequestType`): what a client
 /// may POST to a KMS resource. (A client may also POST an empty body; see
-/// [`crate::kms::service`].)
+/// `kms::service`.)
 ///
 /// `Version` is always written as [`super::REQUEST_VERSION`] (`1.1.0`, fixed by the schema);
 /// reading accepts `1.1.0`, `1.0.0` (which deployed clients send) or no `Version`.

@@ -40,6 +40,7 @@ pub fn set_classify_hook(hook: DeclassifyHook) {
 /// hook is installed.
 #[inline]
 #[allow(unused_variables)]
+#[cfg(feature = "kms")]
 pub(crate) fn classify_in_place<T: ?Sized>(v: &mut T) {
     #[cfg(feature = "ct-taint")]
     if let Some(h) = CLASSIFY_HOOK.get() {

@@ -16,8 +16,10 @@ pub(crate) mod recode;
 
 mod declassify;
 
+#[cfg(feature = "kms")]
+pub(crate) use declassify::classify_in_place;
 #[cfg(feature = "ct-taint")]
 pub use declassify::{DeclassifyHook, set_classify_hook, set_declassify_hook};
-pub(crate) use declassify::{classify_in_place, declassify, declassify_in_place};
+pub(crate) use declassify::{declassify, declassify_in_place};
 pub(crate) use lookup::{lookup, lookup_many};
 pub(crate) use recode::signed_digits;
