@@ -188,7 +188,9 @@ fn parse_target(kms: &str, insecure_http: bool) -> Result<Target, FetchError> {
         .trim_end_matches(']')
         .to_string();
     if uri.query().is_some() {
-        return Err(FetchError::BadUrl(format!("{kms}: no query string allowed")));
+        return Err(FetchError::BadUrl(format!(
+            "{kms}: no query string allowed"
+        )));
     }
     let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
     let prefix = uri.path().trim_end_matches('/').to_string();
@@ -527,7 +529,8 @@ pub fn write_files(fetched: &Fetched, dir: &Path) -> Result<Vec<PathBuf>, FetchE
 
 fn write_private(path: &Path, data: &[u8]) -> Result<(), FetchError> {
     use std::io::Write as _;
-    let err = |e: std::io::Error| FetchError::Write(format!("cannot write {}: {e}", path.display()));
+    let err =
+        |e: std::io::Error| FetchError::Write(format!("cannot write {}: {e}", path.display()));
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);
@@ -567,6 +570,9 @@ mod tests {
             Err(FetchError::BadUrl(_))
         ));
         let t = parse_target("https://kms.example.org/prefix/", false).unwrap();
-        assert_eq!((t.host.as_str(), t.port, t.prefix.as_str()), ("kms.example.org", 443, "/prefix"));
+        assert_eq!(
+            (t.host.as_str(), t.port, t.prefix.as_str()),
+            ("kms.example.org", 443, "/prefix")
+        );
     }
 }

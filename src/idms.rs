@@ -106,7 +106,9 @@ impl IdmsKey {
         let (x, y) = Self::coordinates(&secret);
         // RFC 7638 s3.2: the required members in lexicographic order, no white space.
         let canonical = format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#);
-        let kid = b64(&<sha2::Sha256 as sha2::Digest>::digest(canonical.as_bytes()));
+        let kid = b64(&<sha2::Sha256 as sha2::Digest>::digest(
+            canonical.as_bytes(),
+        ));
         Self { secret, kid }
     }
 

@@ -3,8 +3,8 @@
 //! RFC 6507 s5.1.2), and receives MIKEY-SAKKE I_MESSAGEs with the key set of the message's key
 //! period.
 
-use crate::eccsi::{Kpak, SigningKey};
 use crate::annex_d::{KmsCertificate, KmsKeySet};
+use crate::eccsi::{Kpak, SigningKey};
 use crate::mcx::imessage::{self, ReceiveError, ReceivedKey, Receiver, ReplayCache, TimeCheck};
 use crate::mcx::uid::{KeyPeriods, Uid};
 use crate::mikey::{self, Payload, Timestamp};

@@ -7,11 +7,11 @@
 use std::collections::HashMap;
 
 use base64::Engine;
-use mikey_sakke::eccsi::{Kpak, Pvt, SigningKey, Ssk};
 use mikey_sakke::annex_d::{
     AnnexDError, KmsCertCache, KmsCertificate, KmsError, KmsKeyProv, KmsKeySet, KmsMessage,
     KmsResponse, MAX_DEPTH, MAX_DOCUMENT_LEN, MAX_ELEMENTS, NAMESPACE, Role,
 };
+use mikey_sakke::eccsi::{Kpak, Pvt, SigningKey, Ssk};
 use mikey_sakke::mcx::uid::KeyPeriods;
 use mikey_sakke::sakke::{KmsPublicKey, ReceiverSecretKey};
 use proptest::prelude::*;

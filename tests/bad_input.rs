@@ -27,13 +27,13 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 
 use common::{MCX, RFC6507, RFC6508, get, parse};
-use mikey_sakke::curve::AffinePoint;
-use mikey_sakke::eccsi::{self, DecodeError, Kpak, Ksak, Pvt, Signature, SigningKey, Ssk};
-use mikey_sakke::field::{Fp, Fq};
 use mikey_sakke::annex_d::{
     AnnexDError, KmsCertificate, KmsKeyProv, KmsKeySet, KmsMessage, KmsResponse, MAX_DEPTH,
     MAX_DOCUMENT_LEN, MAX_ELEMENTS,
 };
+use mikey_sakke::curve::AffinePoint;
+use mikey_sakke::eccsi::{self, DecodeError, Kpak, Ksak, Pvt, Signature, SigningKey, Ssk};
+use mikey_sakke::field::{Fp, Fq};
 use mikey_sakke::mcx::imessage::{self, ReceiveError, Receiver, TimeCheck};
 use mikey_sakke::mcx::kdf::KdfError;
 use mikey_sakke::mcx::key_id::{KeyId, guk_id};

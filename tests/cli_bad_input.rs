@@ -15,8 +15,8 @@ use std::process::{Command, Output, Stdio};
 
 use base64::Engine as _;
 use common::{MCX, RFC6507, RFC6508, get, parse, text_value};
-use mikey_sakke::eccsi::{Kpak, Pvt, Ssk};
 use mikey_sakke::annex_d::{KmsCertificate, KmsKeyProv, KmsKeySet, KmsMessage, KmsResponse};
+use mikey_sakke::eccsi::{Kpak, Pvt, Ssk};
 use mikey_sakke::mcx::uid::KeyPeriods;
 use mikey_sakke::sakke::{KmsPublicKey, ReceiverSecretKey};
 

@@ -22,9 +22,9 @@ use rand_core::SeedableRng;
 use zeroize::ZeroizeOnDrop;
 
 use common::{MCX, RFC6507, RFC6508, get, parse, text_value};
+use mikey_sakke::annex_d::{KmsCertificate, KmsKeyProv, KmsKeySet, KmsMessage, KmsResponse};
 use mikey_sakke::eccsi::{self, KmsKeyPair, Kpak, Ksak, Pvt, SigningKey, Ssk};
 use mikey_sakke::gms::GroupKey;
-use mikey_sakke::annex_d::{KmsCertificate, KmsKeyProv, KmsKeySet, KmsMessage, KmsResponse};
 use mikey_sakke::kms::provision::{issue_key_set, provision};
 use mikey_sakke::kms::store::{
     IssuedKeySet, KdfParams, KmsConfig, MasterKeys, PrincipalKind, Store,

@@ -7,8 +7,8 @@ mod common;
 
 use base64::Engine;
 use common::{MCX, get, parse};
-use mikey_sakke::eccsi::{Kpak, Pvt, Ssk};
 use mikey_sakke::annex_d::{KmsCertificate, KmsKeyProv, KmsKeySet, KmsMessage, KmsResponse};
+use mikey_sakke::eccsi::{Kpak, Pvt, Ssk};
 use mikey_sakke::mcx::imessage::TimeCheck;
 use mikey_sakke::mcx::uid::KeyPeriods;
 use mikey_sakke::sakke::{KmsPublicKey, ReceiverSecretKey};

@@ -67,6 +67,10 @@ pub enum KmsCommand {
         #[arg(long, value_name = "FILE|DIR")]
         out: Option<PathBuf>,
     },
+    /// Serve the KMS over HTTPS (TS 33.180 Annex D: init, keyprov, certcache) with access-token
+    /// authentication; runs until SIGTERM/SIGINT.
+    #[cfg(feature = "server")]
+    Serve(Box<super::serve::ServeArgs>),
 }
 
 fn store_error(e: &dyn std::fmt::Display) -> CliError {
@@ -79,6 +83,8 @@ fn store_error(e: &dyn std::fmt::Display) -> CliError {
 /// A one-line message for any failure.
 pub fn run(cmd: &KmsCommand) -> Result<Output, CliError> {
     match cmd {
+        #[cfg(feature = "server")]
+        KmsCommand::Serve(args) => super::serve::run(args),
         KmsCommand::Init {
             store,
             kms_uri,

@@ -133,7 +133,10 @@ impl AuthError {
     /// The `WWW-Authenticate` header value (RFC 6750 s3).
     pub fn www_authenticate(self) -> String {
         let (error, scope) = if self == Self::InsufficientScope {
-            ("insufficient_scope", format!(", scope=\"{}\"", KMS_SCOPES.join(" ")))
+            (
+                "insufficient_scope",
+                format!(", scope=\"{}\"", KMS_SCOPES.join(" ")),
+            )
         } else {
             ("invalid_token", String::new())
         };

@@ -199,7 +199,12 @@ fn is_kms_path(path: &str) -> bool {
         .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
-async fn route(req: Request<Incoming>, shared: &Arc<Shared>, peer: SocketAddr, path: &str) -> Outcome {
+async fn route(
+    req: Request<Incoming>,
+    shared: &Arc<Shared>,
+    peer: SocketAddr,
+    path: &str,
+) -> Outcome {
     if path == "/healthz" && req.method() == Method::GET {
         return Outcome::text(200, "ok\n");
     }
@@ -232,7 +237,10 @@ async fn route(req: Request<Incoming>, shared: &Arc<Shared>, peer: SocketAddr, p
     let body = match collected {
         Err(_) => return Outcome::refusal(shared, TransportRefusal::Timeout, path, peer),
         Ok(Err(e)) => {
-            let r = if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+            let r = if e
+                .downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
                 TransportRefusal::TooLarge
             } else {
                 TransportRefusal::BadBody

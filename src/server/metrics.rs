@@ -206,7 +206,10 @@ mod tests {
         m.request(200, Duration::from_millis(30), 0, 1);
         m.request(503, Duration::from_micros(10), 0, 0);
         let text = m.render();
-        assert!(text.contains("kms_http_requests_total{status=\"200\"} 2\n"), "{text}");
+        assert!(
+            text.contains("kms_http_requests_total{status=\"200\"} 2\n"),
+            "{text}"
+        );
         assert!(text.contains("kms_http_requests_total{status=\"503\"} 1\n"));
         assert!(text.contains("kms_http_request_duration_seconds_bucket{le=\"0.005\"} 2\n"));
         assert!(text.contains("kms_http_request_duration_seconds_bucket{le=\"0.05\"} 3\n"));

@@ -234,7 +234,10 @@ impl core::fmt::Debug for Server {
             .field("listen", &self.listener.local_addr().ok())
             .field(
                 "metrics_listen",
-                &self.metrics_listener.as_ref().and_then(|l| l.local_addr().ok()),
+                &self
+                    .metrics_listener
+                    .as_ref()
+                    .and_then(|l| l.local_addr().ok()),
             )
             .field("limits", &self.shared.limits)
             .finish_non_exhaustive()
@@ -250,12 +253,13 @@ impl Server {
         config: ServerConfig,
         handler: Arc<dyn KmsHandler>,
     ) -> Result<Self, ServerError> {
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .map_err(|source| ServerError::Bind {
-                addr: config.listen,
-                source,
-            })?;
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| ServerError::Bind {
+                    addr: config.listen,
+                    source,
+                })?;
         let metrics_listener = match config.metrics_listen {
             Some(addr) => Some(
                 TcpListener::bind(addr)
@@ -328,11 +332,8 @@ impl Server {
         .await;
         // The listener is closed; wait for every connection to return its permit.
         let all = u32::try_from(self.shared.limits.max_connections).unwrap_or(u32::MAX);
-        let _ = tokio::time::timeout(
-            self.shared.limits.shutdown_grace,
-            conns.acquire_many(all),
-        )
-        .await;
+        let _ =
+            tokio::time::timeout(self.shared.limits.shutdown_grace, conns.acquire_many(all)).await;
         if let Some(t) = metrics_task {
             t.abort();
         }
