@@ -6,7 +6,7 @@
 
 use mikey_sakke::annex_d::{KmsCertificate, KmsKeyProv, KmsKeySet, KmsMessage, KmsResponse};
 use mikey_sakke::kms::provision::provision;
-use mikey_sakke::kms::store::{KdfParams, KmsConfig, PrincipalKind, Store};
+use mikey_sakke::kms::store::{KdfParams, KmsConfig, KmsStore, PrincipalKind, Store};
 use mikey_sakke::mcx::uid::KeyPeriods;
 use mikey_sakke::ue::Client;
 

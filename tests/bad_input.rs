@@ -1816,8 +1816,8 @@ fn annex_d_documents_table() {
     let no_kms_uri = doc("").replace("<KmsUri>k</KmsUri>", "");
     let twice = doc("<UserUri>again</UserUri>");
     let encrypted = keys_xml.replace(
-        "<UserDecryptKey>",
-        "<UserDecryptKey><xenc:EncryptedKey xmlns:xenc=\"http://www.w3.org/2001/04/xmlenc#\"/>",
+        "<UserDecryptKey xsi:type=\"KeyContentType\">",
+        "<UserDecryptKey xsi:type=\"KeyContentType\"><xenc:EncryptedKey xmlns:xenc=\"http://www.w3.org/2001/04/xmlenc#\"/>",
     );
     let cases: Vec<Case<String, AnnexDError>> = vec![
         case(

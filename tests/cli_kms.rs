@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use mikey_sakke::eccsi::SigningKey;
-use mikey_sakke::kms::store::Store;
+use mikey_sakke::kms::store::{KmsStore, Store};
 
 const PASS: &str = "integration-test-passphrase";
 

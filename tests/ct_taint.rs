@@ -17,7 +17,7 @@ use std::process::Command;
 use mikey_sakke::eccsi::{KmsKeyPair, SigningKey, Ssk, VerifyingKey};
 use mikey_sakke::field::{Fp, Fq};
 use mikey_sakke::kms::provision::issue_key_set;
-use mikey_sakke::kms::store::{KdfParams, KmsConfig, PrincipalKind, Store};
+use mikey_sakke::kms::store::{KdfParams, KmsConfig, KmsStore, PrincipalKind, Store};
 use mikey_sakke::mcx::imessage::{
     self, Initiator, KeyKind, KeyParamsSpec, MessageSpec, Receiver, Responder, TimeCheck,
 };

@@ -1,270 +1,213 @@
-//! The KMS store on real SQLite files: sealing, wrong passphrase, tampering, idempotent
-//! provisioning, concurrency, secret hygiene of the file.
+//! The KMS store on real SQLite files: the conformance suite of `KmsStore` (sealing, wrong
+//! passphrase, tampering, idempotent provisioning, concurrency, secret hygiene of the file,
+//! group managers, audit log, certificate cache), then what is particular to SQLite: the schema
+//! migration from version 1 and the refusal of a newer schema.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::PathBuf;
+#[path = "common/store_conformance.rs"]
+mod store_conformance;
 
-use mikey_sakke::eccsi::SigningKey;
-use mikey_sakke::kms::provision::{ProvisionError, issue_key_set, provision};
-use mikey_sakke::kms::store::{KdfParams, KmsConfig, PrincipalKind, Store, StoreError};
-use mikey_sakke::mcx::uid::{KeyPeriods, uid};
+use std::path::{Path, PathBuf};
+
+use mikey_sakke::kms::provision::provision;
+use mikey_sakke::kms::store::{KdfParams, KmsStore, PrincipalKind, SqliteStore, StoreError};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
+use store_conformance::{Harness, PASS, config, users};
 
-const PASS: &[u8] = b"correct horse battery staple";
+/// A temporary directory holding one store file, removed on drop.
+struct SqliteHarness(PathBuf);
 
-fn tmp(name: &str) -> (tempdir::Dir, PathBuf) {
-    let d = tempdir::Dir::new(name);
-    let p = d.path().join("kms.db");
-    (d, p)
-}
-
-mod tempdir {
-    /// A temporary directory removed on drop.
-    pub struct Dir(std::path::PathBuf);
-    impl Dir {
-        pub fn new(name: &str) -> Self {
-            let mut p = std::env::temp_dir();
-            let nonce: u64 = rand_core::Rng::next_u64(&mut rand_core::UnwrapErr(getrandom::SysRng));
-            p.push(format!("mikey-sakke-test-{name}-{nonce:016x}"));
-            std::fs::create_dir_all(&p).unwrap();
-            Self(p)
-        }
-        pub fn path(&self) -> &std::path::Path {
-            &self.0
-        }
+impl SqliteHarness {
+    fn db(&self) -> PathBuf {
+        self.0.join("kms.db")
     }
-    impl Drop for Dir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
+    fn sql(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(self.db()).unwrap()
     }
 }
 
-fn config() -> KmsConfig {
-    KmsConfig {
-        kms_uri: "kms.example.org".into(),
-        periods: KeyPeriods {
-            length: 2_592_000,
-            offset: 0,
-        },
-        parameter_set: 1,
+impl Drop for SqliteHarness {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
-fn create(path: &std::path::Path) -> Store {
-    Store::create(
-        path,
-        PASS,
-        &config(),
-        KdfParams::TEST_ONLY,
-        &mut ChaCha20Rng::seed_from_u64(1),
-    )
-    .unwrap()
-}
+impl Harness for SqliteHarness {
+    type Store = SqliteStore;
 
-fn users(n: usize) -> Vec<String> {
-    (0..n).map(|i| format!("sip:user{i}@example.org")).collect()
-}
+    fn new(name: &str) -> Self {
+        let mut p = std::env::temp_dir();
+        let nonce: u64 = rand_core::Rng::next_u64(&mut rand_core::UnwrapErr(getrandom::SysRng));
+        p.push(format!("mikey-sakke-test-{name}-{nonce:016x}"));
+        std::fs::create_dir_all(&p).unwrap();
+        Self(p)
+    }
 
-#[test]
-fn create_open_and_wrong_passphrase() {
-    let (_d, path) = tmp("open");
-    let store = create(&path);
-    let keys = store.master_keys(1500).unwrap();
-    drop(store);
-    assert!(matches!(
-        Store::create(
-            &path,
+    fn create(&self, seed: u64) -> Result<SqliteStore, StoreError> {
+        SqliteStore::create(
+            &self.db(),
             PASS,
             &config(),
             KdfParams::TEST_ONLY,
-            &mut ChaCha20Rng::seed_from_u64(2)
-        ),
-        Err(StoreError::AlreadyExists)
-    ));
-    let store = Store::open(&path, PASS).unwrap();
-    assert_eq!(store.config(), &config());
-    assert_eq!(
-        store.master_keys(1500).unwrap().sakke_public,
-        keys.sakke_public
-    );
-    assert!(matches!(
-        Store::open(&path, b"wrong"),
-        Err(StoreError::WrongPassphrase)
-    ));
-    assert!(matches!(
-        Store::open(&path.with_extension("missing"), PASS),
-        Err(StoreError::NotAStore(_))
-    ));
-}
+            &mut ChaCha20Rng::seed_from_u64(seed),
+        )
+    }
 
-#[test]
-fn provisioning_is_valid_idempotent_and_recorded() {
-    let (_d, path) = tmp("prov");
-    let mut store = create(&path);
-    let uris = users(6);
-    let res = provision(
-        &mut store,
-        &uris,
-        PrincipalKind::User,
-        &[1500, 1501],
-        &|_| {},
-    )
-    .unwrap();
-    assert_eq!(res.len(), 12);
-    assert!(res.iter().all(|p| p.new));
-    let keys = store.master_keys(1500).unwrap();
-    for p in &res {
-        let id = uid(
-            p.set.uri.as_bytes(),
-            b"kms.example.org",
-            config().periods,
-            p.set.period_no,
+    fn open(&self, passphrase: &[u8]) -> Result<SqliteStore, StoreError> {
+        SqliteStore::open(&self.db(), passphrase)
+    }
+
+    fn open_missing(&self) -> Result<SqliteStore, StoreError> {
+        SqliteStore::open(&self.db().with_extension("missing"), PASS)
+    }
+
+    fn damage(&self) {
+        let path = self.db();
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len().min(100)]).unwrap();
+        let _ = std::fs::remove_file(path.with_extension("db-wal"));
+        let err = SqliteStore::open(&path, PASS).unwrap_err();
+        assert!(
+            matches!(err, StoreError::NotAStore(_) | StoreError::Backend(_)),
+            "{err}"
+        );
+        std::fs::write(&path, b"not a database at all, just some text").unwrap();
+    }
+
+    fn flip_sealed_master_bit(&self) {
+        let conn = self.sql();
+        let mut z: Vec<u8> = conn
+            .query_row("SELECT sakke_z_sealed FROM master_keys", [], |r| r.get(0))
+            .unwrap();
+        z[20] ^= 1;
+        conn.execute("UPDATE master_keys SET sakke_z_sealed = ?1", [&z])
+            .unwrap();
+    }
+
+    fn move_sealed_rsk(&self, from: &str, to: &str, period: u64) {
+        let conn = self.sql();
+        let p = i64::try_from(period).unwrap();
+        let rsk: Vec<u8> = conn
+            .query_row(
+                "SELECT rsk_sealed FROM issued WHERE uri = ?1 AND period_no = ?2",
+                rusqlite::params![from, p],
+                |r| r.get(0),
+            )
+            .unwrap();
+        conn.execute(
+            "UPDATE issued SET rsk_sealed = ?1 WHERE uri = ?2 AND period_no = ?3",
+            rusqlite::params![rsk, to, p],
         )
         .unwrap();
-        assert_eq!(p.set.user_id, id);
-        p.set.rsk.validate(&keys.sakke_public, &id).unwrap();
-        SigningKey::new(&keys.kpak, &id, p.set.ssk.clone(), &p.set.pvt).unwrap();
     }
-    // running again returns the recorded sets, no duplicates
-    let again = provision(
-        &mut store,
-        &uris,
-        PrincipalKind::User,
-        &[1500, 1501],
-        &|_| {},
-    )
-    .unwrap();
-    assert!(again.iter().all(|p| !p.new));
-    assert_eq!(store.issued_count().unwrap(), 12);
-    for (a, b) in res.iter().zip(again.iter()) {
-        assert_eq!(a.set.pvt, b.set.pvt);
-        assert_eq!(a.set.rsk.to_bytes(), b.set.rsk.to_bytes());
+
+    fn raw_contents(&self) -> Vec<u8> {
+        let path = self.db();
+        let mut all = std::fs::read(&path).unwrap();
+        if let Ok(wal) = std::fs::read(path.with_extension("db-wal")) {
+            all.extend_from_slice(&wal);
+        }
+        all
     }
-    // recording an unregistered URI fails and records nothing
-    let keys = store.master_keys(1500).unwrap();
-    let stray = issue_key_set(
-        &keys,
-        "kms.example.org",
-        config().periods,
-        "sip:stranger@example.org",
-        1500,
-    )
-    .unwrap();
-    assert!(matches!(
-        store.record(&[stray]),
-        Err(StoreError::UnknownPrincipal(_))
-    ));
-    assert_eq!(store.issued_count().unwrap(), 12);
 }
 
-#[test]
-fn tampered_rows_and_moved_values_are_detected() {
-    let (_d, path) = tmp("tamper");
-    let mut store = create(&path);
-    provision(&mut store, &users(2), PrincipalKind::User, &[7], &|_| {}).unwrap();
-    drop(store);
-    let conn = rusqlite::Connection::open(&path).unwrap();
-    // flip a byte inside the sealed master secret
-    let mut z: Vec<u8> = conn
-        .query_row("SELECT sakke_z_sealed FROM master_keys", [], |r| r.get(0))
-        .unwrap();
-    z[20] ^= 1;
-    conn.execute("UPDATE master_keys SET sakke_z_sealed = ?1", [&z])
-        .unwrap();
-    // move user0's sealed RSK into user1's row
-    let rsk0: Vec<u8> = conn
+store_conformance_tests!(SqliteHarness);
+
+/// Turns a version-2 store back into what version 1 wrote: no new tables, version 1.
+fn downgrade_to_v1(path: &Path) {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.execute_batch(
+        "DROP TABLE group_managers; DROP TABLE deliveries; DROP TABLE external_certs;
+         DELETE FROM meta WHERE key = 'cache_num';
+         UPDATE meta SET value = CAST('1' AS BLOB) WHERE key = 'schema_version';",
+    )
+    .unwrap();
+}
+
+fn schema_version(path: &Path) -> String {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let v: Vec<u8> = conn
         .query_row(
-            "SELECT rsk_sealed FROM issued WHERE uri = 'sip:user0@example.org'",
+            "SELECT value FROM meta WHERE key = 'schema_version'",
             [],
             |r| r.get(0),
         )
         .unwrap();
-    conn.execute(
-        "UPDATE issued SET rsk_sealed = ?1 WHERE uri = 'sip:user1@example.org'",
-        [&rsk0],
-    )
-    .unwrap();
-    drop(conn);
-    let store = Store::open(&path, PASS).unwrap();
-    assert!(matches!(store.master_keys(7), Err(StoreError::Tampered(_))));
-    assert!(store.issued("sip:user0@example.org", 7).unwrap().is_some());
-    assert!(matches!(
-        store.issued("sip:user1@example.org", 7),
-        Err(StoreError::Tampered(_))
-    ));
+    String::from_utf8(v).unwrap()
 }
 
 #[test]
-fn truncated_file_is_a_clear_error() {
-    let (_d, path) = tmp("trunc");
-    drop(create(&path));
-    let bytes = std::fs::read(&path).unwrap();
-    std::fs::write(&path, &bytes[..bytes.len().min(100)]).unwrap();
-    let _ = std::fs::remove_file(path.with_extension("db-wal"));
-    let err = Store::open(&path, PASS).unwrap_err();
+fn a_version_1_store_is_migrated_in_place() {
+    let h = SqliteHarness::new("migrate");
+    let store = h.create(1).unwrap();
+    let res = provision(&store, &users(2), PrincipalKind::User, &[3], &|_| {}).unwrap();
+    let z = store.master_keys(3).unwrap().sakke_public;
+    drop(store);
+    downgrade_to_v1(&h.db());
+    assert_eq!(schema_version(&h.db()), "1");
+    // a wrong passphrase leaves the file as it is
+    assert!(matches!(h.open(b"wrong"), Err(StoreError::WrongPassphrase)));
+    assert_eq!(schema_version(&h.db()), "1");
+    let store = h.open(PASS).unwrap();
+    assert_eq!(schema_version(&h.db()), "2");
+    // everything recorded before is still there and opens
+    assert_eq!(store.master_keys(3).unwrap().sakke_public, z);
+    for p in &res {
+        let again = store.issued(&p.set.uri, 3).unwrap().unwrap();
+        assert_eq!(again.rsk.to_bytes(), p.set.rsk.to_bytes());
+    }
+    // and the new tables work
+    assert_eq!(store.cache_num().unwrap(), 0);
+    assert_eq!(store.add_external_certificate("<c/>").unwrap(), 1);
+    store
+        .add_group_manager("sip:g@example.org", "sip:gms@example.org")
+        .unwrap();
+    store
+        .log_delivery("sip:user0@example.org", "sip:user0@example.org", 3, 1, None)
+        .unwrap();
+    drop(store);
+    let store = h.open(PASS).unwrap();
     assert!(
-        matches!(err, StoreError::NotAStore(_) | StoreError::Sqlite(_)),
+        store
+            .is_group_manager("sip:g@example.org", "sip:gms@example.org")
+            .unwrap()
+    );
+    assert_eq!(store.deliveries().unwrap().len(), 1);
+}
+
+#[test]
+fn a_newer_schema_is_a_clear_error() {
+    let h = SqliteHarness::new("newer");
+    drop(h.create(1).unwrap());
+    h.sql()
+        .execute(
+            "UPDATE meta SET value = CAST('3' AS BLOB) WHERE key = 'schema_version'",
+            [],
+        )
+        .unwrap();
+    let err = h.open(PASS).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::NewerSchema {
+                found: 3,
+                supported: 2
+            }
+        ),
         "{err}"
     );
-    std::fs::write(&path, b"not a database at all, just some text").unwrap();
-    assert!(Store::open(&path, PASS).is_err());
+    assert!(err.to_string().contains("newer"), "{err}");
 }
 
 #[test]
-fn the_file_holds_no_unsealed_secret() {
-    let (_d, path) = tmp("hygiene");
-    let mut store = create(&path);
-    let res = provision(&mut store, &users(3), PrincipalKind::User, &[9], &|_| {}).unwrap();
-    let keys = store.master_keys(9).unwrap();
-    let secrets: Vec<Vec<u8>> = vec![
-        keys.sakke.to_bytes()[100..].to_vec(),
-        keys.eccsi.ksak().to_bytes().to_vec(),
-        res[0].set.rsk.to_bytes()[1..40].to_vec(),
-        res[0].set.ssk.to_bytes().to_vec(),
-    ];
-    drop(store);
-    let mut all = std::fs::read(&path).unwrap();
-    if let Ok(wal) = std::fs::read(path.with_extension("db-wal")) {
-        all.extend_from_slice(&wal);
-    }
-    for s in secrets {
-        assert!(
-            !all.windows(s.len()).any(|w| w == s.as_slice()),
-            "secret octets found in the store file"
-        );
-    }
-}
-
-#[test]
-fn two_writers_wait_for_each_other() {
-    let (_d, path) = tmp("conc");
-    drop(create(&path));
-    let uris = users(24);
-    let threads: Vec<_> = (0..2)
-        .map(|t| {
-            let path = path.clone();
-            let uris = uris.clone();
-            std::thread::spawn(move || {
-                let mut store = Store::open(&path, PASS).unwrap();
-                let mine: Vec<String> = if t == 0 {
-                    uris.clone()
-                } else {
-                    uris.iter().rev().cloned().collect()
-                };
-                provision(&mut store, &mine, PrincipalKind::User, &[3], &|_| {}).unwrap()
-            })
-        })
-        .collect();
-    let results: Vec<_> = threads.into_iter().map(|h| h.join().unwrap()).collect();
-    let store = Store::open(&path, PASS).unwrap();
-    assert_eq!(store.issued_count().unwrap(), 24);
-    // both writers hand out the same recorded set for every user
-    for u in &uris {
-        let a = results[0].iter().find(|p| &p.set.uri == u).unwrap();
-        let b = results[1].iter().find(|p| &p.set.uri == u).unwrap();
-        assert_eq!(a.set.pvt, b.set.pvt);
-    }
-    let _ = ProvisionError::BadTime;
+fn the_store_is_shared_between_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<SqliteStore>();
+    let h = SqliteHarness::new("dyn");
+    let store: std::sync::Arc<dyn KmsStore> = std::sync::Arc::new(h.create(1).unwrap());
+    assert_eq!(store.config().kms_uri, "kms.example.org");
+    // no secret in the Debug output
+    let dbg = format!("{store:?}");
+    assert!(dbg.contains("SqliteStore") && !dbg.contains("key"), "{dbg}");
 }

@@ -27,7 +27,7 @@ use mikey_sakke::eccsi::{self, KmsKeyPair, Kpak, Ksak, Pvt, SigningKey, Ssk};
 use mikey_sakke::gms::GroupKey;
 use mikey_sakke::kms::provision::{issue_key_set, provision};
 use mikey_sakke::kms::store::{
-    IssuedKeySet, KdfParams, KmsConfig, MasterKeys, PrincipalKind, Store,
+    IssuedKeySet, KdfParams, KmsConfig, KmsStore, MasterKeys, PrincipalKind, Store,
 };
 use mikey_sakke::mcx::imessage::{self, ReceivedKey, Receiver, TimeCheck};
 use mikey_sakke::mcx::key_id::{KeyId, PurposeTag};
@@ -861,12 +861,19 @@ fn cli_workflows_print_no_secret() {
         "--user",
         "sip:a@example.org",
     ]);
-    assert!(to_stdout.0.contains("<UserDecryptKey>"));
+    assert!(
+        to_stdout
+            .0
+            .contains("<UserDecryptKey xsi:type=\"KeyContentType\">")
+    );
     assert_output_clean(
         "kms provision to stdout",
         &to_stdout,
         &secrets,
-        &["<UserDecryptKey>", "<UserSigningKeySSK>"],
+        &[
+            "<UserDecryptKey xsi:type=\"KeyContentType\">",
+            "<UserSigningKeySSK xsi:type=\"KeyContentType\">",
+        ],
     );
 
     // The group manager with a known GMK.

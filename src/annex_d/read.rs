@@ -24,20 +24,39 @@ use super::{
 use crate::eccsi;
 use crate::params::POINT_LEN;
 
+/// An element of another namespace directly inside a 3GPP element, skipped with its subtree
+/// but located, so that its text can be kept (a `ds:Signature`).
+pub(super) struct Foreign {
+    /// Its namespace (empty: none).
+    pub(super) namespace: String,
+    /// Its local name.
+    pub(super) local: String,
+    /// Its prefix, if it has one.
+    pub(super) prefix: Option<String>,
+    /// Offset of its start tag's `<`.
+    pub(super) start: usize,
+    /// Offset just after its end tag (or its empty-element tag).
+    pub(super) end: usize,
+}
+
 /// An element of the 3GPP namespace.
-struct Node {
+pub(super) struct Node {
     /// Local name.
-    name: String,
+    pub(super) name: String,
     /// Unqualified (or 3GPP-qualified) attributes: local name and normalized value.
-    attrs: Vec<(String, String)>,
+    pub(super) attrs: Vec<(String, String)>,
     /// The concatenated character data (may hold a secret key: zeroized on drop).
-    text: Zeroizing<String>,
+    pub(super) text: Zeroizing<String>,
     /// The 3GPP-namespace child elements, in order.
-    children: Vec<Node>,
+    pub(super) children: Vec<Node>,
     /// Offset of the start tag's `<`.
-    offset: usize,
+    pub(super) offset: usize,
     /// An `xenc:EncryptedKey` child was seen.
-    encrypted_key: bool,
+    pub(super) encrypted_key: bool,
+    /// The octets between the start tag and the end tag (empty for an empty-element tag).
+    pub(super) content: (usize, usize),
+    /// The elements of other namespaces directly inside, in order.
+    pub(super) foreign: Vec<Foreign>,
 }
 
 /// The namespace of an element, as far as this reader cares.
@@ -98,6 +117,10 @@ struct TreeBuilder<'i> {
     skip: usize,
     elements: usize,
     root: Option<Node>,
+    /// The root elements accepted (3GPP namespace).
+    roots: &'static [&'static str],
+    /// How they are named in a [`AnnexDError::WrongRoot`].
+    expected: &'static str,
 }
 
 impl<'i> TreeBuilder<'i> {
@@ -124,6 +147,7 @@ impl<'i> TreeBuilder<'i> {
         ns: Ns,
         e: &BytesStart<'_>,
         offset: usize,
+        end: usize,
         empty: bool,
     ) -> Result<(), AnnexDError> {
         self.elements += 1;
@@ -213,9 +237,10 @@ impl<'i> TreeBuilder<'i> {
         }
         match ns {
             Ns::Kms => {
-                if self.stack.is_empty() && local != "KmsResponse" {
+                if self.stack.is_empty() && !self.roots.contains(&local) {
                     return Err(AnnexDError::WrongRoot {
                         found: format!("{{{NAMESPACE}}}{local}"),
+                        expected: self.expected,
                         position: self.pos(offset),
                     });
                 }
@@ -226,6 +251,8 @@ impl<'i> TreeBuilder<'i> {
                     children: Vec::new(),
                     offset,
                     encrypted_key: false,
+                    content: (end, end),
+                    foreign: Vec::new(),
                 };
                 if empty {
                     self.finish(node);
@@ -242,12 +269,24 @@ impl<'i> TreeBuilder<'i> {
                     };
                     return Err(AnnexDError::WrongRoot {
                         found,
+                        expected: self.expected,
                         position: self.pos(offset),
                     });
                 };
                 if matches!(other, Ns::XmlEnc) && local == "EncryptedKey" {
                     parent.encrypted_key = true;
                 }
+                parent.foreign.push(Foreign {
+                    namespace: match other {
+                        Ns::Other(n) => n,
+                        Ns::XmlEnc => XMLENC_NAMESPACE.to_string(),
+                        Ns::Kms => NAMESPACE.to_string(),
+                    },
+                    local: local.to_string(),
+                    prefix: e.name().prefix().map(|p| p.into_inner().to_string()),
+                    start: offset,
+                    end,
+                });
                 if !empty {
                     self.skip = 1;
                 }
@@ -256,10 +295,17 @@ impl<'i> TreeBuilder<'i> {
         Ok(())
     }
 
-    fn close(&mut self) {
+    /// An end tag starting at `offset` and ending before `end`.
+    fn close(&mut self, offset: usize, end: usize) {
         if self.skip > 0 {
             self.skip -= 1;
-        } else if let Some(node) = self.stack.pop() {
+            if self.skip == 0
+                && let Some(f) = self.stack.last_mut().and_then(|p| p.foreign.last_mut())
+            {
+                f.end = end;
+            }
+        } else if let Some(mut node) = self.stack.pop() {
+            node.content.1 = offset;
             self.finish(node);
         }
     }
@@ -314,8 +360,12 @@ fn resolve_reference(name: &str) -> Result<char, String> {
     }
 }
 
-/// Pass 1: the tree of 3GPP elements under the root `KmsResponse`.
-fn parse_tree(input: &str) -> Result<Node, AnnexDError> {
+/// Pass 1: the tree of 3GPP elements under a root named in `roots`.
+fn parse_tree(
+    input: &str,
+    roots: &'static [&'static str],
+    expected: &'static str,
+) -> Result<Node, AnnexDError> {
     let mut reader = NsReader::from_str(input);
     let mut b = TreeBuilder {
         input,
@@ -323,6 +373,8 @@ fn parse_tree(input: &str) -> Result<Node, AnnexDError> {
         skip: 0,
         elements: 0,
         root: None,
+        roots,
+        expected,
     };
     let mut first = true;
     loop {
@@ -335,10 +387,11 @@ fn parse_tree(input: &str) -> Result<Node, AnnexDError> {
             }
         };
         let ns = ns.map_err(|reason| b.malformed(offset, reason))?;
+        let end = to_usize(reader.buffer_position());
         match event {
-            Event::Start(e) => b.open(&reader, ns, &e, offset, false)?,
-            Event::Empty(e) => b.open(&reader, ns, &e, offset, true)?,
-            Event::End(_) => b.close(),
+            Event::Start(e) => b.open(&reader, ns, &e, offset, end, false)?,
+            Event::Empty(e) => b.open(&reader, ns, &e, offset, end, true)?,
+            Event::End(_) => b.close(offset, end),
             Event::Text(t) => b.text(&t.xml10_content(), offset)?,
             Event::CData(c) => b.text(&c.xml10_content(), offset)?,
             Event::GeneralRef(r) => {
@@ -371,29 +424,29 @@ fn parse_tree(input: &str) -> Result<Node, AnnexDError> {
 // Pass 2
 
 /// An element with its path, for errors.
-struct El<'n> {
-    node: &'n Node,
-    path: String,
+pub(super) struct El<'n> {
+    pub(super) node: &'n Node,
+    pub(super) path: String,
 }
 
 /// The document text, for positions.
 #[derive(Clone, Copy)]
-struct Cx<'i> {
-    input: &'i str,
+pub(super) struct Cx<'i> {
+    pub(super) input: &'i str,
 }
 
-impl Cx<'_> {
-    fn pos(self, offset: usize) -> Position {
+impl<'i> Cx<'i> {
+    pub(super) fn pos(self, offset: usize) -> Position {
         Position::in_text(self.input, offset)
     }
 }
 
 impl<'n> El<'n> {
-    fn pos(&self, cx: Cx<'_>) -> Position {
+    pub(super) fn pos(&self, cx: Cx<'_>) -> Position {
         cx.pos(self.node.offset)
     }
 
-    fn sub(&self, node: &'n Node, index: Option<usize>) -> El<'n> {
+    pub(super) fn sub(&self, node: &'n Node, index: Option<usize>) -> El<'n> {
         let path = match index {
             Some(i) => format!("{}/{}[{i}]", self.path, node.name),
             None => format!("{}/{}", self.path, node.name),
@@ -402,7 +455,7 @@ impl<'n> El<'n> {
     }
 
     /// The child `name`, which may occur at most once.
-    fn child(&self, cx: Cx<'_>, name: &str) -> Result<Option<El<'n>>, AnnexDError> {
+    pub(super) fn child(&self, cx: Cx<'_>, name: &str) -> Result<Option<El<'n>>, AnnexDError> {
         let mut it = self.node.children.iter().filter(|c| c.name == name);
         let first = it.next();
         if let Some(dup) = it.next() {
@@ -415,7 +468,7 @@ impl<'n> El<'n> {
     }
 
     /// The child `name`, which must occur exactly once.
-    fn required(&self, cx: Cx<'_>, name: &'static str) -> Result<El<'n>, AnnexDError> {
+    pub(super) fn required(&self, cx: Cx<'_>, name: &'static str) -> Result<El<'n>, AnnexDError> {
         self.child(cx, name)?
             .ok_or_else(|| AnnexDError::MissingElement {
                 path: self.path.clone(),
@@ -425,7 +478,7 @@ impl<'n> El<'n> {
     }
 
     /// Every child named `name`, with indexed paths.
-    fn all(&self, name: &'n str) -> impl Iterator<Item = El<'n>> + '_ {
+    pub(super) fn all(&self, name: &'n str) -> impl Iterator<Item = El<'n>> + '_ {
         self.node
             .children
             .iter()
@@ -435,7 +488,7 @@ impl<'n> El<'n> {
     }
 
     /// Refuses a 3GPP child other than those in `known` (for a type with no extension point).
-    fn only(&self, cx: Cx<'_>, known: &[&str]) -> Result<(), AnnexDError> {
+    pub(super) fn only(&self, cx: Cx<'_>, known: &[&str]) -> Result<(), AnnexDError> {
         match self
             .node
             .children
@@ -451,12 +504,12 @@ impl<'n> El<'n> {
     }
 
     /// The text of a value element (no 3GPP children), without surrounding whitespace.
-    fn text(&self, cx: Cx<'_>) -> Result<&'n str, AnnexDError> {
+    pub(super) fn text(&self, cx: Cx<'_>) -> Result<&'n str, AnnexDError> {
         self.only(cx, &[])?;
         Ok(self.node.text.trim_matches(is_xml_space))
     }
 
-    fn attr(&self, name: &str) -> Option<&'n str> {
+    pub(super) fn attr(&self, name: &str) -> Option<&'n str> {
         self.node
             .attrs
             .iter()
@@ -464,7 +517,7 @@ impl<'n> El<'n> {
             .map(|(_, v)| v.trim_matches(is_xml_space))
     }
 
-    fn bad_value(&self, cx: Cx<'_>, reason: impl Into<String>) -> AnnexDError {
+    pub(super) fn bad_value(&self, cx: Cx<'_>, reason: impl Into<String>) -> AnnexDError {
         AnnexDError::BadValue {
             path: self.path.clone(),
             position: self.pos(cx),
@@ -472,7 +525,12 @@ impl<'n> El<'n> {
         }
     }
 
-    fn bad_attr(&self, cx: Cx<'_>, attr: &str, reason: impl Into<String>) -> AnnexDError {
+    pub(super) fn bad_attr(
+        &self,
+        cx: Cx<'_>,
+        attr: &str,
+        reason: impl Into<String>,
+    ) -> AnnexDError {
         AnnexDError::BadValue {
             path: format!("{}/@{attr}", self.path),
             position: self.pos(cx),
@@ -481,11 +539,11 @@ impl<'n> El<'n> {
     }
 }
 
-fn string(cx: Cx<'_>, el: &El<'_>) -> Result<String, AnnexDError> {
+pub(super) fn string(cx: Cx<'_>, el: &El<'_>) -> Result<String, AnnexDError> {
     Ok(el.text(cx)?.to_string())
 }
 
-fn nonempty(cx: Cx<'_>, el: &El<'_>) -> Result<String, AnnexDError> {
+pub(super) fn nonempty(cx: Cx<'_>, el: &El<'_>) -> Result<String, AnnexDError> {
     let s = el.text(cx)?;
     if s.is_empty() {
         return Err(el.bad_value(cx, "must not be empty"));
@@ -493,7 +551,11 @@ fn nonempty(cx: Cx<'_>, el: &El<'_>) -> Result<String, AnnexDError> {
     Ok(s.to_string())
 }
 
-fn opt_string(cx: Cx<'_>, parent: &El<'_>, name: &str) -> Result<Option<String>, AnnexDError> {
+pub(super) fn opt_string(
+    cx: Cx<'_>,
+    parent: &El<'_>,
+    name: &str,
+) -> Result<Option<String>, AnnexDError> {
     parent
         .child(cx, name)?
         .map(|el| string(cx, &el))
@@ -501,7 +563,7 @@ fn opt_string(cx: Cx<'_>, parent: &El<'_>, name: &str) -> Result<Option<String>,
 }
 
 /// An `xs:integer` that is non-negative and fits 64 bits (`+` sign and leading zeros allowed).
-fn parse_uint(s: &str) -> Option<u64> {
+pub(super) fn parse_uint(s: &str) -> Option<u64> {
     let digits = s.strip_prefix('+').unwrap_or(s);
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -509,17 +571,21 @@ fn parse_uint(s: &str) -> Option<u64> {
     digits.parse().ok()
 }
 
-fn uint(cx: Cx<'_>, el: &El<'_>) -> Result<u64, AnnexDError> {
+pub(super) fn uint(cx: Cx<'_>, el: &El<'_>) -> Result<u64, AnnexDError> {
     parse_uint(el.text(cx)?)
         .ok_or_else(|| el.bad_value(cx, "not a non-negative integer below 2^64"))
 }
 
-fn opt_uint(cx: Cx<'_>, parent: &El<'_>, name: &str) -> Result<Option<u64>, AnnexDError> {
+pub(super) fn opt_uint(
+    cx: Cx<'_>,
+    parent: &El<'_>,
+    name: &str,
+) -> Result<Option<u64>, AnnexDError> {
     parent.child(cx, name)?.map(|el| uint(cx, &el)).transpose()
 }
 
 /// An `xs:boolean`: `true`, `false`, `1` or `0`.
-fn parse_bool(s: &str) -> Option<bool> {
+pub(super) fn parse_bool(s: &str) -> Option<bool> {
     match s {
         "true" | "1" => Some(true),
         "false" | "0" => Some(false),
@@ -527,7 +593,11 @@ fn parse_bool(s: &str) -> Option<bool> {
     }
 }
 
-fn opt_bool(cx: Cx<'_>, parent: &El<'_>, name: &str) -> Result<Option<bool>, AnnexDError> {
+pub(super) fn opt_bool(
+    cx: Cx<'_>,
+    parent: &El<'_>,
+    name: &str,
+) -> Result<Option<bool>, AnnexDError> {
     parent
         .child(cx, name)?
         .map(|el| {
@@ -590,8 +660,13 @@ fn fixed<const N: usize>(cx: Cx<'_>, el: &El<'_>) -> Result<[u8; N], AnnexDError
 // ----------------------------------------------------------------------------------------------
 // Documents
 
-/// Reads a `KmsResponse` document.
-pub(super) fn read_response(xml: &str) -> Result<KmsResponse, AnnexDError> {
+/// Pass 1 over a whole document: the limits, the characters, the tree under a root named in
+/// `roots`.
+pub(super) fn read_tree(
+    xml: &str,
+    roots: &'static [&'static str],
+    expected: &'static str,
+) -> Result<Node, AnnexDError> {
     if xml.len() > MAX_DOCUMENT_LEN {
         return Err(AnnexDError::TooLarge {
             len: xml.len(),
@@ -604,7 +679,22 @@ pub(super) fn read_response(xml: &str) -> Result<KmsResponse, AnnexDError> {
             reason: "a character XML 1.0 does not allow (a control character)".to_string(),
         });
     }
-    let root = parse_tree(xml)?;
+    parse_tree(xml, roots, expected)
+}
+
+/// Reads a bare `KmsCertificate` document.
+pub(super) fn read_certificate(xml: &str) -> Result<KmsCertificate, AnnexDError> {
+    let root = read_tree(xml, &["KmsCertificate"], "KmsCertificate")?;
+    let el = El {
+        node: &root,
+        path: "KmsCertificate".to_string(),
+    };
+    certificate(Cx { input: xml }, &el)
+}
+
+/// Reads a `KmsResponse` document.
+pub(super) fn read_response(xml: &str) -> Result<KmsResponse, AnnexDError> {
+    let root = read_tree(xml, &["KmsResponse"], "KmsResponse")?;
     let cx = Cx { input: xml };
     let el = El {
         node: &root,
@@ -699,7 +789,7 @@ fn cert_cache(cx: Cx<'_>, el: &El<'_>) -> Result<KmsCertCache, AnnexDError> {
     })
 }
 
-fn certificate(cx: Cx<'_>, el: &El<'_>) -> Result<KmsCertificate, AnnexDError> {
+pub(super) fn certificate(cx: Cx<'_>, el: &El<'_>) -> Result<KmsCertificate, AnnexDError> {
     let role = el
         .attr("Role")
         .map(|v| match v {
@@ -802,7 +892,7 @@ fn key_set(cx: Cx<'_>, el: &El<'_>) -> Result<KmsKeySet, AnnexDError> {
     })
 }
 
-fn kms_error(cx: Cx<'_>, el: &El<'_>) -> Result<KmsError, AnnexDError> {
+pub(super) fn kms_error(cx: Cx<'_>, el: &El<'_>) -> Result<KmsError, AnnexDError> {
     let code_el = el.required(cx, "ErrorCode")?;
     let code_text = code_el.text(cx)?;
     let code = code_text

@@ -10,7 +10,7 @@ use super::{CliError, Output, os_rng};
 use mikey_sakke::eccsi::SigningKey;
 use mikey_sakke::gms::{self, Distribution, GroupKey, GroupManager};
 use mikey_sakke::kms::provision::provision;
-use mikey_sakke::kms::store::{KdfParams, KmsConfig, PrincipalKind, Store};
+use mikey_sakke::kms::store::{KdfParams, KmsConfig, KmsStore, PrincipalKind, Store};
 use mikey_sakke::mcx::imessage::{self, Receiver, TimeCheck};
 use mikey_sakke::mcx::uid::KeyPeriods;
 use mikey_sakke::sakke::{PreparedKms, PreparedReceiver};

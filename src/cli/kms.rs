@@ -8,7 +8,7 @@ use super::{
 };
 use mikey_sakke::annex_d::{KmsCertificate, KmsKeyProv, KmsKeySet, KmsMessage, KmsResponse};
 use mikey_sakke::kms::provision::{Provisioned, provision};
-use mikey_sakke::kms::store::{KdfParams, KmsConfig, PrincipalKind, Store};
+use mikey_sakke::kms::store::{KdfParams, KmsConfig, KmsStore, PrincipalKind, Store};
 use mikey_sakke::mcx::uid::KeyPeriods;
 
 /// KMS operator commands (TS 33.180 Annex D). The store passphrase comes from the

@@ -9,7 +9,7 @@
 
 use rayon::prelude::*;
 
-use super::store::{IssuedKeySet, MasterKeys, PrincipalKind, Store, StoreError};
+use super::store::{IssuedKeySet, KmsStore, MasterKeys, PrincipalKind, Recorded, StoreError};
 use crate::eccsi::SigningKey;
 use crate::mcx::uid::{KeyPeriods, uid};
 use crate::sakke::PreparedKms;
@@ -114,14 +114,9 @@ fn issue_key_set_with(
     })
 }
 
-/// One result of a batch.
-#[derive(Debug)]
-pub struct Provisioned {
-    /// The key set (as recorded).
-    pub set: IssuedKeySet,
-    /// `true` if issued by this run, `false` if it was recorded already.
-    pub new: bool,
-}
+/// One result of a batch: the key set as recorded, and `new`: `true` if issued by this run,
+/// `false` if it was recorded already.
+pub type Provisioned = Recorded;
 
 /// Provisions every (URI, period) pair: registers the URIs, returns recorded key sets as they
 /// are and issues the missing ones on all cores. `on_progress` is called with the number of
@@ -130,7 +125,7 @@ pub struct Provisioned {
 /// # Errors
 /// The first [`ProvisionError`]; sets committed before it stay recorded.
 pub fn provision(
-    store: &mut Store,
+    store: &dyn KmsStore,
     uris: &[String],
     kind: PrincipalKind,
     period_nos: &[u64],
@@ -176,20 +171,13 @@ pub fn provision(
             let mut issued = issued.into_iter().peekable();
             while issued.peek().is_some() {
                 let part: Vec<IssuedKeySet> = issued.by_ref().take(CHUNK).collect();
-                let fresh = store.record(&part)?;
-                done += u64::try_from(part.len()).unwrap_or(0);
+                let n = u64::try_from(part.len()).unwrap_or(0);
+                // Insert-or-return: a set another process recorded first comes back in place
+                // of ours, and that record is the one handed out.
+                let recorded = store.record(part)?;
+                done += n;
                 on_progress(done);
-                for (set, was_new) in part.into_iter().zip(fresh) {
-                    let set = if was_new {
-                        set
-                    } else {
-                        // Another process recorded it first: that record is the one handed out.
-                        store
-                            .issued(&set.uri, set.period_no)?
-                            .ok_or_else(|| StoreError::Corrupt(format!("{} vanished", set.uri)))?
-                    };
-                    out.push(Provisioned { set, new: was_new });
-                }
+                out.extend(recorded);
             }
         }
     }

@@ -1,0 +1,744 @@
+//! The embedded backend: one SQLite database file.
+//!
+//! # Durability and concurrency
+//! The database runs in WAL mode with `synchronous = FULL`; every change is one transaction, so
+//! a process killed at any point leaves every committed key set in place and nothing half
+//! written. Recording a key set for a (URI, key period) that is already recorded returns the
+//! recorded one, so re-running an interrupted batch completes it without duplicates. Writers
+//! take the write lock up front (`BEGIN IMMEDIATE`) and wait up to a minute for another process
+//! holding it. Within one process the connection is shared behind a mutex.
+//!
+//! # Schema
+//! Version 2 (this code) adds the group managers, the delivery audit log and the external
+//! certificates to version 1; a version-1 store is migrated in place when it is opened (in one
+//! transaction, after the passphrase has been checked). A store of a newer version is refused
+//! with [`StoreError::NewerSchema`].
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use rand_core::CryptoRng;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use super::seal::Sealer;
+use super::{
+    BackendError, Delivery, ExternalCertificate, GenerationRow, IssueLogEntry, IssuedKeySet,
+    KdfParams, KeySetRow, KmsConfig, KmsStore, MasterKeys, PrincipalKind, Recorded, StoreError,
+    new_generation, now_unix, open_generation, open_key_set, seal_key_set, sql_to_u64, u64_to_sql,
+};
+use crate::mcx::uid::KeyPeriods;
+
+/// Schema version written by this code.
+pub const SCHEMA_VERSION: u64 = 2;
+/// How long a writer waits for another process's lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The tables of schema version 1.
+const SCHEMA_V1: &str = "CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+     CREATE TABLE master_keys (
+         generation INTEGER PRIMARY KEY,
+         first_period INTEGER NOT NULL,
+         last_period INTEGER,
+         sakke_z_sealed BLOB NOT NULL,
+         eccsi_ksak_sealed BLOB NOT NULL,
+         sakke_public BLOB NOT NULL,
+         eccsi_kpak BLOB NOT NULL,
+         created_at INTEGER NOT NULL);
+     CREATE TABLE principals (
+         uri TEXT PRIMARY KEY,
+         kind TEXT NOT NULL CHECK (kind IN ('user', 'group')),
+         created_at INTEGER NOT NULL);
+     CREATE TABLE issued (
+         uri TEXT NOT NULL REFERENCES principals(uri),
+         period_no INTEGER NOT NULL,
+         generation INTEGER NOT NULL REFERENCES master_keys(generation),
+         user_id BLOB NOT NULL,
+         rsk_sealed BLOB NOT NULL,
+         ssk_sealed BLOB NOT NULL,
+         pvt BLOB NOT NULL,
+         issued_at INTEGER NOT NULL,
+         PRIMARY KEY (uri, period_no));";
+
+/// What version 2 adds to version 1.
+const SCHEMA_V2_ADDITIONS: &str = "CREATE TABLE group_managers (
+         group_uri TEXT NOT NULL REFERENCES principals(uri),
+         manager TEXT NOT NULL,
+         added_at INTEGER NOT NULL,
+         PRIMARY KEY (group_uri, manager));
+     CREATE TABLE deliveries (
+         id INTEGER PRIMARY KEY,
+         principal TEXT NOT NULL,
+         uri TEXT NOT NULL,
+         period_no INTEGER NOT NULL,
+         delivered_at INTEGER NOT NULL,
+         peer TEXT);
+     CREATE TABLE external_certs (
+         id INTEGER PRIMARY KEY,
+         xml TEXT NOT NULL UNIQUE,
+         added_at INTEGER NOT NULL);
+     INSERT INTO meta (key, value) VALUES ('cache_num', CAST('0' AS BLOB));";
+
+/// Maps a SQLite error into the crate's error (no rusqlite type leaves this module).
+trait Db<T> {
+    fn db(self) -> Result<T, StoreError>;
+}
+
+impl<T> Db<T> for Result<T, rusqlite::Error> {
+    fn db(self) -> Result<T, StoreError> {
+        self.map_err(|e| StoreError::Backend(BackendError::new(e.to_string(), e)))
+    }
+}
+
+/// An open SQLite KMS store.
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+    sealer: Sealer,
+    config: KmsConfig,
+}
+
+impl core::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The sealing key is wiped on drop (it is held in a `Zeroizing` buffer).
+impl zeroize::ZeroizeOnDrop for SqliteStore {}
+
+fn configure(conn: &Connection) -> Result<(), StoreError> {
+    conn.busy_timeout(BUSY_TIMEOUT).db()?;
+    conn.pragma_update(None, "journal_mode", "WAL").db()?;
+    conn.pragma_update(None, "synchronous", "FULL").db()?;
+    conn.pragma_update(None, "foreign_keys", "ON").db()?;
+    Ok(())
+}
+
+fn meta_num(conn: &Connection, key: &str) -> Result<u64, StoreError> {
+    let v: Vec<u8> = conn
+        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .optional()
+        .db()?
+        .ok_or_else(|| StoreError::Corrupt(format!("missing {key}")))?;
+    std::str::from_utf8(&v)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| StoreError::Corrupt(key.to_string()))
+}
+
+fn set_meta_num(conn: &Connection, key: &str, v: u64) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE meta SET value = ?2 WHERE key = ?1",
+        params![key, v.to_string().into_bytes()],
+    )
+    .db()?;
+    Ok(())
+}
+
+fn bump_cache_num(conn: &Connection) -> Result<u64, StoreError> {
+    let n = meta_num(conn, "cache_num")?.saturating_add(1);
+    set_meta_num(conn, "cache_num", n)?;
+    Ok(n)
+}
+
+impl SqliteStore {
+    /// Creates a new store at `path` with fresh master secrets (one generation serving every key
+    /// period from 0 on), sealed under `passphrase`.
+    ///
+    /// # Errors
+    /// [`StoreError::AlreadyExists`] if the file holds a store; database or parameter errors.
+    pub fn create<R: CryptoRng + ?Sized>(
+        path: &Path,
+        passphrase: &[u8],
+        config: &KmsConfig,
+        kdf: KdfParams,
+        rng: &mut R,
+    ) -> Result<Self, StoreError> {
+        config.check()?;
+        let mut conn = Connection::open(path).db()?;
+        configure(&conn)?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .db()?;
+        let exists: bool = tx
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n > 0)
+            .db()?;
+        if exists {
+            return Err(StoreError::AlreadyExists);
+        }
+        tx.execute_batch(SCHEMA_V1).db()?;
+        tx.execute_batch(SCHEMA_V2_ADDITIONS).db()?;
+        // The salt is stored in clear: public by design.
+        let mut salt = [0u8; 16];
+        rng.fill_bytes(&mut salt);
+        crate::ct::declassify_in_place(&mut salt);
+        let sealer = Sealer::derive(passphrase, &salt, kdf)?;
+        let check = sealer.check_value(rng)?;
+        let meta: [(&str, Vec<u8>); 10] = [
+            ("schema_version", SCHEMA_VERSION.to_string().into_bytes()),
+            ("kms_uri", config.kms_uri.clone().into_bytes()),
+            ("key_period", config.periods.length.to_string().into_bytes()),
+            ("key_offset", config.periods.offset.to_string().into_bytes()),
+            (
+                "parameter_set",
+                config.parameter_set.to_string().into_bytes(),
+            ),
+            ("kdf_salt", salt.to_vec()),
+            ("kdf_m_cost", kdf.m_cost.to_string().into_bytes()),
+            ("kdf_t_cost", kdf.t_cost.to_string().into_bytes()),
+            ("kdf_p_cost", kdf.p_cost.to_string().into_bytes()),
+            ("check", check),
+        ];
+        for (k, v) in meta {
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2)",
+                params![k, v],
+            )
+            .db()?;
+        }
+        tx.commit().db()?;
+        let store = Self {
+            conn: Mutex::new(conn),
+            sealer,
+            config: config.clone(),
+        };
+        store.add_generation_with(0, rng)?;
+        Ok(store)
+    }
+
+    /// Opens an existing store, migrating a version-1 store to version 2 in place once the
+    /// passphrase is checked.
+    ///
+    /// # Errors
+    /// [`StoreError::NotAStore`], [`StoreError::NewerSchema`], [`StoreError::WrongPassphrase`],
+    /// database errors.
+    pub fn open(path: &Path, passphrase: &[u8]) -> Result<Self, StoreError> {
+        if !path.exists() {
+            return Err(StoreError::NotAStore(format!(
+                "{} does not exist",
+                path.display()
+            )));
+        }
+        let conn = Connection::open(path).db()?;
+        configure(&conn)?;
+        let get = |k: &str| -> Result<Vec<u8>, StoreError> {
+            conn.query_row("SELECT value FROM meta WHERE key = ?1", [k], |r| {
+                r.get::<_, Vec<u8>>(0)
+            })
+            .optional()
+            .map_err(|e| match e {
+                rusqlite::Error::SqliteFailure(..) => StoreError::NotAStore(e.to_string()),
+                other => StoreError::Backend(BackendError::new(other.to_string(), other)),
+            })?
+            .ok_or_else(|| StoreError::NotAStore(format!("missing {k}")))
+        };
+        let text = |k: &str| -> Result<String, StoreError> {
+            String::from_utf8(get(k)?).map_err(|_| StoreError::Corrupt(k.to_string()))
+        };
+        let num = |k: &str| -> Result<u64, StoreError> {
+            text(k)?
+                .parse()
+                .map_err(|_| StoreError::Corrupt(k.to_string()))
+        };
+        let version = num("schema_version")?;
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::NewerSchema {
+                found: version,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        if version == 0 {
+            return Err(StoreError::NotAStore(format!("schema version {version}")));
+        }
+        let kdf = KdfParams {
+            m_cost: u32::try_from(num("kdf_m_cost")?)
+                .map_err(|_| StoreError::Corrupt("kdf_m_cost".into()))?,
+            t_cost: u32::try_from(num("kdf_t_cost")?)
+                .map_err(|_| StoreError::Corrupt("kdf_t_cost".into()))?,
+            p_cost: u32::try_from(num("kdf_p_cost")?)
+                .map_err(|_| StoreError::Corrupt("kdf_p_cost".into()))?,
+        };
+        let salt = get("kdf_salt")?;
+        let sealer = Sealer::derive(passphrase, &salt, kdf)?;
+        sealer.verify_check(&get("check")?)?;
+        let config = KmsConfig {
+            kms_uri: text("kms_uri")?,
+            periods: KeyPeriods {
+                length: num("key_period")?,
+                offset: num("key_offset")?,
+            },
+            parameter_set: u8::try_from(num("parameter_set")?)
+                .map_err(|_| StoreError::Corrupt("parameter_set".into()))?,
+        };
+        let mut conn = conn;
+        if version < SCHEMA_VERSION {
+            migrate(&mut conn)?;
+        }
+        Ok(Self {
+            conn: Mutex::new(conn),
+            sealer,
+            config,
+        })
+    }
+
+    fn conn(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
+        self.conn
+            .lock()
+            .map_err(|_| StoreError::Backend(BackendError::msg("store connection lock poisoned")))
+    }
+
+    fn add_generation_with<R: CryptoRng + ?Sized>(
+        &self,
+        first_period: u64,
+        rng: &mut R,
+    ) -> Result<i64, StoreError> {
+        let first = u64_to_sql(first_period)?;
+        let sealed = new_generation(&self.sealer, first, rng)?;
+        let mut conn = self.conn()?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .db()?;
+        let latest: Option<i64> = tx
+            .query_row(
+                "SELECT first_period FROM master_keys WHERE last_period IS NULL",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .db()?;
+        if let Some(start) = latest {
+            if start >= first {
+                return Err(StoreError::Invalid(format!(
+                    "a new generation must start after period {start}"
+                )));
+            }
+            tx.execute(
+                "UPDATE master_keys SET last_period = ?1 WHERE last_period IS NULL",
+                [first - 1],
+            )
+            .db()?;
+        }
+        tx.execute(
+            "INSERT INTO master_keys (first_period, last_period, sakke_z_sealed, eccsi_ksak_sealed,
+                 sakke_public, eccsi_kpak, created_at) VALUES (?1, NULL, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                first,
+                sealed.z_sealed,
+                sealed.ksak_sealed,
+                sealed.z_public,
+                sealed.kpak,
+                now_unix()
+            ],
+        )
+        .db()?;
+        let id = tx.last_insert_rowid();
+        tx.commit().db()?;
+        Ok(id)
+    }
+}
+
+/// Migrates a version-1 store to version 2 in one transaction.
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .db()?;
+    // Another process may have migrated it meanwhile.
+    let version = meta_num(&tx, "schema_version")?;
+    if version == 1 {
+        tx.execute_batch(SCHEMA_V2_ADDITIONS).db()?;
+        set_meta_num(&tx, "schema_version", SCHEMA_VERSION)?;
+    }
+    tx.commit().db()
+}
+
+fn key_set_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<KeySetRow> {
+    Ok(KeySetRow {
+        generation: r.get(0)?,
+        user_id: r.get(1)?,
+        rsk_sealed: r.get(2)?,
+        ssk_sealed: r.get(3)?,
+        pvt: r.get(4)?,
+        issued_at: r.get(5)?,
+    })
+}
+
+const KEY_SET_QUERY: &str = "SELECT generation, user_id, rsk_sealed, ssk_sealed, pvt, issued_at \
+     FROM issued WHERE uri = ?1 AND period_no = ?2";
+
+impl KmsStore for SqliteStore {
+    fn config(&self) -> &KmsConfig {
+        &self.config
+    }
+
+    fn add_generation(
+        &self,
+        first_period: u64,
+        rng: &mut dyn CryptoRng,
+    ) -> Result<i64, StoreError> {
+        self.add_generation_with(first_period, rng)
+    }
+
+    fn master_keys(&self, period_no: u64) -> Result<MasterKeys, StoreError> {
+        let p = u64_to_sql(period_no)?;
+        let row = self
+            .conn()?
+            .query_row(
+                "SELECT generation, first_period, last_period, sakke_z_sealed, eccsi_ksak_sealed,
+                     sakke_public, eccsi_kpak
+                 FROM master_keys
+                 WHERE first_period <= ?1 AND (last_period IS NULL OR last_period >= ?1)",
+                [p],
+                |r| {
+                    Ok(GenerationRow {
+                        generation: r.get(0)?,
+                        first_period: r.get(1)?,
+                        last_period: r.get(2)?,
+                        z_sealed: r.get(3)?,
+                        ksak_sealed: r.get(4)?,
+                        z_public: r.get(5)?,
+                        kpak: r.get(6)?,
+                    })
+                },
+            )
+            .optional()
+            .db()?
+            .ok_or(StoreError::NoMasterKeyForPeriod(period_no))?;
+        open_generation(&self.sealer, &row)
+    }
+
+    fn register(&self, uri: &str, kind: PrincipalKind) -> Result<(), StoreError> {
+        if uri.is_empty() {
+            return Err(StoreError::Invalid("empty URI".into()));
+        }
+        self.conn()?
+            .execute(
+                "INSERT OR IGNORE INTO principals (uri, kind, created_at) VALUES (?1, ?2, ?3)",
+                params![uri, kind.as_str(), now_unix()],
+            )
+            .db()?;
+        Ok(())
+    }
+
+    fn kind(&self, uri: &str) -> Result<Option<PrincipalKind>, StoreError> {
+        let kind: Option<String> = self
+            .conn()?
+            .query_row("SELECT kind FROM principals WHERE uri = ?1", [uri], |r| {
+                r.get(0)
+            })
+            .optional()
+            .db()?;
+        kind.map(|k| {
+            PrincipalKind::from_name(&k)
+                .ok_or_else(|| StoreError::Corrupt(format!("principal kind {k}")))
+        })
+        .transpose()
+    }
+
+    fn issued(&self, uri: &str, period_no: u64) -> Result<Option<IssuedKeySet>, StoreError> {
+        let p = u64_to_sql(period_no)?;
+        let row = self
+            .conn()?
+            .query_row(KEY_SET_QUERY, params![uri, p], key_set_row)
+            .optional()
+            .db()?;
+        row.map(|row| open_key_set(&self.sealer, uri, period_no, &row))
+            .transpose()
+    }
+
+    fn record(&self, sets: Vec<IssuedKeySet>) -> Result<Vec<Recorded>, StoreError> {
+        // Seal before taking the write lock.
+        let mut sealed = Vec::with_capacity(sets.len());
+        for s in &sets {
+            sealed.push(seal_key_set(&self.sealer, s)?);
+        }
+        let mut earlier = Vec::with_capacity(sets.len());
+        {
+            let mut conn = self.conn()?;
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .db()?;
+            for (s, sealed) in sets.iter().zip(sealed) {
+                let known = tx
+                    .query_row("SELECT 1 FROM principals WHERE uri = ?1", [&s.uri], |_| {
+                        Ok(())
+                    })
+                    .optional()
+                    .db()?;
+                if known.is_none() {
+                    return Err(StoreError::UnknownPrincipal(s.uri.clone()));
+                }
+                let period = u64_to_sql(s.period_no)?;
+                let n = tx
+                    .execute(
+                        "INSERT OR IGNORE INTO issued (uri, period_no, generation, user_id,
+                             rsk_sealed, ssk_sealed, pvt, issued_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                        params![
+                            s.uri,
+                            period,
+                            s.generation,
+                            s.user_id.to_vec(),
+                            sealed.rsk_sealed,
+                            sealed.ssk_sealed,
+                            s.pvt.to_bytes().to_vec(),
+                            s.issued_at
+                        ],
+                    )
+                    .db()?;
+                earlier.push(if n == 1 {
+                    None
+                } else {
+                    Some(
+                        tx.query_row(KEY_SET_QUERY, params![s.uri, period], key_set_row)
+                            .db()?,
+                    )
+                });
+            }
+            tx.commit().db()?;
+        }
+        // Open the earlier records outside the lock.
+        sets.into_iter()
+            .zip(earlier)
+            .map(|(set, row)| match row {
+                None => Ok(Recorded { set, new: true }),
+                Some(row) => Ok(Recorded {
+                    set: open_key_set(&self.sealer, &set.uri, set.period_no, &row)?,
+                    new: false,
+                }),
+            })
+            .collect()
+    }
+
+    fn issued_count(&self) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .conn()?
+            .query_row("SELECT count(*) FROM issued", [], |r| r.get(0))
+            .db()?;
+        sql_to_u64(n)
+    }
+
+    fn issue_log(&self, uri: Option<&str>) -> Result<Vec<IssueLogEntry>, StoreError> {
+        let conn = self.conn()?;
+        let mut stmt = conn
+            .prepare(
+                "SELECT uri, period_no, generation, user_id, issued_at FROM issued
+                 WHERE ?1 IS NULL OR uri = ?1 ORDER BY issued_at, rowid",
+            )
+            .db()?;
+        let rows = stmt
+            .query_map([uri], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, Vec<u8>>(3)?,
+                    r.get::<_, i64>(4)?,
+                ))
+            })
+            .db()?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (uri, period, generation, user_id, issued_at) = row.db()?;
+            out.push(IssueLogEntry {
+                uri,
+                period_no: sql_to_u64(period)?,
+                generation,
+                user_id: user_id
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| StoreError::Corrupt("user_id".into()))?,
+                issued_at,
+            });
+        }
+        Ok(out)
+    }
+
+    fn add_group_manager(&self, group: &str, manager: &str) -> Result<(), StoreError> {
+        if group.is_empty() || manager.is_empty() {
+            return Err(StoreError::Invalid("empty URI".into()));
+        }
+        let mut conn = self.conn()?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .db()?;
+        let now = now_unix();
+        tx.execute(
+            "INSERT OR IGNORE INTO principals (uri, kind, created_at) VALUES (?1, 'group', ?2)",
+            params![group, now],
+        )
+        .db()?;
+        let kind: String = tx
+            .query_row("SELECT kind FROM principals WHERE uri = ?1", [group], |r| {
+                r.get(0)
+            })
+            .db()?;
+        if kind != PrincipalKind::Group.as_str() {
+            return Err(StoreError::Invalid(format!(
+                "{group} is registered as a {kind}, not a group"
+            )));
+        }
+        tx.execute(
+            "INSERT OR IGNORE INTO group_managers (group_uri, manager, added_at)
+             VALUES (?1, ?2, ?3)",
+            params![group, manager, now],
+        )
+        .db()?;
+        tx.commit().db()
+    }
+
+    fn remove_group_manager(&self, group: &str, manager: &str) -> Result<bool, StoreError> {
+        let n = self
+            .conn()?
+            .execute(
+                "DELETE FROM group_managers WHERE group_uri = ?1 AND manager = ?2",
+                params![group, manager],
+            )
+            .db()?;
+        Ok(n > 0)
+    }
+
+    fn is_group_manager(&self, group: &str, manager: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .conn()?
+            .query_row(
+                "SELECT 1 FROM group_managers WHERE group_uri = ?1 AND manager = ?2",
+                params![group, manager],
+                |_| Ok(()),
+            )
+            .optional()
+            .db()?
+            .is_some())
+    }
+
+    fn group_managers(&self, group: &str) -> Result<Vec<String>, StoreError> {
+        let conn = self.conn()?;
+        let mut stmt = conn
+            .prepare("SELECT manager FROM group_managers WHERE group_uri = ?1 ORDER BY manager")
+            .db()?;
+        let rows = stmt.query_map([group], |r| r.get::<_, String>(0)).db()?;
+        rows.map(Db::db).collect()
+    }
+
+    fn log_delivery(
+        &self,
+        principal: &str,
+        uri: &str,
+        period_no: u64,
+        at: u64,
+        peer: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.conn()?
+            .execute(
+                "INSERT INTO deliveries (principal, uri, period_no, delivered_at, peer)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    principal,
+                    uri,
+                    u64_to_sql(period_no)?,
+                    u64_to_sql(at)?,
+                    peer
+                ],
+            )
+            .db()?;
+        Ok(())
+    }
+
+    fn deliveries(&self) -> Result<Vec<Delivery>, StoreError> {
+        let conn = self.conn()?;
+        let mut stmt = conn
+            .prepare(
+                "SELECT principal, uri, period_no, delivered_at, peer FROM deliveries ORDER BY id",
+            )
+            .db()?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                ))
+            })
+            .db()?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (principal, uri, period, at, peer) = row.db()?;
+            out.push(Delivery {
+                principal,
+                uri,
+                period_no: sql_to_u64(period)?,
+                at: sql_to_u64(at)?,
+                peer,
+            });
+        }
+        Ok(out)
+    }
+
+    fn add_external_certificate(&self, xml: &str) -> Result<u64, StoreError> {
+        if xml.trim().is_empty() {
+            return Err(StoreError::Invalid("empty certificate".into()));
+        }
+        let mut conn = self.conn()?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .db()?;
+        let n = tx
+            .execute(
+                "INSERT OR IGNORE INTO external_certs (xml, added_at) VALUES (?1, ?2)",
+                params![xml, now_unix()],
+            )
+            .db()?;
+        let num = if n == 1 {
+            bump_cache_num(&tx)?
+        } else {
+            meta_num(&tx, "cache_num")?
+        };
+        tx.commit().db()?;
+        Ok(num)
+    }
+
+    fn remove_external_certificate(&self, id: i64) -> Result<bool, StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .db()?;
+        let n = tx
+            .execute("DELETE FROM external_certs WHERE id = ?1", [id])
+            .db()?;
+        if n > 0 {
+            bump_cache_num(&tx)?;
+        }
+        tx.commit().db()?;
+        Ok(n > 0)
+    }
+
+    fn external_certificates(&self) -> Result<Vec<ExternalCertificate>, StoreError> {
+        let conn = self.conn()?;
+        let mut stmt = conn
+            .prepare("SELECT id, xml, added_at FROM external_certs ORDER BY id")
+            .db()?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(ExternalCertificate {
+                    id: r.get(0)?,
+                    xml: r.get(1)?,
+                    added_at: r.get(2)?,
+                })
+            })
+            .db()?;
+        rows.map(Db::db).collect()
+    }
+
+    fn cache_num(&self) -> Result<u64, StoreError> {
+        let conn = self.conn()?;
+        meta_num(&conn, "cache_num")
+    }
+}
