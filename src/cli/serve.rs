@@ -10,6 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{CliError, Output};
+use mikey_sakke::kms::service::KmsService;
+use mikey_sakke::kms::store::SqliteStore;
 use mikey_sakke::server::{
     self, AuthConfig, Authenticator, KmsHandler, Limits, Server, ServerConfig,
 };
@@ -207,12 +209,12 @@ impl Settings {
     }
 }
 
-/// The KMS service over the store.
+/// The KMS service over the store (the passphrase from MIKEY_SAKKE_PASSPHRASE or a prompt).
 fn open_service(store: &Path) -> Result<Arc<dyn KmsHandler>, CliError> {
-    let _ = store;
-    Err(CliError::new(
-        "kms serve needs kms::service (not merged into this build yet)",
-    ))
+    let pass = super::passphrase()?;
+    let store = SqliteStore::open(store, &pass).map_err(|e| CliError(e.to_string()))?;
+    let service = KmsService::new(Arc::new(store)).map_err(|e| CliError(e.to_string()))?;
+    Ok(Arc::new(service))
 }
 
 /// Waits for SIGTERM or SIGINT (Ctrl-C).

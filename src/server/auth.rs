@@ -31,11 +31,7 @@ pub const KMS_SCOPES: [&str; 3] = [
 ];
 
 /// The authenticated caller: the MC service ID from the access token.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Principal {
-    /// The MC service ID (a URI such as `sip:alice@example.org`).
-    pub uri: String,
-}
+pub use crate::kms::service::Principal;
 
 /// How tokens are checked.
 #[derive(Clone, Debug, PartialEq, Eq)]

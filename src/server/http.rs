@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use bytes::Bytes;
+use bytes::Buf;
 use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
@@ -22,10 +22,31 @@ use super::{BASE_PATH, Shared, TransportRefusal};
 /// Connections the metrics listener serves at once.
 const METRICS_CONNECTIONS: usize = 16;
 
+/// A response body wiped when hyper drops it (a KeyProv answer holds the RSK and the SSK).
+/// Copies that hyper or rustls make into their own buffers are out of its reach.
+pub(crate) struct WipedBuf {
+    data: zeroize::Zeroizing<Vec<u8>>,
+    pos: usize,
+}
+
+impl Buf for WipedBuf {
+    fn remaining(&self) -> usize {
+        self.data.len().saturating_sub(self.pos)
+    }
+
+    fn chunk(&self) -> &[u8] {
+        self.data.get(self.pos..).unwrap_or_default()
+    }
+
+    fn advance(&mut self, n: usize) {
+        self.pos = self.pos.saturating_add(n).min(self.data.len());
+    }
+}
+
 /// What one request is answered with, and what the log and the metrics need of it.
 struct Outcome {
     status: u16,
-    body: Bytes,
+    body: WipedBuf,
     content_type: &'static str,
     headers: Vec<(header::HeaderName, String)>,
     principal: Option<String>,
@@ -37,7 +58,10 @@ impl Outcome {
     fn text(status: u16, body: &'static str) -> Self {
         Self {
             status,
-            body: Bytes::from_static(body.as_bytes()),
+            body: WipedBuf {
+                data: zeroize::Zeroizing::new(body.as_bytes().to_vec()),
+                pos: 0,
+            },
             content_type: "text/plain; charset=utf-8",
             headers: Vec::new(),
             principal: None,
@@ -49,7 +73,10 @@ impl Outcome {
     fn xml(status: u16, body: String) -> Self {
         Self {
             status,
-            body: Bytes::from(body),
+            body: WipedBuf {
+                data: zeroize::Zeroizing::new(body.into_bytes()),
+                pos: 0,
+            },
             content_type: "application/xml",
             headers: Vec::new(),
             principal: None,
@@ -62,7 +89,7 @@ impl Outcome {
         Self::xml(r.status(), shared.handler.refusal_document(r, path, peer))
     }
 
-    fn into_response(self) -> Response<Full<Bytes>> {
+    fn into_response(self) -> Response<Full<WipedBuf>> {
         let mut resp = Response::new(Full::new(self.body));
         *resp.status_mut() =
             StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -178,7 +205,7 @@ async fn handle(
     req: Request<Incoming>,
     shared: Arc<Shared>,
     peer: SocketAddr,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+) -> Result<Response<Full<WipedBuf>>, Infallible> {
     let start = Instant::now();
     let method = req.method().clone();
     let version = req.version();

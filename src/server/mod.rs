@@ -35,6 +35,7 @@
 
 pub mod auth;
 mod http;
+mod kms;
 pub mod metrics;
 pub mod tls;
 
@@ -51,17 +52,28 @@ pub use metrics::Metrics;
 /// The root of the Annex D resources (TS 33.180 D.2.1).
 pub const BASE_PATH: &str = "/keymanagement/identity/v1";
 
-/// What a handler answers for one request (the contract's `kms::service::HttpReply`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// What a handler answers for one request (the service's `kms::service::HttpReply`).
 pub struct HandlerReply {
     /// The HTTP status.
     pub status: u16,
-    /// The body: a `KmsResponse` document (`application/xml`).
+    /// The body: a `KmsResponse` document (`application/xml`). A KeyProv answer holds the RSK
+    /// and the SSK: the transport wipes it after sending.
     pub body: String,
     /// Key sets newly issued for this request.
     pub issued: u64,
     /// Key sets returned by this request (issued now or before).
     pub served: u64,
+}
+
+impl core::fmt::Debug for HandlerReply {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("HandlerReply")
+            .field("status", &self.status)
+            .field("body_len", &self.body.len())
+            .field("issued", &self.issued)
+            .field("served", &self.served)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A refusal the transport produces itself, before or instead of a service call.
