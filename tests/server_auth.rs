@@ -159,11 +159,8 @@ fn every_bad_token_is_refused_with_its_reason() {
     };
     let forged = other.token(&request()).unwrap();
     let forged_parts: Vec<&str> = forged.split('.').collect();
-    let rs_as_es = {
-        // An RS256 signature presented under the EC key's kid.
-        let t = rs256(&k, &claims(serde_json::json!({})), &kid);
-        t
-    };
+    // An RS256 signature presented under the EC key's kid.
+    let rs_as_es = rs256(&k, &claims(serde_json::json!({})), &kid);
     let t = |f: &dyn Fn(&mut TokenRequest)| {
         let mut r = request();
         f(&mut r);
