@@ -82,13 +82,26 @@ impl Kms {
         let out = ok(&["idms", "keygen", "--out", s(&idms_key), "--jwks", s(&jwks)]);
         assert!(out.contains("kid = "));
         let idms = IdmsKey::from_pem(&std::fs::read_to_string(&idms_key).unwrap()).unwrap();
+        // Users registered through the library (`kms provision` would issue); groups and their
+        // managers through the CLI.
         let st = SqliteStore::open(&store, PASS.as_bytes()).unwrap();
         for u in users {
             st.register(u, PrincipalKind::User).unwrap();
         }
-        st.register(GROUP, PrincipalKind::Group).unwrap();
-        st.register(GROUP2, PrincipalKind::Group).unwrap();
-        st.add_group_manager(GROUP, GMS).unwrap();
+        drop(st);
+        for (group, manager) in [(GROUP, GMS), (GROUP2, "sip:gms2@example.org")] {
+            ok(&[
+                "kms",
+                "group",
+                "add-manager",
+                "--store",
+                s(&store),
+                "--group",
+                group,
+                "--manager",
+                manager,
+            ]);
+        }
         Self {
             tmp,
             store,

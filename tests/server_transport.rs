@@ -220,6 +220,21 @@ async fn oversize_bodies_get_413() {
         .unwrap();
     let resp = send.send_request(req).await.unwrap();
     assert_eq!(resp.status(), 413);
+    // Far over the limit by Content-Length: refused before any of the body is sent.
+    let mut tls = tls_connect(&pki, s.addr, &[b"http/1.1"]).await.unwrap();
+    let head = format!(
+        "POST {} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nContent-Length: 100000000\r\n\r\n",
+        keyprov()
+    );
+    tls.write_all(head.as_bytes()).await.unwrap();
+    tls.flush().await.unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(5), tls.read(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 413"));
+    assert_eq!(s.fake.calls.load(Ordering::SeqCst), 1);
     s.handle.shutdown();
     s.done.await.unwrap();
 }

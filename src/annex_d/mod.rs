@@ -68,6 +68,7 @@ mod errors;
 mod octets;
 mod read;
 mod request;
+mod tree;
 mod types;
 mod write;
 

@@ -2,7 +2,7 @@
 //! the response reader's machinery (same limits, no DTD, no entities) and written in the
 //! schema's element order.
 
-use super::read::{self, Cx, El, Node};
+use super::read::{self, Cx, El};
 use super::{AnnexDError, KRR_NAMESPACE, KmsError, NAMESPACE, XMLDSIG_NAMESPACE, write};
 
 /// XML kept as text, not interpreted: the content of a `KrrList`, a `ds:Signature` element.
@@ -260,7 +260,7 @@ fn request(cx: Cx<'_>, el: &El<'_>) -> Result<KmsRequest, AnnexDError> {
         client_req_url: read::nonempty(cx, &el.required(cx, "ClientReqUrl")?)?,
         krr_list: el
             .child(cx, "KrrList")?
-            .map(|k| raw_content(cx, k.node))
+            .map(|k| raw_content(cx, &k))
             .transpose()?,
         client_error: el
             .child(cx, "ClientError")?
@@ -271,11 +271,17 @@ fn request(cx: Cx<'_>, el: &El<'_>) -> Result<KmsRequest, AnnexDError> {
     })
 }
 
-/// The content of an element as text.
-fn raw_content(cx: Cx<'_>, node: &Node) -> Result<RawXml, AnnexDError> {
-    let (from, to) = node.content;
+/// The content of an element as text. Content that does not stand alone (it uses a
+/// namespace prefix declared further out, other than `krr` and `ds`) is refused as
+/// unsupported rather than kept in a form that would not read back.
+fn raw_content(cx: Cx<'_>, el: &El<'_>) -> Result<RawXml, AnnexDError> {
+    let (from, to) = el.node.content;
     let text = cx.input.get(from..to).unwrap_or("");
-    RawXml::new(text)
+    RawXml::new(text).map_err(|_| AnnexDError::Unsupported {
+        path: el.path.clone(),
+        position: el.pos(cx),
+        what: "KrrList content using a namespace prefix declared outside it (other than krr)",
+    })
 }
 
 fn signed_request(cx: Cx<'_>, el: &El<'_>) -> Result<SignedKmsRequest, AnnexDError> {

@@ -4,9 +4,10 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use super::{
-    CliError, Output, file_name_for, ntp_time, os_rng, passphrase, progress, read_uris, rfc3339,
+    CliError, Output, file_name_for, ntp_time, os_rng, passphrase, progress, read_text, read_uris,
+    rfc3339,
 };
-use mikey_sakke::annex_d::{KmsCertificate, KmsKeyProv, KmsKeySet, KmsMessage, KmsResponse};
+use mikey_sakke::kms::documents;
 use mikey_sakke::kms::provision::{Provisioned, provision};
 use mikey_sakke::kms::store::{KdfParams, KmsConfig, KmsStore, PrincipalKind, Store};
 use mikey_sakke::mcx::uid::KeyPeriods;
@@ -67,10 +68,66 @@ pub enum KmsCommand {
         #[arg(long, value_name = "FILE|DIR")]
         out: Option<PathBuf>,
     },
+    /// Group managers: who may fetch a group's key sets from the KMS service.
+    Group {
+        /// The group command.
+        #[command(subcommand)]
+        cmd: GroupCommand,
+    },
+    /// The certificate cache: the certificates of other KMSs served at `certcache`.
+    Certcache {
+        /// The certificate-cache command.
+        #[command(subcommand)]
+        cmd: CertcacheCommand,
+    },
     /// Serve the KMS over HTTPS (TS 33.180 Annex D: init, keyprov, certcache) with access-token
     /// authentication; runs until SIGTERM/SIGINT.
     #[cfg(feature = "server")]
     Serve(Box<super::serve::ServeArgs>),
+}
+
+/// `kms group ...`.
+#[derive(clap::Subcommand, Debug)]
+pub enum GroupCommand {
+    /// Make a URI (a group management server) a manager of a group; registers the group.
+    AddManager {
+        /// The store file.
+        #[arg(long, value_name = "FILE")]
+        store: PathBuf,
+        /// The group URI.
+        #[arg(long, value_name = "URI")]
+        group: String,
+        /// The manager's URI (the MC service ID of its access token).
+        #[arg(long, value_name = "URI")]
+        manager: String,
+    },
+    /// Remove a manager from a group.
+    RemoveManager {
+        /// The store file.
+        #[arg(long, value_name = "FILE")]
+        store: PathBuf,
+        /// The group URI.
+        #[arg(long, value_name = "URI")]
+        group: String,
+        /// The manager's URI.
+        #[arg(long, value_name = "URI")]
+        manager: String,
+    },
+}
+
+/// `kms certcache ...`.
+#[derive(clap::Subcommand, Debug)]
+pub enum CertcacheCommand {
+    /// Publish the certificate of another KMS: a KmsCertificate document, or a KmsResponse
+    /// with KmsInit or KmsCertCache, checked and stored with Role="External".
+    Add {
+        /// The store file.
+        #[arg(long, value_name = "FILE")]
+        store: PathBuf,
+        /// The certificate document (`-`: standard input).
+        #[arg(long, value_name = "FILE")]
+        cert: PathBuf,
+    },
 }
 
 fn store_error(e: &dyn std::fmt::Display) -> CliError {
@@ -125,19 +182,8 @@ pub fn run(cmd: &KmsCommand) -> Result<Output, CliError> {
                 .period_number(ntp)
                 .map_err(|e| store_error(&e))?;
             let keys = s.master_keys(period).map_err(|e| store_error(&e))?;
-            let cert = KmsCertificate::new(
-                config.kms_uri.clone(),
-                &keys.sakke_public,
-                &keys.kpak,
-                config.periods,
-            );
-            let resp = KmsResponse::new(
-                config.kms_uri.clone(),
-                config.kms_uri.clone(),
-                rfc3339(ntp),
-                format!("https://{}/keymanagement/identity/v1/init", config.kms_uri),
-                Some(KmsMessage::Init(Box::new(cert))),
-            );
+            let cert = documents::certificate(&config, &keys);
+            let resp = documents::init_response(&config, &config.kms_uri, &rfc3339(ntp), cert);
             Ok(Output::new().line(resp.to_xml()))
         }
         KmsCommand::Provision {
@@ -177,7 +223,7 @@ pub fn run(cmd: &KmsCommand) -> Result<Output, CliError> {
                 }
             }
             let pass = passphrase()?;
-            let mut s = Store::open(store, &pass).map_err(|e| store_error(&e))?;
+            let s = Store::open(store, &pass).map_err(|e| store_error(&e))?;
             let config = s.config().clone();
             let ntp = ntp_time("time", time.as_deref())?;
             let first = config
@@ -193,7 +239,7 @@ pub fn run(cmd: &KmsCommand) -> Result<Output, CliError> {
             let total = u64::try_from(uris.len()).unwrap_or(0) * periods;
             let bar = progress(total, "provisioning");
             let t = Instant::now();
-            let done = provision(&mut s, &uris, kind, &period_nos, &|n| bar.set_position(n))
+            let done = provision(&s, &uris, kind, &period_nos, &|n| bar.set_position(n))
                 .map_err(|e| store_error(&e))?;
             bar.finish_and_clear();
             let secs = t.elapsed().as_secs_f64();
@@ -207,31 +253,8 @@ pub fn run(cmd: &KmsCommand) -> Result<Output, CliError> {
             );
             let now = rfc3339(ntp);
             let doc_for = |uri: &str, sets: Vec<&Provisioned>| -> String {
-                let key_sets = sets
-                    .iter()
-                    .map(|p| {
-                        KmsKeySet::new(
-                            config.kms_uri.clone(),
-                            p.set.uri.clone(),
-                            p.set.user_id,
-                            p.set.period_no,
-                            &p.set.rsk,
-                            &p.set.ssk,
-                            &p.set.pvt,
-                        )
-                    })
-                    .collect();
-                KmsResponse::new(
-                    uri,
-                    config.kms_uri.clone(),
-                    now.clone(),
-                    format!(
-                        "https://{}/keymanagement/identity/v1/keyprov",
-                        config.kms_uri
-                    ),
-                    Some(KmsMessage::KeyProv(KmsKeyProv { key_sets })),
-                )
-                .to_xml()
+                documents::key_prov_response(&config, uri, &now, sets.into_iter().map(|p| &p.set))
+                    .to_xml()
             };
             match out {
                 Some(dir) if dir.is_dir() => {
@@ -253,6 +276,58 @@ pub fn run(cmd: &KmsCommand) -> Result<Output, CliError> {
                 }
                 None => Ok(Output::new().line(doc_for(&uris[0], done.iter().collect()))),
             }
+        }
+        KmsCommand::Group { cmd } => group(cmd),
+        KmsCommand::Certcache { cmd } => certcache(cmd),
+    }
+}
+
+fn group(cmd: &GroupCommand) -> Result<Output, CliError> {
+    match cmd {
+        GroupCommand::AddManager {
+            store,
+            group,
+            manager,
+        } => {
+            let s = Store::open(store, &passphrase()?).map_err(|e| store_error(&e))?;
+            s.add_group_manager(group, manager)
+                .map_err(|e| store_error(&e))?;
+            let managers = s.group_managers(group).map_err(|e| store_error(&e))?;
+            Ok(Output::new()
+                .text("group", group)
+                .text("managers", managers.join(" ")))
+        }
+        GroupCommand::RemoveManager {
+            store,
+            group,
+            manager,
+        } => {
+            let s = Store::open(store, &passphrase()?).map_err(|e| store_error(&e))?;
+            if !s
+                .remove_group_manager(group, manager)
+                .map_err(|e| store_error(&e))?
+            {
+                return Err(CliError(format!("{manager} is not a manager of {group}")));
+            }
+            let managers = s.group_managers(group).map_err(|e| store_error(&e))?;
+            Ok(Output::new()
+                .text("group", group)
+                .text("managers", managers.join(" ")))
+        }
+    }
+}
+
+fn certcache(cmd: &CertcacheCommand) -> Result<Output, CliError> {
+    match cmd {
+        CertcacheCommand::Add { store, cert } => {
+            let xml = read_text(cert)?;
+            let s = Store::open(store, &passphrase()?).map_err(|e| store_error(&e))?;
+            let num = documents::import_external_certificate(&s, &xml)
+                .map_err(|e| CliError(format!("{}: {e}", cert.display())))?;
+            let certs = s.external_certificates().map_err(|e| store_error(&e))?;
+            Ok(Output::new()
+                .text("cache_num", num)
+                .text("certificates", certs.len()))
         }
     }
 }

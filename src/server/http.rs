@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Buf;
-use http_body_util::{BodyExt as _, Full, Limited};
+use http_body_util::{BodyExt as _, Full};
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 use hyper::service::service_fn;
@@ -249,7 +249,8 @@ async fn route(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > u64::try_from(limit).unwrap_or(u64::MAX)) {
+    if declared.is_some_and(|n| n > u64::try_from(drain_cap(limit)).unwrap_or(u64::MAX)) {
+        // Far over the limit: refused without reading (the connection then closes).
         return Outcome::refusal(shared, TransportRefusal::TooLarge, path, peer);
     }
     let authorization = req
@@ -258,23 +259,13 @@ async fn route(
         .map(|v| v.as_bytes().to_vec());
     let collected = tokio::time::timeout(
         shared.limits.body_timeout,
-        Limited::new(req.into_body(), limit).collect(),
+        read_body(req.into_body(), limit),
     )
     .await;
     let body = match collected {
         Err(_) => return Outcome::refusal(shared, TransportRefusal::Timeout, path, peer),
-        Ok(Err(e)) => {
-            let r = if e
-                .downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some()
-            {
-                TransportRefusal::TooLarge
-            } else {
-                TransportRefusal::BadBody
-            };
-            return Outcome::refusal(shared, r, path, peer);
-        }
-        Ok(Ok(c)) => c.to_bytes(),
+        Ok(Err(r)) => return Outcome::refusal(shared, r, path, peer),
+        Ok(Ok(b)) => b,
     };
     let Ok(permit) = Arc::clone(&shared.in_flight).try_acquire_owned() else {
         return Outcome::refusal(shared, TransportRefusal::Overloaded, path, peer);
@@ -311,6 +302,39 @@ async fn route(
     match done {
         Ok(out) => out,
         Err(_) => Outcome::refusal(shared, TransportRefusal::Internal, path, peer),
+    }
+}
+
+/// How much of a body over the limit is still read (and dropped) so that the client, which is
+/// still sending, receives the 413 instead of a connection reset.
+fn drain_cap(limit: usize) -> usize {
+    limit.saturating_mul(16).max(1024 * 1024)
+}
+
+/// Reads a body of at most `limit` octets; a larger one is drained up to [`drain_cap`] and
+/// refused with 413.
+async fn read_body(mut body: Incoming, limit: usize) -> Result<Vec<u8>, TransportRefusal> {
+    let mut buf = Vec::new();
+    let mut total = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| TransportRefusal::BadBody)?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        total = total.saturating_add(data.len());
+        if total > limit {
+            buf = Vec::new();
+            if total > drain_cap(limit) {
+                return Err(TransportRefusal::TooLarge);
+            }
+        } else {
+            buf.extend_from_slice(&data);
+        }
+    }
+    if total > limit {
+        Err(TransportRefusal::TooLarge)
+    } else {
+        Ok(buf)
     }
 }
 

@@ -19,8 +19,9 @@
 //! 3. Routing: `GET /healthz` answers `ok` (also on the metrics listener); `POST` under
 //!    [`BASE_PATH`] goes to the handler; other methods there get 405, other paths 404 (with a
 //!    `KmsError` document).
-//! 4. Bodies over [`Limits::max_body`] get 413 (from `Content-Length` before reading, or while
-//!    reading).
+//! 4. Bodies over [`Limits::max_body`] get 413: at once when `Content-Length` is far over it,
+//!    else after reading and dropping the rest (up to 16 times the limit, at least 1 MiB) so
+//!    that a client still sending sees the 413 rather than a reset connection.
 //! 5. Over [`Limits::max_in_flight`] service calls in progress, 503 at once (never a queue
 //!    without bound).
 //! 6. On a blocking thread (`spawn_blocking`): the token check (401 with
