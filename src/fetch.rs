@@ -130,6 +130,8 @@ pub enum FetchError {
     Malformed(String),
     /// A key set or the certificate does not validate.
     Invalid(ClientError),
+    /// A `--time` the 64-bit NTP format cannot carry (before 1970 or after 2036).
+    BadTime(String),
     /// Writing the files failed.
     Write(String),
 }
@@ -151,6 +153,7 @@ impl core::fmt::Display for FetchError {
             Self::Status { status, message } => write!(f, "KMS answered {status}: {message}"),
             Self::Malformed(e) => write!(f, "malformed KMS response: {e}"),
             Self::Invalid(e) => write!(f, "KMS response does not validate: {e}"),
+            Self::BadTime(e) => write!(f, "time: {e}"),
             Self::Write(e) => write!(f, "{e}"),
         }
     }
@@ -385,10 +388,16 @@ impl Connection {
     }
 }
 
+/// NTP seconds of `t`, within the 32-bit seconds of a 64-bit NTP time.
 fn ntp_seconds(t: SystemTime) -> Result<u64, FetchError> {
-    t.duration_since(UNIX_EPOCH)
+    let secs = t
+        .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() + NTP_UNIX_OFFSET)
-        .map_err(|_| FetchError::BadUrl("time before 1970".into()))
+        .map_err(|_| FetchError::BadTime("before 1970".into()))?;
+    if secs > u64::from(u32::MAX) {
+        return Err(FetchError::BadTime("after 2036 (NTP era 0 ends)".into()));
+    }
+    Ok(secs)
 }
 
 /// `KmsResponse` holding only `keep`'s key set (the rest of the envelope as received).
