@@ -60,14 +60,14 @@ impl fmt::Display for Position {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum AnnexDError {
-    /// The document is larger than [`MAX_DOCUMENT_LEN`].
+    /// The document is larger than [`MAX_DOCUMENT_LEN`](super::MAX_DOCUMENT_LEN).
     TooLarge {
         /// The document's length in octets.
         len: usize,
         /// The limit.
         max: usize,
     },
-    /// Elements nest deeper than [`MAX_DEPTH`].
+    /// Elements nest deeper than [`MAX_DEPTH`](super::MAX_DEPTH).
     TooDeep {
         /// The path of the element that went past the limit (its parent's path if it is in
         /// another namespace).
@@ -77,7 +77,7 @@ pub enum AnnexDError {
         /// The limit.
         max: usize,
     },
-    /// The document has more than [`MAX_ELEMENTS`] elements.
+    /// The document has more than [`MAX_ELEMENTS`](super::MAX_ELEMENTS) elements.
     TooManyElements {
         /// Where the first element past the limit starts.
         position: Position,
@@ -107,8 +107,9 @@ pub enum AnnexDError {
     },
     /// The document has no root element.
     NoRootElement,
-    /// The root element is not `KmsResponse` in the 3GPP namespace (a `SignedKmsResponse` is
-    /// refused too: XML signatures are not verified here).
+    /// The root element is not the one the reader reads in the 3GPP namespace (`KmsResponse`
+    /// for a response: a `SignedKmsResponse` is refused too, XML signatures are not verified
+    /// here; `KmsRequest`, `SignedKmsRequest` or `KmsCertificate` for the other readers).
     WrongRoot {
         /// The root found, as `{namespace}name` or `name` when in no namespace.
         found: String,

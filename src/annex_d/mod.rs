@@ -44,7 +44,8 @@
 //! The typed accessors ([`KmsCertificate::kms_public_key`], [`KmsKeySet::rsk`], ...) decode
 //! the octets into the crate's key types, which check that points lie on their curves; a
 //! client must still validate the keys it receives against the certificate
-//! ([`ReceiverSecretKey::validate`], [`eccsi::SigningKey::new`]) before using them.
+//! ([`crate::sakke::ReceiverSecretKey::validate`], [`crate::eccsi::SigningKey::new`]) before
+//! using them.
 //!
 //! # Example
 //!

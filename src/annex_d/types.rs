@@ -13,7 +13,7 @@ use super::{AnnexDError, CERTIFICATE_VERSION, USER_ID_FORMAT_HASHED, read, write
 /// A KMS response (TS 33.180 D.2.3, schema type `KmsResponseType`): the answer to a KMS
 /// Initialize, KeyProvision or CertCache request.
 ///
-/// `Version` is always written as [`RESPONSE_VERSION`]; any value is accepted when reading.
+/// `Version` is always written as [`RESPONSE_VERSION`](super::RESPONSE_VERSION); any value is accepted when reading.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KmsResponse {
     /// The `Id` attribute (optional; Streamwide's KMS sends `"xmldoc"`).
@@ -53,7 +53,7 @@ pub enum KmsMessage {
 
 /// `KmsKeyProv` (schema type `KmsKeyProvType`): zero or more key sets.
 ///
-/// `Version` is always written as [`KEY_PROV_VERSION`]; any value is accepted when reading.
+/// `Version` is always written as [`KEY_PROV_VERSION`](super::KEY_PROV_VERSION); any value is accepted when reading.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct KmsKeyProv {
     /// The `KmsKeySet` elements, in document order.
@@ -129,7 +129,7 @@ pub struct KmsCertificate {
 
 /// One user's keys for one key period (TS 33.180 D.3.3, schema type `KmsKeySetType`).
 ///
-/// `Version` is always written as [`KEY_SET_VERSION`]; any value is accepted when reading.
+/// `Version` is always written as [`KEY_SET_VERSION`](super::KEY_SET_VERSION); any value is accepted when reading.
 ///
 /// # Security
 /// Holds the user's RSK and SSK: they live in buffers that are zeroized on drop, `Debug`
@@ -201,7 +201,7 @@ impl KmsResponse {
         }
     }
 
-    /// Reads a document (see the [module docs](self) for what is accepted).
+    /// Reads a document (see the [module docs](super) for what is accepted).
     ///
     /// # Errors
     /// An [`AnnexDError`] naming the path, position and reason of the first problem: a
