@@ -49,11 +49,15 @@ pub mod ct;
 pub mod curve;
 pub mod eccsi;
 pub mod error;
+#[cfg(feature = "fetch")]
+pub mod fetch;
 pub mod field;
 pub mod gms;
 pub mod hash;
 pub mod input;
 #[cfg(feature = "kms")]
+#[cfg(feature = "server")]
+pub mod idms;
 pub mod kms;
 pub mod mcx;
 pub mod mikey;
@@ -64,6 +68,8 @@ pub mod sakke;
 #[cfg(feature = "test-helpers")]
 #[doc(hidden)]
 pub mod test_helpers;
+#[cfg(feature = "server")]
+pub mod server;
 pub mod ue;
 
 pub use error::{Error, IssueError, PointError, ScalarError};

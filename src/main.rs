@@ -69,6 +69,13 @@ enum Command {
         #[command(subcommand)]
         cmd: cli::mikey::MikeyCommand,
     },
+    /// DEVELOPMENT identity management server (tests, demos, small labs only): a signing key
+    /// and access tokens for `kms serve`.
+    #[cfg(feature = "server")]
+    Idms {
+        #[command(subcommand)]
+        cmd: cli::idms::IdmsCommand,
+    },
 }
 
 fn run(command: &Command) -> Result<cli::Output, cli::CliError> {
@@ -81,6 +88,8 @@ fn run(command: &Command) -> Result<cli::Output, cli::CliError> {
         Command::Gms { cmd } => cli::gms::run(cmd),
         Command::Ue { cmd } => cli::ue::run(cmd),
         Command::Mikey { cmd } => cli::mikey::run(cmd),
+        #[cfg(feature = "server")]
+        Command::Idms { cmd } => cli::idms::run(cmd),
     }
 }
 

@@ -90,6 +90,10 @@ pub enum KmsCommand {
         #[command(subcommand)]
         cmd: CertcacheCommand,
     },
+    /// Serve the KMS over HTTPS (TS 33.180 Annex D: init, keyprov, certcache) with access-token
+    /// authentication; runs until SIGTERM/SIGINT.
+    #[cfg(feature = "server")]
+    Serve(Box<super::serve::ServeArgs>),
 }
 
 /// `kms group ...`.
@@ -155,6 +159,8 @@ fn store_error(e: &dyn std::fmt::Display) -> CliError {
 /// A one-line message for any failure.
 pub fn run(cmd: &KmsCommand) -> Result<Output, CliError> {
     match cmd {
+        #[cfg(feature = "server")]
+        KmsCommand::Serve(args) => super::serve::run(args),
         KmsCommand::Init {
             store,
             pass,

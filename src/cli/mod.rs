@@ -5,10 +5,16 @@
 pub mod bench;
 pub mod demo;
 pub mod eccsi;
+#[cfg(feature = "fetch")]
+pub mod fetch;
 pub mod gms;
+#[cfg(feature = "server")]
+pub mod idms;
 pub mod kms;
 pub mod mikey;
 pub mod sakke;
+#[cfg(feature = "server")]
+pub mod serve;
 pub mod ue;
 
 use std::fmt;

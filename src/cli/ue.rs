@@ -17,9 +17,10 @@ pub enum UeCommand {
         /// The KMS certificate: a KmsResponse (KmsInit) XML file.
         #[arg(long, value_name = "CERT.xml")]
         cert: PathBuf,
-        /// Your key sets: a KmsResponse (KmsKeyProv) XML file.
-        #[arg(long, value_name = "KEYS.xml")]
-        keys: PathBuf,
+        /// Your key sets: a KmsResponse (KmsKeyProv) XML file; may be repeated (e.g. the
+        /// `keyset-<period>.xml` files `ue fetch` writes).
+        #[arg(long, value_name = "KEYS.xml", required = true)]
+        keys: Vec<PathBuf>,
         /// The message: a file or `-` (raw, base64 or hex).
         #[arg(long, value_name = "FILE|-")]
         message: String,
@@ -33,6 +34,10 @@ pub enum UeCommand {
         #[arg(long, value_name = "SECONDS", default_value_t = 300)]
         max_skew: u64,
     },
+    /// Provision yourself from the KMS over HTTPS: the KMS certificate and the key sets of the
+    /// current and the next key period, validated, written with mode 0600.
+    #[cfg(feature = "fetch")]
+    Fetch(Box<super::fetch::FetchArgs>),
 }
 
 /// Loads a KmsResponse XML file.
@@ -50,6 +55,8 @@ pub fn load_response(path: &std::path::Path) -> Result<KmsResponse, CliError> {
 /// A one-line message for any failure.
 pub fn run(cmd: &UeCommand) -> Result<Output, CliError> {
     match cmd {
+        #[cfg(feature = "fetch")]
+        UeCommand::Fetch(args) => super::fetch::run(args),
         UeCommand::Receive {
             cert,
             keys,
@@ -62,9 +69,11 @@ pub fn run(cmd: &UeCommand) -> Result<Output, CliError> {
             let cert = cert_doc
                 .certificate()
                 .ok_or_else(|| CliError(format!("{}: no KmsCertificate", cert.display())))?;
-            let keys_doc = load_response(keys)?;
-            let client =
-                Client::load(cert, keys_doc.key_sets()).map_err(|e| CliError(e.to_string()))?;
+            let mut key_sets = Vec::new();
+            for k in keys {
+                key_sets.extend_from_slice(load_response(k)?.key_sets());
+            }
+            let client = Client::load(cert, &key_sets).map_err(|e| CliError(e.to_string()))?;
             let octets = super::mikey::read_message(message)?;
             let time = if *no_time_check {
                 TimeCheck::Disabled
