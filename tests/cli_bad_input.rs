@@ -912,7 +912,7 @@ fn document_commands_on_bad_files() {
     for (what, file, needle) in [
         ("missing", &missing, "cannot read"),
         ("empty", &empty, "document has no root element"),
-        ("not UTF-8", &non_utf8, "stream did not contain valid UTF-8"),
+        ("not UTF-8", &non_utf8, "not UTF-8 text"),
         ("malformed", &malformed, "malformed XML"),
         ("unclosed", &unclosed, "document ends inside KmsResponse"),
         (
@@ -925,7 +925,7 @@ fn document_commands_on_bad_files() {
             &deep,
             "elements nest deeper than 64 levels",
         ),
-        ("10 MB", &huge, "more than the 1048576 allowed"),
+        ("10 MB", &huge, "larger than the 1048576-octet limit"),
     ] {
         cases.push(distribute(
             file,
@@ -988,7 +988,7 @@ fn document_commands_on_bad_files() {
             &gms,
             &non_utf8,
             &[],
-            "stream did not contain valid UTF-8",
+            "latin1.xml:1: not UTF-8",
             "distribute: non-UTF-8 members file",
         ),
         distribute(
@@ -1263,7 +1263,7 @@ fn kms_commands_on_bad_stores_files_and_passphrases() {
                 "--users-file",
                 &users_latin1,
             ],
-            "stream did not contain valid UTF-8",
+            "users-latin1.txt:1: not UTF-8",
         ),
         case(
             "provision: several users without --out DIR",

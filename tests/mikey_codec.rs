@@ -1335,3 +1335,50 @@ proptest! {
         prop_assert_eq!(back.encode(), octets);
     }
 }
+
+/// Hostile sizes are refused before the work they would cause: a message over
+/// `MAX_MESSAGE_LEN` octets before any payload is read, and the payload after the
+/// `MAX_PAYLOADS`-th (the 10 MB message of 163 840 extensions).
+#[test]
+fn message_size_and_payload_count_are_bounded() {
+    let data = [0u8; 4];
+    let ext = || {
+        Payload::GeneralExtension(GeneralExtension {
+            ext_type: ExtType::SAKKE_TO_SELF,
+            data: &data,
+        })
+    };
+    let build = |n: usize| {
+        Message::new(
+            hdr(CsIdMap::Empty { cs_count: 0 }),
+            (0..n).map(|_| ext()).collect(),
+        )
+        .unwrap()
+        .encode()
+    };
+    let at_limit = build(mikey::MAX_PAYLOADS);
+    assert_eq!(
+        mikey::parse(&at_limit).unwrap().payloads().len(),
+        mikey::MAX_PAYLOADS
+    );
+    let over = build(mikey::MAX_PAYLOADS + 1);
+    let e = err(&over);
+    assert_eq!(e.kind, ParseErrorKind::TooManyPayloads);
+    assert!(e.to_string().contains("more than 64 payloads"), "{e}");
+
+    let huge = build(163_840 / 16);
+    assert!(huge.len() > mikey::MAX_MESSAGE_LEN);
+    let e = err(&huge);
+    assert_eq!(
+        (e.offset, e.kind),
+        (0, ParseErrorKind::MessageTooLong { length: huge.len() })
+    );
+    let mut just = at_limit.clone();
+    just.resize(mikey::MAX_MESSAGE_LEN + 1, 0);
+    assert_eq!(
+        err(&just).kind,
+        ParseErrorKind::MessageTooLong {
+            length: mikey::MAX_MESSAGE_LEN + 1
+        }
+    );
+}

@@ -4,9 +4,8 @@ use mikey_sakke::eccsi::{
     self, KmsKeyPair, Kpak, Ksak, Pvt, Signature, SigningKey, Ssk, VerifyingKey, hazmat,
 };
 use signature::Verifier;
-use zeroize::Zeroizing;
 
-use super::{CliError, Output, os_rng, parse_hex};
+use super::{CliError, Output, os_rng, parse_hex, secret_hex};
 
 /// ECCSI (RFC 6507, P-256 / SHA-256) operations. All values are hex (upper or lower case).
 #[derive(clap::Subcommand, Debug)]
@@ -15,21 +14,24 @@ pub enum EccsiCommand {
     PublicKey {
         /// KMS Secret Authentication Key, a big-endian integer in [1, q-1] (leading zero octets
         /// allowed).
-        #[arg(long, value_name = "HEX")]
+        /// Given as @FILE, - (stdin), or HEX (tests only: visible to other local users).
+        #[arg(long, value_name = "@FILE|-|HEX")]
         ksak: String,
     },
     /// KMS: issue an (SSK, PVT) pair for an identifier (RFC 6507 s5.1.1); prints PVT, SSK and
     /// HS.
     Issue {
         /// KMS Secret Authentication Key, a big-endian integer in [1, q-1].
-        #[arg(long, value_name = "HEX")]
+        /// Given as @FILE, - (stdin), or HEX (tests only: visible to other local users).
+        #[arg(long, value_name = "@FILE|-|HEX")]
         ksak: String,
         /// Identifier ID of the user, as octets (e.g. the hex of "2011-02\0tel:+447700900123\0").
         #[arg(long, value_name = "HEX")]
         id: String,
         /// Fixed v in [1, q-1] instead of a random one. Known-answer tests only: a reused v
         /// exposes the KSAK.
-        #[arg(long, value_name = "HEX")]
+        /// Given as @FILE, - (stdin), or HEX (tests only: visible to other local users).
+        #[arg(long, value_name = "@FILE|-|HEX")]
         v: Option<String>,
     },
     /// User: validate a received (SSK, PVT) against KPAK and ID (RFC 6507 s5.1.2); prints
@@ -42,7 +44,8 @@ pub enum EccsiCommand {
         #[arg(long, value_name = "HEX")]
         id: String,
         /// Secret Signing Key, a big-endian integer in [1, q-1] (leading zero octets allowed).
-        #[arg(long, value_name = "HEX")]
+        /// Given as @FILE, - (stdin), or HEX (tests only: visible to other local users).
+        #[arg(long, value_name = "@FILE|-|HEX")]
         ssk: String,
         /// Public Validation Token, 65 octets 04 || x || y.
         #[arg(long, value_name = "HEX")]
@@ -58,7 +61,8 @@ pub enum EccsiCommand {
         #[arg(long, value_name = "HEX")]
         id: String,
         /// Secret Signing Key, a big-endian integer in [1, q-1] (leading zero octets allowed).
-        #[arg(long, value_name = "HEX")]
+        /// Given as @FILE, - (stdin), or HEX (tests only: visible to other local users).
+        #[arg(long, value_name = "@FILE|-|HEX")]
         ssk: String,
         /// Public Validation Token, 65 octets 04 || x || y.
         #[arg(long, value_name = "HEX")]
@@ -68,7 +72,8 @@ pub enum EccsiCommand {
         message: String,
         /// Fixed j in [1, q-1] instead of a random one. Known-answer tests only: a reused j
         /// exposes the SSK.
-        #[arg(long, value_name = "HEX")]
+        /// Given as @FILE, - (stdin), or HEX (tests only: visible to other local users).
+        #[arg(long, value_name = "@FILE|-|HEX")]
         j: Option<String>,
     },
     /// Anyone: verify a signature r || s || PVT from ID on a message (RFC 6507 s5.2.2); prints
@@ -192,13 +197,14 @@ fn decode_public<T>(
     decode(&bytes).map_err(|e| CliError::new(format!("--{name}: {e}")))
 }
 
-/// Parses a secret hex argument into a buffer that is zeroized afterwards, and decodes it.
+/// Reads a secret argument (`@FILE`, `-` or, for tests, hex) into a buffer that is zeroized
+/// afterwards, and decodes it.
 fn decode_secret<T>(
     name: &str,
     arg: &str,
     decode: impl FnOnce(&[u8]) -> Result<T, eccsi::DecodeError>,
 ) -> Result<T, CliError> {
-    let bytes = Zeroizing::new(parse_hex(name, arg)?);
+    let bytes = secret_hex(name, arg)?;
     decode(&bytes).map_err(|e| CliError::new(format!("--{name}: {e}")))
 }
 

@@ -134,6 +134,41 @@ pub fn parse_hex(name: &str, s: &str) -> Result<Vec<u8>, CliError> {
     hex::decode(&digits).map_err(|e| CliError(format!("--{name}: {e}")))
 }
 
+/// Whether an option has already read standard input (only one may).
+static STDIN_TAKEN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// A secret given as `@FILE`, `-` (standard input) or, for tests only, hex on the command line.
+/// The file or stream holds hex (whitespace ignored) and is read with a cap.
+///
+/// # Errors
+/// A message naming the option; never the secret's value.
+pub fn secret_hex(name: &str, arg: &str) -> Result<zeroize::Zeroizing<Vec<u8>>, CliError> {
+    use mikey_sakke::input::{caps, read_bounded};
+    let text = if arg == "-" {
+        if STDIN_TAKEN.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return Err(CliError(format!(
+                "--{name}: standard input is already read by another option"
+            )));
+        }
+        Some(read_bounded(std::path::Path::new("-"), caps::KEY_TEXT))
+    } else {
+        arg.strip_prefix('@')
+            .map(|path| read_bounded(std::path::Path::new(path), caps::KEY_TEXT))
+    };
+    match text {
+        None => Ok(zeroize::Zeroizing::new(parse_hex(name, arg)?)),
+        Some(read) => {
+            let raw =
+                zeroize::Zeroizing::new(read.map_err(|e| CliError(format!("--{name}: {e}")))?);
+            let text = core::str::from_utf8(&raw)
+                .map_err(|_| CliError(format!("--{name}: not hex text")))?;
+            let digits: zeroize::Zeroizing<String> =
+                zeroize::Zeroizing::new(text.split_whitespace().collect());
+            Ok(zeroize::Zeroizing::new(parse_hex(name, &digits)?))
+        }
+    }
+}
+
 /// The operating system's random number generator, as an infallible `CryptoRng`.
 pub fn os_rng() -> rand_core::UnwrapErr<getrandom::SysRng> {
     rand_core::UnwrapErr(getrandom::SysRng)
@@ -157,62 +192,75 @@ pub fn passphrase() -> Result<zeroize::Zeroizing<Vec<u8>>, CliError> {
     Ok(zeroize::Zeroizing::new(p.into_bytes()))
 }
 
-/// Seconds between the NTP epoch (1900) and the Unix epoch (1970).
-pub const NTP_UNIX_OFFSET: u64 = 2_208_988_800;
-
-/// An RFC 3339 UTC time (`2026-11-24T12:00:00Z`), or now, as NTP seconds.
+/// A time in the one syntax every command takes (RFC 3339, `ntp:SECONDS` or `0xHEX` NTP
+/// seconds: [`mikey_sakke::input::parse_time`]), or now, as NTP seconds.
 ///
 /// # Errors
 /// A message naming the option for an unparsable time.
 pub fn ntp_time(option: &str, value: Option<&str>) -> Result<u64, CliError> {
-    let t = match value {
-        Some(v) => humantime::parse_rfc3339_weak(v.trim()).map_err(|e| {
-            CliError(format!(
-                "--{option}: {e} (expected e.g. 2026-11-24T12:00:00Z)"
-            ))
-        })?,
-        None => std::time::SystemTime::now(),
-    };
-    let unix = t
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_err(|_| CliError(format!("--{option}: before 1970")))?
-        .as_secs();
-    Ok(unix + NTP_UNIX_OFFSET)
+    match value {
+        Some(v) => mikey_sakke::input::parse_time(option, v).map_err(|e| CliError(e.to_string())),
+        None => Ok(mikey_sakke::input::ntp_now()),
+    }
 }
 
 /// NTP seconds as RFC 3339 text.
 pub fn rfc3339(ntp: u64) -> String {
-    let t =
-        std::time::UNIX_EPOCH + std::time::Duration::from_secs(ntp.saturating_sub(NTP_UNIX_OFFSET));
-    humantime::format_rfc3339_seconds(t).to_string()
+    mikey_sakke::input::rfc3339(ntp)
 }
 
-/// Reads a text file (or `-` for standard input).
+/// Reads an XML document or other text input (or `-` for standard input), refusing more than
+/// an Annex D document's cap.
 ///
 /// # Errors
 /// A message naming the file.
 pub fn read_text(path: &std::path::Path) -> Result<String, CliError> {
-    if path.as_os_str() == "-" {
-        let mut s = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
-            .map_err(|e| CliError(format!("cannot read standard input: {e}")))?;
-        return Ok(s);
-    }
-    std::fs::read_to_string(path)
-        .map_err(|e| CliError(format!("cannot read {}: {e}", path.display())))
+    mikey_sakke::input::read_bounded_text(path, mikey_sakke::input::caps::ANNEX_D_DOCUMENT)
+        .map_err(|e| CliError(e.to_string()))
 }
 
-/// URIs from a file: one per line, blank lines and `#` comments ignored.
+/// URIs from a file (or `-`): one per line, blank lines and `#` comments ignored, every line
+/// checked before anything is done with any of them; a repeated URI counts once.
 ///
 /// # Errors
-/// A message naming the file.
+/// A message naming the file and the first rejected lines (80 characters of each at most).
 pub fn read_uris(path: &std::path::Path) -> Result<Vec<String>, CliError> {
-    Ok(read_text(path)?
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(String::from)
-        .collect())
+    use mikey_sakke::input::{UriPolicy, caps, parse_uri_list, read_bounded};
+    let data = read_bounded(path, caps::URI_LIST).map_err(|e| CliError(e.to_string()))?;
+    let name = if path.as_os_str() == "-" {
+        "standard input".to_string()
+    } else {
+        path.display().to_string()
+    };
+    let list = parse_uri_list(&data, &name, &UriPolicy::default());
+    if !list.invalid.is_empty() {
+        let shown: Vec<String> = list
+            .invalid
+            .iter()
+            .take(5)
+            .map(ToString::to_string)
+            .collect();
+        let more = list.invalid.len().saturating_sub(shown.len());
+        let tail = if more > 0 {
+            format!(" (and {more} more)")
+        } else {
+            String::new()
+        };
+        return Err(CliError(format!(
+            "{} invalid line(s), nothing done: {}{tail}",
+            list.invalid.len(),
+            shown.join("; ")
+        )));
+    }
+    for (uri, lines) in &list.duplicates {
+        let lines: Vec<String> = lines.iter().map(ToString::to_string).collect();
+        eprintln!(
+            "{name}: {} repeated on line(s) {}; used once",
+            mikey_sakke::input::excerpt(uri),
+            lines.join(", ")
+        );
+    }
+    Ok(list.uris)
 }
 
 /// A file name for a URI (characters other than letters, digits, `.`, `-` and `_` become `_`).

@@ -2,7 +2,7 @@
 
 use clap::Subcommand;
 
-use super::{CliError, Output, os_rng, parse_hex};
+use super::{CliError, Output, os_rng, parse_hex, secret_hex};
 use mikey_sakke::sakke::{
     self, EncapsulatedData, KmsPublicKey, MasterSecret, ReceiverSecretKey, Ssv,
 };
@@ -12,14 +12,15 @@ use mikey_sakke::sakke::{
 pub enum SakkeCommand {
     /// KMS: print the KMS public key Z = [z]P for a master secret z.
     PublicKey {
-        /// The KMS master secret z, big-endian hex, 2 <= z <= q-1.
-        #[arg(long, value_name = "HEX")]
+        /// The KMS master secret z, big-endian hex, 2 <= z <= q-1: @FILE, - (stdin), or HEX
+        /// (tests only: the command line is visible to other local users).
+        #[arg(long, value_name = "@FILE|-|HEX")]
         master_secret: String,
     },
     /// KMS: issue the Receiver Secret Key RSK = [(id + z)^-1]P for an identifier.
     IssueRsk {
-        /// The KMS master secret z, big-endian hex.
-        #[arg(long, value_name = "HEX")]
+        /// The KMS master secret z, big-endian hex: @FILE, - (stdin), or HEX (tests only).
+        #[arg(long, value_name = "@FILE|-|HEX")]
         master_secret: String,
         /// The receiver's identifier, as hex octets (e.g. a 32-octet MCX UID).
         #[arg(long, value_name = "HEX")]
@@ -34,8 +35,8 @@ pub enum SakkeCommand {
         /// The identifier the RSK was issued for, hex.
         #[arg(long, value_name = "HEX")]
         id: String,
-        /// The RSK, 257 octets in hex.
-        #[arg(long, value_name = "HEX")]
+        /// The RSK, 257 octets in hex: @FILE, - (stdin), or HEX (tests only).
+        #[arg(long, value_name = "@FILE|-|HEX")]
         rsk: String,
     },
     /// Sender: encapsulate a Shared Secret Value for an identifier. Prints SSV and the
@@ -48,8 +49,8 @@ pub enum SakkeCommand {
         #[arg(long, value_name = "HEX")]
         id: String,
         /// Use this 16-octet SSV instead of a random one (for known-answer tests only:
-        /// a chosen or reused SSV is insecure).
-        #[arg(long, value_name = "HEX")]
+        /// a chosen or reused SSV is insecure): @FILE, - (stdin), or HEX.
+        #[arg(long, value_name = "@FILE|-|HEX")]
         ssv: Option<String>,
     },
     /// Receiver: recover the SSV from Encapsulated Data with the RSK (RFC 6508 s6.2.2,
@@ -61,8 +62,8 @@ pub enum SakkeCommand {
         /// The receiver's identifier, hex.
         #[arg(long, value_name = "HEX")]
         id: String,
-        /// The receiver's RSK, 257 octets in hex.
-        #[arg(long, value_name = "HEX")]
+        /// The receiver's RSK, 257 octets in hex: @FILE, - (stdin), or HEX (tests only).
+        #[arg(long, value_name = "@FILE|-|HEX")]
         rsk: String,
         /// The Encapsulated Data, 273 octets in hex.
         #[arg(long, value_name = "HEX")]
@@ -71,7 +72,7 @@ pub enum SakkeCommand {
 }
 
 fn master_secret(hex: &str) -> Result<MasterSecret, CliError> {
-    let bytes = zeroize::Zeroizing::new(parse_hex("master-secret", hex)?);
+    let bytes = secret_hex("master-secret", hex)?;
     MasterSecret::from_bytes(&bytes).map_err(|e| CliError(format!("--master-secret: {e}")))
 }
 
@@ -81,7 +82,7 @@ fn kms_key(hex: &str) -> Result<KmsPublicKey, CliError> {
 }
 
 fn rsk(hex: &str) -> Result<ReceiverSecretKey, CliError> {
-    let bytes = zeroize::Zeroizing::new(parse_hex("rsk", hex)?);
+    let bytes = secret_hex("rsk", hex)?;
     ReceiverSecretKey::from_bytes(&bytes).map_err(|e| CliError(format!("--rsk: {e}")))
 }
 
@@ -126,7 +127,7 @@ pub fn run(cmd: &SakkeCommand) -> Result<Output, CliError> {
             let id = parse_hex("id", id)?;
             let (ssv, ed) = match ssv {
                 Some(s) => {
-                    let bytes = zeroize::Zeroizing::new(parse_hex("ssv", s)?);
+                    let bytes = secret_hex("ssv", s)?;
                     let ssv =
                         Ssv::from_slice(&bytes).map_err(|e| CliError(format!("--ssv: {e}")))?;
                     let ed = sakke::hazmat::encapsulate_with_ssv(&ssv, &kms, &id);

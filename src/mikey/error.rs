@@ -78,6 +78,14 @@ pub enum ParseErrorKind {
         /// How many octets remain.
         length: usize,
     },
+    /// The message is longer than [`MAX_MESSAGE_LEN`](super::MAX_MESSAGE_LEN): refused before
+    /// any parsing.
+    MessageTooLong {
+        /// The message length.
+        length: usize,
+    },
+    /// More payloads than [`MAX_PAYLOADS`](super::MAX_PAYLOADS).
+    TooManyPayloads,
 }
 
 impl fmt::Display for ParseErrorKind {
@@ -111,6 +119,14 @@ impl fmt::Display for ParseErrorKind {
             }
             Self::TrailingData { length } => {
                 write!(f, "{length} trailing octet(s) after the last payload")
+            }
+            Self::MessageTooLong { length } => write!(
+                f,
+                "message of {length} octets, over the {}-octet limit",
+                super::MAX_MESSAGE_LEN
+            ),
+            Self::TooManyPayloads => {
+                write!(f, "more than {} payloads", super::MAX_PAYLOADS)
             }
         }
     }

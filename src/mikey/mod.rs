@@ -135,6 +135,13 @@ pub(crate) fn put_u16(out: &mut Vec<u8>, len: usize) {
     out.extend_from_slice(&u16::try_from(len).unwrap_or(u16::MAX).to_be_bytes());
 }
 
+/// The longest message [`parse`] accepts, in octets. An MCX I_MESSAGE is under 2 KiB; the
+/// limit leaves room for vendor extensions while bounding the work done on hostile input.
+pub const MAX_MESSAGE_LEN: usize = 64 * 1024;
+
+/// The most payloads [`parse`] accepts in one message (an I_MESSAGE has about a dozen).
+pub const MAX_PAYLOADS: usize = 64;
+
 /// Decodes a MIKEY message (RFC 3830 s6): HDR, then the payloads named by the next-payload
 /// chain, up to a payload whose next payload is 0 or up to SIGN. The input must end there.
 ///
@@ -142,7 +149,7 @@ pub(crate) fn put_u16(out: &mut Vec<u8>, len: usize) {
 /// A [`ParseError`] with the offset, the payload and the reason: empty input, a version other
 /// than 1, a truncated field, a length field larger than the octets left, an unknown or
 /// unsupported next-payload type, a layout-deciding field with an unknown value, octets after
-/// the last payload.
+/// the last payload, a message over [`MAX_MESSAGE_LEN`] octets or [`MAX_PAYLOADS`] payloads.
 ///
 /// # Panics
 /// Never.
@@ -150,6 +157,14 @@ pub fn parse(input: &[u8]) -> Result<Message<'_>, ParseError> {
     let mut r = Reader::new(input, Context::Hdr);
     if r.is_empty() {
         return Err(r.error_at(0, ParseErrorKind::MissingHdr));
+    }
+    if input.len() > MAX_MESSAGE_LEN {
+        return Err(r.error_at(
+            0,
+            ParseErrorKind::MessageTooLong {
+                length: input.len(),
+            },
+        ));
     }
     let (hdr, mut next, mut next_at) = Hdr::parse(&mut r)?;
     let mut payloads = Vec::new();
@@ -162,6 +177,9 @@ pub fn parse(input: &[u8]) -> Result<Message<'_>, ParseError> {
                 ParseErrorKind::UnknownPayloadType(next)
             };
             return Err(r.error_at(next_at, kind));
+        }
+        if payloads.len() == MAX_PAYLOADS {
+            return Err(r.error_at(next_at, ParseErrorKind::TooManyPayloads));
         }
         r.set_context(Context::Payload(t));
         let (p, n) = Payload::parse(&mut r, t)?;
