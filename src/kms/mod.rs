@@ -4,6 +4,8 @@
 //! * [`store`]: the embedded SQLite store (master secrets sealed at rest, users and groups,
 //!   the issue log).
 //! * [`provision`]: issuing, validating and recording key sets per key period.
+//! * [`jobs`]: provisioning as a shared job, done by any number of workers.
 
+pub mod jobs;
 pub mod provision;
 pub mod store;
