@@ -231,8 +231,8 @@ pub fn run_worker(
                     .zip(&recorded)
                     .map(|((id, _), r)| (*id, r.new))
                     .collect();
-                report.new += u64::try_from(recorded.iter().filter(|r| r.new).count())
-                    .unwrap_or(u64::MAX);
+                report.new +=
+                    u64::try_from(recorded.iter().filter(|r| r.new).count()).unwrap_or(u64::MAX);
                 let n = retry(opts, &mut report, || store.complete(&opts.name, &marks))?;
                 report.done += n;
             }

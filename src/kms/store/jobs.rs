@@ -160,7 +160,9 @@ pub trait JobStore: Send + Sync {
 /// Checks the arguments of [`JobStore::create_job`].
 pub(crate) fn check_new_job(uris: &[String], period_nos: &[u64]) -> Result<(), StoreError> {
     if uris.is_empty() || period_nos.is_empty() {
-        return Err(StoreError::Invalid("a job needs URIs and key periods".into()));
+        return Err(StoreError::Invalid(
+            "a job needs URIs and key periods".into(),
+        ));
     }
     if uris.iter().any(String::is_empty) {
         return Err(StoreError::Invalid("empty URI".into()));

@@ -125,7 +125,11 @@ impl<T> Db<T> for Result<T, postgres::Error> {
 fn pg_error(e: postgres::Error) -> StoreError {
     let message = match e.as_db_error() {
         // The server's message and SQLSTATE; its DETAIL (which may quote key values) is left out.
-        Some(db) => format!("PostgreSQL: {} (SQLSTATE {})", db.message(), db.code().code()),
+        Some(db) => format!(
+            "PostgreSQL: {} (SQLSTATE {})",
+            db.message(),
+            db.code().code()
+        ),
         None => format!("PostgreSQL: {e}"),
     };
     StoreError::Backend(BackendError::new(message, e))
@@ -212,7 +216,8 @@ fn meta_value(
 }
 
 fn meta_num(client: &mut impl postgres::GenericClient, key: &str) -> Result<u64, StoreError> {
-    let v = meta_value(client, key)?.ok_or_else(|| StoreError::Corrupt(format!("missing {key}")))?;
+    let v =
+        meta_value(client, key)?.ok_or_else(|| StoreError::Corrupt(format!("missing {key}")))?;
     std::str::from_utf8(&v)
         .ok()
         .and_then(|s| s.parse().ok())
@@ -235,7 +240,9 @@ fn migrate_client(client: &mut Client) -> Result<(u64, u64), StoreError> {
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])
         .db()?;
     if !has_meta(&mut tx)? {
-        return Err(StoreError::NotAStore("no KMS store in this database".into()));
+        return Err(StoreError::NotAStore(
+            "no KMS store in this database".into(),
+        ));
     }
     // Another process may have migrated it meanwhile: read the version under the lock.
     let version = meta_num(&mut tx, "schema_version")?;
@@ -363,7 +370,9 @@ impl PgStore {
         let pg = client_config(url)?;
         let mut client = connect(&pg)?;
         if !has_meta(&mut client)? {
-            return Err(StoreError::NotAStore("no KMS store in this database".into()));
+            return Err(StoreError::NotAStore(
+                "no KMS store in this database".into(),
+            ));
         }
         let mut get = |k: &str| -> Result<Vec<u8>, StoreError> {
             meta_value(&mut client, k)?.ok_or_else(|| StoreError::NotAStore(format!("missing {k}")))

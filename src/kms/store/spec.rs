@@ -183,13 +183,24 @@ mod tests {
             StoreSpec::parse("kms.db").unwrap(),
             StoreSpec::Sqlite(_)
         ));
-        assert!(StoreSpec::parse("postgres://kms@db/kms").unwrap().is_postgres());
-        assert!(StoreSpec::parse("PostgreSQL://kms@db/kms").unwrap().is_postgres());
+        assert!(
+            StoreSpec::parse("postgres://kms@db/kms")
+                .unwrap()
+                .is_postgres()
+        );
+        assert!(
+            StoreSpec::parse("PostgreSQL://kms@db/kms")
+                .unwrap()
+                .is_postgres()
+        );
         assert!(StoreSpec::parse(" ").is_err());
         let s = StoreSpec::parse("postgres://kms:s3cret@db:5432/kms?password=x2&sslmode=disable")
             .unwrap();
         let shown = format!("{s} {s:?}");
-        assert!(!shown.contains("s3cret") && !shown.contains("x2"), "{shown}");
+        assert!(
+            !shown.contains("s3cret") && !shown.contains("x2"),
+            "{shown}"
+        );
         assert!(shown.contains("postgres://kms:***@db:5432/kms?password=***&sslmode=disable"));
         assert_eq!(redact_url("postgres://db/kms"), "postgres://db/kms");
         assert_eq!(redact_url("postgres://u@db/kms"), "postgres://u@db/kms");

@@ -400,7 +400,10 @@ fn migrate(conn: &mut Connection) -> Result<(u64, u64), StoreError> {
     if version == 0 {
         return Err(StoreError::NotAStore("schema version 0".into()));
     }
-    for step in MIGRATIONS.iter().skip(usize::try_from(version).unwrap_or(usize::MAX)) {
+    for step in MIGRATIONS
+        .iter()
+        .skip(usize::try_from(version).unwrap_or(usize::MAX))
+    {
         tx.execute_batch(step).db()?;
     }
     if version < SCHEMA_VERSION {

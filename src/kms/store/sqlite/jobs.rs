@@ -320,16 +320,13 @@ impl JobStore for SqliteStore {
             )
             .db()?;
         let rows = stmt
-            .query_map(
-                params![id, i64::try_from(limit).unwrap_or(i64::MAX)],
-                |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, i64>(1)?,
-                        r.get::<_, String>(2)?,
-                    ))
-                },
-            )
+            .query_map(params![id, i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })
             .db()?;
         let mut out = Vec::new();
         for row in rows {
