@@ -1,14 +1,12 @@
-//! `mikey-sakke kms ...`: the KMS operator's commands on the embedded store.
+//! `mikey-sakke kms ...`: the KMS operator's commands on the store (a SQLite file or a
+//! PostgreSQL database, see [`StoreOpt`]).
 
-use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::path::Path;
 
-use super::{
-    CliError, Output, file_name_for, ntp_time, os_rng, passphrase, progress, read_uris, rfc3339,
-};
-use mikey_sakke::annex_d::{KmsCertificate, KmsKeyProv, KmsKeySet, KmsMessage, KmsResponse};
-use mikey_sakke::kms::provision::{Provisioned, provision};
-use mikey_sakke::kms::store::{KdfParams, KmsConfig, KmsStore, PrincipalKind, Store};
+use super::jobs::StoreOpt;
+use super::{CliError, Output, ntp_time, os_rng, passphrase, rfc3339};
+use mikey_sakke::annex_d::{KmsCertificate, KmsMessage, KmsResponse};
+use mikey_sakke::kms::store::{KdfParams, KmsConfig, create_store};
 use mikey_sakke::mcx::uid::KeyPeriods;
 
 /// KMS operator commands (TS 33.180 Annex D). The store passphrase comes from the
@@ -18,9 +16,9 @@ pub enum KmsCommand {
     /// Create a store with fresh master secrets (SAKKE z, ECCSI KSAK), sealed under the
     /// passphrase.
     Init {
-        /// The store file (SQLite) to create.
-        #[arg(long, value_name = "FILE")]
-        store: PathBuf,
+        /// The store to create (a SQLite file, or an empty PostgreSQL database).
+        #[command(flatten)]
+        store: StoreOpt,
         /// The KMS URI, part of every user's UID (e.g. kms.example.org).
         #[arg(long, value_name = "URI")]
         kms_uri: String,
@@ -33,39 +31,32 @@ pub enum KmsCommand {
     },
     /// Print the KMS certificate (a KmsResponse with KmsInit) for the current key period.
     Certificate {
-        /// The store file.
-        #[arg(long, value_name = "FILE")]
-        store: PathBuf,
+        #[command(flatten)]
+        store: StoreOpt,
         /// The time whose key period's master keys to certify (RFC 3339, UTC); default now.
         #[arg(long, value_name = "RFC3339")]
         time: Option<String>,
     },
     /// Issue, validate and record key sets (RSK, SSK, PVT) for users or groups, for the key
     /// period of the given time and the next one, and write them as KmsResponse (KmsKeyProv)
-    /// XML. Re-running is safe: recorded key sets are returned as they are.
-    Provision {
-        /// The store file.
-        #[arg(long, value_name = "FILE")]
-        store: PathBuf,
-        /// A user (or group) URI; may be repeated.
-        #[arg(long, value_name = "URI", required_unless_present = "users_file")]
-        user: Vec<String>,
-        /// A file of URIs, one per line (`#` comments allowed).
-        #[arg(long, value_name = "FILE")]
-        users_file: Option<PathBuf>,
-        /// Register the URIs as groups rather than users.
-        #[arg(long)]
-        group: bool,
-        /// The time whose key period to provision (RFC 3339, UTC); default now.
-        #[arg(long, value_name = "RFC3339")]
-        time: Option<String>,
-        /// How many consecutive key periods from that time (clients hold two).
-        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=12))]
-        periods: u64,
-        /// Output: a file (one user), or a directory (one `<uri>.xml` per user). Default: stdout
-        /// for one user.
-        #[arg(long, value_name = "FILE|DIR")]
-        out: Option<PathBuf>,
+    /// XML. The batch is recorded in the store as a job: this command works on it, and so may
+    /// any number of `kms worker` processes on the same store. Re-running is safe: recorded key
+    /// sets are returned as they are.
+    Provision(super::jobs::ProvisionArgs),
+    /// Work on the store's provisioning jobs: claim chunks of pending rows (with a lease),
+    /// issue, record, repeat. Any number of workers may run on one store.
+    Worker(super::jobs::WorkerArgs),
+    /// Provisioning jobs.
+    Job {
+        /// What to do.
+        #[command(subcommand)]
+        cmd: super::jobs::JobCommand,
+    },
+    /// Bring the store's schema to this program's version (`kms init` creates it so; `open`
+    /// migrates an older store too). No passphrase needed.
+    Migrate {
+        #[command(flatten)]
+        store: StoreOpt,
     },
 }
 
@@ -94,7 +85,8 @@ pub fn run(cmd: &KmsCommand) -> Result<Output, CliError> {
                 },
                 parameter_set: 1,
             };
-            let s = Store::create(store, &pass, &config, KdfParams::DEFAULT, &mut os_rng())
+            let spec = store.spec()?;
+            let s = create_store(&spec, &pass, &config, KdfParams::DEFAULT, &mut os_rng())
                 .map_err(|e| store_error(&e))?;
             let ntp = ntp_time("time", None)?;
             let period = config
@@ -103,15 +95,14 @@ pub fn run(cmd: &KmsCommand) -> Result<Output, CliError> {
                 .map_err(|e| store_error(&e))?;
             let keys = s.master_keys(period).map_err(|e| store_error(&e))?;
             Ok(Output::new()
-                .text("store", store.display())
+                .text("store", &spec)
                 .text("kms_uri", kms_uri)
                 .hex("Z", &keys.sakke_public.to_bytes())
                 .hex("KPAK", &keys.kpak.to_bytes())
                 .text("current_key_period", period))
         }
         KmsCommand::Certificate { store, time } => {
-            let pass = passphrase()?;
-            let s = Store::open(store, &pass).map_err(|e| store_error(&e))?;
+            let s = store.open()?;
             let ntp = ntp_time("time", time.as_deref())?;
             let config = s.config().clone();
             let period = config
@@ -134,125 +125,15 @@ pub fn run(cmd: &KmsCommand) -> Result<Output, CliError> {
             );
             Ok(Output::new().line(resp.to_xml()))
         }
-        KmsCommand::Provision {
-            store,
-            user,
-            users_file,
-            group,
-            time,
-            periods,
-            out,
-        } => {
-            let mut uris = user.clone();
-            if let Some(f) = users_file {
-                uris.extend(read_uris(f)?);
-            }
-            if uris.is_empty() {
-                return Err(CliError::new("no URIs to provision"));
-            }
-            if uris.len() > 1 && !out.as_deref().is_some_and(Path::is_dir) {
-                return Err(CliError::new(
-                    "several URIs: give --out DIR (an existing directory)",
-                ));
-            }
-            // An output file must be writable where it is asked for: checked before anything
-            // is issued or recorded.
-            if let Some(file) = out.as_deref().filter(|p| !p.is_dir()) {
-                let parent = file
-                    .parent()
-                    .filter(|p| !p.as_os_str().is_empty())
-                    .unwrap_or(Path::new("."));
-                if !parent.is_dir() {
-                    return Err(CliError(format!(
-                        "cannot write {}: {} is not a directory",
-                        file.display(),
-                        parent.display()
-                    )));
-                }
-            }
-            let pass = passphrase()?;
-            let mut s = Store::open(store, &pass).map_err(|e| store_error(&e))?;
-            let config = s.config().clone();
-            let ntp = ntp_time("time", time.as_deref())?;
-            let first = config
-                .periods
-                .period_number(ntp)
-                .map_err(|e| store_error(&e))?;
-            let period_nos: Vec<u64> = (first..first + periods).collect();
-            let kind = if *group {
-                PrincipalKind::Group
-            } else {
-                PrincipalKind::User
-            };
-            let total = u64::try_from(uris.len()).unwrap_or(0) * periods;
-            let bar = progress(total, "provisioning");
-            let t = Instant::now();
-            let done = provision(&mut s, &uris, kind, &period_nos, &|n| bar.set_position(n))
-                .map_err(|e| store_error(&e))?;
-            bar.finish_and_clear();
-            let secs = t.elapsed().as_secs_f64();
-            let new = done.iter().filter(|p| p.new).count();
-            eprintln!(
-                "provisioned {} key sets ({new} new, {} already recorded) for {} URIs in {secs:.2} s: {:.0} key sets/s",
-                done.len(),
-                done.len() - new,
-                uris.len(),
-                new as f64 / secs.max(1e-9)
-            );
-            let now = rfc3339(ntp);
-            let doc_for = |uri: &str, sets: Vec<&Provisioned>| -> String {
-                let key_sets = sets
-                    .iter()
-                    .map(|p| {
-                        KmsKeySet::new(
-                            config.kms_uri.clone(),
-                            p.set.uri.clone(),
-                            p.set.user_id,
-                            p.set.period_no,
-                            &p.set.rsk,
-                            &p.set.ssk,
-                            &p.set.pvt,
-                        )
-                    })
-                    .collect();
-                KmsResponse::new(
-                    uri,
-                    config.kms_uri.clone(),
-                    now.clone(),
-                    format!(
-                        "https://{}/keymanagement/identity/v1/keyprov",
-                        config.kms_uri
-                    ),
-                    Some(KmsMessage::KeyProv(KmsKeyProv { key_sets })),
-                )
-                .to_xml()
-            };
-            match out {
-                Some(dir) if dir.is_dir() => {
-                    for u in &uris {
-                        let sets: Vec<&Provisioned> =
-                            done.iter().filter(|p| &p.set.uri == u).collect();
-                        let path = dir.join(format!("{}.xml", file_name_for(u)));
-                        write_secret_file(&path, doc_for(u, sets).as_bytes())?;
-                    }
-                    Ok(Output::new().text(
-                        "written",
-                        format!("{} files in {}", uris.len(), dir.display()),
-                    ))
-                }
-                Some(file) => {
-                    let u = &uris[0];
-                    write_secret_file(file, doc_for(u, done.iter().collect()).as_bytes())?;
-                    Ok(Output::new().text("written", file.display()))
-                }
-                None => Ok(Output::new().line(doc_for(&uris[0], done.iter().collect()))),
-            }
-        }
+        KmsCommand::Provision(args) => super::jobs::provision(args),
+        KmsCommand::Worker(args) => super::jobs::worker(args),
+        KmsCommand::Job { cmd } => super::jobs::job(cmd),
+        KmsCommand::Migrate { store } => super::jobs::migrate(store),
     }
 }
 
 /// Writes a file holding secret keys, readable by its owner only.
-fn write_secret_file(path: &Path, data: &[u8]) -> Result<(), CliError> {
+pub(super) fn write_secret_file(path: &Path, data: &[u8]) -> Result<(), CliError> {
     use std::io::Write as _;
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create(true).truncate(true);

@@ -6,6 +6,7 @@ pub mod bench;
 pub mod demo;
 pub mod eccsi;
 pub mod gms;
+pub mod jobs;
 pub mod kms;
 pub mod mikey;
 pub mod sakke;
