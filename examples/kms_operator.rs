@@ -4,7 +4,8 @@
 //! Run: `cargo run --release --example kms_operator`
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use mikey_sakke::annex_d::{KmsCertificate, KmsKeyProv, KmsKeySet, KmsMessage, KmsResponse};
+use mikey_sakke::annex_d::KmsResponse;
+use mikey_sakke::kms::documents;
 use mikey_sakke::kms::provision::provision;
 use mikey_sakke::kms::store::{KdfParams, KmsConfig, KmsStore, PrincipalKind, Store};
 use mikey_sakke::mcx::uid::KeyPeriods;
@@ -25,7 +26,7 @@ fn main() {
         },
         parameter_set: 1,
     };
-    let mut store = Store::create(
+    let store = Store::create(
         &path,
         b"operator passphrase",
         &config,
@@ -49,7 +50,7 @@ fn main() {
     .map(|s| s.to_string())
     .collect();
     let sets = provision(
-        &mut store,
+        &store,
         &users,
         PrincipalKind::User,
         &[period, period + 1],
@@ -63,43 +64,25 @@ fn main() {
     );
 
     // 3. The KMS certificate and alice's key sets as Annex D documents.
+    // (The same library functions build the documents the CLI prints and the KMS service
+    // serves.)
     let keys = store.master_keys(period).unwrap();
-    let cert = KmsCertificate::new(
-        config.kms_uri.clone(),
-        &keys.sakke_public,
-        &keys.kpak,
-        config.periods,
-    );
-    let cert_xml = KmsResponse::new(
+    let cert = documents::certificate(&config, &keys);
+    let cert_xml = documents::init_response(
+        &config,
         "sip:alice@example.org",
-        config.kms_uri.clone(),
         "2026-11-24T00:00:00Z",
-        "https://kms.example.org/keymanagement/identity/v1/init",
-        Some(KmsMessage::Init(Box::new(cert))),
+        cert,
     )
     .to_xml();
-    let key_sets = sets
-        .iter()
-        .filter(|p| p.set.uri == "sip:alice@example.org")
-        .map(|p| {
-            KmsKeySet::new(
-                config.kms_uri.clone(),
-                p.set.uri.clone(),
-                p.set.user_id,
-                p.set.period_no,
-                &p.set.rsk,
-                &p.set.ssk,
-                &p.set.pvt,
-            )
-        })
-        .collect();
     let keys_xml = zeroize::Zeroizing::new(
-        KmsResponse::new(
+        documents::key_prov_response(
+            &config,
             "sip:alice@example.org",
-            config.kms_uri.clone(),
             "2026-11-24T00:00:00Z",
-            "https://kms.example.org/keymanagement/identity/v1/keyprov",
-            Some(KmsMessage::KeyProv(KmsKeyProv { key_sets })),
+            sets.iter()
+                .filter(|p| p.set.uri == "sip:alice@example.org")
+                .map(|p| &p.set),
         )
         .to_xml(),
     );

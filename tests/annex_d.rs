@@ -156,8 +156,14 @@ fn key_prov_round_trip_and_keys_validate() {
             "UserPubTokenPVT",
         ] {
             let v = text(&format!("{user}_{field}")).to_uppercase();
+            // Key values carry their concrete schema type (their declared type is abstract).
+            let open = if field == "UserID" {
+                format!("<{field}>")
+            } else {
+                format!("<{field} xsi:type=\"KeyContentType\">")
+            };
             assert!(
-                xml.contains(&format!("<{field}>{v}</{field}>")),
+                xml.contains(&format!("{open}{v}</{field}>")),
                 "{user} {field}"
             );
         }
@@ -534,6 +540,7 @@ fn refuses_the_wrong_root() {
         err,
         AnnexDError::WrongRoot {
             found: format!("{{{NAMESPACE}}}KmsRequest"),
+            expected: "KmsResponse",
             position: err.position().unwrap(),
         }
     );
@@ -602,7 +609,11 @@ fn refuses_missing_mandatory_elements() {
             "UserDecryptKey",
             key_prov_response()
                 .to_xml()
-                .replacen("<UserDecryptKey>", "<x:Other xmlns:x=\"urn:x\">", 1)
+                .replacen(
+                    "<UserDecryptKey xsi:type=\"KeyContentType\">",
+                    "<x:Other xmlns:x=\"urn:x\">",
+                    1,
+                )
                 .replacen("</UserDecryptKey>", "</x:Other>", 1),
         ),
         (

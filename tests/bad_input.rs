@@ -1756,11 +1756,16 @@ fn alice_key_set(v: &std::collections::HashMap<String, Vec<u8>>, kms_uri: &str) 
     )
 }
 
-/// Replaces the text of the first `<name>...</name>` element (which must exist).
+/// Replaces the text of the first `<name>...</name>` element (which must exist; its start tag
+/// may carry attributes, such as the `xsi:type` of key values).
 fn set_element(xml: &str, name: &str, value: &str) -> String {
-    let open = format!("<{name}>");
     let close = format!("</{name}>");
-    let a = xml.find(&open).unwrap_or_else(|| panic!("{name} missing")) + open.len();
+    let start = [format!("<{name}>"), format!("<{name} ")]
+        .iter()
+        .filter_map(|open| xml.find(open.as_str()))
+        .min()
+        .unwrap_or_else(|| panic!("{name} missing"));
+    let a = start + xml[start..].find('>').unwrap() + 1;
     let b = a + xml[a..].find(&close).unwrap();
     format!("{}{value}{}", &xml[..a], &xml[b..])
 }
@@ -1816,8 +1821,8 @@ fn annex_d_documents_table() {
     let no_kms_uri = doc("").replace("<KmsUri>k</KmsUri>", "");
     let twice = doc("<UserUri>again</UserUri>");
     let encrypted = keys_xml.replace(
-        "<UserDecryptKey>",
-        "<UserDecryptKey><xenc:EncryptedKey xmlns:xenc=\"http://www.w3.org/2001/04/xmlenc#\"/>",
+        "<UserDecryptKey xsi:type=\"KeyContentType\">",
+        "<UserDecryptKey xsi:type=\"KeyContentType\"><xenc:EncryptedKey xmlns:xenc=\"http://www.w3.org/2001/04/xmlenc#\"/>",
     );
     let cases: Vec<Case<String, AnnexDError>> = vec![
         case(

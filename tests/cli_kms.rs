@@ -392,3 +392,114 @@ fn sigkill_mid_batch_then_rerun_completes() {
     assert_eq!(std::fs::read_dir(&out).unwrap().count(), 120);
     let _ = period;
 }
+
+#[test]
+fn group_managers_and_the_certificate_cache() {
+    let t = Tmp::new("groups");
+    let (db, other, other_cert, own_cert, junk) = (
+        t.path("kms.db"),
+        t.path("other.db"),
+        t.path("other.xml"),
+        t.path("own.xml"),
+        t.path("junk.xml"),
+    );
+    for (store, uri) in [(&db, "kms.example.org"), (&other, "kms.other.org")] {
+        ok(&["kms", "init", "--store", s(store), "--kms-uri", uri]);
+    }
+    let g = "sip:group1@example.org";
+    let add = |m: &str| {
+        ok(&[
+            "kms",
+            "group",
+            "add-manager",
+            "--store",
+            s(&db),
+            "--group",
+            g,
+            "--manager",
+            m,
+        ])
+    };
+    assert!(add("sip:gms1@example.org").contains("managers = sip:gms1@example.org"));
+    assert!(
+        add("sip:gms2@example.org")
+            .contains("managers = sip:gms1@example.org sip:gms2@example.org")
+    );
+    let remove = |m: &str| {
+        run(&[
+            "kms",
+            "group",
+            "remove-manager",
+            "--store",
+            s(&db),
+            "--group",
+            g,
+            "--manager",
+            m,
+        ])
+    };
+    let o = remove("sip:gms1@example.org");
+    assert_eq!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("managers = sip:gms2@example.org\n"));
+    fails(&remove("sip:gms1@example.org"), "is not a manager of");
+    // a user is no group
+    ok(&[
+        "kms",
+        "provision",
+        "--store",
+        s(&db),
+        "--user",
+        "sip:alice@example.org",
+        "--out",
+        s(&t.path("alice.xml")),
+    ]);
+    fails(
+        &run(&[
+            "kms",
+            "group",
+            "add-manager",
+            "--store",
+            s(&db),
+            "--group",
+            "sip:alice@example.org",
+            "--manager",
+            "sip:gms1@example.org",
+        ]),
+        "not a group",
+    );
+    let store = Store::open(&db, PASS.as_bytes()).unwrap();
+    assert!(store.is_group_manager(g, "sip:gms2@example.org").unwrap());
+    assert!(!store.is_group_manager(g, "sip:gms1@example.org").unwrap());
+    drop(store);
+
+    // the certificate of another KMS
+    std::fs::write(
+        &other_cert,
+        ok(&["kms", "certificate", "--store", s(&other)]),
+    )
+    .unwrap();
+    let add_cert = |f: &Path| run(&["kms", "certcache", "add", "--store", s(&db), "--cert", s(f)]);
+    let o = add_cert(&other_cert);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).contains("cache_num = 1"));
+    // again: nothing changes
+    assert!(String::from_utf8_lossy(&add_cert(&other_cert).stdout).contains("cache_num = 1"));
+    // our own certificate, junk, a missing file
+    std::fs::write(&own_cert, ok(&["kms", "certificate", "--store", s(&db)])).unwrap();
+    fails(&add_cert(&own_cert), "this KMS's own");
+    std::fs::write(&junk, "<KmsResponse").unwrap();
+    fails(&add_cert(&junk), "not a KMS certificate document");
+    fails(&add_cert(&t.path("missing.xml")), "cannot read");
+    let store = Store::open(&db, PASS.as_bytes()).unwrap();
+    assert_eq!(store.cache_num().unwrap(), 1);
+    let certs = store.external_certificates().unwrap();
+    assert_eq!(certs.len(), 1);
+    let cert = mikey_sakke::annex_d::KmsCertificate::from_xml(&certs[0].xml).unwrap();
+    assert_eq!(cert.kms_uri, "kms.other.org");
+    assert_eq!(cert.role, Some(mikey_sakke::annex_d::Role::External));
+}

@@ -111,14 +111,16 @@ fn store_workload(rng: &mut TaintedRng) {
         },
         parameter_set: 1,
     };
-    let mut store =
-        Store::create(&path, b"passphrase", &config, KdfParams::TEST_ONLY, rng).unwrap();
+    let store = Store::create(&path, b"passphrase", &config, KdfParams::TEST_ONLY, rng).unwrap();
     let uri = "sip:alice@example.org";
     store.register(uri, PrincipalKind::User).unwrap();
     let master = store.master_keys(5).unwrap();
     let set = issue_key_set(&master, &config.kms_uri, config.periods, uri, 5).unwrap();
-    let recorded = store.record(std::slice::from_ref(&set)).unwrap();
-    assert_eq!(recorded, vec![true]);
+    let recorded = store.record(vec![set]).unwrap();
+    assert_eq!(
+        recorded.iter().map(|r| r.new).collect::<Vec<_>>(),
+        vec![true]
+    );
     drop(store);
     let store = Store::open(&path, b"passphrase").unwrap();
     let master = store.master_keys(5).unwrap();

@@ -239,12 +239,12 @@ fn secret_types_zeroize_on_drop_and_are_not_copy() {
     // The store's key types are marked ZeroizeOnDrop because every secret they hold is a
     // zeroize-on-drop type: check those fields too.
     let dir = TmpDir::new("zod");
-    let mut store = test_store(&dir.0.join("kms.db"), b"zod passphrase");
+    let store = test_store(&dir.0.join("kms.db"), b"zod passphrase");
     let mk: MasterKeys = store.master_keys(1).unwrap();
     assert_zod_value(&mk.sakke);
     assert_zod_value(&mk.eccsi);
     let sets = provision(
-        &mut store,
+        &store,
         &["sip:z@example.org".to_string()],
         PrincipalKind::User,
         &[1],
@@ -357,10 +357,10 @@ fn debug_of_secret_values_shows_nothing_of_them() {
 
     // The store's types, on keys read back from a store created here.
     let dir = TmpDir::new("debug");
-    let mut store = test_store(&dir.0.join("kms.db"), b"debug passphrase");
+    let store = test_store(&dir.0.join("kms.db"), b"debug passphrase");
     let mk = store.master_keys(1).unwrap();
     let sets = provision(
-        &mut store,
+        &store,
         &["sip:d@example.org".to_string()],
         PrincipalKind::User,
         &[1],
@@ -643,10 +643,10 @@ fn store_and_provisioning_errors_carry_no_secret() {
     let dir = TmpDir::new("store");
     let path = dir.0.join("kms.db");
     let pass = b"the right passphrase";
-    let mut store = test_store(&path, pass);
+    let store = test_store(&path, pass);
     let mk = store.master_keys(1).unwrap();
     let sets = provision(
-        &mut store,
+        &store,
         &["sip:p@example.org".to_string()],
         PrincipalKind::User,
         &[1],
@@ -675,14 +675,14 @@ fn store_and_provisioning_errors_carry_no_secret() {
     check("open with a wrong passphrase", &e);
     let e = test_store_result(&path, pass).unwrap_err();
     check("create over an existing store", &e);
-    let mut store = Store::open(&path, pass).unwrap();
+    let store = Store::open(&path, pass).unwrap();
     let e = store.register("", PrincipalKind::User).unwrap_err();
     check("register an empty URI", &e);
     let long = "sip:".to_string() + &"x".repeat(70_000);
     let e = issue_key_set(&mk, "kms.example.org", periods(), &long, 1).unwrap_err();
     check("issue for a URI too long for a UID", &e);
     let e = provision(
-        &mut store,
+        &store,
         std::slice::from_ref(&long),
         PrincipalKind::User,
         &[1],
@@ -861,12 +861,19 @@ fn cli_workflows_print_no_secret() {
         "--user",
         "sip:a@example.org",
     ]);
-    assert!(to_stdout.0.contains("<UserDecryptKey>"));
+    assert!(
+        to_stdout
+            .0
+            .contains("<UserDecryptKey xsi:type=\"KeyContentType\">")
+    );
     assert_output_clean(
         "kms provision to stdout",
         &to_stdout,
         &secrets,
-        &["<UserDecryptKey>", "<UserSigningKeySSK>"],
+        &[
+            "<UserDecryptKey xsi:type=\"KeyContentType\">",
+            "<UserSigningKeySSK xsi:type=\"KeyContentType\">",
+        ],
     );
 
     // The group manager with a known GMK.

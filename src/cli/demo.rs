@@ -73,7 +73,7 @@ fn run_in(
         periods,
         parameter_set: 1,
     };
-    let mut store = Store::create(path, &passphrase, &config, KdfParams::DEFAULT, rng)
+    let store = Store::create(path, &passphrase, &config, KdfParams::DEFAULT, rng)
         .map_err(|e| fail("store")(&e))?;
     let master = store.master_keys(period).map_err(|e| fail("store")(&e))?;
     out = out.text(
@@ -91,7 +91,7 @@ fn run_in(
         .map(|i| format!("sip:member{i}@example.org"))
         .collect();
     uris.push("sip:gms@example.org".into());
-    let sets = provision(&mut store, &uris, PrincipalKind::User, &[period], &|_| {})
+    let sets = provision(&store, &uris, PrincipalKind::User, &[period], &|_| {})
         .map_err(|e| fail("provision")(&e))?;
     let secs = t.elapsed().as_secs_f64();
     out = out.text(

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::{CliError, Output, file_name_for, ntp_time, passphrase, progress, read_uris, rfc3339};
-use mikey_sakke::annex_d::{KmsKeyProv, KmsKeySet, KmsMessage, KmsResponse};
+use mikey_sakke::kms::documents;
 use mikey_sakke::kms::jobs::{Until, WorkerOptions, WorkerReport, run_worker};
 use mikey_sakke::kms::store::{
     AnyStore, IssuedKeySet, PrincipalKind, StoreSpec, migrate_store, open_store,
@@ -262,31 +262,7 @@ pub fn provision(a: &ProvisionArgs) -> Result<Output, CliError> {
             .collect()
     };
     let doc_for = |uri: &str, sets: &[IssuedKeySet]| -> String {
-        let key_sets = sets
-            .iter()
-            .map(|set| {
-                KmsKeySet::new(
-                    config.kms_uri.clone(),
-                    set.uri.clone(),
-                    set.user_id,
-                    set.period_no,
-                    &set.rsk,
-                    &set.ssk,
-                    &set.pvt,
-                )
-            })
-            .collect();
-        KmsResponse::new(
-            uri,
-            config.kms_uri.clone(),
-            now.clone(),
-            format!(
-                "https://{}/keymanagement/identity/v1/keyprov",
-                config.kms_uri
-            ),
-            Some(KmsMessage::KeyProv(KmsKeyProv { key_sets })),
-        )
-        .to_xml()
+        documents::key_prov_response(&config, uri, &now, sets).to_xml()
     };
     match &a.out {
         Some(dir) if dir.is_dir() => {

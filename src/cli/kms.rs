@@ -1,11 +1,11 @@
 //! `mikey-sakke kms ...`: the KMS operator's commands on the store (a SQLite file or a
 //! PostgreSQL database, see [`StoreOpt`]).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::jobs::StoreOpt;
-use super::{CliError, Output, ntp_time, os_rng, passphrase, rfc3339};
-use mikey_sakke::annex_d::{KmsCertificate, KmsMessage, KmsResponse};
+use super::{CliError, Output, ntp_time, os_rng, passphrase, read_text, rfc3339};
+use mikey_sakke::kms::documents;
 use mikey_sakke::kms::store::{KdfParams, KmsConfig, create_store};
 use mikey_sakke::mcx::uid::KeyPeriods;
 
@@ -57,6 +57,59 @@ pub enum KmsCommand {
     Migrate {
         #[command(flatten)]
         store: StoreOpt,
+    },
+    /// Group managers: who may fetch a group's key sets from the KMS service.
+    Group {
+        /// The group command.
+        #[command(subcommand)]
+        cmd: GroupCommand,
+    },
+    /// The certificate cache: the certificates of other KMSs served at `certcache`.
+    Certcache {
+        /// The certificate-cache command.
+        #[command(subcommand)]
+        cmd: CertcacheCommand,
+    },
+}
+
+/// `kms group ...`.
+#[derive(clap::Subcommand, Debug)]
+pub enum GroupCommand {
+    /// Make a URI (a group management server) a manager of a group; registers the group.
+    AddManager {
+        #[command(flatten)]
+        store: StoreOpt,
+        /// The group URI.
+        #[arg(long, value_name = "URI")]
+        group: String,
+        /// The manager's URI (the MC service ID of its access token).
+        #[arg(long, value_name = "URI")]
+        manager: String,
+    },
+    /// Remove a manager from a group.
+    RemoveManager {
+        #[command(flatten)]
+        store: StoreOpt,
+        /// The group URI.
+        #[arg(long, value_name = "URI")]
+        group: String,
+        /// The manager's URI.
+        #[arg(long, value_name = "URI")]
+        manager: String,
+    },
+}
+
+/// `kms certcache ...`.
+#[derive(clap::Subcommand, Debug)]
+pub enum CertcacheCommand {
+    /// Publish the certificate of another KMS: a KmsCertificate document, or a KmsResponse
+    /// with KmsInit or KmsCertCache, checked and stored with Role="External".
+    Add {
+        #[command(flatten)]
+        store: StoreOpt,
+        /// The certificate document (`-`: standard input).
+        #[arg(long, value_name = "FILE")]
+        cert: PathBuf,
     },
 }
 
@@ -110,25 +163,66 @@ pub fn run(cmd: &KmsCommand) -> Result<Output, CliError> {
                 .period_number(ntp)
                 .map_err(|e| store_error(&e))?;
             let keys = s.master_keys(period).map_err(|e| store_error(&e))?;
-            let cert = KmsCertificate::new(
-                config.kms_uri.clone(),
-                &keys.sakke_public,
-                &keys.kpak,
-                config.periods,
-            );
-            let resp = KmsResponse::new(
-                config.kms_uri.clone(),
-                config.kms_uri.clone(),
-                rfc3339(ntp),
-                format!("https://{}/keymanagement/identity/v1/init", config.kms_uri),
-                Some(KmsMessage::Init(Box::new(cert))),
-            );
+            let cert = documents::certificate(&config, &keys);
+            let resp = documents::init_response(&config, &config.kms_uri, &rfc3339(ntp), cert);
             Ok(Output::new().line(resp.to_xml()))
         }
         KmsCommand::Provision(args) => super::jobs::provision(args),
         KmsCommand::Worker(args) => super::jobs::worker(args),
         KmsCommand::Job { cmd } => super::jobs::job(cmd),
         KmsCommand::Migrate { store } => super::jobs::migrate(store),
+        KmsCommand::Group { cmd } => group(cmd),
+        KmsCommand::Certcache { cmd } => certcache(cmd),
+    }
+}
+
+fn group(cmd: &GroupCommand) -> Result<Output, CliError> {
+    match cmd {
+        GroupCommand::AddManager {
+            store,
+            group,
+            manager,
+        } => {
+            let s = store.open()?;
+            s.add_group_manager(group, manager)
+                .map_err(|e| store_error(&e))?;
+            let managers = s.group_managers(group).map_err(|e| store_error(&e))?;
+            Ok(Output::new()
+                .text("group", group)
+                .text("managers", managers.join(" ")))
+        }
+        GroupCommand::RemoveManager {
+            store,
+            group,
+            manager,
+        } => {
+            let s = store.open()?;
+            if !s
+                .remove_group_manager(group, manager)
+                .map_err(|e| store_error(&e))?
+            {
+                return Err(CliError(format!("{manager} is not a manager of {group}")));
+            }
+            let managers = s.group_managers(group).map_err(|e| store_error(&e))?;
+            Ok(Output::new()
+                .text("group", group)
+                .text("managers", managers.join(" ")))
+        }
+    }
+}
+
+fn certcache(cmd: &CertcacheCommand) -> Result<Output, CliError> {
+    match cmd {
+        CertcacheCommand::Add { store, cert } => {
+            let xml = read_text(cert)?;
+            let s = store.open()?;
+            let num = documents::import_external_certificate(&*s, &xml)
+                .map_err(|e| CliError(format!("{}: {e}", cert.display())))?;
+            let certs = s.external_certificates().map_err(|e| store_error(&e))?;
+            Ok(Output::new()
+                .text("cache_num", num)
+                .text("certificates", certs.len()))
+        }
     }
 }
 

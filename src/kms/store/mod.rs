@@ -475,7 +475,7 @@ pub trait KmsStore: Send + Sync + core::fmt::Debug {
 
     /// Publishes a certificate of another KMS in the certificate cache (the XML of a
     /// `KmsCertificate` element; the caller validates it, see
-    /// [`crate::kms::service::import_external_certificate`]). Adding a certificate already
+    /// [`crate::kms::documents::import_external_certificate`]). Adding a certificate already
     /// present changes nothing. Returns the cache number after the change.
     ///
     /// # Errors
