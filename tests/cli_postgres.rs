@@ -10,7 +10,7 @@ mod pg;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use mikey_sakke::kms::store::{KmsStore, StoreSpec, open_store};
+use mikey_sakke::kms::store::{StoreSpec, open_store};
 
 const PASS: &str = "integration-test-passphrase";
 

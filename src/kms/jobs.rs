@@ -106,7 +106,7 @@ fn clone_set(s: &IssuedKeySet) -> IssuedKeySet {
         user_id: s.user_id,
         rsk: s.rsk.clone(),
         ssk: s.ssk.clone(),
-        pvt: s.pvt.clone(),
+        pvt: s.pvt,
         issued_at: s.issued_at,
     }
 }

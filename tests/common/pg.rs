@@ -281,6 +281,8 @@ impl TestPostgres {
             pid = std::process::id(),
             root = self.root.display()
         );
+        // The watchdog outlives this process by design: nothing waits for it.
+        #[allow(clippy::zombie_processes)]
         Command::new("sh")
             .args(["-c", &script])
             .stdin(Stdio::null())

@@ -169,10 +169,8 @@ fn client_config(url: &str) -> Result<postgres::Config, StoreError> {
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(CONNECT_TIMEOUT);
     }
-    if config.get_password().is_none() {
-        if let Some(p) = std::env::var_os("PGPASSWORD") {
-            config.password(p.as_encoded_bytes());
-        }
+    if let (None, Some(p)) = (config.get_password(), std::env::var_os("PGPASSWORD")) {
+        config.password(p.as_encoded_bytes());
     }
     if config.get_dbname().is_none() {
         return Err(StoreError::Invalid(format!(
@@ -208,11 +206,11 @@ fn meta_value(
     client: &mut impl postgres::GenericClient,
     key: &str,
 ) -> Result<Option<Vec<u8>>, StoreError> {
-    Ok(client
+    client
         .query_opt("SELECT value FROM meta WHERE key = $1", &[&key])
         .db()?
         .map(|r| col(&r, 0))
-        .transpose()?)
+        .transpose()
 }
 
 fn meta_num(client: &mut impl postgres::GenericClient, key: &str) -> Result<u64, StoreError> {
