@@ -1,6 +1,6 @@
 //! Provisioning as a shared job: a batch of (URI, key period) rows recorded in the store
-//! ([`JobStore::create_job`]) and done by any number of workers, in any process on any machine
-//! that reaches the store ([`run_worker`]).
+//! ([`crate::kms::store::JobStore::create_job`]) and done by any number of workers, in any
+//! process on any machine that reaches the store ([`run_worker`]).
 //!
 //! A worker claims a chunk of rows with a lease, issues and validates their key sets on the
 //! cores of its rayon pool ([`crate::kms::provision`]), records them (insert-or-return, so a
