@@ -411,6 +411,16 @@ fn sigkill_workers(backend: Backend) {
     assert_eq!(value(&status, "done"), "96");
     assert_eq!(value(&status, "finished"), "yes");
     assert!(status.contains("worker finisher = "), "{status}");
+    // a finished job is pruned; its key sets stay
+    let unfinished = store
+        .create_job(PrincipalKind::User, &users(49)[48..], &[2000])
+        .unwrap();
+    let pruned = ok(&mut cli(&place.spec, &["kms", "job", "prune"]));
+    assert_eq!(value(&pruned, "removed_jobs"), "1");
+    let jobs = store.jobs().unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].id, unfinished);
+    assert_eq!(store.issued_count().unwrap(), 96);
 }
 
 #[test]

@@ -350,6 +350,11 @@ pub enum JobCommand {
         #[arg(long, value_name = "ID")]
         job: Option<i64>,
     },
+    /// Remove every finished job and its rows (the key sets stay recorded).
+    Prune {
+        #[command(flatten)]
+        store: StoreOpt,
+    },
 }
 
 /// Runs a `kms job` command.
@@ -358,6 +363,11 @@ pub enum JobCommand {
 /// A one-line message for any failure.
 pub fn job(cmd: &JobCommand) -> Result<Output, CliError> {
     match cmd {
+        JobCommand::Prune { store } => {
+            let s = store.open()?;
+            let n = s.prune_finished_jobs().map_err(|e| store_error(&e))?;
+            Ok(Output::new().text("removed_jobs", n))
+        }
         JobCommand::Status { store, job } => {
             let s = store.open()?;
             let line = |j: &mikey_sakke::kms::store::jobs::JobSummary| {

@@ -150,6 +150,13 @@ pub trait JobStore: Send + Sync {
     /// Backend errors.
     fn workers(&self, id: i64) -> Result<Vec<WorkerShare>, StoreError>;
 
+    /// Removes every finished job (all rows done or failed) and its rows; returns how many
+    /// jobs were removed. The key sets they recorded stay in place.
+    ///
+    /// # Errors
+    /// Backend errors.
+    fn prune_finished_jobs(&self) -> Result<u64, StoreError>;
+
     /// The failed rows of job `id`, at most `limit`.
     ///
     /// # Errors

@@ -244,6 +244,26 @@ impl JobStore for PgStore {
             .collect()
     }
 
+    fn prune_finished_jobs(&self) -> Result<u64, StoreError> {
+        self.in_tx(|tx| {
+            let ids: Vec<i64> = tx
+                .query(
+                    "SELECT id FROM jobs j WHERE NOT EXISTS (SELECT 1 FROM job_rows r
+                         WHERE r.job_id = j.id AND r.done_at IS NULL AND r.failed IS NULL)
+                     FOR UPDATE",
+                    &[],
+                )
+                .db()?
+                .iter()
+                .map(|r| col(r, 0))
+                .collect::<Result<_, _>>()?;
+            tx.execute("DELETE FROM job_rows WHERE job_id = ANY($1)", &[&ids])
+                .db()?;
+            tx.execute("DELETE FROM jobs WHERE id = ANY($1)", &[&ids])
+                .db()
+        })
+    }
+
     fn failures(&self, id: i64, limit: usize) -> Result<Vec<FailedRow>, StoreError> {
         let rows = self
             .client()?

@@ -311,6 +311,30 @@ impl JobStore for SqliteStore {
         Ok(out)
     }
 
+    fn prune_finished_jobs(&self) -> Result<u64, StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .db()?;
+        tx.execute_batch(
+            "CREATE TEMP TABLE IF NOT EXISTS finished_jobs (id INTEGER PRIMARY KEY);
+             DELETE FROM finished_jobs;
+             INSERT INTO finished_jobs SELECT id FROM jobs j WHERE NOT EXISTS
+                 (SELECT 1 FROM job_rows r WHERE r.job_id = j.id
+                  AND r.done_at IS NULL AND r.failed IS NULL);
+             DELETE FROM job_rows WHERE job_id IN (SELECT id FROM finished_jobs);",
+        )
+        .db()?;
+        let n = tx
+            .execute(
+                "DELETE FROM jobs WHERE id IN (SELECT id FROM finished_jobs)",
+                [],
+            )
+            .db()?;
+        tx.commit().db()?;
+        Ok(u64::try_from(n).unwrap_or(u64::MAX))
+    }
+
     fn failures(&self, id: i64, limit: usize) -> Result<Vec<FailedRow>, StoreError> {
         let conn = self.conn()?;
         let mut stmt = conn
