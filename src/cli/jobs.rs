@@ -79,6 +79,9 @@ impl WorkOpts {
         o.job = job;
         if let Some(c) = self.chunk {
             o.chunk = usize::try_from(c).unwrap_or(usize::MAX);
+        } else if let Some(t) = self.threads {
+            // The default of 64 rows per thread, for the threads of `--threads`.
+            o.chunk = usize::try_from(t.saturating_mul(64)).unwrap_or(usize::MAX);
         }
         o.lease = Duration::from_secs(self.lease);
         if let Some(n) = &self.name {
