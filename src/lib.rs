@@ -54,10 +54,10 @@ pub mod fetch;
 pub mod field;
 pub mod gms;
 pub mod hash;
-pub mod input;
 #[cfg(feature = "kms")]
 #[cfg(feature = "server")]
 pub mod idms;
+pub mod input;
 pub mod kms;
 pub mod mcx;
 pub mod mikey;
@@ -65,11 +65,11 @@ pub mod output;
 pub mod pairing;
 pub mod params;
 pub mod sakke;
+#[cfg(feature = "server")]
+pub mod server;
 #[cfg(feature = "test-helpers")]
 #[doc(hidden)]
 pub mod test_helpers;
-#[cfg(feature = "server")]
-pub mod server;
 pub mod ue;
 
 pub use error::{Error, IssueError, PointError, ScalarError};

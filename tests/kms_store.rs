@@ -10,7 +10,10 @@ mod store_conformance;
 use std::path::{Path, PathBuf};
 
 use mikey_sakke::kms::provision::provision;
-use mikey_sakke::kms::store::{KdfParams, KmsStore, PrincipalKind, SqliteStore, StoreError};
+use mikey_sakke::kms::store::sqlite::SCHEMA_VERSION;
+use mikey_sakke::kms::store::{
+    JobStore, KdfParams, KmsStore, PrincipalKind, SqliteStore, StoreError, StoreSpec, migrate_store,
+};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use store_conformance::{Harness, PASS, config, users};
@@ -114,8 +117,19 @@ impl Harness for SqliteHarness {
 
 store_conformance_tests!(SqliteHarness);
 
-/// Turns a version-2 store back into what version 1 wrote: no new tables, version 1.
+/// Turns a version-3 store back into what version 2 wrote: no job tables, version 2.
+fn downgrade_to_v2(path: &Path) {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.execute_batch(
+        "DROP TABLE job_rows; DROP TABLE jobs;
+         UPDATE meta SET value = CAST('2' AS BLOB) WHERE key = 'schema_version';",
+    )
+    .unwrap();
+}
+
+/// Turns a version-3 store back into what version 1 wrote: no new tables, version 1.
 fn downgrade_to_v1(path: &Path) {
+    downgrade_to_v2(path);
     let conn = rusqlite::Connection::open(path).unwrap();
     conn.execute_batch(
         "DROP TABLE group_managers; DROP TABLE deliveries; DROP TABLE external_certs;
@@ -150,7 +164,7 @@ fn a_version_1_store_is_migrated_in_place() {
     assert!(matches!(h.open(b"wrong"), Err(StoreError::WrongPassphrase)));
     assert_eq!(schema_version(&h.db()), "1");
     let store = h.open(PASS).unwrap();
-    assert_eq!(schema_version(&h.db()), "2");
+    assert_eq!(schema_version(&h.db()), SCHEMA_VERSION.to_string());
     // everything recorded before is still there and opens
     assert_eq!(store.master_keys(3).unwrap().sakke_public, z);
     for p in &res {
@@ -177,12 +191,45 @@ fn a_version_1_store_is_migrated_in_place() {
 }
 
 #[test]
+fn a_version_2_store_is_migrated_by_migrate_without_a_passphrase() {
+    let h = SqliteHarness::new("migrate2");
+    let store = h.create(1).unwrap();
+    let res = provision(&store, &users(3), PrincipalKind::User, &[5], &|_| {}).unwrap();
+    drop(store);
+    downgrade_to_v2(&h.db());
+    let spec = StoreSpec::sqlite(&h.db());
+    assert_eq!(migrate_store(&spec).unwrap(), (2, 3));
+    assert_eq!(schema_version(&h.db()), "3");
+    assert_eq!(migrate_store(&spec).unwrap(), (3, 3));
+    let store = h.open(PASS).unwrap();
+    for p in &res {
+        let again = store.issued(&p.set.uri, 5).unwrap().unwrap();
+        assert_eq!(again.rsk.to_bytes(), p.set.rsk.to_bytes());
+    }
+    let job = store
+        .create_job(PrincipalKind::User, &users(4), &[5])
+        .unwrap();
+    let s = store.job(job).unwrap().unwrap();
+    assert_eq!((s.total, s.done, s.pending), (4, 3, 1));
+    // a file that is no store, a missing file
+    std::fs::write(h.0.join("other.db"), b"").unwrap();
+    assert!(matches!(
+        migrate_store(&StoreSpec::sqlite(&h.0.join("other.db"))),
+        Err(StoreError::NotAStore(_))
+    ));
+    assert!(matches!(
+        migrate_store(&StoreSpec::sqlite(&h.0.join("none.db"))),
+        Err(StoreError::NotAStore(_))
+    ));
+}
+
+#[test]
 fn a_newer_schema_is_a_clear_error() {
     let h = SqliteHarness::new("newer");
     drop(h.create(1).unwrap());
     h.sql()
         .execute(
-            "UPDATE meta SET value = CAST('3' AS BLOB) WHERE key = 'schema_version'",
+            "UPDATE meta SET value = CAST('4' AS BLOB) WHERE key = 'schema_version'",
             [],
         )
         .unwrap();
@@ -191,8 +238,8 @@ fn a_newer_schema_is_a_clear_error() {
         matches!(
             err,
             StoreError::NewerSchema {
-                found: 3,
-                supported: 2
+                found: 4,
+                supported: 3
             }
         ),
         "{err}"

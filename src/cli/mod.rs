@@ -10,6 +10,7 @@ pub mod fetch;
 pub mod gms;
 #[cfg(feature = "server")]
 pub mod idms;
+pub mod jobs;
 pub mod kms;
 pub mod mikey;
 pub mod sakke;

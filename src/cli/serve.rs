@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use super::{CliError, Output};
 use mikey_sakke::kms::service::KmsService;
-use mikey_sakke::kms::store::SqliteStore;
 use mikey_sakke::server::{
     self, AuthConfig, Authenticator, KmsHandler, Limits, Server, ServerConfig,
 };
@@ -212,8 +211,13 @@ impl Settings {
 /// The KMS service over the store (the passphrase from MIKEY_SAKKE_PASSPHRASE or a prompt).
 fn open_service(store: &Path) -> Result<Arc<dyn KmsHandler>, CliError> {
     let pass = super::passphrase_to_open(&super::PassphraseArgs::default())?;
-    let store = SqliteStore::open(store, &pass).map_err(|e| CliError(e.to_string()))?;
-    let service = KmsService::new(Arc::new(store)).map_err(|e| CliError(e.to_string()))?;
+    // A SQLite path or a postgres:// URL, as for every kms command.
+    let spec = mikey_sakke::kms::store::StoreSpec::parse(&store.to_string_lossy())
+        .map_err(|e| CliError(e.to_string()))?;
+    let store =
+        mikey_sakke::kms::store::open_store(&spec, &pass).map_err(|e| CliError(e.to_string()))?;
+    let store: Arc<dyn mikey_sakke::kms::store::AnyStore> = Arc::from(store);
+    let service = KmsService::new(store).map_err(|e| CliError(e.to_string()))?;
     Ok(Arc::new(service))
 }
 

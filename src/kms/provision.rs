@@ -73,7 +73,7 @@ pub fn issue_key_set(
 
 /// [`issue_key_set`], validating the RSK with `prepared` (the pairing tables of `master`'s
 /// public key) when given.
-fn issue_key_set_with(
+pub(crate) fn issue_key_set_with(
     master: &MasterKeys,
     prepared: Option<&PreparedKms>,
     kms_uri: &str,

@@ -11,6 +11,7 @@
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// A running test server.
@@ -225,6 +226,95 @@ impl TestPostgres {
     /// The temporary directory holding the cluster.
     pub fn root(&self) -> &Path {
         &self.root
+    }
+}
+
+/// The one server of this test binary, started on first use. A static is never dropped, so a
+/// watchdog process stops the server and removes its directory once this process has exited
+/// (however it exits).
+pub fn shared() -> &'static TestPostgres {
+    static SHARED: OnceLock<TestPostgres> = OnceLock::new();
+    SHARED.get_or_init(|| {
+        let pg = TestPostgres::start();
+        pg.clean_up_after_exit();
+        pg
+    })
+}
+
+/// A database name unique to this process and call: `{prefix}_{pid}_{n}`.
+pub fn unique_db_name(prefix: &str) -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let clean: String = prefix
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{clean}_{}_{n}", std::process::id())
+}
+
+impl TestPostgres {
+    /// Starts a watchdog that stops the server and removes its directory after this process
+    /// has exited.
+    fn clean_up_after_exit(&self) {
+        let stop = {
+            let exe = self.bin.join("pg_ctl");
+            let mut parts = Vec::new();
+            if let Some(user) = &self.run_as {
+                parts.push(format!("runuser -u {user} --"));
+            }
+            parts.push(format!(
+                "'{}' -D '{}' -m immediate -w stop",
+                exe.display(),
+                self.data_dir().display()
+            ));
+            parts.join(" ")
+        };
+        let script = format!(
+            "while kill -0 {pid} 2>/dev/null; do sleep 0.2; done; {stop} >/dev/null 2>&1; \
+             rm -rf '{root}'",
+            pid = std::process::id(),
+            root = self.root.display()
+        );
+        // The watchdog outlives this process by design: nothing waits for it.
+        #[allow(clippy::zombie_processes)]
+        Command::new("sh")
+            .args(["-c", &script])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the PostgreSQL watchdog");
+    }
+
+    /// Drops database `name` (closing its connections).
+    pub fn drop_database(&self, name: &str) {
+        let _ = self
+            .command("dropdb")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+                "--force",
+                "--if-exists",
+                name,
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+
+    /// The data directory of the cluster (to read what it holds at rest).
+    pub fn data_directory(&self) -> PathBuf {
+        self.data_dir()
     }
 }
 

@@ -8,6 +8,11 @@
 //! * [`seal`] is the Argon2id / AES-256-GCM sealing of secrets, independent of any database:
 //!   a backend stores sealed octets and never sees a secret in clear.
 //! * [`sqlite`] is the embedded backend ([`SqliteStore`], also known as [`Store`]).
+//! * [`postgres`] (feature `postgres`) is the shared backend ([`PgStore`]): any number of KMS
+//!   processes on one PostgreSQL database.
+//! * [`jobs`] is the provisioning job queue every backend also keeps ([`JobStore`]).
+//! * [`spec`] opens a store from a `--store` string: a `postgres://` URL or a SQLite file path
+//!   ([`open_store`], [`create_store`], [`migrate_store`]).
 //!
 //! # Sealing
 //! Secrets (the SAKKE master secret z, the ECCSI KSAK, issued RSKs and SSKs) are sealed with
@@ -16,7 +21,11 @@
 //! so a value copied to another row does not open. A known value sealed at creation tells a
 //! wrong passphrase apart from a tampered row. No error carries a secret.
 
+pub mod jobs;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod seal;
+pub mod spec;
 pub mod sqlite;
 
 use rand_core::CryptoRng;
@@ -26,6 +35,10 @@ use crate::eccsi::{KmsKeyPair, Kpak, Ksak, Pvt, Ssk};
 use crate::mcx::uid::KeyPeriods;
 use crate::sakke::{KmsPublicKey, MasterSecret, ReceiverSecretKey};
 
+pub use jobs::JobStore;
+#[cfg(feature = "postgres")]
+pub use postgres::PgStore;
+pub use spec::{AnyStore, StoreSpec, create_store, migrate_store, open_store};
 pub use sqlite::SqliteStore;
 
 /// The embedded SQLite store (the name this type had before the store became a trait).

@@ -9,10 +9,13 @@
 //! holding it. Within one process the connection is shared behind a mutex.
 //!
 //! # Schema
-//! Version 2 (this code) adds the group managers, the delivery audit log and the external
-//! certificates to version 1; a version-1 store is migrated in place when it is opened (in one
-//! transaction, after the passphrase has been checked). A store of a newer version is refused
-//! with [`StoreError::NewerSchema`].
+//! Versioned migrations ([`MIGRATIONS`]): version 1 holds the configuration, master keys,
+//! principals and issued key sets; version 2 adds the group managers, the delivery audit log
+//! and the external certificates; version 3 the provisioning job queue ([`super::jobs`]). A new
+//! store is created by running every migration in turn. An older store is migrated in place
+//! when it is opened (in one transaction, after the passphrase has been checked) or by
+//! [`SqliteStore::migrate`]. A store of a newer version is refused with
+//! [`StoreError::NewerSchema`].
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
@@ -29,8 +32,14 @@ use super::{
 };
 use crate::mcx::uid::KeyPeriods;
 
-/// Schema version written by this code.
-pub const SCHEMA_VERSION: u64 = 2;
+mod jobs;
+
+/// Schema version written by this code: the number of [`MIGRATIONS`].
+pub const SCHEMA_VERSION: u64 = 3;
+
+/// The schema migrations: entry `k` takes a store from version `k` to `k + 1` (entry 0
+/// creates version 1).
+pub const MIGRATIONS: [&str; 3] = [SCHEMA_V1, SCHEMA_V2_ADDITIONS, jobs::SCHEMA_V3_ADDITIONS];
 /// How long a writer waits for another process's lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -173,8 +182,9 @@ impl SqliteStore {
         if exists {
             return Err(StoreError::AlreadyExists);
         }
-        tx.execute_batch(SCHEMA_V1).db()?;
-        tx.execute_batch(SCHEMA_V2_ADDITIONS).db()?;
+        for step in MIGRATIONS {
+            tx.execute_batch(step).db()?;
+        }
         // The salt is stored in clear: public by design.
         let mut salt = [0u8; 16];
         rng.fill_bytes(&mut salt);
@@ -213,8 +223,8 @@ impl SqliteStore {
         Ok(store)
     }
 
-    /// Opens an existing store, migrating a version-1 store to version 2 in place once the
-    /// passphrase is checked.
+    /// Opens an existing store, migrating an older schema to [`SCHEMA_VERSION`] in place once
+    /// the passphrase is checked.
     ///
     /// # Errors
     /// [`StoreError::NotAStore`], [`StoreError::NewerSchema`], [`StoreError::WrongPassphrase`],
@@ -288,6 +298,35 @@ impl SqliteStore {
         })
     }
 
+    /// Migrates the store at `path` to [`SCHEMA_VERSION`] without opening its secrets (no
+    /// passphrase: a migration only adds tables). Returns the schema versions before and after
+    /// (equal if there was nothing to do).
+    ///
+    /// # Errors
+    /// [`StoreError::NotAStore`], [`StoreError::NewerSchema`], database errors.
+    pub fn migrate(path: &Path) -> Result<(u64, u64), StoreError> {
+        if !path.exists() {
+            return Err(StoreError::NotAStore(format!(
+                "{} does not exist",
+                path.display()
+            )));
+        }
+        let mut conn = Connection::open(path).db()?;
+        configure(&conn)?;
+        let is_store: bool = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n > 0)
+            .map_err(|e| StoreError::NotAStore(e.to_string()))?;
+        if !is_store {
+            return Err(StoreError::NotAStore("no meta table".into()));
+        }
+        migrate(&mut conn)
+    }
+
     fn conn(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
         self.conn
             .lock()
@@ -344,18 +383,34 @@ impl SqliteStore {
     }
 }
 
-/// Migrates a version-1 store to version 2 in one transaction.
-fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+/// Migrates an older store to [`SCHEMA_VERSION`] in one transaction; returns the versions
+/// before and after.
+fn migrate(conn: &mut Connection) -> Result<(u64, u64), StoreError> {
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .db()?;
     // Another process may have migrated it meanwhile.
     let version = meta_num(&tx, "schema_version")?;
-    if version == 1 {
-        tx.execute_batch(SCHEMA_V2_ADDITIONS).db()?;
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::NewerSchema {
+            found: version,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    if version == 0 {
+        return Err(StoreError::NotAStore("schema version 0".into()));
+    }
+    for step in MIGRATIONS
+        .iter()
+        .skip(usize::try_from(version).unwrap_or(usize::MAX))
+    {
+        tx.execute_batch(step).db()?;
+    }
+    if version < SCHEMA_VERSION {
         set_meta_num(&tx, "schema_version", SCHEMA_VERSION)?;
     }
-    tx.commit().db()
+    tx.commit().db()?;
+    Ok((version, SCHEMA_VERSION))
 }
 
 fn key_set_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<KeySetRow> {

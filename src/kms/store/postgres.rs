@@ -1,0 +1,855 @@
+//! The shared backend: one PostgreSQL database, any number of KMS processes and provisioning
+//! workers on it (feature `postgres`).
+//!
+//! # Sealing
+//! Exactly as in SQLite ([`super::seal`]): the passphrase-derived key never leaves the process,
+//! every secret is sealed before it is sent and bound to its row (`issued/{uri}/{period}/rsk`,
+//! ...), so the database, its replicas, its WAL and its dumps hold sealed octets only. Errors
+//! carry PostgreSQL's message (table, constraint, SQLSTATE), never a value.
+//!
+//! # Concurrency
+//! Every method is one transaction on a connection of a pool ([`POOL_SIZE`] connections, made
+//! on demand and checked before use, so connections broken by a server restart are replaced).
+//! [`KmsStore::record`] is insert-or-return: `INSERT ... ON CONFLICT (uri, period_no) DO
+//! NOTHING`, then the recorded row is read back, all after the crypto (sets are sealed before
+//! the transaction starts, no lock is held across issuing). Rows are inserted in (URI, period)
+//! order so that concurrent batches cannot deadlock; a transaction PostgreSQL still aborts as a
+//! deadlock or serialization failure is run again. Creation and migration take a transaction
+//! advisory lock, so several processes starting at once migrate once.
+//!
+//! # Schema
+//! The same versions as SQLite ([`super::sqlite::SCHEMA_VERSION`]), in [`MIGRATIONS`]: a new
+//! store runs every migration in turn; an older one is migrated when opened or by
+//! [`PgStore::migrate`]; a newer one is refused with [`StoreError::NewerSchema`]. The tables
+//! live in the connection's current schema (normally `public`): use a database of its own.
+
+mod jobs;
+mod schema;
+
+use std::time::Duration;
+
+use postgres::error::SqlState;
+use postgres::{Client, NoTls, Transaction};
+use r2d2_postgres::PostgresConnectionManager;
+use rand_core::CryptoRng;
+use sha2::Digest as _;
+
+use super::seal::Sealer;
+use super::{
+    BackendError, Delivery, ExternalCertificate, GenerationRow, IssueLogEntry, IssuedKeySet,
+    KdfParams, KeySetRow, KmsConfig, KmsStore, MasterKeys, PrincipalKind, Recorded, StoreError,
+    new_generation, now_unix, open_generation, open_key_set, seal_key_set, sql_to_u64, u64_to_sql,
+};
+use crate::mcx::uid::KeyPeriods;
+
+/// Schema version written by this code: the number of [`MIGRATIONS`] (the same numbers as
+/// the SQLite backend's).
+pub const SCHEMA_VERSION: u64 = 3;
+
+/// Connections per store handle (per process).
+pub const POOL_SIZE: u32 = 16;
+
+/// How long a connection attempt, and a wait for a free pooled connection, may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How often a transaction aborted as a deadlock or serialization failure is tried.
+const TX_ATTEMPTS: usize = 5;
+
+/// The advisory lock key serializing creation and migration (`"mikeysak"` as ASCII).
+const SCHEMA_LOCK: i64 = 0x6d69_6b65_7973_616b;
+
+/// The schema migrations: entry `k` takes a store from version `k` to `k + 1` (entry 0
+/// creates version 1).
+pub const MIGRATIONS: [&str; 3] = [
+    schema::SCHEMA_V1,
+    schema::SCHEMA_V2_ADDITIONS,
+    jobs::SCHEMA_V3_ADDITIONS,
+];
+
+type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
+type Pooled = r2d2::PooledConnection<PostgresConnectionManager<NoTls>>;
+
+/// Maps a client error into the crate's error (no `postgres` type leaves this module).
+trait Db<T> {
+    fn db(self) -> Result<T, StoreError>;
+}
+
+impl<T> Db<T> for Result<T, postgres::Error> {
+    fn db(self) -> Result<T, StoreError> {
+        self.map_err(pg_error)
+    }
+}
+
+fn pg_error(e: postgres::Error) -> StoreError {
+    let message = match e.as_db_error() {
+        // The server's message and SQLSTATE; its DETAIL (which may quote key values) is left out.
+        Some(db) => format!(
+            "PostgreSQL: {} (SQLSTATE {})",
+            db.message(),
+            db.code().code()
+        ),
+        None => format!("PostgreSQL: {e}"),
+    };
+    StoreError::Backend(BackendError::new(message, e))
+}
+
+/// Column `i` of `r`; a value of an unexpected type is [`StoreError::Corrupt`].
+pub(super) fn col<'a, T: postgres::types::FromSql<'a>>(
+    r: &'a postgres::Row,
+    i: usize,
+) -> Result<T, StoreError> {
+    r.try_get(i)
+        .map_err(|e| StoreError::Corrupt(format!("column {i}: {e}")))
+}
+
+/// Whether `e` is an abort PostgreSQL asks the client to retry.
+fn retryable(e: &StoreError) -> bool {
+    let StoreError::Backend(b) = e else {
+        return false;
+    };
+    std::error::Error::source(b)
+        .and_then(|s| s.downcast_ref::<postgres::Error>())
+        .and_then(postgres::Error::code)
+        .is_some_and(|c| {
+            *c == SqlState::T_R_DEADLOCK_DETECTED || *c == SqlState::T_R_SERIALIZATION_FAILURE
+        })
+}
+
+/// The client configuration of `url`, with a connection timeout and `PGPASSWORD` as the
+/// password when the URL has none.
+fn client_config(url: &str) -> Result<postgres::Config, StoreError> {
+    let mut config: postgres::Config = url.parse().map_err(|e: postgres::Error| {
+        StoreError::Invalid(format!(
+            "{}: not a PostgreSQL URL: {e}",
+            super::spec::redact_url(url)
+        ))
+    })?;
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(CONNECT_TIMEOUT);
+    }
+    if let (None, Some(p)) = (config.get_password(), std::env::var_os("PGPASSWORD")) {
+        config.password(p.as_encoded_bytes());
+    }
+    if config.get_dbname().is_none() {
+        return Err(StoreError::Invalid(format!(
+            "{}: the URL names no database",
+            super::spec::redact_url(url)
+        )));
+    }
+    Ok(config)
+}
+
+/// Connects once, outside any pool; a missing database is [`StoreError::NotAStore`].
+fn connect(config: &postgres::Config) -> Result<Client, StoreError> {
+    config.connect(NoTls).map_err(|e| {
+        if e.code() == Some(&SqlState::INVALID_CATALOG_NAME) {
+            StoreError::NotAStore(format!(
+                "database {} does not exist",
+                config.get_dbname().unwrap_or("")
+            ))
+        } else {
+            pg_error(e)
+        }
+    })
+}
+
+fn has_meta(client: &mut impl postgres::GenericClient) -> Result<bool, StoreError> {
+    let row = client
+        .query_one("SELECT to_regclass('meta') IS NOT NULL", &[])
+        .db()?;
+    col(&row, 0)
+}
+
+fn meta_value(
+    client: &mut impl postgres::GenericClient,
+    key: &str,
+) -> Result<Option<Vec<u8>>, StoreError> {
+    client
+        .query_opt("SELECT value FROM meta WHERE key = $1", &[&key])
+        .db()?
+        .map(|r| col(&r, 0))
+        .transpose()
+}
+
+fn meta_num(client: &mut impl postgres::GenericClient, key: &str) -> Result<u64, StoreError> {
+    let v =
+        meta_value(client, key)?.ok_or_else(|| StoreError::Corrupt(format!("missing {key}")))?;
+    std::str::from_utf8(&v)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| StoreError::Corrupt(key.to_string()))
+}
+
+fn set_meta_num(tx: &mut Transaction<'_>, key: &str, v: u64) -> Result<(), StoreError> {
+    tx.execute(
+        "UPDATE meta SET value = $2 WHERE key = $1",
+        &[&key, &v.to_string().into_bytes()],
+    )
+    .db()?;
+    Ok(())
+}
+
+/// Migrates to [`SCHEMA_VERSION`] in one transaction under the schema lock; returns the
+/// versions before and after.
+fn migrate_client(client: &mut Client) -> Result<(u64, u64), StoreError> {
+    let mut tx = client.transaction().db()?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])
+        .db()?;
+    if !has_meta(&mut tx)? {
+        return Err(StoreError::NotAStore(
+            "no KMS store in this database".into(),
+        ));
+    }
+    // Another process may have migrated it meanwhile: read the version under the lock.
+    let version = meta_num(&mut tx, "schema_version")?;
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::NewerSchema {
+            found: version,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    if version == 0 {
+        return Err(StoreError::NotAStore("schema version 0".into()));
+    }
+    for step in MIGRATIONS
+        .iter()
+        .skip(usize::try_from(version).unwrap_or(usize::MAX))
+    {
+        tx.batch_execute(step).db()?;
+    }
+    if version < SCHEMA_VERSION {
+        set_meta_num(&mut tx, "schema_version", SCHEMA_VERSION)?;
+    }
+    tx.commit().db()?;
+    Ok((version, SCHEMA_VERSION))
+}
+
+/// An open PostgreSQL KMS store: a connection pool, the sealing key and the configuration.
+pub struct PgStore {
+    pool: Pool,
+    sealer: Sealer,
+    config: KmsConfig,
+}
+
+impl core::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("PgStore")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The sealing key is wiped on drop (it is held in a `Zeroizing` buffer).
+impl zeroize::ZeroizeOnDrop for PgStore {}
+
+fn pool(config: postgres::Config) -> Result<Pool, StoreError> {
+    r2d2::Pool::builder()
+        .max_size(POOL_SIZE)
+        .min_idle(Some(0))
+        .connection_timeout(CONNECT_TIMEOUT)
+        .test_on_check_out(true)
+        .build(PostgresConnectionManager::new(config, NoTls))
+        .map_err(|e| StoreError::Backend(BackendError::new(format!("PostgreSQL pool: {e}"), e)))
+}
+
+impl PgStore {
+    /// Creates a new store in the (empty) database of `url` with fresh master secrets (one
+    /// generation serving every key period from 0 on), sealed under `passphrase`: every
+    /// migration in turn, in one transaction.
+    ///
+    /// # Errors
+    /// [`StoreError::AlreadyExists`] if the database holds a store; [`StoreError::Invalid`] for
+    /// a bad URL or configuration; [`StoreError::NotAStore`] for a missing database; backend
+    /// errors.
+    pub fn create<R: CryptoRng + ?Sized>(
+        url: &str,
+        passphrase: &[u8],
+        config: &KmsConfig,
+        kdf: KdfParams,
+        rng: &mut R,
+    ) -> Result<Self, StoreError> {
+        config.check()?;
+        let pg = client_config(url)?;
+        let mut client = connect(&pg)?;
+        // The salt is stored in clear: public by design.
+        let mut salt = [0u8; 16];
+        rng.fill_bytes(&mut salt);
+        crate::ct::declassify_in_place(&mut salt);
+        let sealer = Sealer::derive(passphrase, &salt, kdf)?;
+        let check = sealer.check_value(rng)?;
+        let mut tx = client.transaction().db()?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])
+            .db()?;
+        if has_meta(&mut tx)? {
+            return Err(StoreError::AlreadyExists);
+        }
+        for step in MIGRATIONS {
+            tx.batch_execute(step).db()?;
+        }
+        let meta: [(&str, Vec<u8>); 10] = [
+            ("schema_version", SCHEMA_VERSION.to_string().into_bytes()),
+            ("kms_uri", config.kms_uri.clone().into_bytes()),
+            ("key_period", config.periods.length.to_string().into_bytes()),
+            ("key_offset", config.periods.offset.to_string().into_bytes()),
+            (
+                "parameter_set",
+                config.parameter_set.to_string().into_bytes(),
+            ),
+            ("kdf_salt", salt.to_vec()),
+            ("kdf_m_cost", kdf.m_cost.to_string().into_bytes()),
+            ("kdf_t_cost", kdf.t_cost.to_string().into_bytes()),
+            ("kdf_p_cost", kdf.p_cost.to_string().into_bytes()),
+            ("check", check),
+        ];
+        for (k, v) in meta {
+            tx.execute("INSERT INTO meta (key, value) VALUES ($1, $2)", &[&k, &v])
+                .db()?;
+        }
+        tx.commit().db()?;
+        drop(client);
+        let store = Self {
+            pool: pool(pg)?,
+            sealer,
+            config: config.clone(),
+        };
+        store.add_generation_with(0, rng)?;
+        Ok(store)
+    }
+
+    /// Opens the store in the database of `url`, migrating an older schema to
+    /// [`SCHEMA_VERSION`] once the passphrase is checked.
+    ///
+    /// # Errors
+    /// [`StoreError::NotAStore`] (no such database, or no store in it),
+    /// [`StoreError::NewerSchema`], [`StoreError::WrongPassphrase`], backend errors.
+    pub fn open(url: &str, passphrase: &[u8]) -> Result<Self, StoreError> {
+        let pg = client_config(url)?;
+        let mut client = connect(&pg)?;
+        if !has_meta(&mut client)? {
+            return Err(StoreError::NotAStore(
+                "no KMS store in this database".into(),
+            ));
+        }
+        let mut get = |k: &str| -> Result<Vec<u8>, StoreError> {
+            meta_value(&mut client, k)?.ok_or_else(|| StoreError::NotAStore(format!("missing {k}")))
+        };
+        let mut text = |k: &str| -> Result<String, StoreError> {
+            String::from_utf8(get(k)?).map_err(|_| StoreError::Corrupt(k.to_string()))
+        };
+        let mut num = |k: &str| -> Result<u64, StoreError> {
+            text(k)?
+                .parse()
+                .map_err(|_| StoreError::Corrupt(k.to_string()))
+        };
+        let version = num("schema_version")?;
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::NewerSchema {
+                found: version,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        if version == 0 {
+            return Err(StoreError::NotAStore(format!("schema version {version}")));
+        }
+        let cost = |v: u64, k: &str| u32::try_from(v).map_err(|_| StoreError::Corrupt(k.into()));
+        let kdf = KdfParams {
+            m_cost: cost(num("kdf_m_cost")?, "kdf_m_cost")?,
+            t_cost: cost(num("kdf_t_cost")?, "kdf_t_cost")?,
+            p_cost: cost(num("kdf_p_cost")?, "kdf_p_cost")?,
+        };
+        let periods = KeyPeriods {
+            length: num("key_period")?,
+            offset: num("key_offset")?,
+        };
+        let parameter_set = u8::try_from(num("parameter_set")?)
+            .map_err(|_| StoreError::Corrupt("parameter_set".into()))?;
+        let kms_uri = text("kms_uri")?;
+        let salt = get("kdf_salt")?;
+        let check = get("check")?;
+        let sealer = Sealer::derive(passphrase, &salt, kdf)?;
+        sealer.verify_check(&check)?;
+        if version < SCHEMA_VERSION {
+            migrate_client(&mut client)?;
+        }
+        drop(client);
+        Ok(Self {
+            pool: pool(pg)?,
+            sealer,
+            config: KmsConfig {
+                kms_uri,
+                periods,
+                parameter_set,
+            },
+        })
+    }
+
+    /// Migrates the store in the database of `url` to [`SCHEMA_VERSION`] without opening its
+    /// secrets (no passphrase: a migration only adds tables). Returns the schema versions before
+    /// and after (equal if there was nothing to do).
+    ///
+    /// # Errors
+    /// [`StoreError::NotAStore`], [`StoreError::NewerSchema`], backend errors.
+    pub fn migrate(url: &str) -> Result<(u64, u64), StoreError> {
+        let pg = client_config(url)?;
+        let mut client = connect(&pg)?;
+        migrate_client(&mut client)
+    }
+
+    fn client(&self) -> Result<Pooled, StoreError> {
+        self.pool.get().map_err(|e| {
+            StoreError::Backend(BackendError::new(
+                format!("PostgreSQL: no connection: {e}"),
+                e,
+            ))
+        })
+    }
+
+    /// Runs `f` in one transaction, again if PostgreSQL aborts it as a deadlock or a
+    /// serialization failure.
+    fn in_tx<T>(
+        &self,
+        mut f: impl FnMut(&mut Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut client = self.client()?;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = client.transaction().db().and_then(|mut tx| {
+                let v = f(&mut tx)?;
+                tx.commit().db()?;
+                Ok(v)
+            });
+            match result {
+                Err(e) if attempt < TX_ATTEMPTS && retryable(&e) => {
+                    std::thread::sleep(Duration::from_millis(10 << attempt));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn add_generation_with<R: CryptoRng + ?Sized>(
+        &self,
+        first_period: u64,
+        rng: &mut R,
+    ) -> Result<i64, StoreError> {
+        let first = u64_to_sql(first_period)?;
+        let sealed = new_generation(&self.sealer, first, rng)?;
+        self.in_tx(|tx| {
+            tx.batch_execute("LOCK TABLE master_keys IN SHARE ROW EXCLUSIVE MODE")
+                .db()?;
+            let latest: Option<i64> = tx
+                .query_opt(
+                    "SELECT first_period FROM master_keys WHERE last_period IS NULL",
+                    &[],
+                )
+                .db()?
+                .map(|r| col(&r, 0))
+                .transpose()?;
+            if let Some(start) = latest {
+                if start >= first {
+                    return Err(StoreError::Invalid(format!(
+                        "a new generation must start after period {start}"
+                    )));
+                }
+                tx.execute(
+                    "UPDATE master_keys SET last_period = $1 WHERE last_period IS NULL",
+                    &[&(first - 1)],
+                )
+                .db()?;
+            }
+            let row = tx
+                .query_one(
+                    "INSERT INTO master_keys (generation, first_period, last_period,
+                         sakke_z_sealed, eccsi_ksak_sealed, sakke_public, eccsi_kpak, created_at)
+                     SELECT coalesce(max(generation), 0) + 1, $1, NULL, $2, $3, $4, $5, $6
+                     FROM master_keys
+                     RETURNING generation",
+                    &[
+                        &first,
+                        &sealed.z_sealed,
+                        &sealed.ksak_sealed,
+                        &sealed.z_public,
+                        &sealed.kpak,
+                        &now_unix(),
+                    ],
+                )
+                .db()?;
+            col(&row, 0)
+        })
+    }
+}
+
+fn key_set_row(r: &postgres::Row) -> Result<KeySetRow, StoreError> {
+    Ok(KeySetRow {
+        generation: col(r, 0)?,
+        user_id: col(r, 1)?,
+        rsk_sealed: col(r, 2)?,
+        ssk_sealed: col(r, 3)?,
+        pvt: col(r, 4)?,
+        issued_at: col(r, 5)?,
+    })
+}
+
+const KEY_SET_QUERY: &str = "SELECT generation, user_id, rsk_sealed, ssk_sealed, pvt, issued_at \
+     FROM issued WHERE uri = $1 AND period_no = $2";
+
+fn bump_cache_num(tx: &mut Transaction<'_>) -> Result<u64, StoreError> {
+    // The row lock serializes concurrent changes of the cache.
+    tx.execute("SELECT 1 FROM meta WHERE key = 'cache_num' FOR UPDATE", &[])
+        .db()?;
+    let n = meta_num(tx, "cache_num")?.saturating_add(1);
+    set_meta_num(tx, "cache_num", n)?;
+    Ok(n)
+}
+
+impl KmsStore for PgStore {
+    fn config(&self) -> &KmsConfig {
+        &self.config
+    }
+
+    fn add_generation(
+        &self,
+        first_period: u64,
+        rng: &mut dyn CryptoRng,
+    ) -> Result<i64, StoreError> {
+        self.add_generation_with(first_period, rng)
+    }
+
+    fn master_keys(&self, period_no: u64) -> Result<MasterKeys, StoreError> {
+        let p = u64_to_sql(period_no)?;
+        let row = self
+            .client()?
+            .query_opt(
+                "SELECT generation, first_period, last_period, sakke_z_sealed, eccsi_ksak_sealed,
+                     sakke_public, eccsi_kpak
+                 FROM master_keys
+                 WHERE first_period <= $1 AND (last_period IS NULL OR last_period >= $1)",
+                &[&p],
+            )
+            .db()?
+            .ok_or(StoreError::NoMasterKeyForPeriod(period_no))?;
+        let row = GenerationRow {
+            generation: col(&row, 0)?,
+            first_period: col(&row, 1)?,
+            last_period: col(&row, 2)?,
+            z_sealed: col(&row, 3)?,
+            ksak_sealed: col(&row, 4)?,
+            z_public: col(&row, 5)?,
+            kpak: col(&row, 6)?,
+        };
+        open_generation(&self.sealer, &row)
+    }
+
+    fn register(&self, uri: &str, kind: PrincipalKind) -> Result<(), StoreError> {
+        if uri.is_empty() {
+            return Err(StoreError::Invalid("empty URI".into()));
+        }
+        self.client()?
+            .execute(
+                "INSERT INTO principals (uri, kind, created_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (uri) DO NOTHING",
+                &[&uri, &kind.as_str(), &now_unix()],
+            )
+            .db()?;
+        Ok(())
+    }
+
+    fn kind(&self, uri: &str) -> Result<Option<PrincipalKind>, StoreError> {
+        let kind: Option<String> = self
+            .client()?
+            .query_opt("SELECT kind FROM principals WHERE uri = $1", &[&uri])
+            .db()?
+            .map(|r| col(&r, 0))
+            .transpose()?;
+        kind.map(|k| {
+            PrincipalKind::from_name(&k)
+                .ok_or_else(|| StoreError::Corrupt(format!("principal kind {k}")))
+        })
+        .transpose()
+    }
+
+    fn issued(&self, uri: &str, period_no: u64) -> Result<Option<IssuedKeySet>, StoreError> {
+        let p = u64_to_sql(period_no)?;
+        let row = self
+            .client()?
+            .query_opt(KEY_SET_QUERY, &[&uri, &p])
+            .db()?
+            .map(|r| key_set_row(&r))
+            .transpose()?;
+        row.map(|row| open_key_set(&self.sealer, uri, period_no, &row))
+            .transpose()
+    }
+
+    fn record(&self, sets: Vec<IssuedKeySet>) -> Result<Vec<Recorded>, StoreError> {
+        // Seal before the transaction: no lock is held across the crypto.
+        let mut sealed = Vec::with_capacity(sets.len());
+        for s in &sets {
+            sealed.push(seal_key_set(&self.sealer, s)?);
+        }
+        let periods = sets
+            .iter()
+            .map(|s| u64_to_sql(s.period_no))
+            .collect::<Result<Vec<_>, _>>()?;
+        // One lock order for every transaction: (URI, period).
+        let mut order: Vec<usize> = (0..sets.len()).collect();
+        order.sort_by(|&a, &b| (&sets[a].uri, periods[a]).cmp(&(&sets[b].uri, periods[b])));
+        let uris: Vec<&str> = sets.iter().map(|s| s.uri.as_str()).collect();
+        let earlier: Vec<Option<KeySetRow>> = self.in_tx(|tx| {
+            let known: std::collections::HashSet<String> = tx
+                .query("SELECT uri FROM principals WHERE uri = ANY($1)", &[&uris])
+                .db()?
+                .iter()
+                .map(|r| col(r, 0))
+                .collect::<Result<_, _>>()?;
+            if let Some(s) = sets.iter().find(|s| !known.contains(&s.uri)) {
+                return Err(StoreError::UnknownPrincipal(s.uri.clone()));
+            }
+            let insert = tx
+                .prepare(
+                    "INSERT INTO issued (uri, period_no, generation, user_id, rsk_sealed,
+                         ssk_sealed, pvt, issued_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                     ON CONFLICT (uri, period_no) DO NOTHING",
+                )
+                .db()?;
+            let mut earlier: Vec<Option<KeySetRow>> = (0..sets.len()).map(|_| None).collect();
+            for &i in &order {
+                let (s, seal) = (&sets[i], &sealed[i]);
+                let n = tx
+                    .execute(
+                        &insert,
+                        &[
+                            &s.uri,
+                            &periods[i],
+                            &s.generation,
+                            &s.user_id.as_slice(),
+                            &seal.rsk_sealed,
+                            &seal.ssk_sealed,
+                            &s.pvt.to_bytes().as_slice(),
+                            &s.issued_at,
+                        ],
+                    )
+                    .db()?;
+                if n == 0 {
+                    // Recorded already (by a transaction that has committed: ON CONFLICT waits
+                    // for a concurrent insert of the same key to end).
+                    let row = tx.query_one(KEY_SET_QUERY, &[&s.uri, &periods[i]]).db()?;
+                    earlier[i] = Some(key_set_row(&row)?);
+                }
+            }
+            Ok(earlier)
+        })?;
+        // Open the earlier records outside the transaction.
+        sets.into_iter()
+            .zip(earlier)
+            .map(|(set, row)| match row {
+                None => Ok(Recorded { set, new: true }),
+                Some(row) => Ok(Recorded {
+                    set: open_key_set(&self.sealer, &set.uri, set.period_no, &row)?,
+                    new: false,
+                }),
+            })
+            .collect()
+    }
+
+    fn issued_count(&self) -> Result<u64, StoreError> {
+        let row = self
+            .client()?
+            .query_one("SELECT count(*) FROM issued", &[])
+            .db()?;
+        sql_to_u64(col(&row, 0)?)
+    }
+
+    fn issue_log(&self, uri: Option<&str>) -> Result<Vec<IssueLogEntry>, StoreError> {
+        let rows = self
+            .client()?
+            .query(
+                "SELECT uri, period_no, generation, user_id, issued_at FROM issued
+                 WHERE $1::text IS NULL OR uri = $1 ORDER BY issued_at, seq",
+                &[&uri],
+            )
+            .db()?;
+        rows.iter()
+            .map(|r| {
+                let user_id: Vec<u8> = col(r, 3)?;
+                Ok(IssueLogEntry {
+                    uri: col(r, 0)?,
+                    period_no: sql_to_u64(col(r, 1)?)?,
+                    generation: col(r, 2)?,
+                    user_id: user_id
+                        .as_slice()
+                        .try_into()
+                        .map_err(|_| StoreError::Corrupt("user_id".into()))?,
+                    issued_at: col(r, 4)?,
+                })
+            })
+            .collect()
+    }
+
+    fn add_group_manager(&self, group: &str, manager: &str) -> Result<(), StoreError> {
+        if group.is_empty() || manager.is_empty() {
+            return Err(StoreError::Invalid("empty URI".into()));
+        }
+        self.in_tx(|tx| {
+            let now = now_unix();
+            tx.execute(
+                "INSERT INTO principals (uri, kind, created_at) VALUES ($1, 'group', $2)
+                 ON CONFLICT (uri) DO NOTHING",
+                &[&group, &now],
+            )
+            .db()?;
+            let kind: String = col(
+                &tx.query_one("SELECT kind FROM principals WHERE uri = $1", &[&group])
+                    .db()?,
+                0,
+            )?;
+            if kind != PrincipalKind::Group.as_str() {
+                return Err(StoreError::Invalid(format!(
+                    "{group} is registered as a {kind}, not a group"
+                )));
+            }
+            tx.execute(
+                "INSERT INTO group_managers (group_uri, manager, added_at) VALUES ($1, $2, $3)
+                 ON CONFLICT DO NOTHING",
+                &[&group, &manager, &now],
+            )
+            .db()?;
+            Ok(())
+        })
+    }
+
+    fn remove_group_manager(&self, group: &str, manager: &str) -> Result<bool, StoreError> {
+        let n = self
+            .client()?
+            .execute(
+                "DELETE FROM group_managers WHERE group_uri = $1 AND manager = $2",
+                &[&group, &manager],
+            )
+            .db()?;
+        Ok(n > 0)
+    }
+
+    fn is_group_manager(&self, group: &str, manager: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .client()?
+            .query_opt(
+                "SELECT 1 FROM group_managers WHERE group_uri = $1 AND manager = $2",
+                &[&group, &manager],
+            )
+            .db()?
+            .is_some())
+    }
+
+    fn group_managers(&self, group: &str) -> Result<Vec<String>, StoreError> {
+        self.client()?
+            .query(
+                "SELECT manager FROM group_managers WHERE group_uri = $1 ORDER BY manager",
+                &[&group],
+            )
+            .db()?
+            .iter()
+            .map(|r| col(r, 0))
+            .collect()
+    }
+
+    fn log_delivery(
+        &self,
+        principal: &str,
+        uri: &str,
+        period_no: u64,
+        at: u64,
+        peer: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.client()?
+            .execute(
+                "INSERT INTO deliveries (principal, uri, period_no, delivered_at, peer)
+                 VALUES ($1, $2, $3, $4, $5)",
+                &[
+                    &principal,
+                    &uri,
+                    &u64_to_sql(period_no)?,
+                    &u64_to_sql(at)?,
+                    &peer,
+                ],
+            )
+            .db()?;
+        Ok(())
+    }
+
+    fn deliveries(&self) -> Result<Vec<Delivery>, StoreError> {
+        let rows = self
+            .client()?
+            .query(
+                "SELECT principal, uri, period_no, delivered_at, peer FROM deliveries ORDER BY id",
+                &[],
+            )
+            .db()?;
+        rows.iter()
+            .map(|r| {
+                Ok(Delivery {
+                    principal: col(r, 0)?,
+                    uri: col(r, 1)?,
+                    period_no: sql_to_u64(col(r, 2)?)?,
+                    at: sql_to_u64(col(r, 3)?)?,
+                    peer: col(r, 4)?,
+                })
+            })
+            .collect()
+    }
+
+    fn add_external_certificate(&self, xml: &str) -> Result<u64, StoreError> {
+        if xml.trim().is_empty() {
+            return Err(StoreError::Invalid("empty certificate".into()));
+        }
+        let hash = sha2::Sha256::digest(xml.as_bytes()).to_vec();
+        self.in_tx(|tx| {
+            let n = tx
+                .execute(
+                    "INSERT INTO external_certs (xml, xml_sha256, added_at) VALUES ($1, $2, $3)
+                     ON CONFLICT (xml_sha256) DO NOTHING",
+                    &[&xml, &hash, &now_unix()],
+                )
+                .db()?;
+            if n == 1 {
+                bump_cache_num(tx)
+            } else {
+                meta_num(tx, "cache_num")
+            }
+        })
+    }
+
+    fn remove_external_certificate(&self, id: i64) -> Result<bool, StoreError> {
+        self.in_tx(|tx| {
+            let n = tx
+                .execute("DELETE FROM external_certs WHERE id = $1", &[&id])
+                .db()?;
+            if n > 0 {
+                bump_cache_num(tx)?;
+            }
+            Ok(n > 0)
+        })
+    }
+
+    fn external_certificates(&self) -> Result<Vec<ExternalCertificate>, StoreError> {
+        self.client()?
+            .query(
+                "SELECT id, xml, added_at FROM external_certs ORDER BY id",
+                &[],
+            )
+            .db()?
+            .iter()
+            .map(|r| {
+                Ok(ExternalCertificate {
+                    id: col(r, 0)?,
+                    xml: col(r, 1)?,
+                    added_at: col(r, 2)?,
+                })
+            })
+            .collect()
+    }
+
+    fn cache_num(&self) -> Result<u64, StoreError> {
+        meta_num(&mut *self.client()?, "cache_num")
+    }
+}

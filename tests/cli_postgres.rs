@@ -1,0 +1,288 @@
+//! The operator workflow through the CLI on a PostgreSQL store (as tests/cli_kms.rs does on a
+//! SQLite file): init -> certificate -> provision -> distribute -> receive, the store given by
+//! `--store postgres://...` or by `MIKEY_SAKKE_STORE`; several processes provisioning the same
+//! user at once get one key set; migrate, and clear errors.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "common/pg.rs"]
+mod pg;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use mikey_sakke::kms::store::{StoreSpec, open_store};
+
+const PASS: &str = "integration-test-passphrase";
+
+struct Tmp(PathBuf);
+
+impl Tmp {
+    fn new(name: &str) -> Self {
+        let nonce: u64 = rand_core::Rng::next_u64(&mut rand_core::UnwrapErr(getrandom::SysRng));
+        let p = std::env::temp_dir().join(format!("mikey-sakke-clipg-{name}-{nonce:016x}"));
+        std::fs::create_dir_all(&p).unwrap();
+        Self(p)
+    }
+    fn path(&self, f: &str) -> PathBuf {
+        self.0.join(f)
+    }
+}
+
+impl Drop for Tmp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn cmd(args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_mikey-sakke"));
+    c.args(args)
+        .env("MIKEY_SAKKE_PASSPHRASE", PASS)
+        .env_remove("MIKEY_SAKKE_STORE")
+        .stdin(Stdio::null());
+    c
+}
+
+fn ok_cmd(mut c: Command) -> String {
+    let o = c.output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{c:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).unwrap()
+}
+
+fn ok(args: &[&str]) -> String {
+    ok_cmd(cmd(args))
+}
+
+fn fails(o: &Output, needle: &str) {
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.lines().last().unwrap_or("").contains(needle),
+        "{needle:?} not in {err:?}"
+    );
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn operator_workflow_end_to_end_on_postgres() {
+    if pg::skip_requested() {
+        return;
+    }
+    let db = pg::unique_db_name("cliflow");
+    let url = pg::shared().create_database(&db);
+    let t = Tmp::new("flow");
+    let (cert, members, keys, gms, out) = (
+        t.path("cert.xml"),
+        t.path("members.txt"),
+        t.path("keys"),
+        t.path("gms.xml"),
+        t.path("out"),
+    );
+    // the store from the environment, without --store
+    let mut init = cmd(&["kms", "init", "--kms-uri", "kms.example.org"]);
+    init.env("MIKEY_SAKKE_STORE", &url);
+    let shown = ok_cmd(init);
+    assert!(shown.contains(&format!("store = {url}\n")), "{shown}");
+    std::fs::write(&cert, ok(&["kms", "certificate", "--store", &url])).unwrap();
+    std::fs::write(
+        &members,
+        "sip:a@example.org\nsip:b@example.org\n\n# c is on leave\nsip:d@example.org\n",
+    )
+    .unwrap();
+    std::fs::create_dir(&keys).unwrap();
+    ok(&[
+        "kms",
+        "provision",
+        "--store",
+        &url,
+        "--users-file",
+        s(&members),
+        "--out",
+        s(&keys),
+    ]);
+    ok(&[
+        "kms",
+        "provision",
+        "--store",
+        &url,
+        "--user",
+        "sip:gms@example.org",
+        "--out",
+        s(&gms),
+    ]);
+    let dist = ok(&[
+        "gms",
+        "distribute",
+        "--cert",
+        s(&cert),
+        "--keys",
+        s(&gms),
+        "--group-id",
+        "sip:g@example.org",
+        "--members",
+        s(&members),
+        "--out",
+        s(&out),
+        "--gmk",
+        "00112233445566778899aabbccddeeff",
+        "--gmk-id",
+        "0abcdef1",
+    ]);
+    assert!(dist.contains("members = 3"), "{dist}");
+    for m in [
+        "sip_a_example.org",
+        "sip_b_example.org",
+        "sip_d_example.org",
+    ] {
+        let got = ok(&[
+            "ue",
+            "receive",
+            "--cert",
+            s(&cert),
+            "--keys",
+            s(&keys.join(format!("{m}.xml"))),
+            "--message",
+            s(&out.join(format!("{m}.mikey"))),
+        ]);
+        assert!(
+            got.contains("key = 00112233445566778899AABBCCDDEEFF\n"),
+            "{got}"
+        );
+        assert!(got.contains("key_id = 0ABCDEF1\n"), "{got}");
+    }
+    // re-running a provisioning returns the recorded key sets: the same files
+    let before = std::fs::read(keys.join("sip_a_example.org.xml")).unwrap();
+    let again = t.path("again");
+    std::fs::create_dir(&again).unwrap();
+    let o = cmd(&[
+        "kms",
+        "provision",
+        "--store",
+        &url,
+        "--users-file",
+        s(&members),
+        "--out",
+        s(&again),
+    ])
+    .output()
+    .unwrap();
+    assert!(o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("(0 new, 6 already recorded)"), "{err}");
+    let after = std::fs::read(again.join("sip_a_example.org.xml")).unwrap();
+    // same key sets (the response's time stamp may differ)
+    let key_part = |x: &[u8]| {
+        let x = String::from_utf8_lossy(x).to_string();
+        x[x.find("<KmsKeyProv").unwrap()..].to_string()
+    };
+    assert_eq!(key_part(&before), key_part(&after));
+    // job status lists the three jobs
+    let status = ok(&["kms", "job", "status", "--store", &url]);
+    assert!(status.contains("jobs = 3"), "{status}");
+    // migrate: up to date
+    let m = ok(&["kms", "migrate", "--store", &url]);
+    assert!(
+        m.contains("schema_to = 3") && m.contains("up to date"),
+        "{m}"
+    );
+    // errors: an existing store, a wrong passphrase, a missing database, no store at all
+    fails(
+        &cmd(&["kms", "init", "--store", &url, "--kms-uri", "x"])
+            .output()
+            .unwrap(),
+        "already exists",
+    );
+    fails(
+        &cmd(&["kms", "certificate", "--store", &url])
+            .env("MIKEY_SAKKE_PASSPHRASE", "nope")
+            .output()
+            .unwrap(),
+        "wrong passphrase",
+    );
+    fails(
+        &cmd(&[
+            "kms",
+            "certificate",
+            "--store",
+            &pg::shared().url("no_such_database"),
+        ])
+        .output()
+        .unwrap(),
+        "does not exist",
+    );
+    let o = cmd(&["kms", "certificate"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("--store"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    pg::shared().drop_database(&db);
+}
+
+/// Several processes provisioning the same user at the same time: one key set per period,
+/// and every process writes the same one.
+#[test]
+fn concurrent_processes_record_one_key_set() {
+    if pg::skip_requested() {
+        return;
+    }
+    let db = pg::unique_db_name("clirace");
+    let url = pg::shared().create_database(&db);
+    let t = Tmp::new("race");
+    ok(&[
+        "kms",
+        "init",
+        "--store",
+        &url,
+        "--kms-uri",
+        "kms.example.org",
+    ]);
+    for round in 0..3 {
+        let user = format!("sip:race{round}@example.org");
+        let children: Vec<_> = (0..4)
+            .map(|i| {
+                cmd(&[
+                    "kms",
+                    "provision",
+                    "--store",
+                    &url,
+                    "--user",
+                    &user,
+                    "--out",
+                    s(&t.path(&format!("r{round}-{i}.xml"))),
+                    "--time",
+                    "2026-11-24T00:00:00Z",
+                ])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+            })
+            .collect();
+        for c in children {
+            let o = c.wait_with_output().unwrap();
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        }
+        let first = std::fs::read(t.path(&format!("r{round}-0.xml"))).unwrap();
+        for i in 1..4 {
+            assert_eq!(
+                std::fs::read(t.path(&format!("r{round}-{i}.xml"))).unwrap(),
+                first,
+                "process {i} got another key set"
+            );
+        }
+    }
+    let store = open_store(&StoreSpec::parse(&url).unwrap(), PASS.as_bytes()).unwrap();
+    assert_eq!(store.issued_count().unwrap(), 6);
+    drop(store);
+    pg::shared().drop_database(&db);
+}
