@@ -59,12 +59,17 @@ impl Sealer {
     pub fn derive(passphrase: &[u8], salt: &[u8], kdf: KdfParams) -> Result<Self, StoreError> {
         let params = argon2::Params::new(kdf.m_cost, kdf.t_cost, kdf.p_cost, Some(32))
             .map_err(|e| StoreError::Invalid(format!("key derivation parameters: {e}")))?;
+        let block_count = params.block_count();
         let argon =
             argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
         let mut key = Zeroizing::new([0u8; 32]);
+        // Argon2's memory (derived from the passphrase, and holding the key's last block) is
+        // wiped before it is freed: one pass over m_cost KiB, small beside the derivation.
+        let mut memory = Zeroizing::new(vec![argon2::Block::default(); block_count]);
         argon
-            .hash_password_into(passphrase, salt, key.as_mut_slice())
+            .hash_password_into_with_memory(passphrase, salt, key.as_mut_slice(), &mut *memory)
             .map_err(|e| StoreError::Invalid(format!("key derivation: {e}")))?;
+        drop(memory);
         // From here on the key is a secret: everything that uses it (AES-GCM key schedule,
         // sealing and unsealing) must be constant time in it. Argon2id itself indexes memory by
         // passphrase-derived data by design (its second half is data-dependent), which is why
