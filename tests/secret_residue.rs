@@ -186,10 +186,10 @@ fn residue(not: &[u8; 16]) -> Vec<(u64, String)> {
         while at < hi {
             let len = usize::try_from((hi - at).min(CHUNK as u64)).unwrap();
             // An unreadable page (a guard page) is skipped.
-            if let Ok(n) = mem.read_at(&mut buf[..len], at) {
-                if let Some(i) = find(&buf[..n], not) {
-                    found.push((at + i as u64, name.clone()));
-                }
+            if let Ok(n) = mem.read_at(&mut buf[..len], at)
+                && let Some(i) = find(&buf[..n], not)
+            {
+                found.push((at + i as u64, name.clone()));
             }
             buf.fill(0);
             if len < CHUNK {
