@@ -36,21 +36,28 @@ impl Drop for Blocks {
 }
 
 /// Runs RFC 6508 s5.1 steps 1-4 with `l` blocks.
+///
+/// `A` and the `v_i` depend on `s` (a secret: SSV || b, or w): they are written in place in
+/// the result (wiped on drop), and the hash states that saw them wipe themselves (sha2's
+/// `zeroize` feature).
 pub fn blocks(s: &[u8], l: usize) -> Blocks {
-    let a: [u8; HASH_LEN] = Sha256::digest(s).into();
+    let mut out = Blocks {
+        a: [0u8; HASH_LEN],
+        h: Vec::with_capacity(l),
+        v: vec![[0u8; HASH_LEN]; l],
+    };
+    Sha256::new_with_prefix(s).finalize_into((&mut out.a).into());
     let mut h_prev = [0u8; HASH_LEN];
-    let mut h = Vec::with_capacity(l);
-    let mut v = Vec::with_capacity(l);
-    for _ in 0..l {
+    for vi in &mut out.v {
         let hi: [u8; HASH_LEN] = Sha256::digest(h_prev).into();
         let mut ctx = Sha256::new();
         ctx.update(hi);
-        ctx.update(a);
-        v.push(ctx.finalize().into());
-        h.push(hi);
+        ctx.update(out.a);
+        ctx.finalize_into(vi.into());
+        out.h.push(hi);
         h_prev = hi;
     }
-    Blocks { a, h, v }
+    out
 }
 
 /// HashToIntegerRange(s, q, SHA-256): `l = 4` blocks (`lg q` is 1022 bits), `v' mod q`.

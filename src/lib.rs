@@ -54,10 +54,10 @@ pub mod fetch;
 pub mod field;
 pub mod gms;
 pub mod hash;
-#[cfg(feature = "kms")]
 #[cfg(feature = "server")]
 pub mod idms;
 pub mod input;
+#[cfg(feature = "kms")]
 pub mod kms;
 pub mod mcx;
 pub mod mikey;

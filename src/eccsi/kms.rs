@@ -5,7 +5,7 @@ use core::fmt;
 
 use p256::elliptic_curve::ff::Field;
 use rand_core::CryptoRng;
-use zeroize::ZeroizeOnDrop;
+use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::MAX_DRAWS;
 use super::hash::{hash_hs, reduce_mod_q};
@@ -91,7 +91,10 @@ impl KmsKeyPair {
         if bool::from(hs.is_zero()) {
             return None;
         }
-        let ssk = SecretScalar::new(self.ksak.0.expose() + &(hs * v.expose()));
+        // HS * v reveals v (HS is public): named and wiped.
+        let mut hs_v = hs * v.expose();
+        let ssk = SecretScalar::new(self.ksak.0.expose() + &hs_v);
+        hs_v.zeroize();
         // A zero SSK is discarded; only that (negligible) event shows in the timing.
         if crate::ct::declassify(ssk.expose().is_zero()) {
             return None;

@@ -161,14 +161,16 @@ impl SigningKey {
             return None;
         }
         let he = hash_he(&self.hs, &r, message);
-        let mut denominator = reduce_mod_q(&he) + reduce_mod_q(&r) * self.ssk.0.expose();
-        // Constant-time inversion; `None` only for a zero denominator (step 4).
-        let inverse = invert_scalar(&denominator);
-        denominator.zeroize();
-        if !crate::ct::declassify(inverse.is_some()) {
+        // r * SSK reveals the SSK (r is public): every secret temporary is named and wiped.
+        let mut r_ssk = reduce_mod_q(&r) * self.ssk.0.expose();
+        let mut inverse = reduce_mod_q(&he) + r_ssk;
+        r_ssk.zeroize();
+        // Constant-time inversion in place; fails only for a zero denominator (step 4).
+        let nonzero = invert_scalar_in_place(&mut inverse);
+        if !crate::ct::declassify(nonzero) {
+            inverse.zeroize();
             return None;
         }
-        let mut inverse = inverse.unwrap_or(Scalar::ZERO);
         let mut s = inverse * j.expose();
         inverse.zeroize();
         // s is public (it is part of the signature).
@@ -189,10 +191,19 @@ const P256_Q: crate::field::safegcd::Modulus62<5> = crate::field::safegcd::Modul
     0xffff_ffff_0000_0000,
 ]);
 
-/// The inverse of a secret scalar modulo q, in constant time; `None` for zero. The crate's
-/// safegcd (about 1.5 us) instead of `p256`'s `Scalar::invert` (about 7 us on this project's
-/// machine).
+/// The inverse of a secret scalar modulo q, in constant time; `None` for zero.
+#[cfg(test)]
 fn invert_scalar(x: &Scalar) -> subtle::CtOption<Scalar> {
+    let mut v = *x;
+    let nonzero = invert_scalar_in_place(&mut v);
+    subtle::CtOption::new(v, nonzero)
+}
+
+/// Replaces a secret scalar by its inverse modulo q, in constant time, and tells whether it
+/// was non-zero (zero becomes zero). The crate's safegcd (about 1.5 us) instead of `p256`'s
+/// `Scalar::invert` (about 7 us on this project's machine). Every temporary is wiped.
+fn invert_scalar_in_place(x: &mut Scalar) -> subtle::Choice {
+    let nonzero = !x.is_zero();
     let mut be = x.to_repr();
     let mut le = [0u64; 4];
     for (i, w) in le.iter_mut().enumerate() {
@@ -205,12 +216,14 @@ fn invert_scalar(x: &Scalar) -> subtle::CtOption<Scalar> {
     for (i, w) in inv.iter().enumerate() {
         be[32 - 8 * (i + 1)..32 - 8 * i].copy_from_slice(&w.to_be_bytes());
     }
-    // The inverse is below q, so it always decodes.
+    // The inverse is below q, so it always decodes (the fallback keeps this total).
     let s = Scalar::from_repr(be);
+    let decoded = s.is_some();
+    *x = s.unwrap_or(Scalar::ZERO);
     le.zeroize();
     inv.zeroize();
     be.zeroize();
-    subtle::CtOption::new(s.unwrap_or(Scalar::ZERO), s.is_some() & !x.is_zero())
+    decoded & nonzero
 }
 
 /// Y = \[HS\]PVT + KPAK (RFC 6507 s5.2.2 step 4; s5.1.2 step 3 rearranged). Public inputs only,

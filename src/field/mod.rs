@@ -172,9 +172,21 @@ macro_rules! mont_field {
             /// Multiplicative inverse in constant time (Bernstein-Yang safegcd); `None` for zero.
             pub fn invert(&self) -> subtle::CtOption<Self> {
                 // (aR)^-1 = a^-1 R^-1; multiplying by R^3 in Montgomery form gives a^-1 R.
-                let inv = $crate::field::safegcd::invert(&self.0, Self::MOD62);
+                let mut inv = $crate::field::safegcd::invert(&self.0, Self::MOD62);
                 let v = Self(Self::MOD.mul(&inv, &Self::R3));
+                zeroize::Zeroize::zeroize(&mut inv);
                 subtle::CtOption::new(v, !self.is_zero())
+            }
+
+            /// Replaces `self` by its inverse (zero stays zero) and tells whether it was
+            /// non-zero: [`Self::invert`] for a secret that must leave no copy behind (no
+            /// `CtOption` of the inverse on the caller's stack; the raw inverse is wiped).
+            pub fn invert_in_place(&mut self) -> subtle::Choice {
+                let nonzero = !self.is_zero();
+                let mut inv = $crate::field::safegcd::invert(&self.0, Self::MOD62);
+                self.0 = Self::MOD.mul(&inv, &Self::R3);
+                zeroize::Zeroize::zeroize(&mut inv);
+                nonzero
             }
 
             /// `self^e` for an exponent given as little-endian limbs.

@@ -331,6 +331,10 @@ pub(crate) fn invert<const W: usize, const L: usize>(x: &[u64; W], m: &Modulus62
     for limb in out.iter_mut() {
         *limb &= ok;
     }
+    // d (the inverse) and e, g (derived from x) are secret when x is; f ends as +-1.
+    zeroize::Zeroize::zeroize(&mut d);
+    zeroize::Zeroize::zeroize(&mut e);
+    zeroize::Zeroize::zeroize(&mut g);
     out
 }
 

@@ -95,13 +95,14 @@ impl MasterSecret {
     /// [`IssueError::NoRskForIdentifier`] when `a + z = 0 (mod q)`.
     pub fn issue_rsk(&self, id: &[u8]) -> Result<ReceiverSecretKey, IssueError> {
         let a = Fq::from_be_bytes_reduced(id);
-        let mut s = a.add(&self.z);
-        let inv = s.invert();
-        s.zeroize();
-        if crate::ct::declassify(inv.is_none()) {
+        // k = a + z, then (a + z)^-1 in the same place: one secret temporary, wiped on every
+        // path.
+        let mut k = a.add(&self.z);
+        let nonzero = k.invert_in_place();
+        if !crate::ct::declassify(nonzero) {
+            k.zeroize();
             return Err(IssueError::NoRskForIdentifier);
         }
-        let mut k = inv.unwrap_or(Fq::ZERO);
         let point = GeneratorTable52::get().mul(&k).to_affine();
         k.zeroize();
         Ok(ReceiverSecretKey { point })
@@ -244,8 +245,26 @@ impl ReceiverSecretKey {
 /// distributed key (GMK, PCK, CSK).
 ///
 /// Not `Copy`; `Debug` prints no value; zeroized on drop; compared in constant time.
-#[derive(Clone, Zeroize, ZeroizeOnDrop)]
-pub struct Ssv([u8; SSV_LEN]);
+///
+/// The octets live in one heap block of their own, written in place and wiped on drop: moving
+/// an `Ssv` (into a `Result`, a struct, out of a function) copies only the pointer, so no stale
+/// copy of the key is left in the stack frames it passes through.
+#[derive(Clone)]
+pub struct Ssv(Box<[u8; SSV_LEN]>);
+
+impl Zeroize for Ssv {
+    fn zeroize(&mut self) {
+        self.0.as_mut().zeroize();
+    }
+}
+
+impl Drop for Ssv {
+    fn drop(&mut self) {
+        self.zeroize();
+    }
+}
+
+impl ZeroizeOnDrop for Ssv {}
 
 impl core::fmt::Debug for Ssv {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -255,7 +274,7 @@ impl core::fmt::Debug for Ssv {
 
 impl ConstantTimeEq for Ssv {
     fn ct_eq(&self, other: &Self) -> subtle::Choice {
-        self.0.ct_eq(&other.0)
+        self.0[..].ct_eq(&other.0[..])
     }
 }
 
@@ -270,7 +289,12 @@ impl Eq for Ssv {}
 impl Ssv {
     /// Wraps 16 octets.
     pub fn from_bytes(bytes: [u8; SSV_LEN]) -> Self {
-        Self(bytes)
+        Self(Box::new(bytes))
+    }
+
+    /// All zero, to be written in place.
+    fn zero() -> Self {
+        Self(Box::new([0u8; SSV_LEN]))
     }
 
     /// Wraps a slice that must be exactly 16 octets.
@@ -278,18 +302,22 @@ impl Ssv {
     /// # Errors
     /// [`ScalarError::WrongLength`] for any other length.
     pub fn from_slice(bytes: &[u8]) -> Result<Self, ScalarError> {
-        let arr: [u8; SSV_LEN] = bytes.try_into().map_err(|_| ScalarError::WrongLength {
-            expected: SSV_LEN,
-            got: bytes.len(),
-        })?;
-        Ok(Self(arr))
+        if bytes.len() != SSV_LEN {
+            return Err(ScalarError::WrongLength {
+                expected: SSV_LEN,
+                got: bytes.len(),
+            });
+        }
+        let mut ssv = Self::zero();
+        ssv.0.copy_from_slice(bytes);
+        Ok(ssv)
     }
 
-    /// Draws a uniformly random SSV (RFC 6508 s6.2.1 step 1).
+    /// Draws a uniformly random SSV (RFC 6508 s6.2.1 step 1), written in place.
     pub fn random<R: CryptoRng + ?Sized>(rng: &mut R) -> Self {
-        let mut b = [0u8; SSV_LEN];
-        rng.fill_bytes(&mut b);
-        Self(b)
+        let mut ssv = Self::zero();
+        rng.fill_bytes(ssv.0.as_mut());
+        ssv
     }
 
     /// The 16 octets.
@@ -426,7 +454,7 @@ fn decapsulate_with(
     check: impl FnOnce(&Fq, &Gt) -> subtle::Choice,
 ) -> Result<Ssv, Error> {
     // Step 2: w = <R, K>.
-    let w = w();
+    let mut w = w();
     // Step 3: SSV = H XOR HashToIntegerRange(w, 2^n).
     let mut w_bytes = w.to_bytes();
     let start = if minimal_w {
@@ -440,16 +468,18 @@ fn decapsulate_with(
     };
     let mut mask = crate::hash::to_mask(&w_bytes[start..]);
     w_bytes.zeroize();
-    let mut ssv = [0u8; SSV_LEN];
-    for i in 0..SSV_LEN {
-        ssv[i] = ed.h[i] ^ mask[i];
+    // The SSV is built in place in its heap block (wiped on drop, on either path): no stack
+    // copy of a bare array.
+    let mut ssv = Ssv::zero();
+    for ((s, h), m) in ssv.0.iter_mut().zip(&ed.h).zip(&mask) {
+        *s = h ^ m;
     }
     mask.zeroize();
-    let ssv = Ssv(ssv);
     // Steps 4-5: r = HashToIntegerRange(SSV || b, q); TEST = [r]([b]P + Z); TEST == R?
     let r = hazmat::derive_r(&ssv, id);
     let ok = check(r.expose(), &w);
     drop(r);
+    w.0.zeroize();
     if crate::ct::declassify(ok) {
         Ok(ssv)
     } else {
@@ -517,8 +547,11 @@ impl PreparedReceiver {
     /// `w = <R, K> = <Q, K>^s = g^s`. As g has the prime order q, `w = g^r` exactly when
     /// `s = r (mod q)`, that is when `R = [r]Q = TEST`; and `w != 1` exactly when `TEST != O`.
     fn check(r: &Fq, w: &Gt) -> subtle::Choice {
-        let g_r = Gt::g_pow(r);
-        w.ct_eq(&g_r) & !w.ct_eq(&Gt::identity())
+        let mut g_r = Gt::g_pow(r);
+        let ok = w.ct_eq(&g_r) & !w.ct_eq(&Gt::identity());
+        // g^r is w (the secret the mask comes from) for an authentic message.
+        g_r.0.zeroize();
+        ok
     }
 
     /// [`decapsulate`] with the precomputed line table, and with step 5 checked as `w == g^r`

@@ -37,6 +37,35 @@ pub fn issued_aad(uri: &str, period_no: u64, what: &str) -> String {
     format!("issued/{uri}/{period_no}/{what}")
 }
 
+/// The largest Argon2 memory cost accepted, in KiB (1 GiB, 16 times the default): a store
+/// file whose settings ask for more is refused before any memory is allocated.
+pub const MAX_KDF_M_COST: u32 = 1024 * 1024;
+/// The largest Argon2 time cost (iterations) accepted (about ten times the default's work at
+/// the default memory).
+pub const MAX_KDF_T_COST: u32 = 32;
+/// The largest Argon2 parallelism (lanes) accepted.
+pub const MAX_KDF_P_COST: u32 = 16;
+
+/// Refuses key-derivation parameters outside the bounds (a store whose settings were edited
+/// to make opening it allocate terabytes or run for days).
+fn check_kdf(kdf: KdfParams) -> Result<(), StoreError> {
+    let bad = |what: &str, value: u32, max: u32| {
+        StoreError::Invalid(format!(
+            "key derivation parameters: {what} {value} is outside 1..={max}"
+        ))
+    };
+    if kdf.m_cost == 0 || kdf.m_cost > MAX_KDF_M_COST {
+        return Err(bad("memory cost (KiB)", kdf.m_cost, MAX_KDF_M_COST));
+    }
+    if kdf.t_cost == 0 || kdf.t_cost > MAX_KDF_T_COST {
+        return Err(bad("time cost", kdf.t_cost, MAX_KDF_T_COST));
+    }
+    if kdf.p_cost == 0 || kdf.p_cost > MAX_KDF_P_COST {
+        return Err(bad("parallelism", kdf.p_cost, MAX_KDF_P_COST));
+    }
+    Ok(())
+}
+
 /// The sealing key of one store, derived from its passphrase; wiped on drop.
 pub struct Sealer {
     key: Zeroizing<[u8; 32]>,
@@ -55,16 +84,24 @@ impl Sealer {
     /// Derives the sealing key from `passphrase` and the store's `salt` with Argon2id.
     ///
     /// # Errors
-    /// [`StoreError::Invalid`] for key-derivation parameters Argon2 refuses.
+    /// [`StoreError::Invalid`] for key-derivation parameters outside the bounds
+    /// ([`MAX_KDF_M_COST`], [`MAX_KDF_T_COST`], [`MAX_KDF_P_COST`]; checked before anything
+    /// is allocated or derived) or that Argon2 refuses.
     pub fn derive(passphrase: &[u8], salt: &[u8], kdf: KdfParams) -> Result<Self, StoreError> {
+        check_kdf(kdf)?;
         let params = argon2::Params::new(kdf.m_cost, kdf.t_cost, kdf.p_cost, Some(32))
             .map_err(|e| StoreError::Invalid(format!("key derivation parameters: {e}")))?;
+        let block_count = params.block_count();
         let argon =
             argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
         let mut key = Zeroizing::new([0u8; 32]);
+        // Argon2's memory (derived from the passphrase, and holding the key's last block) is
+        // wiped before it is freed: one pass over m_cost KiB, small beside the derivation.
+        let mut memory = Zeroizing::new(vec![argon2::Block::default(); block_count]);
         argon
-            .hash_password_into(passphrase, salt, key.as_mut_slice())
+            .hash_password_into_with_memory(passphrase, salt, key.as_mut_slice(), &mut *memory)
             .map_err(|e| StoreError::Invalid(format!("key derivation: {e}")))?;
+        drop(memory);
         // From here on the key is a secret: everything that uses it (AES-GCM key schedule,
         // sealing and unsealing) must be constant time in it. Argon2id itself indexes memory by
         // passphrase-derived data by design (its second half is data-dependent), which is why
