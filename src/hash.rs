@@ -28,6 +28,15 @@ pub struct Blocks {
     pub v: Vec<[u8; HASH_LEN]>,
 }
 
+/// Prints the block count only: `A` and the `v_i` derive from a secret input (an SSV).
+impl core::fmt::Debug for Blocks {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Blocks")
+            .field("blocks", &self.v.len())
+            .finish_non_exhaustive()
+    }
+}
+
 impl Drop for Blocks {
     fn drop(&mut self) {
         self.a.zeroize();
