@@ -138,9 +138,9 @@ fn operator_workflow_end_to_end_on_postgres() {
     ]);
     assert!(dist.contains("members = 3"), "{dist}");
     for m in [
-        "sip_a_example.org",
-        "sip_b_example.org",
-        "sip_d_example.org",
+        "sip%3Aa%40example.org",
+        "sip%3Ab%40example.org",
+        "sip%3Ad%40example.org",
     ] {
         let got = ok(&[
             "ue",
@@ -159,7 +159,7 @@ fn operator_workflow_end_to_end_on_postgres() {
         assert!(got.contains("key_id = 0ABCDEF1\n"), "{got}");
     }
     // re-running a provisioning returns the recorded key sets: the same files
-    let before = std::fs::read(keys.join("sip_a_example.org.xml")).unwrap();
+    let before = std::fs::read(keys.join("sip%3Aa%40example.org.xml")).unwrap();
     let again = t.path("again");
     std::fs::create_dir(&again).unwrap();
     let o = cmd(&[
@@ -177,7 +177,7 @@ fn operator_workflow_end_to_end_on_postgres() {
     assert!(o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("(0 new, 6 already recorded)"), "{err}");
-    let after = std::fs::read(again.join("sip_a_example.org.xml")).unwrap();
+    let after = std::fs::read(again.join("sip%3Aa%40example.org.xml")).unwrap();
     // same key sets (the response's time stamp may differ)
     let key_part = |x: &[u8]| {
         let x = String::from_utf8_lossy(x).to_string();

@@ -403,7 +403,7 @@ fn init_serve_fetch_distribute_receive() {
         "--keys",
         s(&alice_dir.join(format!("keyset-{}.xml", periods[1]))),
         "--message",
-        s(&msgs.join("sip_alice_example.org.mikey")),
+        s(&msgs.join("sip%3Aalice%40example.org.mikey")),
     ]);
     assert!(
         got.contains("key = 00112233445566778899AABBCCDDEEFF\n"),
