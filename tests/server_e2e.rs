@@ -1,11 +1,17 @@
 //! The KMS as an HTTPS service through the real binary: `kms init` -> `kms serve` -> `ue fetch`
 //! -> `gms distribute` -> `ue receive`; the same requests by curl; the authorisation and token
 //! matrices over HTTP; malformed requests; kill -9 during first-time issue, restart, and every
-//! key set a client received is in the store exactly once and equals a re-fetch.
+//! key set a client received is in the store exactly once and equals a re-fetch. The flow, the
+//! matrix and the kill test run on a SQLite file and on a PostgreSQL store; two servers on one
+//! PostgreSQL store answer the same clients, issue one key set for concurrent first requests,
+//! and one goes on when the other is killed.
 #![cfg(feature = "server")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod https;
+#[cfg(feature = "postgres")]
+#[path = "common/pg.rs"]
+mod pg;
 
 use std::collections::HashMap;
 use std::io::{BufRead as _, BufReader};
@@ -18,7 +24,7 @@ use std::time::{Duration, Instant};
 use https::{H1, Pki, Tmp, plain_get};
 use mikey_sakke::annex_d::KmsResponse;
 use mikey_sakke::idms::{IdmsKey, TokenRequest};
-use mikey_sakke::kms::store::{KmsStore, PrincipalKind, SqliteStore};
+use mikey_sakke::kms::store::{AnyStore, PrincipalKind, StoreSpec, open_store};
 
 const PASS: &str = "e2e-test-passphrase";
 const KMS_URI: &str = "kms.example.org";
@@ -34,8 +40,27 @@ const KEYPROV: &str = "/keymanagement/identity/v1/keyprov";
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_mikey-sakke"));
-    c.env("MIKEY_SAKKE_PASSPHRASE", PASS).stdin(Stdio::null());
+    c.env("MIKEY_SAKKE_PASSPHRASE", PASS)
+        .env_remove("MIKEY_SAKKE_STORE")
+        .stdin(Stdio::null());
     c
+}
+
+/// Where the store lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Backend {
+    Sqlite,
+    #[cfg(feature = "postgres")]
+    Postgres,
+}
+
+/// Runs `f` on `backend`, or returns at once when PostgreSQL tests are skipped explicitly.
+fn on(backend: Backend, f: impl FnOnce(Backend)) {
+    #[cfg(feature = "postgres")]
+    if backend == Backend::Postgres && pg::skip_requested() {
+        return;
+    }
+    f(backend);
 }
 
 fn s(p: &Path) -> &str {
@@ -59,10 +84,18 @@ fn fails(args: &[&str]) -> String {
     String::from_utf8(o.stderr).unwrap()
 }
 
+/// Opens the store at `spec` (a SQLite path or a PostgreSQL URL).
+fn open(spec: &str) -> Box<dyn AnyStore> {
+    open_store(&StoreSpec::parse(spec).unwrap(), PASS.as_bytes()).unwrap()
+}
+
 /// A KMS store, a PKI, an IdMS key; users registered.
 struct Kms {
     tmp: Tmp,
-    store: PathBuf,
+    /// A SQLite path or a PostgreSQL URL.
+    store: String,
+    /// A file holding the passphrase (`kms serve --passphrase-file`).
+    pass_file: PathBuf,
     ca: PathBuf,
     cert: PathBuf,
     key: PathBuf,
@@ -72,11 +105,17 @@ struct Kms {
 }
 
 impl Kms {
-    fn new(name: &str, users: &[&str]) -> Self {
+    fn new(name: &str, users: &[&str], backend: Backend) -> Self {
         let tmp = Tmp::new(name);
         let (ca, cert, key) = Pki::new().write(&tmp.0);
-        let store = tmp.path("kms.db");
-        ok(&["kms", "init", "--store", s(&store), "--kms-uri", KMS_URI]);
+        let store = match backend {
+            Backend::Sqlite => s(&tmp.path("kms.db")).to_string(),
+            #[cfg(feature = "postgres")]
+            Backend::Postgres => pg::shared().create_database(&pg::unique_db_name(name)),
+        };
+        let pass_file = tmp.path("passphrase.txt");
+        std::fs::write(&pass_file, format!("{PASS}\n")).unwrap();
+        ok(&["kms", "init", "--store", &store, "--kms-uri", KMS_URI]);
         let idms_key = tmp.path("idms.pem");
         let jwks = tmp.path("jwks.json");
         let out = ok(&["idms", "keygen", "--out", s(&idms_key), "--jwks", s(&jwks)]);
@@ -84,7 +123,7 @@ impl Kms {
         let idms = IdmsKey::from_pem(&std::fs::read_to_string(&idms_key).unwrap()).unwrap();
         // Users registered through the library (`kms provision` would issue); groups and their
         // managers through the CLI.
-        let st = SqliteStore::open(&store, PASS.as_bytes()).unwrap();
+        let st = open(&store);
         for u in users {
             st.register(u, PrincipalKind::User).unwrap();
         }
@@ -95,7 +134,7 @@ impl Kms {
                 "group",
                 "add-manager",
                 "--store",
-                s(&store),
+                &store,
                 "--group",
                 group,
                 "--manager",
@@ -105,6 +144,7 @@ impl Kms {
         Self {
             tmp,
             store,
+            pass_file,
             ca,
             cert,
             key,
@@ -141,28 +181,54 @@ impl Kms {
         p
     }
 
+    /// `kms serve` with everything on the command line, the passphrase from
+    /// `--passphrase-file` (not from the environment).
     fn serve(&self, extra: &[&str]) -> Served {
-        let mut child = bin()
-            .args([
-                "kms",
-                "serve",
-                "--store",
-                s(&self.store),
-                "--listen",
-                "127.0.0.1:0",
-                "--metrics-listen",
-                "127.0.0.1:0",
-                "--tls-cert",
-                s(&self.cert),
-                "--tls-key",
-                s(&self.key),
-                "--idms-keys",
-                s(&self.jwks),
-                "--issuer",
-                ISSUER,
-                "--audience",
-                AUDIENCE,
-            ])
+        let mut c = bin();
+        c.env_remove("MIKEY_SAKKE_PASSPHRASE").args([
+            "kms",
+            "serve",
+            "--store",
+            &self.store,
+            "--passphrase-file",
+            s(&self.pass_file),
+        ]);
+        self.spawn_serve(c, extra)
+    }
+
+    /// `kms serve` from a TOML config file (no passphrase in the environment).
+    fn serve_config(&self, config: &Path) -> Command {
+        let mut c = bin();
+        c.env_remove("MIKEY_SAKKE_PASSPHRASE")
+            .args(["kms", "serve", "--config", s(config)]);
+        self.with_server_options(&mut c);
+        c
+    }
+
+    /// Adds the listen addresses, TLS and token options of `kms serve`.
+    fn with_server_options(&self, command: &mut Command) {
+        command.args([
+            "--listen",
+            "127.0.0.1:0",
+            "--metrics-listen",
+            "127.0.0.1:0",
+            "--tls-cert",
+            s(&self.cert),
+            "--tls-key",
+            s(&self.key),
+            "--idms-keys",
+            s(&self.jwks),
+            "--issuer",
+            ISSUER,
+            "--audience",
+            AUDIENCE,
+        ]);
+    }
+
+    /// Starts `command` (a `kms serve` with its options) and waits for it to listen.
+    fn spawn_serve(&self, mut command: Command, extra: &[&str]) -> Served {
+        self.with_server_options(&mut command);
+        let mut child = command
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -292,8 +358,18 @@ fn pki_of(kms: &Kms) -> Pki {
 }
 
 #[test]
-fn init_serve_fetch_distribute_receive() {
-    let kms = Kms::new("e2e-flow", &[ALICE, BOB, GMS]);
+fn init_serve_fetch_distribute_receive_sqlite() {
+    on(Backend::Sqlite, init_serve_fetch_distribute_receive);
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn init_serve_fetch_distribute_receive_postgres() {
+    on(Backend::Postgres, init_serve_fetch_distribute_receive);
+}
+
+fn init_serve_fetch_distribute_receive(backend: Backend) {
+    let kms = Kms::new("e2e-flow", &[ALICE, BOB, GMS], backend);
     let server = kms.serve(&[]);
     let alice_dir = kms.tmp.path("alice");
     let gms_dir = kms.tmp.path("gms");
@@ -480,8 +556,30 @@ fn curl(server: &Served, kms: &Kms, path: &str, token: &str, extra: &[&str]) -> 
 #[test]
 fn curl_raw_and_escaped_uris_and_empty_body() {
     assert!(curl_available(), "curl is needed (apt-get install curl)");
-    let kms = Kms::new("e2e-curl", &[ALICE]);
-    let server = kms.serve(&["--no-access-log"]);
+    let kms = Kms::new("e2e-curl", &[ALICE], Backend::Sqlite);
+    // The store and its passphrase file named in a TOML config (paths relative to it), no
+    // passphrase in the environment: a wrong passphrase file stops the start.
+    let wrong = kms.tmp.path("wrong.txt");
+    std::fs::write(&wrong, "not the passphrase\n").unwrap();
+    let config = kms.tmp.path("serve.toml");
+    std::fs::write(
+        &config,
+        "store = \"kms.db\"\npassphrase-file = \"wrong.txt\"\naccess-log = false\n",
+    )
+    .unwrap();
+    let o = kms.serve_config(&config).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("wrong passphrase"), "{err}");
+    std::fs::write(
+        &config,
+        "store = \"kms.db\"\npassphrase-file = \"passphrase.txt\"\naccess-log = false\n",
+    )
+    .unwrap();
+    let mut c = bin();
+    c.env_remove("MIKEY_SAKKE_PASSPHRASE")
+        .args(["kms", "serve", "--config", s(&config)]);
+    let server = kms.spawn_serve(c, &[]);
     let t = kms.token(ALICE);
     let (code, init) = curl(
         &server,
@@ -572,8 +670,24 @@ fn curl_raw_and_escaped_uris_and_empty_body() {
 }
 
 #[test]
-fn authorisation_token_matrix_and_malformed_requests() {
-    let kms = Kms::new("e2e-matrix", &[ALICE, BOB, GMS]);
+fn authorisation_token_matrix_and_malformed_requests_sqlite() {
+    on(
+        Backend::Sqlite,
+        authorisation_token_matrix_and_malformed_requests,
+    );
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn authorisation_token_matrix_and_malformed_requests_postgres() {
+    on(
+        Backend::Postgres,
+        authorisation_token_matrix_and_malformed_requests,
+    );
+}
+
+fn authorisation_token_matrix_and_malformed_requests(backend: Backend) {
+    let kms = Kms::new("e2e-matrix", &[ALICE, BOB, GMS], backend);
     let server = kms.serve(&["--no-access-log"]);
     let pki = pki_of(&kms);
     let other_idms = IdmsKey::generate(&mut rand_core::UnwrapErr(getrandom::SysRng));
@@ -816,64 +930,101 @@ fn authorisation_token_matrix_and_malformed_requests() {
     server.stop();
 }
 
-#[test]
-fn kill_during_first_issue_then_restart_is_consistent() {
-    let users: Vec<String> = (0..24)
-        .map(|i| format!("sip:user{i}@example.org"))
-        .collect();
-    let refs: Vec<&str> = users.iter().map(String::as_str).collect();
-    let kms = Kms::new("e2e-kill", &refs);
-    let pki = pki_of(&kms);
-    let server = kms.serve(&["--no-access-log"]);
-    let addr = server.addr;
-    let tokens: Vec<String> = users.iter().map(|u| kms.token(u)).collect();
-    // First-time requests from 4 connections; kill -9 once some have been answered.
-    let received: Arc<Mutex<Vec<(String, KmsResponse)>>> = Arc::new(Mutex::new(Vec::new()));
-    let runtime = rt();
-    let mut tasks = Vec::new();
-    for lane in 0..4 {
-        let mine: Vec<(String, String)> = users
-            .iter()
-            .zip(&tokens)
-            .skip(lane)
-            .step_by(4)
-            .map(|(u, t)| (u.clone(), t.clone()))
-            .collect();
-        let pki = pki_of(&kms);
-        let received = Arc::clone(&received);
-        tasks.push(runtime.spawn(async move {
-            let mut c = H1::connect(&pki, addr).await;
-            for (user, token) in mine {
-                match c.send("POST", KEYPROV, Some(&token), Vec::new()).await {
-                    Ok(a) if a.status == 200 => {
-                        let doc = KmsResponse::from_xml(&a.body).unwrap();
-                        received.lock().unwrap().push((user, doc));
+/// A load of first-time keyprov requests: lane `i` sends, on one connection to
+/// `addrs[i % addrs.len()]`, the requests of users `i, i + lanes, ...` (each with its own
+/// token) and stops at its first transport error.
+struct Load {
+    /// What the clients received: (user, lane, response).
+    received: Arc<Mutex<Vec<(String, usize, KmsResponse)>>>,
+    /// Each lane's task: `true` when it got an answer for every one of its users.
+    lanes: Vec<tokio::task::JoinHandle<bool>>,
+}
+
+impl Load {
+    fn start(
+        runtime: &tokio::runtime::Runtime,
+        kms: &Kms,
+        users: &[String],
+        tokens: &[String],
+        addrs: &[SocketAddr],
+        lanes: usize,
+    ) -> Self {
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let mut tasks = Vec::new();
+        for lane in 0..lanes {
+            let mine: Vec<(String, String)> = users
+                .iter()
+                .zip(tokens)
+                .skip(lane)
+                .step_by(lanes)
+                .map(|(u, t)| (u.clone(), t.clone()))
+                .collect();
+            let pki = pki_of(kms);
+            let addr = addrs[lane % addrs.len()];
+            let received = Arc::clone(&received);
+            tasks.push(runtime.spawn(async move {
+                let mut c = H1::connect(&pki, addr).await;
+                for (user, token) in mine {
+                    match c.send("POST", KEYPROV, Some(&token), Vec::new()).await {
+                        Ok(a) if a.status == 200 => {
+                            let doc = KmsResponse::from_xml(&a.body).unwrap();
+                            received.lock().unwrap().push((user, lane, doc));
+                        }
+                        Ok(a) => panic!("{}: {}", a.status, a.body),
+                        Err(_) => return false,
                     }
-                    Ok(a) => panic!("{}: {}", a.status, a.body),
-                    Err(_) => return,
                 }
-            }
-        }));
+                true
+            }));
+        }
+        Self {
+            received,
+            lanes: tasks,
+        }
     }
-    let t = Instant::now();
-    while received.lock().unwrap().len() < 4 && t.elapsed() < Duration::from_secs(60) {
-        std::thread::sleep(Duration::from_millis(5));
+
+    /// Waits until `n` answers have arrived (at most a minute).
+    fn wait_for(&self, n: usize) {
+        let t = Instant::now();
+        while self.received.lock().unwrap().len() < n && t.elapsed() < Duration::from_secs(60) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
-    server.kill9();
-    for task in tasks {
-        let _ = runtime.block_on(task);
+
+    fn count(&self, lane_filter: impl Fn(usize) -> bool) -> usize {
+        let got = self.received.lock().unwrap();
+        got.iter().filter(|(_, lane, _)| lane_filter(*lane)).count()
     }
-    let got = received.lock().unwrap().clone();
-    assert!(
-        got.len() >= 4 && got.len() < users.len(),
-        "{} answered before the kill",
-        got.len()
-    );
-    // Restart; every key set received is what a re-fetch returns.
-    let server = kms.serve(&["--no-access-log"]);
+
+    /// Waits for every lane; returns whether each finished its users, and what was received.
+    fn finish(
+        self,
+        runtime: &tokio::runtime::Runtime,
+    ) -> (Vec<bool>, Vec<(String, usize, KmsResponse)>) {
+        let done = self
+            .lanes
+            .into_iter()
+            .map(|t| runtime.block_on(t).unwrap_or(false))
+            .collect();
+        let got = self.received.lock().unwrap().clone();
+        (done, got)
+    }
+}
+
+/// Every key set a client received equals what a re-fetch from `addr` returns, is in the store
+/// exactly once, is the stored one, and its delivery is in the audit log.
+fn check_received(
+    runtime: &tokio::runtime::Runtime,
+    kms: &Kms,
+    addr: SocketAddr,
+    users: &[String],
+    tokens: &[String],
+    got: &[(String, usize, KmsResponse)],
+) {
+    let pki = pki_of(kms);
     runtime.block_on(async {
-        let mut c = H1::connect(&pki, server.addr).await;
-        for (user, doc) in &got {
+        let mut c = H1::connect(&pki, addr).await;
+        for (user, _, doc) in got {
             let token = &tokens[users.iter().position(|u| u == user).unwrap()];
             let a = c.post(KEYPROV, Some(token)).await;
             assert_eq!(a.status, 200);
@@ -881,14 +1032,13 @@ fn kill_during_first_issue_then_restart_is_consistent() {
             assert_eq!(again.key_sets(), doc.key_sets(), "{user}");
         }
     });
-    server.stop();
-    // In the store exactly once each, equal to what the client received.
-    let st = SqliteStore::open(&kms.store, PASS.as_bytes()).unwrap();
+    let st = open(&kms.store);
     let mut seen: HashMap<(String, u64), usize> = HashMap::new();
     for e in st.issue_log(None).unwrap() {
         *seen.entry((e.uri.clone(), e.period_no)).or_default() += 1;
     }
-    for (user, doc) in &got {
+    let deliveries = st.deliveries().unwrap();
+    for (user, _, doc) in got {
         let ks = &doc.key_sets()[0];
         assert_eq!(
             seen.get(&(user.clone(), ks.key_period_no)),
@@ -896,8 +1046,7 @@ fn kill_during_first_issue_then_restart_is_consistent() {
             "{user}"
         );
         assert!(
-            st.deliveries()
-                .unwrap()
+            deliveries
                 .iter()
                 .any(|d| d.principal == *user && d.uri == *user && d.peer.is_some()),
             "{user}: no delivery in the audit log"
@@ -906,4 +1055,110 @@ fn kill_during_first_issue_then_restart_is_consistent() {
         assert_eq!(stored.user_id, *ks.user_id());
         assert_eq!(stored.rsk.to_bytes().as_slice(), ks.user_decrypt_key());
     }
+}
+
+fn numbered_users(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("sip:user{i}@example.org")).collect()
+}
+
+#[test]
+fn kill_during_first_issue_then_restart_is_consistent_sqlite() {
+    on(
+        Backend::Sqlite,
+        kill_during_first_issue_then_restart_is_consistent,
+    );
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn kill_during_first_issue_then_restart_is_consistent_postgres() {
+    on(
+        Backend::Postgres,
+        kill_during_first_issue_then_restart_is_consistent,
+    );
+}
+
+fn kill_during_first_issue_then_restart_is_consistent(backend: Backend) {
+    let users = numbered_users(24);
+    let refs: Vec<&str> = users.iter().map(String::as_str).collect();
+    let kms = Kms::new("e2e-kill", &refs, backend);
+    let server = kms.serve(&["--no-access-log"]);
+    let tokens: Vec<String> = users.iter().map(|u| kms.token(u)).collect();
+    // First-time requests from 4 connections; kill -9 once some have been answered.
+    let runtime = rt();
+    let load = Load::start(&runtime, &kms, &users, &tokens, &[server.addr], 4);
+    load.wait_for(4);
+    server.kill9();
+    let (_, got) = load.finish(&runtime);
+    assert!(
+        got.len() >= 4 && got.len() < users.len(),
+        "{} answered before the kill",
+        got.len()
+    );
+    // Restart; every key set received is what a re-fetch returns, and in the store once.
+    let server = kms.serve(&["--no-access-log"]);
+    check_received(&runtime, &kms, server.addr, &users, &tokens, &got);
+    server.stop();
+}
+
+/// #18 item 4: two `kms serve` processes on one PostgreSQL store.
+#[cfg(feature = "postgres")]
+#[test]
+fn two_servers_on_one_postgres_store() {
+    on(Backend::Postgres, |backend| {
+        let users = numbered_users(24);
+        let mut refs: Vec<&str> = users.iter().map(String::as_str).collect();
+        refs.push(ALICE);
+        let kms = Kms::new("e2e-two", &refs, backend);
+        let a = kms.serve(&["--no-access-log"]);
+        let b = kms.serve(&["--no-access-log"]);
+        let runtime = rt();
+        // Concurrent first requests for one user and period, across both processes: one key
+        // set, the same for everyone.
+        let token = kms.token(ALICE);
+        let start = Arc::new(tokio::sync::Barrier::new(8));
+        let tasks: Vec<_> = (0..8)
+            .map(|i| {
+                let pki = pki_of(&kms);
+                let addr = if i % 2 == 0 { a.addr } else { b.addr };
+                let token = token.clone();
+                let start = Arc::clone(&start);
+                runtime.spawn(async move {
+                    let mut c = H1::connect(&pki, addr).await;
+                    start.wait().await;
+                    let r = c.post(KEYPROV, Some(&token)).await;
+                    assert_eq!(r.status, 200, "{}", r.body);
+                    KmsResponse::from_xml(&r.body).unwrap().key_sets()[0].clone()
+                })
+            })
+            .collect();
+        let sets: Vec<_> = tasks
+            .into_iter()
+            .map(|t| runtime.block_on(t).unwrap())
+            .collect();
+        assert!(sets.iter().all(|x| *x == sets[0]), "one key set for all");
+        let log = open(&kms.store).issue_log(Some(ALICE)).unwrap();
+        assert_eq!(log.len(), 1, "{log:?}");
+        assert_eq!(log[0].period_no, sets[0].key_period_no);
+        // A load of first-time requests on both; kill -9 one; the other goes on.
+        let tokens: Vec<String> = users.iter().map(|u| kms.token(u)).collect();
+        let load = Load::start(&runtime, &kms, &users, &tokens, &[a.addr, b.addr], 4);
+        load.wait_for(4);
+        let on_b_before = load.count(|lane| lane % 2 == 1);
+        a.kill9();
+        let (done, got) = load.finish(&runtime);
+        for (lane, finished) in done.iter().enumerate() {
+            if lane % 2 == 1 {
+                assert!(finished, "lane {lane} on the surviving server stopped");
+            }
+        }
+        let on_b = got.iter().filter(|(_, lane, _)| lane % 2 == 1).count();
+        assert_eq!(on_b, users.len() / 2, "every user of the surviving server");
+        assert!(
+            on_b > on_b_before,
+            "the surviving server answered after the kill"
+        );
+        check_received(&runtime, &kms, b.addr, &users, &tokens, &got);
+        b.stop();
+    });
 }

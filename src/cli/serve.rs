@@ -18,10 +18,14 @@ use mikey_sakke::server::{
 /// Options of `kms serve`.
 #[derive(clap::Args, Debug, Default)]
 pub struct ServeArgs {
-    /// The store file (SQLite) made by `kms init`; its passphrase comes from
-    /// MIKEY_SAKKE_PASSPHRASE or a prompt.
+    /// The store made by `kms init`: a SQLite file or a `postgres://` URL. Its passphrase comes
+    /// from --passphrase-file (or `passphrase-file` in --config), MIKEY_SAKKE_PASSPHRASE or a
+    /// prompt.
     #[arg(long, value_name = "FILE")]
     pub store: Option<PathBuf>,
+    /// Where the store passphrase comes from.
+    #[command(flatten)]
+    pub pass: super::PassphraseArgs,
     /// The HTTPS listen address (e.g. 0.0.0.0:8443; port 0 picks a free port).
     #[arg(long, value_name = "ADDR:PORT")]
     pub listen: Option<SocketAddr>,
@@ -83,6 +87,8 @@ pub struct ServeArgs {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct FileConfig {
     store: Option<PathBuf>,
+    /// A file holding the store passphrase (never the passphrase itself).
+    passphrase_file: Option<PathBuf>,
     listen: Option<SocketAddr>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
@@ -106,6 +112,8 @@ struct FileConfig {
 pub struct Settings {
     /// The store file.
     pub store: PathBuf,
+    /// Where the store passphrase comes from.
+    pub pass: super::PassphraseArgs,
     /// The HTTPS address.
     pub listen: SocketAddr,
     /// The certificate chain.
@@ -140,11 +148,18 @@ impl Settings {
                 let mut f: FileConfig = toml::from_str(&text)
                     .map_err(|e| CliError(format!("{}: {}", path.display(), e.message())))?;
                 let base = path.parent().unwrap_or(Path::new("."));
+                // A `postgres://` store is a URL, not a path relative to the file.
+                let store_is_url = f.store.as_ref().is_some_and(|s| {
+                    let s = s.to_string_lossy();
+                    s.starts_with("postgres://") || s.starts_with("postgresql://")
+                });
+                let store = if store_is_url { None } else { f.store.as_mut() };
                 for p in [
-                    &mut f.store,
-                    &mut f.tls_cert,
-                    &mut f.tls_key,
-                    &mut f.idms_keys,
+                    store,
+                    f.passphrase_file.as_mut(),
+                    f.tls_cert.as_mut(),
+                    f.tls_key.as_mut(),
+                    f.idms_keys.as_mut(),
                 ]
                 .into_iter()
                 .flatten()
@@ -196,6 +211,10 @@ impl Settings {
         };
         Ok(Self {
             store: required(args.store.clone().or(file.store), "store")?,
+            pass: super::PassphraseArgs {
+                passphrase_file: args.pass.passphrase_file.clone().or(file.passphrase_file),
+                allow_weak_passphrase: args.pass.allow_weak_passphrase,
+            },
             listen: required(args.listen.or(file.listen), "listen")?,
             tls_cert: required(args.tls_cert.clone().or(file.tls_cert), "tls-cert")?,
             tls_key: required(args.tls_key.clone().or(file.tls_key), "tls-key")?,
@@ -208,9 +227,14 @@ impl Settings {
     }
 }
 
-/// The KMS service over the store (the passphrase from MIKEY_SAKKE_PASSPHRASE or a prompt).
-fn open_service(store: &Path) -> Result<Arc<dyn KmsHandler>, CliError> {
-    let pass = super::passphrase_to_open(&super::PassphraseArgs::default())?;
+/// The KMS service over the store (the passphrase from the passphrase file,
+/// MIKEY_SAKKE_PASSPHRASE or a prompt). The passphrase key derivation (Argon2id) runs here,
+/// once, before the server starts.
+fn open_service(
+    store: &Path,
+    pass: &super::PassphraseArgs,
+) -> Result<Arc<dyn KmsHandler>, CliError> {
+    let pass = super::passphrase_to_open(pass)?;
     // A SQLite path or a postgres:// URL, as for every kms command.
     let spec = mikey_sakke::kms::store::StoreSpec::parse(&store.to_string_lossy())
         .map_err(|e| CliError(e.to_string()))?;
@@ -255,7 +279,10 @@ pub fn run(args: &ServeArgs) -> Result<Output, CliError> {
         server::tls::server_config(&s.tls_cert, &s.tls_key).map_err(|e| CliError(e.to_string()))?;
     let auth = Authenticator::from_jwks_file(&s.idms_keys, s.auth.clone())
         .map_err(|e| CliError(e.to_string()))?;
-    let handler = open_service(&s.store)?;
+    let handler = open_service(&s.store, &s.pass)?;
+    // The store is dropped here, after the runtime: a PostgreSQL store's connections (each with
+    // a runtime of its own) must not be dropped on an async thread.
+    let store_keeper = Arc::clone(&handler);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .max_blocking_threads(s.limits.max_in_flight.saturating_add(4))
@@ -269,7 +296,7 @@ pub fn run(args: &ServeArgs) -> Result<Output, CliError> {
         limits: s.limits.clone(),
         access_log: s.access_log,
     };
-    runtime.block_on(async {
+    let result = runtime.block_on(async {
         let server = Server::bind(config, handler)
             .await
             .map_err(|e| CliError(e.to_string()))?;
@@ -291,5 +318,8 @@ pub fn run(args: &ServeArgs) -> Result<Output, CliError> {
             .text("stopped", "graceful shutdown")
             .text("key_sets_issued", metrics.issued())
             .text("key_sets_served", metrics.served()))
-    })
+    });
+    drop(runtime);
+    drop(store_keeper);
+    result
 }
