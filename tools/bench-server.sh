@@ -5,6 +5,7 @@
 #   tools/bench-server.sh                 # everything, 10 s per wrk run
 #   DURATION=5s tools/bench-server.sh     # shorter runs
 #   ONLY="keyprov handshake" tools/bench-server.sh
+#   PERF_OUT=/tmp/kms.perf ONLY=keyprov tools/bench-server.sh   # and perf-record the server
 #
 # Parts (ONLY selects some): keyprov (already issued and first-time, 64 connections, SQLite),
 # handshake (new TLS connections per second), overload (640 connections against
@@ -86,7 +87,7 @@ serve() { # STORE [extra options...]; sets SERVER_PORT, METRICS_PORT, appends to
     shift
     SERVER_PORT=$(free_port)
     METRICS_PORT=$(free_port)
-    ms kms serve --store "$store" --listen "127.0.0.1:$SERVER_PORT" \
+    "$BIN" kms serve --store "$store" --passphrase-file "$WORK/pass" --listen "127.0.0.1:$SERVER_PORT" \
         --metrics-listen "127.0.0.1:$METRICS_PORT" --tls-cert "$WORK/cert.pem" \
         --tls-key "$WORK/key.pem" --idms-keys "$WORK/jwks.json" --no-access-log "$@" \
         >"$WORK/serve-$SERVER_PORT.out" 2>"$WORK/serve-$SERVER_PORT.err" &
@@ -168,9 +169,15 @@ if want keyprov || want handshake || want overload; then
     FIXED=$KEYPROV/$ESCAPED_USER/$(hex_time "$NOW")
     curl -sf -k -X POST -H "Authorization: Bearer $TOKEN" "https://127.0.0.1:$SERVER_PORT$FIXED" >/dev/null
     if want keyprov; then
+        if [[ -n "${PERF_OUT:-}" ]]; then
+            # Profile the server during the already-issued run: perf report -i "$PERF_OUT".
+            perf record -g -o "$PERF_OUT" -p "${PIDS[-1]}" -- sleep "${DURATION%s}" >/dev/null 2>&1 &
+            PERF_PID=$!
+        fi
         read -r rps p50 p99 bad < <(KPATH=$FIXED run_wrk -t"$WRK_THREADS" -c"$CONNS" -d"$DURATION" \
             -s "$WORK/keyprov.lua" "https://127.0.0.1:$SERVER_PORT")
         report "keyprov, already issued, SQLite, $CONNS conns" "$rps req/s, p50 $p50, p99 $p99, non-2xx $bad"
+        if [[ -n "${PERF_OUT:-}" ]]; then wait "$PERF_PID" || true; fi
         read -r rps p50 p99 bad < <(KPATH=$KEYPROV/$ESCAPED_USER NTP_BASE=$((NOW + 86400)) PERIOD=$PERIOD \
             run_wrk -t"$WRK_THREADS" -c"$CONNS" -d"$DURATION" -s "$WORK/first.lua" \
             "https://127.0.0.1:$SERVER_PORT")

@@ -65,6 +65,10 @@ pub struct ServeArgs {
     /// Service calls in progress at most; more are answered 503 at once (default 64).
     #[arg(long, value_name = "N")]
     pub max_in_flight: Option<usize>,
+    /// Threads running the service calls (token check, store, crypto); calls admitted beyond
+    /// them wait for one (default: 4 per core, at least 8, at most --max-in-flight).
+    #[arg(long, value_name = "N")]
+    pub service_threads: Option<usize>,
     /// Largest request body in octets; larger ones get 413 (default 65536).
     #[arg(long, value_name = "OCTETS")]
     pub max_body: Option<usize>,
@@ -100,6 +104,7 @@ struct FileConfig {
     clock_skew: Option<u64>,
     max_connections: Option<usize>,
     max_in_flight: Option<usize>,
+    service_threads: Option<usize>,
     max_body: Option<usize>,
     header_timeout: Option<u64>,
     body_timeout: Option<u64>,
@@ -130,6 +135,8 @@ pub struct Settings {
     pub limits: Limits,
     /// Whether to write the access log.
     pub access_log: bool,
+    /// Threads running the service calls.
+    pub service_threads: usize,
 }
 
 fn required<T>(v: Option<T>, name: &str) -> Result<T, CliError> {
@@ -191,9 +198,12 @@ impl Settings {
             max_h2_streams: d.max_h2_streams,
             shutdown_grace: secs(args.shutdown_grace, file.shutdown_grace, d.shutdown_grace),
         };
-        if limits.max_connections == 0 || limits.max_in_flight == 0 {
+        if limits.max_connections == 0
+            || limits.max_in_flight == 0
+            || args.service_threads.or(file.service_threads) == Some(0)
+        {
             return Err(CliError::new(
-                "--max-connections and --max-in-flight must be at least 1",
+                "--max-connections, --max-in-flight and --service-threads must be at least 1",
             ));
         }
         let auth = AuthConfig {
@@ -209,6 +219,10 @@ impl Settings {
                 .or(file.clock_skew)
                 .unwrap_or(AuthConfig::default().leeway),
         };
+        let service_threads = args
+            .service_threads
+            .or(file.service_threads)
+            .unwrap_or_else(|| default_service_threads(limits.max_in_flight));
         Ok(Self {
             store: required(args.store.clone().or(file.store), "store")?,
             pass: super::PassphraseArgs {
@@ -223,6 +237,7 @@ impl Settings {
             auth,
             limits,
             access_log: !args.no_access_log && file.access_log.unwrap_or(true),
+            service_threads,
         })
     }
 }
@@ -243,6 +258,16 @@ fn open_service(
     let store: Arc<dyn mikey_sakke::kms::store::AnyStore> = Arc::from(store);
     let service = KmsService::new(store).map_err(|e| CliError(e.to_string()))?;
     Ok(Arc::new(service))
+}
+
+/// The default number of service threads: 4 per core, at least 8, at most `max_in_flight`.
+///
+/// A few threads per core keep the cores busy while some wait for the database; many more
+/// (one per admitted call) only contend for the store's lock: on 2 cores, 64 threads served
+/// stored key sets at about half the rate of 8 (docs/performance.md, "KMS server").
+fn default_service_threads(max_in_flight: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    cores.saturating_mul(4).max(8).min(max_in_flight)
 }
 
 /// Waits for SIGTERM or SIGINT (Ctrl-C).
@@ -285,7 +310,7 @@ pub fn run(args: &ServeArgs) -> Result<Output, CliError> {
     let store_keeper = Arc::clone(&handler);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .max_blocking_threads(s.limits.max_in_flight.saturating_add(4))
+        .max_blocking_threads(s.service_threads)
         .build()
         .map_err(|e| CliError(format!("cannot start the runtime: {e}")))?;
     let config = ServerConfig {
