@@ -67,7 +67,21 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
-fn ok(args: &[&str]) -> String {
+/// The arguments of `ue fetch` (`--ca` when given).
+fn fetch_args(url: &str, user: &str, token: &str, ca: Option<&str>, out: &str) -> Vec<String> {
+    let mut a: Vec<String> = [
+        "ue", "fetch", "--kms", url, "--user", user, "--token", token,
+    ]
+    .map(String::from)
+    .to_vec();
+    if let Some(ca) = ca {
+        a.extend(["--ca".to_string(), ca.to_string()]);
+    }
+    a.extend(["--out".to_string(), out.to_string()]);
+    a
+}
+
+fn ok<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(args: &[S]) -> String {
     let o = bin().args(args).output().unwrap();
     assert_eq!(
         o.status.code(),
@@ -78,7 +92,7 @@ fn ok(args: &[&str]) -> String {
     String::from_utf8(o.stdout).unwrap()
 }
 
-fn fails(args: &[&str]) -> String {
+fn fails<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(args: &[S]) -> String {
     let o = bin().args(args).output().unwrap();
     assert_eq!(o.status.code(), Some(1), "{args:?} should fail");
     String::from_utf8(o.stderr).unwrap()
@@ -375,20 +389,13 @@ fn init_serve_fetch_distribute_receive(backend: Backend) {
     let gms_dir = kms.tmp.path("gms");
     let alice_token = kms.token_file(ALICE);
     let gms_token = kms.token_file(GMS);
-    let out = ok(&[
-        "ue",
-        "fetch",
-        "--kms",
+    let out = ok(&fetch_args(
         &server.url(),
-        "--user",
         ALICE,
-        "--token",
         s(&alice_token),
-        "--ca",
-        s(&kms.ca),
-        "--out",
+        Some(s(&kms.ca)),
         s(&alice_dir),
-    ]);
+    ));
     let periods: Vec<u64> = out
         .lines()
         .filter_map(|l| l.strip_prefix("key_period = "))
@@ -408,20 +415,13 @@ fn init_serve_fetch_distribute_receive(backend: Backend) {
     }
     // The token from standard input works the same.
     let o = bin()
-        .args([
-            "ue",
-            "fetch",
-            "--kms",
+        .args(fetch_args(
             &server.url(),
-            "--user",
             GMS,
-            "--token",
             "-",
-            "--ca",
-            s(&kms.ca),
-            "--out",
+            Some(s(&kms.ca)),
             s(&gms_dir),
-        ])
+        ))
         .stdin(std::fs::File::open(&gms_token).unwrap())
         .output()
         .unwrap();
@@ -433,20 +433,13 @@ fn init_serve_fetch_distribute_receive(backend: Backend) {
     );
     // The group manager fetches its group's key sets too.
     let group_dir = kms.tmp.path("group");
-    ok(&[
-        "ue",
-        "fetch",
-        "--kms",
+    ok(&fetch_args(
         &server.url(),
-        "--user",
         GROUP,
-        "--token",
         s(&gms_token),
-        "--ca",
-        s(&kms.ca),
-        "--out",
+        Some(s(&kms.ca)),
         s(&group_dir),
-    ]);
+    ));
     // GMS distributes a GMK to alice, signed with the GMS's key set of this period.
     let members = kms.tmp.path("members.txt");
     std::fs::write(&members, format!("{ALICE}\n")).unwrap();
@@ -848,83 +841,50 @@ fn authorisation_token_matrix_and_malformed_requests(backend: Backend) {
     });
     // The client's errors are clear.
     let bob_token = kms.token_file(BOB);
-    let err = fails(&[
-        "ue",
-        "fetch",
-        "--kms",
+    let err = fails(&fetch_args(
         &server.url(),
-        "--user",
         ALICE,
-        "--token",
         s(&bob_token),
-        "--ca",
-        s(&kms.ca),
-        "--out",
+        Some(s(&kms.ca)),
         s(&kms.tmp.path("x")),
-    ]);
+    ));
     assert!(err.contains("403 Forbidden"), "{err}");
     let nobody = kms.token_file(UNREGISTERED);
-    let err = fails(&[
-        "ue",
-        "fetch",
-        "--kms",
+    let err = fails(&fetch_args(
         &server.url(),
-        "--user",
         UNREGISTERED,
-        "--token",
         s(&nobody),
-        "--ca",
-        s(&kms.ca),
-        "--out",
+        Some(s(&kms.ca)),
         s(&kms.tmp.path("x")),
-    ]);
+    ));
     assert!(err.contains("404 Not Found"), "{err}");
     let junk = kms.tmp.path("junk.token");
     std::fs::write(&junk, "abc.def.ghi").unwrap();
-    let err = fails(&[
-        "ue",
-        "fetch",
-        "--kms",
+    let err = fails(&fetch_args(
         &server.url(),
-        "--user",
         ALICE,
-        "--token",
         s(&junk),
-        "--ca",
-        s(&kms.ca),
-        "--out",
+        Some(s(&kms.ca)),
         s(&kms.tmp.path("x")),
-    ]);
+    ));
     assert!(err.contains("401 Unauthorized"), "{err}");
     // Without --ca the test CA is unknown: a TLS error naming the cause.
     let alice_token = kms.token_file(ALICE);
-    let err = fails(&[
-        "ue",
-        "fetch",
-        "--kms",
+    let err = fails(&fetch_args(
         &server.url(),
-        "--user",
         ALICE,
-        "--token",
         s(&alice_token),
-        "--ca",
-        s(&kms.cert),
-        "--out",
+        Some(s(&kms.cert)),
         s(&kms.tmp.path("x")),
-    ]);
+    ));
     assert!(err.contains("TLS handshake with the KMS failed"), "{err}");
-    let err = fails(&[
-        "ue",
-        "fetch",
-        "--kms",
+    let err = fails(&fetch_args(
         &format!("http://127.0.0.1:{}", server.addr.port()),
-        "--user",
         ALICE,
-        "--token",
         s(&alice_token),
-        "--out",
+        None,
         s(&kms.tmp.path("x")),
-    ]);
+    ));
     assert!(err.contains("--insecure-http"), "{err}");
     assert!(!kms.tmp.path("x").exists(), "nothing written on failure");
     server.stop();

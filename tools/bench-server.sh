@@ -6,6 +6,7 @@
 #   DURATION=5s tools/bench-server.sh     # shorter runs
 #   ONLY="keyprov handshake" tools/bench-server.sh
 #   PERF_OUT=/tmp/kms.perf ONLY=keyprov tools/bench-server.sh   # and perf-record the server
+#   SERVE_OPTS="--service-threads 68" ONLY=keyprov tools/bench-server.sh   # extra serve options
 #
 # Parts (ONLY selects some): keyprov (already issued and first-time, 64 connections, SQLite),
 # handshake (new TLS connections per second), overload (640 connections against
@@ -89,7 +90,7 @@ serve() { # STORE [extra options...]; sets SERVER_PORT, METRICS_PORT, appends to
     METRICS_PORT=$(free_port)
     "$BIN" kms serve --store "$store" --passphrase-file "$WORK/pass" --listen "127.0.0.1:$SERVER_PORT" \
         --metrics-listen "127.0.0.1:$METRICS_PORT" --tls-cert "$WORK/cert.pem" \
-        --tls-key "$WORK/key.pem" --idms-keys "$WORK/jwks.json" --no-access-log "$@" \
+        --tls-key "$WORK/key.pem" --idms-keys "$WORK/jwks.json" --no-access-log ${SERVE_OPTS:-} "$@" \
         >"$WORK/serve-$SERVER_PORT.out" 2>"$WORK/serve-$SERVER_PORT.err" &
     PIDS+=($!)
     for _ in $(seq 1 200); do
@@ -179,7 +180,7 @@ if want keyprov || want handshake || want overload; then
         report "keyprov, already issued, SQLite, $CONNS conns" "$rps req/s, p50 $p50, p99 $p99, non-2xx $bad"
         if [[ -n "${PERF_OUT:-}" ]]; then wait "$PERF_PID" || true; fi
         read -r rps p50 p99 bad < <(KPATH=$KEYPROV/$ESCAPED_USER NTP_BASE=$((NOW + 86400)) PERIOD=$PERIOD \
-            run_wrk -t"$WRK_THREADS" -c"$CONNS" -d"$DURATION" -s "$WORK/first.lua" \
+            run_wrk -t"$WRK_THREADS" -c"$CONNS" -d"$DURATION" --timeout 10s -s "$WORK/first.lua" \
             "https://127.0.0.1:$SERVER_PORT")
         report "keyprov, first-time issue, SQLite, $CONNS conns" "$rps req/s, p50 $p50, p99 $p99, non-2xx $bad"
     fi

@@ -262,9 +262,10 @@ fn open_service(
 
 /// The default number of service threads: 4 per core, at least 8, at most `max_in_flight`.
 ///
-/// A few threads per core keep the cores busy while some wait for the database; many more
-/// (one per admitted call) only contend for the store's lock: on 2 cores, 64 threads served
-/// stored key sets at about half the rate of 8 (docs/performance.md, "KMS server").
+/// A few threads per core keep the cores busy while some wait for the database. Many more (one
+/// per admitted call) serve stored key sets no faster and make first-time issues share the
+/// cores, so that all of them finish late: on 2 cores with 64 threads, 64 concurrent first
+/// requests ran past a 2 s client timeout (docs/performance.md, "KMS server").
 fn default_service_threads(max_in_flight: usize) -> usize {
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
     cores.saturating_mul(4).max(8).min(max_in_flight)
