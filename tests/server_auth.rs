@@ -1,5 +1,6 @@
 //! Access-token checks (`server::auth`): ES256 and RS256 tokens against a JWKS, the principal
-//! claim, and every refusal with its precise reason; JWKS files that must be refused.
+//! claim, and every refusal with its precise reason; JWKS files that must be refused; a verified
+//! token remembered until its `exp` only.
 #![cfg(feature = "server")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -317,4 +318,34 @@ fn unusable_jwks_are_refused() {
             "{what}"
         );
     }
+}
+
+#[test]
+fn a_verified_token_is_remembered_until_its_exp_only() {
+    let k = keys();
+    let auth = Authenticator::from_jwks_json(
+        &k.jwks,
+        AuthConfig {
+            leeway: 0,
+            ..config()
+        },
+    )
+    .unwrap();
+    let exp = now() + 2;
+    let token = rs256(&k, &claims(serde_json::json!({"exp": exp})), "rsa-1");
+    // Verified, then answered from memory with the same principal.
+    assert_eq!(auth.verify_token(&token).unwrap().uri, ALICE);
+    assert_eq!(auth.verify_token(&token).unwrap().uri, ALICE);
+    // A refused token stays refused (nothing about it is remembered).
+    let mut forged = token.clone();
+    forged.pop();
+    forged.push(if token.ends_with('A') { 'B' } else { 'A' });
+    for _ in 0..2 {
+        assert!(auth.verify_token(&forged).is_err());
+    }
+    // Past `exp` the remembered token is checked again, and refused.
+    while now() <= exp {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(auth.verify_token(&token), Err(AuthError::Expired));
 }

@@ -1,318 +1,52 @@
 //! The KMS as an HTTPS service through the real binary: `kms init` -> `kms serve` -> `ue fetch`
 //! -> `gms distribute` -> `ue receive`; the same requests by curl; the authorisation and token
 //! matrices over HTTP; malformed requests; kill -9 during first-time issue, restart, and every
-//! key set a client received is in the store exactly once and equals a re-fetch.
+//! key set a client received is in the store exactly once and equals a re-fetch. The flow, the
+//! matrix and the kill test run on a SQLite file and on a PostgreSQL store; two servers on one
+//! PostgreSQL store answer the same clients, issue one key set for concurrent first requests,
+//! and one goes on when the other is killed.
 #![cfg(feature = "server")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod e2e;
 mod https;
+#[cfg(feature = "postgres")]
+#[path = "common/pg.rs"]
+mod pg;
 
-use std::collections::HashMap;
-use std::io::{BufRead as _, BufReader};
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::sync::Arc;
 
-use https::{H1, Pki, Tmp, plain_get};
+use e2e::*;
+use https::{H1, plain_get};
 use mikey_sakke::annex_d::KmsResponse;
 use mikey_sakke::idms::{IdmsKey, TokenRequest};
-use mikey_sakke::kms::store::{KmsStore, PrincipalKind, SqliteStore};
-
-const PASS: &str = "e2e-test-passphrase";
-const KMS_URI: &str = "kms.example.org";
-const ISSUER: &str = "https://idms.example.org";
-const AUDIENCE: &str = "kms.example.org";
-const ALICE: &str = "sip:alice@example.org";
-const BOB: &str = "sip:bob@example.org";
-const GMS: &str = "sip:gms@example.org";
-const GROUP: &str = "sip:group1@example.org";
-const GROUP2: &str = "sip:group2@example.org";
-const UNREGISTERED: &str = "sip:nobody@example.org";
-const KEYPROV: &str = "/keymanagement/identity/v1/keyprov";
-
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_mikey-sakke"));
-    c.env("MIKEY_SAKKE_PASSPHRASE", PASS).stdin(Stdio::null());
-    c
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn ok(args: &[&str]) -> String {
-    let o = bin().args(args).output().unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout).unwrap()
-}
-
-fn fails(args: &[&str]) -> String {
-    let o = bin().args(args).output().unwrap();
-    assert_eq!(o.status.code(), Some(1), "{args:?} should fail");
-    String::from_utf8(o.stderr).unwrap()
-}
-
-/// A KMS store, a PKI, an IdMS key; users registered.
-struct Kms {
-    tmp: Tmp,
-    store: PathBuf,
-    ca: PathBuf,
-    cert: PathBuf,
-    key: PathBuf,
-    jwks: PathBuf,
-    idms_key: PathBuf,
-    idms: IdmsKey,
-}
-
-impl Kms {
-    fn new(name: &str, users: &[&str]) -> Self {
-        let tmp = Tmp::new(name);
-        let (ca, cert, key) = Pki::new().write(&tmp.0);
-        let store = tmp.path("kms.db");
-        ok(&["kms", "init", "--store", s(&store), "--kms-uri", KMS_URI]);
-        let idms_key = tmp.path("idms.pem");
-        let jwks = tmp.path("jwks.json");
-        let out = ok(&["idms", "keygen", "--out", s(&idms_key), "--jwks", s(&jwks)]);
-        assert!(out.contains("kid = "));
-        let idms = IdmsKey::from_pem(&std::fs::read_to_string(&idms_key).unwrap()).unwrap();
-        // Users registered through the library (`kms provision` would issue); groups and their
-        // managers through the CLI.
-        let st = SqliteStore::open(&store, PASS.as_bytes()).unwrap();
-        for u in users {
-            st.register(u, PrincipalKind::User).unwrap();
-        }
-        drop(st);
-        for (group, manager) in [(GROUP, GMS), (GROUP2, "sip:gms2@example.org")] {
-            ok(&[
-                "kms",
-                "group",
-                "add-manager",
-                "--store",
-                s(&store),
-                "--group",
-                group,
-                "--manager",
-                manager,
-            ]);
-        }
-        Self {
-            tmp,
-            store,
-            ca,
-            cert,
-            key,
-            jwks,
-            idms_key,
-            idms,
-        }
-    }
-
-    fn token(&self, user: &str) -> String {
-        let mut r = TokenRequest::new(user);
-        r.issuer = ISSUER.into();
-        r.audience = Some(AUDIENCE.into());
-        self.idms.token(&r).unwrap()
-    }
-
-    fn token_file(&self, user: &str) -> PathBuf {
-        let p = self
-            .tmp
-            .path(&format!("{}.token", mikey_sakke_file_name(user)));
-        let out = ok(&[
-            "idms",
-            "token",
-            "--key",
-            s(&self.idms_key),
-            "--user",
-            user,
-            "--issuer",
-            ISSUER,
-            "--audience",
-            AUDIENCE,
-        ]);
-        std::fs::write(&p, out).unwrap();
-        p
-    }
-
-    fn serve(&self, extra: &[&str]) -> Served {
-        let mut child = bin()
-            .args([
-                "kms",
-                "serve",
-                "--store",
-                s(&self.store),
-                "--listen",
-                "127.0.0.1:0",
-                "--metrics-listen",
-                "127.0.0.1:0",
-                "--tls-cert",
-                s(&self.cert),
-                "--tls-key",
-                s(&self.key),
-                "--idms-keys",
-                s(&self.jwks),
-                "--issuer",
-                ISSUER,
-                "--audience",
-                AUDIENCE,
-            ])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let started = Instant::now();
-        let (addr, metrics) = loop {
-            let line = lines
-                .next()
-                .expect("kms serve ended before listening")
-                .unwrap();
-            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line)
-                && v["event"] == "listening"
-            {
-                break (
-                    v["listen"].as_str().unwrap().parse().unwrap(),
-                    v["metrics"].as_str().unwrap().parse().unwrap(),
-                );
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "no listening line"
-            );
-        };
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let sink = Arc::clone(&log);
-        let reader = std::thread::spawn(move || {
-            for line in lines.map_while(Result::ok) {
-                sink.lock().unwrap().push(line);
-            }
-        });
-        Served {
-            child,
-            addr,
-            metrics,
-            log,
-            reader: Some(reader),
-        }
-    }
-}
-
-fn mikey_sakke_file_name(uri: &str) -> String {
-    uri.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
-struct Served {
-    child: Child,
-    addr: SocketAddr,
-    metrics: SocketAddr,
-    log: Arc<Mutex<Vec<String>>>,
-    reader: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Served {
-    fn url(&self) -> String {
-        format!("https://127.0.0.1:{}", self.addr.port())
-    }
-
-    /// SIGTERM; returns stdout and the stderr lines.
-    fn stop(mut self) -> (String, Vec<String>) {
-        let pid = self.child.id().to_string();
-        let st = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        assert!(st.success());
-        let out = self.child.wait_with_output_keep();
-        if let Some(r) = self.reader.take() {
-            r.join().unwrap();
-        }
-        let log = self.log.lock().unwrap().clone();
-        (out, log)
-    }
-
-    fn kill9(mut self) {
-        self.child.kill().unwrap();
-        let _ = self.child.wait();
-        if let Some(r) = self.reader.take() {
-            let _ = r.join();
-        }
-    }
-}
-
-trait WaitKeep {
-    fn wait_with_output_keep(&mut self) -> String;
-}
-
-impl WaitKeep for Child {
-    fn wait_with_output_keep(&mut self) -> String {
-        let mut out = String::new();
-        if let Some(mut o) = self.stdout.take() {
-            std::io::Read::read_to_string(&mut o, &mut out).unwrap();
-        }
-        let status = self.wait().unwrap();
-        assert_eq!(status.code(), Some(0), "kms serve exit: {out}");
-        out
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-fn pki_of(kms: &Kms) -> Pki {
-    Pki {
-        ca_pem: std::fs::read_to_string(&kms.ca).unwrap(),
-        cert_pem: std::fs::read_to_string(&kms.cert).unwrap(),
-        key_pem: std::fs::read_to_string(&kms.key).unwrap(),
-    }
-}
 
 #[test]
-fn init_serve_fetch_distribute_receive() {
-    let kms = Kms::new("e2e-flow", &[ALICE, BOB, GMS]);
+fn init_serve_fetch_distribute_receive_sqlite() {
+    on(Backend::Sqlite, init_serve_fetch_distribute_receive);
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn init_serve_fetch_distribute_receive_postgres() {
+    on(Backend::Postgres, init_serve_fetch_distribute_receive);
+}
+
+fn init_serve_fetch_distribute_receive(backend: Backend) {
+    let kms = Kms::new("e2e-flow", &[ALICE, BOB, GMS], backend);
     let server = kms.serve(&[]);
     let alice_dir = kms.tmp.path("alice");
     let gms_dir = kms.tmp.path("gms");
     let alice_token = kms.token_file(ALICE);
     let gms_token = kms.token_file(GMS);
-    let out = ok(&[
-        "ue",
-        "fetch",
-        "--kms",
+    let out = ok(&fetch_args(
         &server.url(),
-        "--user",
         ALICE,
-        "--token",
         s(&alice_token),
-        "--ca",
-        s(&kms.ca),
-        "--out",
+        Some(s(&kms.ca)),
         s(&alice_dir),
-    ]);
+    ));
     let periods: Vec<u64> = out
         .lines()
         .filter_map(|l| l.strip_prefix("key_period = "))
@@ -332,20 +66,13 @@ fn init_serve_fetch_distribute_receive() {
     }
     // The token from standard input works the same.
     let o = bin()
-        .args([
-            "ue",
-            "fetch",
-            "--kms",
+        .args(fetch_args(
             &server.url(),
-            "--user",
             GMS,
-            "--token",
             "-",
-            "--ca",
-            s(&kms.ca),
-            "--out",
+            Some(s(&kms.ca)),
             s(&gms_dir),
-        ])
+        ))
         .stdin(std::fs::File::open(&gms_token).unwrap())
         .output()
         .unwrap();
@@ -357,20 +84,13 @@ fn init_serve_fetch_distribute_receive() {
     );
     // The group manager fetches its group's key sets too.
     let group_dir = kms.tmp.path("group");
-    ok(&[
-        "ue",
-        "fetch",
-        "--kms",
+    ok(&fetch_args(
         &server.url(),
-        "--user",
         GROUP,
-        "--token",
         s(&gms_token),
-        "--ca",
-        s(&kms.ca),
-        "--out",
+        Some(s(&kms.ca)),
         s(&group_dir),
-    ]);
+    ));
     // GMS distributes a GMK to alice, signed with the GMS's key set of this period.
     let members = kms.tmp.path("members.txt");
     std::fs::write(&members, format!("{ALICE}\n")).unwrap();
@@ -480,8 +200,30 @@ fn curl(server: &Served, kms: &Kms, path: &str, token: &str, extra: &[&str]) -> 
 #[test]
 fn curl_raw_and_escaped_uris_and_empty_body() {
     assert!(curl_available(), "curl is needed (apt-get install curl)");
-    let kms = Kms::new("e2e-curl", &[ALICE]);
-    let server = kms.serve(&["--no-access-log"]);
+    let kms = Kms::new("e2e-curl", &[ALICE], Backend::Sqlite);
+    // The store and its passphrase file named in a TOML config (paths relative to it), no
+    // passphrase in the environment: a wrong passphrase file stops the start.
+    let wrong = kms.tmp.path("wrong.txt");
+    std::fs::write(&wrong, "not the passphrase\n").unwrap();
+    let config = kms.tmp.path("serve.toml");
+    std::fs::write(
+        &config,
+        "store = \"kms.db\"\npassphrase-file = \"wrong.txt\"\naccess-log = false\n",
+    )
+    .unwrap();
+    let o = kms.serve_config(&config).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("wrong passphrase"), "{err}");
+    std::fs::write(
+        &config,
+        "store = \"kms.db\"\npassphrase-file = \"passphrase.txt\"\naccess-log = false\n",
+    )
+    .unwrap();
+    let mut c = bin();
+    c.env_remove("MIKEY_SAKKE_PASSPHRASE")
+        .args(["kms", "serve", "--config", s(&config)]);
+    let server = kms.spawn_serve(c, &[]);
     let t = kms.token(ALICE);
     let (code, init) = curl(
         &server,
@@ -572,8 +314,24 @@ fn curl_raw_and_escaped_uris_and_empty_body() {
 }
 
 #[test]
-fn authorisation_token_matrix_and_malformed_requests() {
-    let kms = Kms::new("e2e-matrix", &[ALICE, BOB, GMS]);
+fn authorisation_token_matrix_and_malformed_requests_sqlite() {
+    on(
+        Backend::Sqlite,
+        authorisation_token_matrix_and_malformed_requests,
+    );
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn authorisation_token_matrix_and_malformed_requests_postgres() {
+    on(
+        Backend::Postgres,
+        authorisation_token_matrix_and_malformed_requests,
+    );
+}
+
+fn authorisation_token_matrix_and_malformed_requests(backend: Backend) {
+    let kms = Kms::new("e2e-matrix", &[ALICE, BOB, GMS], backend);
     let server = kms.serve(&["--no-access-log"]);
     let pki = pki_of(&kms);
     let other_idms = IdmsKey::generate(&mut rand_core::UnwrapErr(getrandom::SysRng));
@@ -734,176 +492,153 @@ fn authorisation_token_matrix_and_malformed_requests() {
     });
     // The client's errors are clear.
     let bob_token = kms.token_file(BOB);
-    let err = fails(&[
-        "ue",
-        "fetch",
-        "--kms",
+    let err = fails(&fetch_args(
         &server.url(),
-        "--user",
         ALICE,
-        "--token",
         s(&bob_token),
-        "--ca",
-        s(&kms.ca),
-        "--out",
+        Some(s(&kms.ca)),
         s(&kms.tmp.path("x")),
-    ]);
+    ));
     assert!(err.contains("403 Forbidden"), "{err}");
     let nobody = kms.token_file(UNREGISTERED);
-    let err = fails(&[
-        "ue",
-        "fetch",
-        "--kms",
+    let err = fails(&fetch_args(
         &server.url(),
-        "--user",
         UNREGISTERED,
-        "--token",
         s(&nobody),
-        "--ca",
-        s(&kms.ca),
-        "--out",
+        Some(s(&kms.ca)),
         s(&kms.tmp.path("x")),
-    ]);
+    ));
     assert!(err.contains("404 Not Found"), "{err}");
     let junk = kms.tmp.path("junk.token");
     std::fs::write(&junk, "abc.def.ghi").unwrap();
-    let err = fails(&[
-        "ue",
-        "fetch",
-        "--kms",
+    let err = fails(&fetch_args(
         &server.url(),
-        "--user",
         ALICE,
-        "--token",
         s(&junk),
-        "--ca",
-        s(&kms.ca),
-        "--out",
+        Some(s(&kms.ca)),
         s(&kms.tmp.path("x")),
-    ]);
+    ));
     assert!(err.contains("401 Unauthorized"), "{err}");
     // Without --ca the test CA is unknown: a TLS error naming the cause.
     let alice_token = kms.token_file(ALICE);
-    let err = fails(&[
-        "ue",
-        "fetch",
-        "--kms",
+    let err = fails(&fetch_args(
         &server.url(),
-        "--user",
         ALICE,
-        "--token",
         s(&alice_token),
-        "--ca",
-        s(&kms.cert),
-        "--out",
+        Some(s(&kms.cert)),
         s(&kms.tmp.path("x")),
-    ]);
+    ));
     assert!(err.contains("TLS handshake with the KMS failed"), "{err}");
-    let err = fails(&[
-        "ue",
-        "fetch",
-        "--kms",
+    let err = fails(&fetch_args(
         &format!("http://127.0.0.1:{}", server.addr.port()),
-        "--user",
         ALICE,
-        "--token",
         s(&alice_token),
-        "--out",
+        None,
         s(&kms.tmp.path("x")),
-    ]);
+    ));
     assert!(err.contains("--insecure-http"), "{err}");
     assert!(!kms.tmp.path("x").exists(), "nothing written on failure");
     server.stop();
 }
 
 #[test]
-fn kill_during_first_issue_then_restart_is_consistent() {
-    let users: Vec<String> = (0..24)
-        .map(|i| format!("sip:user{i}@example.org"))
-        .collect();
+fn kill_during_first_issue_then_restart_is_consistent_sqlite() {
+    on(
+        Backend::Sqlite,
+        kill_during_first_issue_then_restart_is_consistent,
+    );
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn kill_during_first_issue_then_restart_is_consistent_postgres() {
+    on(
+        Backend::Postgres,
+        kill_during_first_issue_then_restart_is_consistent,
+    );
+}
+
+fn kill_during_first_issue_then_restart_is_consistent(backend: Backend) {
+    let users = numbered_users(24);
     let refs: Vec<&str> = users.iter().map(String::as_str).collect();
-    let kms = Kms::new("e2e-kill", &refs);
-    let pki = pki_of(&kms);
+    let kms = Kms::new("e2e-kill", &refs, backend);
     let server = kms.serve(&["--no-access-log"]);
-    let addr = server.addr;
     let tokens: Vec<String> = users.iter().map(|u| kms.token(u)).collect();
     // First-time requests from 4 connections; kill -9 once some have been answered.
-    let received: Arc<Mutex<Vec<(String, KmsResponse)>>> = Arc::new(Mutex::new(Vec::new()));
     let runtime = rt();
-    let mut tasks = Vec::new();
-    for lane in 0..4 {
-        let mine: Vec<(String, String)> = users
-            .iter()
-            .zip(&tokens)
-            .skip(lane)
-            .step_by(4)
-            .map(|(u, t)| (u.clone(), t.clone()))
-            .collect();
-        let pki = pki_of(&kms);
-        let received = Arc::clone(&received);
-        tasks.push(runtime.spawn(async move {
-            let mut c = H1::connect(&pki, addr).await;
-            for (user, token) in mine {
-                match c.send("POST", KEYPROV, Some(&token), Vec::new()).await {
-                    Ok(a) if a.status == 200 => {
-                        let doc = KmsResponse::from_xml(&a.body).unwrap();
-                        received.lock().unwrap().push((user, doc));
-                    }
-                    Ok(a) => panic!("{}: {}", a.status, a.body),
-                    Err(_) => return,
-                }
-            }
-        }));
-    }
-    let t = Instant::now();
-    while received.lock().unwrap().len() < 4 && t.elapsed() < Duration::from_secs(60) {
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    let load = Load::start(&runtime, &kms, &users, &tokens, &[server.addr], 4);
+    load.wait_for(4);
     server.kill9();
-    for task in tasks {
-        let _ = runtime.block_on(task);
-    }
-    let got = received.lock().unwrap().clone();
+    let (_, got) = load.finish(&runtime);
     assert!(
         got.len() >= 4 && got.len() < users.len(),
         "{} answered before the kill",
         got.len()
     );
-    // Restart; every key set received is what a re-fetch returns.
+    // Restart; every key set received is what a re-fetch returns, and in the store once.
     let server = kms.serve(&["--no-access-log"]);
-    runtime.block_on(async {
-        let mut c = H1::connect(&pki, server.addr).await;
-        for (user, doc) in &got {
-            let token = &tokens[users.iter().position(|u| u == user).unwrap()];
-            let a = c.post(KEYPROV, Some(token)).await;
-            assert_eq!(a.status, 200);
-            let again = KmsResponse::from_xml(&a.body).unwrap();
-            assert_eq!(again.key_sets(), doc.key_sets(), "{user}");
-        }
-    });
+    check_received(&runtime, &kms, server.addr, &users, &tokens, &got);
     server.stop();
-    // In the store exactly once each, equal to what the client received.
-    let st = SqliteStore::open(&kms.store, PASS.as_bytes()).unwrap();
-    let mut seen: HashMap<(String, u64), usize> = HashMap::new();
-    for e in st.issue_log(None).unwrap() {
-        *seen.entry((e.uri.clone(), e.period_no)).or_default() += 1;
-    }
-    for (user, doc) in &got {
-        let ks = &doc.key_sets()[0];
-        assert_eq!(
-            seen.get(&(user.clone(), ks.key_period_no)),
-            Some(&1),
-            "{user}"
-        );
+}
+
+/// #18 item 4: two `kms serve` processes on one PostgreSQL store.
+#[cfg(feature = "postgres")]
+#[test]
+fn two_servers_on_one_postgres_store() {
+    on(Backend::Postgres, |backend| {
+        let users = numbered_users(24);
+        let mut refs: Vec<&str> = users.iter().map(String::as_str).collect();
+        refs.push(ALICE);
+        let kms = Kms::new("e2e-two", &refs, backend);
+        let a = kms.serve(&["--no-access-log"]);
+        let b = kms.serve(&["--no-access-log"]);
+        let runtime = rt();
+        // Concurrent first requests for one user and period, across both processes: one key
+        // set, the same for everyone.
+        let token = kms.token(ALICE);
+        let start = Arc::new(tokio::sync::Barrier::new(8));
+        let tasks: Vec<_> = (0..8)
+            .map(|i| {
+                let pki = pki_of(&kms);
+                let addr = if i % 2 == 0 { a.addr } else { b.addr };
+                let token = token.clone();
+                let start = Arc::clone(&start);
+                runtime.spawn(async move {
+                    let mut c = H1::connect(&pki, addr).await;
+                    start.wait().await;
+                    let r = c.post(KEYPROV, Some(&token)).await;
+                    assert_eq!(r.status, 200, "{}", r.body);
+                    KmsResponse::from_xml(&r.body).unwrap().key_sets()[0].clone()
+                })
+            })
+            .collect();
+        let sets: Vec<_> = tasks
+            .into_iter()
+            .map(|t| runtime.block_on(t).unwrap())
+            .collect();
+        assert!(sets.iter().all(|x| *x == sets[0]), "one key set for all");
+        let log = open(&kms.store).issue_log(Some(ALICE)).unwrap();
+        assert_eq!(log.len(), 1, "{log:?}");
+        assert_eq!(log[0].period_no, sets[0].key_period_no);
+        // A load of first-time requests on both; kill -9 one; the other goes on.
+        let tokens: Vec<String> = users.iter().map(|u| kms.token(u)).collect();
+        let load = Load::start(&runtime, &kms, &users, &tokens, &[a.addr, b.addr], 4);
+        load.wait_for(4);
+        let on_b_before = load.count(|lane| lane % 2 == 1);
+        a.kill9();
+        let (done, got) = load.finish(&runtime);
+        for (lane, finished) in done.iter().enumerate() {
+            if lane % 2 == 1 {
+                assert!(finished, "lane {lane} on the surviving server stopped");
+            }
+        }
+        let on_b = got.iter().filter(|(_, lane, _)| lane % 2 == 1).count();
+        assert_eq!(on_b, users.len() / 2, "every user of the surviving server");
         assert!(
-            st.deliveries()
-                .unwrap()
-                .iter()
-                .any(|d| d.principal == *user && d.uri == *user && d.peer.is_some()),
-            "{user}: no delivery in the audit log"
+            on_b > on_b_before,
+            "the surviving server answered after the kill"
         );
-        let stored = st.issued(user, ks.key_period_no).unwrap().unwrap();
-        assert_eq!(stored.user_id, *ks.user_id());
-        assert_eq!(stored.rsk.to_bytes().as_slice(), ks.user_decrypt_key());
-    }
+        check_received(&runtime, &kms, b.addr, &users, &tokens, &got);
+        b.stop();
+    });
 }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use https::{H1, H2, Idms, Pki, plain_get, tls_connect};
+use https::{H1, H2, Idms, Pki, plain_get, raw_exchange, tls_connect};
 use mikey_sakke::idms::TokenRequest;
 use mikey_sakke::server::{
     AuthConfig, Authenticator, BASE_PATH, HandlerReply, KmsHandler, Limits, Principal, Server,
@@ -221,19 +221,15 @@ async fn oversize_bodies_get_413() {
     let resp = send.send_request(req).await.unwrap();
     assert_eq!(resp.status(), 413);
     // Far over the limit by Content-Length: refused before any of the body is sent.
-    let mut tls = tls_connect(&pki, s.addr, &[b"http/1.1"]).await.unwrap();
     let head = format!(
         "POST {} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nContent-Length: 100000000\r\n\r\n",
         keyprov()
     );
-    tls.write_all(head.as_bytes()).await.unwrap();
-    tls.flush().await.unwrap();
-    let mut buf = vec![0u8; 4096];
-    let n = tokio::time::timeout(Duration::from_secs(5), tls.read(&mut buf))
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 413"));
+    assert!(
+        raw_exchange(&pki, s.addr, &head)
+            .await
+            .starts_with("HTTP/1.1 413")
+    );
     assert_eq!(s.fake.calls.load(Ordering::SeqCst), 1);
     s.handle.shutdown();
     s.done.await.unwrap();
@@ -309,19 +305,11 @@ async fn slow_body_gets_408() {
     };
     let s = start(&pki, &idms, limits, Duration::ZERO).await;
     let token = idms.token("sip:alice@example.org");
-    let mut tls = tls_connect(&pki, s.addr, &[b"http/1.1"]).await.unwrap();
     let head = format!(
         "POST {} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nContent-Length: 100\r\n\r\n0123456789",
         keyprov()
     );
-    tls.write_all(head.as_bytes()).await.unwrap();
-    tls.flush().await.unwrap();
-    let mut buf = vec![0u8; 4096];
-    let n = tokio::time::timeout(Duration::from_secs(5), tls.read(&mut buf))
-        .await
-        .unwrap()
-        .unwrap();
-    let text = String::from_utf8_lossy(&buf[..n]);
+    let text = raw_exchange(&pki, s.addr, &head).await;
     assert!(text.starts_with("HTTP/1.1 408"), "{text}");
     assert_eq!(s.fake.calls.load(Ordering::SeqCst), 0);
     s.handle.shutdown();

@@ -18,10 +18,14 @@ use mikey_sakke::server::{
 /// Options of `kms serve`.
 #[derive(clap::Args, Debug, Default)]
 pub struct ServeArgs {
-    /// The store file (SQLite) made by `kms init`; its passphrase comes from
-    /// MIKEY_SAKKE_PASSPHRASE or a prompt.
+    /// The store made by `kms init`: a SQLite file or a `postgres://` URL. Its passphrase comes
+    /// from --passphrase-file (or `passphrase-file` in --config), MIKEY_SAKKE_PASSPHRASE or a
+    /// prompt.
     #[arg(long, value_name = "FILE")]
     pub store: Option<PathBuf>,
+    /// Where the store passphrase comes from.
+    #[command(flatten)]
+    pub pass: super::PassphraseArgs,
     /// The HTTPS listen address (e.g. 0.0.0.0:8443; port 0 picks a free port).
     #[arg(long, value_name = "ADDR:PORT")]
     pub listen: Option<SocketAddr>,
@@ -61,6 +65,10 @@ pub struct ServeArgs {
     /// Service calls in progress at most; more are answered 503 at once (default 64).
     #[arg(long, value_name = "N")]
     pub max_in_flight: Option<usize>,
+    /// Threads running the service calls (token check, store, crypto); calls admitted beyond
+    /// them wait for one (default: 4 per core, at least 8, at most --max-in-flight).
+    #[arg(long, value_name = "N")]
+    pub service_threads: Option<usize>,
     /// Largest request body in octets; larger ones get 413 (default 65536).
     #[arg(long, value_name = "OCTETS")]
     pub max_body: Option<usize>,
@@ -83,6 +91,8 @@ pub struct ServeArgs {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct FileConfig {
     store: Option<PathBuf>,
+    /// A file holding the store passphrase (never the passphrase itself).
+    passphrase_file: Option<PathBuf>,
     listen: Option<SocketAddr>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
@@ -94,6 +104,7 @@ struct FileConfig {
     clock_skew: Option<u64>,
     max_connections: Option<usize>,
     max_in_flight: Option<usize>,
+    service_threads: Option<usize>,
     max_body: Option<usize>,
     header_timeout: Option<u64>,
     body_timeout: Option<u64>,
@@ -106,6 +117,8 @@ struct FileConfig {
 pub struct Settings {
     /// The store file.
     pub store: PathBuf,
+    /// Where the store passphrase comes from.
+    pub pass: super::PassphraseArgs,
     /// The HTTPS address.
     pub listen: SocketAddr,
     /// The certificate chain.
@@ -122,6 +135,8 @@ pub struct Settings {
     pub limits: Limits,
     /// Whether to write the access log.
     pub access_log: bool,
+    /// Threads running the service calls.
+    pub service_threads: usize,
 }
 
 fn required<T>(v: Option<T>, name: &str) -> Result<T, CliError> {
@@ -140,11 +155,18 @@ impl Settings {
                 let mut f: FileConfig = toml::from_str(&text)
                     .map_err(|e| CliError(format!("{}: {}", path.display(), e.message())))?;
                 let base = path.parent().unwrap_or(Path::new("."));
+                // A `postgres://` store is a URL, not a path relative to the file.
+                let store_is_url = f.store.as_ref().is_some_and(|s| {
+                    let s = s.to_string_lossy();
+                    s.starts_with("postgres://") || s.starts_with("postgresql://")
+                });
+                let store = if store_is_url { None } else { f.store.as_mut() };
                 for p in [
-                    &mut f.store,
-                    &mut f.tls_cert,
-                    &mut f.tls_key,
-                    &mut f.idms_keys,
+                    store,
+                    f.passphrase_file.as_mut(),
+                    f.tls_cert.as_mut(),
+                    f.tls_key.as_mut(),
+                    f.idms_keys.as_mut(),
                 ]
                 .into_iter()
                 .flatten()
@@ -176,9 +198,12 @@ impl Settings {
             max_h2_streams: d.max_h2_streams,
             shutdown_grace: secs(args.shutdown_grace, file.shutdown_grace, d.shutdown_grace),
         };
-        if limits.max_connections == 0 || limits.max_in_flight == 0 {
+        if limits.max_connections == 0
+            || limits.max_in_flight == 0
+            || args.service_threads.or(file.service_threads) == Some(0)
+        {
             return Err(CliError::new(
-                "--max-connections and --max-in-flight must be at least 1",
+                "--max-connections, --max-in-flight and --service-threads must be at least 1",
             ));
         }
         let auth = AuthConfig {
@@ -194,8 +219,16 @@ impl Settings {
                 .or(file.clock_skew)
                 .unwrap_or(AuthConfig::default().leeway),
         };
+        let service_threads = args
+            .service_threads
+            .or(file.service_threads)
+            .unwrap_or_else(|| default_service_threads(limits.max_in_flight));
         Ok(Self {
             store: required(args.store.clone().or(file.store), "store")?,
+            pass: super::PassphraseArgs {
+                passphrase_file: args.pass.passphrase_file.clone().or(file.passphrase_file),
+                allow_weak_passphrase: args.pass.allow_weak_passphrase,
+            },
             listen: required(args.listen.or(file.listen), "listen")?,
             tls_cert: required(args.tls_cert.clone().or(file.tls_cert), "tls-cert")?,
             tls_key: required(args.tls_key.clone().or(file.tls_key), "tls-key")?,
@@ -204,13 +237,19 @@ impl Settings {
             auth,
             limits,
             access_log: !args.no_access_log && file.access_log.unwrap_or(true),
+            service_threads,
         })
     }
 }
 
-/// The KMS service over the store (the passphrase from MIKEY_SAKKE_PASSPHRASE or a prompt).
-fn open_service(store: &Path) -> Result<Arc<dyn KmsHandler>, CliError> {
-    let pass = super::passphrase_to_open(&super::PassphraseArgs::default())?;
+/// The KMS service over the store (the passphrase from the passphrase file,
+/// MIKEY_SAKKE_PASSPHRASE or a prompt). The passphrase key derivation (Argon2id) runs here,
+/// once, before the server starts.
+fn open_service(
+    store: &Path,
+    pass: &super::PassphraseArgs,
+) -> Result<Arc<dyn KmsHandler>, CliError> {
+    let pass = super::passphrase_to_open(pass)?;
     // A SQLite path or a postgres:// URL, as for every kms command.
     let spec = mikey_sakke::kms::store::StoreSpec::parse(&store.to_string_lossy())
         .map_err(|e| CliError(e.to_string()))?;
@@ -219,6 +258,17 @@ fn open_service(store: &Path) -> Result<Arc<dyn KmsHandler>, CliError> {
     let store: Arc<dyn mikey_sakke::kms::store::AnyStore> = Arc::from(store);
     let service = KmsService::new(store).map_err(|e| CliError(e.to_string()))?;
     Ok(Arc::new(service))
+}
+
+/// The default number of service threads: 4 per core, at least 8, at most `max_in_flight`.
+///
+/// A few threads per core keep the cores busy while some wait for the database. Many more (one
+/// per admitted call) serve stored key sets no faster and make first-time issues share the
+/// cores, so that all of them finish late: on 2 cores with 64 threads, 64 concurrent first
+/// requests ran past a 2 s client timeout (docs/performance.md, "KMS server").
+fn default_service_threads(max_in_flight: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    cores.saturating_mul(4).max(8).min(max_in_flight)
 }
 
 /// Waits for SIGTERM or SIGINT (Ctrl-C).
@@ -255,10 +305,13 @@ pub fn run(args: &ServeArgs) -> Result<Output, CliError> {
         server::tls::server_config(&s.tls_cert, &s.tls_key).map_err(|e| CliError(e.to_string()))?;
     let auth = Authenticator::from_jwks_file(&s.idms_keys, s.auth.clone())
         .map_err(|e| CliError(e.to_string()))?;
-    let handler = open_service(&s.store)?;
+    let handler = open_service(&s.store, &s.pass)?;
+    // The store is dropped here, after the runtime: a PostgreSQL store's connections (each with
+    // a runtime of its own) must not be dropped on an async thread.
+    let store_keeper = Arc::clone(&handler);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .max_blocking_threads(s.limits.max_in_flight.saturating_add(4))
+        .max_blocking_threads(s.service_threads)
         .build()
         .map_err(|e| CliError(format!("cannot start the runtime: {e}")))?;
     let config = ServerConfig {
@@ -269,7 +322,7 @@ pub fn run(args: &ServeArgs) -> Result<Output, CliError> {
         limits: s.limits.clone(),
         access_log: s.access_log,
     };
-    runtime.block_on(async {
+    let result = runtime.block_on(async {
         let server = Server::bind(config, handler)
             .await
             .map_err(|e| CliError(e.to_string()))?;
@@ -291,5 +344,8 @@ pub fn run(args: &ServeArgs) -> Result<Output, CliError> {
             .text("stopped", "graceful shutdown")
             .text("key_sets_issued", metrics.issued())
             .text("key_sets_served", metrics.served()))
-    })
+    });
+    drop(runtime);
+    drop(store_keeper);
+    result
 }

@@ -216,6 +216,52 @@ impl ReceiverSecretKey {
         })
     }
 
+    /// Decodes a 257-octet RSK that the KMS itself wrote to its store and read back from a row
+    /// whose AES-GCM seal (bound to that row) opened: **not for untrusted input**.
+    ///
+    /// It checks the length, the `0x04` prefix, both coordinates below p and the curve equation
+    /// (cheap, in constant time, one declassified verdict), and skips the order-q subgroup check
+    /// of [`Self::from_bytes`] (a scalar multiplication by q, most of the cost of serving a
+    /// stored key set). That is sound only because the octets are authentic: they were the
+    /// encoding of an RSK that was validated against its identifier (RFC 6508 s6.1.2) when it
+    /// was issued, before it was sealed. An RSK from anywhere else (a file, a network peer)
+    /// must go through [`Self::from_bytes`] and [`Self::validate`].
+    ///
+    /// # Errors
+    /// [`PointError::WrongLength`] for a length other than 257, else
+    /// [`PointError::NotOnCurve`] for any other failed check (which an authentic row never
+    /// gives).
+    pub(crate) fn from_store_authenticated_bytes_unchecked(
+        bytes: &[u8],
+    ) -> Result<Self, PointError> {
+        if bytes.len() != POINT_LEN {
+            return Err(PointError::WrongLength {
+                expected: POINT_LEN,
+                got: bytes.len(),
+            });
+        }
+        let mut xb = [0u8; FP_LEN];
+        let mut yb = [0u8; FP_LEN];
+        xb.copy_from_slice(&bytes[1..=FP_LEN]);
+        yb.copy_from_slice(&bytes[FP_LEN + 1..]);
+        let x = crate::field::Fp::from_bytes(&xb);
+        let y = crate::field::Fp::from_bytes(&yb);
+        xb.zeroize();
+        yb.zeroize();
+        let point = AffinePoint::from_coordinates_unchecked(
+            x.unwrap_or(crate::field::Fp::ZERO),
+            y.unwrap_or(crate::field::Fp::ZERO),
+        );
+        let ok = bytes[0].ct_eq(&0x04) & x.is_some() & y.is_some() & point.is_some();
+        // Only the verdict is declassified, never the coordinates.
+        if !crate::ct::declassify(ok) {
+            return Err(PointError::NotOnCurve);
+        }
+        Ok(Self {
+            point: point.unwrap_or(AffinePoint::generator()),
+        })
+    }
+
     /// `0x04 || Kx || Ky`, 257 octets (secret: handle with care).
     pub fn to_bytes(&self) -> [u8; POINT_LEN] {
         self.point.to_bytes()
@@ -780,5 +826,41 @@ impl PreparedKms {
         ]);
         rb.zeroize();
         p
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_authenticated_rsk_decoder_round_trips_and_refuses_malformed_octets() {
+        let z = MasterSecret::from_bytes(&[0x5A; 64]).expect("z");
+        let id = b"sip:alice@example.org / period 7";
+        let rsk = z.issue_rsk(id).expect("rsk");
+        let bytes = rsk.to_bytes();
+        let back = ReceiverSecretKey::from_store_authenticated_bytes_unchecked(&bytes)
+            .expect("an authentic RSK decodes");
+        assert_eq!(back.to_bytes(), bytes);
+        assert!(back.validate(&z.public_key(), id).is_ok());
+
+        assert!(matches!(
+            ReceiverSecretKey::from_store_authenticated_bytes_unchecked(&bytes[1..]),
+            Err(PointError::WrongLength { got: 256, .. })
+        ));
+        let mut bad_prefix = bytes;
+        bad_prefix[0] = 0x02;
+        let mut off_curve = bytes;
+        off_curve[POINT_LEN - 1] ^= 1;
+        let mut x_too_big = bytes;
+        x_too_big[1..=FP_LEN].fill(0xFF);
+        for bad in [bad_prefix, off_curve, x_too_big] {
+            assert!(matches!(
+                ReceiverSecretKey::from_store_authenticated_bytes_unchecked(&bad),
+                Err(PointError::NotOnCurve)
+            ));
+            // The full decoder refuses them too.
+            assert!(ReceiverSecretKey::from_bytes(&bad).is_err());
+        }
     }
 }

@@ -16,9 +16,18 @@
 //!
 //! Then the `scope` claim (space-separated, RFC 8693 s4.2; an array of strings is accepted too)
 //! must contain one of [`KMS_SCOPES`], else [`AuthError::InsufficientScope`] (403).
+//!
+//! A token that passed every check is remembered, by the SHA-256 of its text, until its `exp`
+//! (at most [`VERIFIED_CACHE_MAX`] tokens): a client presenting the same token again (every
+//! request on a keep-alive connection does) skips the signature verification. Nothing about a
+//! refused token is remembered. The JWKS and the checks are fixed for the lifetime of the
+//! [`Authenticator`], so a remembered token is one that would pass again until `exp`.
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Mutex;
+
+use sha2::Digest as _;
 
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet, KeyAlgorithm};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
@@ -173,10 +182,21 @@ struct Key {
     validation: Validation,
 }
 
+/// Verified tokens remembered at most (then the expired ones are dropped, or all of them).
+pub const VERIFIED_CACHE_MAX: usize = 8192;
+
+/// A verified token: its principal, and its `exp` (Unix seconds).
+struct Verified {
+    principal: Principal,
+    exp: u64,
+}
+
 /// Checks access tokens against a JWKS.
 pub struct Authenticator {
     keys: HashMap<String, Key>,
     config: AuthConfig,
+    /// Tokens that passed every check, by the SHA-256 of the token, until their `exp`.
+    verified: Mutex<HashMap<[u8; 32], Verified>>,
 }
 
 impl core::fmt::Debug for Authenticator {
@@ -301,7 +321,11 @@ impl Authenticator {
         if keys.is_empty() {
             return Err(JwksError::Empty);
         }
-        Ok(Self { keys, config })
+        Ok(Self {
+            keys,
+            config,
+            verified: Mutex::new(HashMap::new()),
+        })
     }
 
     /// The configuration.
@@ -323,11 +347,43 @@ impl Authenticator {
         self.verify_token(token.trim())
     }
 
-    /// Checks a compact JWS access token.
+    /// Checks a compact JWS access token (a token that passed before and is not yet past its
+    /// `exp` is answered from memory, see the module docs).
     ///
     /// # Errors
     /// The [`AuthError`] of the first check that fails.
     pub fn verify_token(&self, token: &str) -> Result<Principal, AuthError> {
+        let digest: [u8; 32] = sha2::Sha256::digest(token.as_bytes()).into();
+        let now = jsonwebtoken::get_current_timestamp();
+        if let Ok(cache) = self.verified.lock()
+            && let Some(v) = cache.get(&digest)
+            && now < v.exp
+        {
+            return Ok(v.principal.clone());
+        }
+        let (principal, exp) = self.verify_token_uncached(token)?;
+        if let Ok(mut cache) = self.verified.lock() {
+            if cache.len() >= VERIFIED_CACHE_MAX {
+                cache.retain(|_, v| now < v.exp);
+                if cache.len() >= VERIFIED_CACHE_MAX {
+                    cache.clear();
+                }
+            }
+            if now < exp {
+                cache.insert(
+                    digest,
+                    Verified {
+                        principal: principal.clone(),
+                        exp,
+                    },
+                );
+            }
+        }
+        Ok(principal)
+    }
+
+    /// Every check of [`Self::verify_token`]; returns the principal and the token's `exp`.
+    fn verify_token_uncached(&self, token: &str) -> Result<(Principal, u64), AuthError> {
         use jsonwebtoken::errors::ErrorKind;
         // `none` and names the library does not know fail its header parse as bad JSON: look at
         // `alg` first so that they are reported as what they are.
@@ -384,8 +440,17 @@ impl Authenticator {
         if !has_scope {
             return Err(AuthError::InsufficientScope);
         }
-        Ok(Principal {
-            uri: uri.to_string(),
-        })
+        // `exp` is required and was checked; a token whose `exp` is not an integer is not
+        // remembered (0).
+        let exp = claims
+            .get("exp")
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(0);
+        Ok((
+            Principal {
+                uri: uri.to_string(),
+            },
+            exp,
+        ))
     }
 }

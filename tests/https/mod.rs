@@ -111,6 +111,33 @@ impl Answer {
     }
 }
 
+/// Reads a whole response into an [`Answer`].
+async fn answer(resp: hyper::Response<hyper::body::Incoming>) -> Result<Answer, hyper::Error> {
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let body = resp.into_body().collect().await?.to_bytes();
+    Ok(Answer {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    })
+}
+
+/// Sends `head` (a raw HTTP/1.1 request head, and any body) on a new TLS connection and returns
+/// what the server first answers (read within 5 s).
+pub async fn raw_exchange(pki: &Pki, addr: SocketAddr, head: &str) -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut tls = tls_connect(pki, addr, &[b"http/1.1"]).await.unwrap();
+    tls.write_all(head.as_bytes()).await.unwrap();
+    tls.flush().await.unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(5), tls.read(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    String::from_utf8_lossy(&buf[..n]).into_owned()
+}
+
 fn request(method: &str, path: &str, token: Option<&str>, body: Vec<u8>) -> Request<Full<Bytes>> {
     let mut b = Request::builder()
         .method(method)
@@ -148,14 +175,7 @@ impl H1 {
             .0
             .send_request(request(method, path, token, body))
             .await?;
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let body = resp.into_body().collect().await?.to_bytes();
-        Ok(Answer {
-            status,
-            headers,
-            body: String::from_utf8_lossy(&body).into_owned(),
-        })
+        answer(resp).await
     }
 
     pub async fn post(&mut self, path: &str, token: Option<&str>) -> Answer {
@@ -185,14 +205,7 @@ impl H2 {
             .send_request(request("POST", path, token, Vec::new()))
             .await
             .unwrap();
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let body = resp.into_body().collect().await.unwrap().to_bytes();
-        Answer {
-            status,
-            headers,
-            body: String::from_utf8_lossy(&body).into_owned(),
-        }
+        answer(resp).await.unwrap()
     }
 }
 
@@ -211,14 +224,7 @@ pub async fn plain_get(addr: SocketAddr, path: &str) -> Answer {
         .await
         .unwrap()
         .unwrap();
-    let status = resp.status().as_u16();
-    let headers = resp.headers().clone();
-    let body = resp.into_body().collect().await.unwrap().to_bytes();
-    Answer {
-        status,
-        headers,
-        body: String::from_utf8_lossy(&body).into_owned(),
-    }
+    answer(resp).await.unwrap()
 }
 
 /// A development IdMS key and its JWKS.

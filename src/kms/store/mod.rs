@@ -613,8 +613,21 @@ pub(crate) struct KeySetRow {
     pub issued_at: i64,
 }
 
-/// Opens a stored key set of `uri` for `period_no`.
-pub(crate) fn open_key_set(
+/// Opens a stored key set of `uri` for `period_no`: a row this KMS wrote, read back.
+///
+/// The RSK and the SSK open only if their AES-GCM seals, under the store key and bound to
+/// (`uri`, `period_no`, field), authenticate, so the octets are the ones
+/// [`seal_key_set`] sealed, from a key set that [`crate::kms::provision::issue_key_set`]
+/// validated (RSK against the UID, SSK/PVT against the KPAK) before it was recorded. The RSK is
+/// therefore decoded without the order-q subgroup check (a 1024-bit scalar multiplication that
+/// was 80% of the CPU time of serving a stored key set): see
+/// `ReceiverSecretKey::from_store_authenticated_bytes_unchecked`. The cheap checks (lengths,
+/// ranges, curve equations) stay. Key sets from anywhere else (files, the network) are decoded
+/// with the full validation of the public `from_bytes` decoders.
+///
+/// The PVT is stored in clear (it is public) and not covered by a seal: it is decoded and
+/// checked on the curve as any untrusted point would be.
+pub(crate) fn open_key_set_authenticated(
     sealer: &seal::Sealer,
     uri: &str,
     period_no: u64,
@@ -631,7 +644,8 @@ pub(crate) fn open_key_set(
             .as_slice()
             .try_into()
             .map_err(|_| StoreError::Corrupt("user_id".into()))?,
-        rsk: ReceiverSecretKey::from_bytes(&rsk)
+        // Authentic octets (the seal opened): see the function docs.
+        rsk: ReceiverSecretKey::from_store_authenticated_bytes_unchecked(&rsk)
             .map_err(|e| StoreError::Corrupt(format!("RSK: {e}")))?,
         ssk: Ssk::from_bytes(&ssk).map_err(|e| StoreError::Corrupt(format!("SSK: {e}")))?,
         pvt: Pvt::from_bytes(&row.pvt).map_err(|e| StoreError::Corrupt(format!("PVT: {e}")))?,

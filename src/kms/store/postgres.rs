@@ -29,6 +29,7 @@ mod schema;
 use std::time::Duration;
 
 use postgres::error::SqlState;
+use postgres::types::Type;
 use postgres::{Client, NoTls, Transaction};
 use r2d2_postgres::PostgresConnectionManager;
 use rand_core::CryptoRng;
@@ -38,7 +39,8 @@ use super::seal::Sealer;
 use super::{
     BackendError, Delivery, ExternalCertificate, GenerationRow, IssueLogEntry, IssuedKeySet,
     KdfParams, KeySetRow, KmsConfig, KmsStore, MasterKeys, PrincipalKind, Recorded, StoreError,
-    new_generation, now_unix, open_generation, open_key_set, seal_key_set, sql_to_u64, u64_to_sql,
+    new_generation, now_unix, open_generation, open_key_set_authenticated, seal_key_set,
+    sql_to_u64, u64_to_sql,
 };
 use crate::mcx::uid::KeyPeriods;
 
@@ -556,9 +558,14 @@ impl KmsStore for PgStore {
     }
 
     fn kind(&self, uri: &str) -> Result<Option<PrincipalKind>, StoreError> {
+        // The hot path of the KMS service: typed queries (one round trip, no separate
+        // prepare).
         let kind: Option<String> = self
             .client()?
-            .query_opt("SELECT kind FROM principals WHERE uri = $1", &[&uri])
+            .query_typed_opt(
+                "SELECT kind FROM principals WHERE uri = $1",
+                &[(&uri, Type::TEXT)],
+            )
             .db()?
             .map(|r| col(&r, 0))
             .transpose()?;
@@ -573,11 +580,11 @@ impl KmsStore for PgStore {
         let p = u64_to_sql(period_no)?;
         let row = self
             .client()?
-            .query_opt(KEY_SET_QUERY, &[&uri, &p])
+            .query_typed_opt(KEY_SET_QUERY, &[(&uri, Type::TEXT), (&p, Type::INT8)])
             .db()?
             .map(|r| key_set_row(&r))
             .transpose()?;
-        row.map(|row| open_key_set(&self.sealer, uri, period_no, &row))
+        row.map(|row| open_key_set_authenticated(&self.sealer, uri, period_no, &row))
             .transpose()
     }
 
@@ -646,7 +653,7 @@ impl KmsStore for PgStore {
             .map(|(set, row)| match row {
                 None => Ok(Recorded { set, new: true }),
                 Some(row) => Ok(Recorded {
-                    set: open_key_set(&self.sealer, &set.uri, set.period_no, &row)?,
+                    set: open_key_set_authenticated(&self.sealer, &set.uri, set.period_no, &row)?,
                     new: false,
                 }),
             })
@@ -733,9 +740,9 @@ impl KmsStore for PgStore {
     fn is_group_manager(&self, group: &str, manager: &str) -> Result<bool, StoreError> {
         Ok(self
             .client()?
-            .query_opt(
+            .query_typed_opt(
                 "SELECT 1 FROM group_managers WHERE group_uri = $1 AND manager = $2",
-                &[&group, &manager],
+                &[(&group, Type::TEXT), (&manager, Type::TEXT)],
             )
             .db()?
             .is_some())
@@ -761,16 +768,17 @@ impl KmsStore for PgStore {
         at: u64,
         peer: Option<&str>,
     ) -> Result<(), StoreError> {
+        // One statement in one round trip (a typed query needs no separate prepare).
         self.client()?
-            .execute(
+            .query_typed(
                 "INSERT INTO deliveries (principal, uri, period_no, delivered_at, peer)
                  VALUES ($1, $2, $3, $4, $5)",
                 &[
-                    &principal,
-                    &uri,
-                    &u64_to_sql(period_no)?,
-                    &u64_to_sql(at)?,
-                    &peer,
+                    (&principal, Type::TEXT),
+                    (&uri, Type::TEXT),
+                    (&u64_to_sql(period_no)?, Type::INT8),
+                    (&u64_to_sql(at)?, Type::INT8),
+                    (&peer, Type::TEXT),
                 ],
             )
             .db()?;

@@ -28,7 +28,8 @@ use super::seal::Sealer;
 use super::{
     BackendError, Delivery, ExternalCertificate, GenerationRow, IssueLogEntry, IssuedKeySet,
     KdfParams, KeySetRow, KmsConfig, KmsStore, MasterKeys, PrincipalKind, Recorded, StoreError,
-    new_generation, now_unix, open_generation, open_key_set, seal_key_set, sql_to_u64, u64_to_sql,
+    new_generation, now_unix, open_generation, open_key_set_authenticated, seal_key_set,
+    sql_to_u64, u64_to_sql,
 };
 use crate::mcx::uid::KeyPeriods;
 
@@ -482,11 +483,12 @@ impl KmsStore for SqliteStore {
     }
 
     fn kind(&self, uri: &str) -> Result<Option<PrincipalKind>, StoreError> {
+        // The hot path of the KMS service: cached prepared statements.
         let kind: Option<String> = self
             .conn()?
-            .query_row("SELECT kind FROM principals WHERE uri = ?1", [uri], |r| {
-                r.get(0)
-            })
+            .prepare_cached("SELECT kind FROM principals WHERE uri = ?1")
+            .db()?
+            .query_row([uri], |r| r.get(0))
             .optional()
             .db()?;
         kind.map(|k| {
@@ -500,10 +502,12 @@ impl KmsStore for SqliteStore {
         let p = u64_to_sql(period_no)?;
         let row = self
             .conn()?
-            .query_row(KEY_SET_QUERY, params![uri, p], key_set_row)
+            .prepare_cached(KEY_SET_QUERY)
+            .db()?
+            .query_row(params![uri, p], key_set_row)
             .optional()
             .db()?;
-        row.map(|row| open_key_set(&self.sealer, uri, period_no, &row))
+        row.map(|row| open_key_set_authenticated(&self.sealer, uri, period_no, &row))
             .transpose()
     }
 
@@ -564,7 +568,7 @@ impl KmsStore for SqliteStore {
             .map(|(set, row)| match row {
                 None => Ok(Recorded { set, new: true }),
                 Some(row) => Ok(Recorded {
-                    set: open_key_set(&self.sealer, &set.uri, set.period_no, &row)?,
+                    set: open_key_set_authenticated(&self.sealer, &set.uri, set.period_no, &row)?,
                     new: false,
                 }),
             })
@@ -662,11 +666,9 @@ impl KmsStore for SqliteStore {
     fn is_group_manager(&self, group: &str, manager: &str) -> Result<bool, StoreError> {
         Ok(self
             .conn()?
-            .query_row(
-                "SELECT 1 FROM group_managers WHERE group_uri = ?1 AND manager = ?2",
-                params![group, manager],
-                |_| Ok(()),
-            )
+            .prepare_cached("SELECT 1 FROM group_managers WHERE group_uri = ?1 AND manager = ?2")
+            .db()?
+            .query_row(params![group, manager], |_| Ok(()))
             .optional()
             .db()?
             .is_some())
@@ -689,18 +691,20 @@ impl KmsStore for SqliteStore {
         at: u64,
         peer: Option<&str>,
     ) -> Result<(), StoreError> {
+        // One statement, prepared once per connection, in its own (WAL) transaction.
         self.conn()?
-            .execute(
+            .prepare_cached(
                 "INSERT INTO deliveries (principal, uri, period_no, delivered_at, peer)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![
-                    principal,
-                    uri,
-                    u64_to_sql(period_no)?,
-                    u64_to_sql(at)?,
-                    peer
-                ],
             )
+            .db()?
+            .execute(params![
+                principal,
+                uri,
+                u64_to_sql(period_no)?,
+                u64_to_sql(at)?,
+                peer
+            ])
             .db()?;
         Ok(())
     }
