@@ -7,6 +7,11 @@
 //! replaces a symbolic link at the target instead of following it); then the directory is
 //! synced. A batch ([`write_secret_files`]) syncs every file first and the directory once at
 //! the end, so a thousand key files cost one directory sync, not a thousand.
+//!
+//! A writer killed between creating its temporary file and the rename leaves that temporary
+//! behind (mode 0600, named `.<file>.<pid>.<attempt>.<nonce>.tmp`). The next write into the
+//! same directory removes such leftovers of processes that no longer run (on Linux, where
+//! `/proc` tells; elsewhere they stay and are harmless to readers).
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -81,6 +86,47 @@ fn create_temp(path: &Path) -> Result<(PathBuf, File), WriteError> {
     })))
 }
 
+/// The process id in a temporary file name made by [`create_temp`]
+/// (`.<file>.<pid>.<attempt>.<16 hex digits>.tmp`), or `None` for any other name.
+fn temp_owner(file_name: &str) -> Option<u32> {
+    let inner = file_name.strip_prefix('.')?.strip_suffix(".tmp")?;
+    let mut parts = inner.rsplitn(4, '.');
+    let nonce = parts.next()?;
+    let attempt = parts.next()?;
+    let pid = parts.next()?;
+    parts.next().filter(|name| !name.is_empty())?;
+    let hex_ok = nonce.len() == 16 && nonce.bytes().all(|b| b.is_ascii_hexdigit());
+    let attempt_ok = !attempt.is_empty() && attempt.bytes().all(|b| b.is_ascii_digit());
+    if !hex_ok || !attempt_ok {
+        return None;
+    }
+    pid.parse().ok()
+}
+
+/// Removes the temporary files in `dir` left by writers that were killed before their rename
+/// (their process no longer runs). Best effort: a directory that cannot be read, or a system
+/// without `/proc`, leaves everything as it is.
+fn remove_stale_temps(dir: &Path) {
+    let proc = Path::new("/proc");
+    if !proc.join("self").exists() {
+        return;
+    }
+    let own = std::process::id();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(temp_owner) else {
+            continue;
+        };
+        let is_file = entry.file_type().is_ok_and(|t| t.is_file());
+        if is_file && pid != own && !proc.join(pid.to_string()).exists() {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// Writes `data` to a temporary file beside `path`, syncs it and renames it over `path`
 /// (without syncing the directory).
 fn write_one(path: &Path, data: &[u8]) -> Result<(), WriteError> {
@@ -119,6 +165,7 @@ fn sync_dir(dir: &Path) -> Result<(), WriteError> {
 /// [`WriteError`] naming the file (a full disk, a missing directory, ...); the previous file,
 /// if any, is then unchanged.
 pub fn write_secret_file(path: &Path, data: &[u8]) -> Result<(), WriteError> {
+    remove_stale_temps(parent_of(path));
     write_one(path, data)?;
     sync_dir(parent_of(path))
 }
@@ -135,11 +182,12 @@ pub fn write_secret_files<'a>(
     let mut dirs: Vec<PathBuf> = Vec::new();
     let mut n = 0;
     for (path, data) in files {
-        write_one(path, data)?;
         let dir = parent_of(path).to_path_buf();
         if !dirs.contains(&dir) {
+            remove_stale_temps(&dir);
             dirs.push(dir);
         }
+        write_one(path, data)?;
         n += 1;
     }
     for d in &dirs {
@@ -231,6 +279,30 @@ mod tests {
                 .is_symlink()
         );
         assert_eq!(std::fs::read(&link).unwrap(), b"secret");
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn leftovers_of_killed_writers_are_removed() {
+        let d = tmpdir("stale");
+        let dead = d.join(format!(".k.xml.{}.0.0123456789abcdef.tmp", u32::MAX));
+        let live = d.join(".k.xml.1.0.0123456789abcdef.tmp"); // pid 1 always runs
+        let other = d.join(".k.xml.notes.tmp");
+        for f in [&dead, &live, &other] {
+            std::fs::write(f, b"x").unwrap();
+        }
+        assert_eq!(temp_owner(".k.xml.1.0.0123456789abcdef.tmp"), Some(1));
+        assert_eq!(temp_owner(".k.xml.1.0.0123.tmp"), None);
+        assert_eq!(temp_owner("..1.0.0123456789abcdef.tmp"), None);
+        assert_eq!(
+            write_secret_files([(d.join("k.xml").as_path(), &b"new"[..])]).unwrap(),
+            1
+        );
+        assert!(!dead.exists(), "the temporary of a dead process stays");
+        assert!(live.exists() && other.exists());
+        std::fs::write(&dead, b"x").unwrap();
+        write_secret_file(&d.join("k.xml"), b"again").unwrap();
+        assert!(!dead.exists());
         let _ = std::fs::remove_dir_all(&d);
     }
 
