@@ -6,8 +6,15 @@
 //! public-by-design results through `mikey_sakke::ct` (accept/reject verdicts, public keys,
 //! signatures, Encapsulated Data); the hook installed here marks exactly those octets defined.
 //!
+//! The `ct-taint` build replaces the AVX-512 intrinsics by a software stand-in with the same
+//! data flow (`mikey_sakke::ct::set_stand_in`), so the workload runs twice: once on the vector
+//! paths of an IFMA CPU (the IFMA kernel, the radix-2^52 loops, the AVX-512 lookups; counters
+//! prove that they ran) and once on the portable ones.
+//!
 //! `cargo test --features ct-taint --test ct_taint` runs the workload natively (checking its
-//! results), then re-runs this test binary under valgrind and fails if memcheck reports anything.
+//! results), then re-runs this test binary under valgrind and fails if memcheck reports anything
+//! in the workload, or nothing in any of the canaries (a deliberate leak of each kind: a
+//! branch, a memory index and an early exit on a secret).
 #![cfg(all(feature = "ct-taint", target_arch = "x86_64", target_os = "linux"))]
 #![allow(unsafe_code, clippy::unwrap_used, clippy::expect_used)]
 
@@ -168,8 +175,29 @@ impl TryRng for TaintedRng {
 
 impl TryCryptoRng for TaintedRng {}
 
-/// The workload: every operation on secrets the crate offers.
+/// The workload on both builds of the vector code: the stand-in of the AVX-512 paths (every
+/// counted path must run), then the portable paths (none of them may run).
 fn workload() {
+    use mikey_sakke::ct::paths::{Path, count};
+    workload_once();
+    for path in Path::ALL {
+        assert!(count(path) > 0, "the workload did not run {path:?}");
+    }
+    mikey_sakke::test_helpers::force_portable(true);
+    mikey_sakke::ct::set_stand_in(false);
+    let before = Path::ALL.map(count);
+    workload_once();
+    assert_eq!(
+        Path::ALL.map(count),
+        before,
+        "a vector path ran on the portable build"
+    );
+    mikey_sakke::ct::set_stand_in(true);
+    mikey_sakke::test_helpers::force_portable(false);
+}
+
+/// Every operation on secrets the crate offers.
+fn workload_once() {
     mikey_sakke::ct::set_declassify_hook(declassify_hook);
     mikey_sakke::ct::set_classify_hook(classify_hook);
     let mut rng = TaintedRng(ChaCha20Rng::seed_from_u64(7));
@@ -351,8 +379,46 @@ fn inner_under_valgrind() {
     }
 }
 
-/// A deliberate leak: a variable-time multiplication by a secret scalar. The harness must
-/// catch it, or a clean run of the real workload would prove nothing.
+/// A deliberate leak of each kind: the harness must catch every one, or a clean run of the
+/// real workload would prove nothing.
+const CANARIES: [&str; 3] = [
+    "canary_under_valgrind",
+    "canary_index_under_valgrind",
+    "canary_early_exit_under_valgrind",
+];
+
+/// A secret-dependent memory index without a branch: a table read at a secret offset.
+#[test]
+fn canary_index_under_valgrind() {
+    if std::env::var_os("MIKEY_SAKKE_CT_INNER").is_some() {
+        let mut rng = TaintedRng(ChaCha20Rng::seed_from_u64(9));
+        let mut k = [0u8; 1];
+        rand_core::Rng::fill_bytes(&mut rng, &mut k);
+        let table: [u64; 256] = core::array::from_fn(|i| i as u64);
+        let table = std::hint::black_box(table);
+        std::hint::black_box(table[usize::from(k[0])]);
+    }
+}
+
+/// An early exit on a secret: a scan that stops at the first differing octet (the classic
+/// variable-time comparison), of slices whose length the compiler cannot see.
+#[test]
+fn canary_early_exit_under_valgrind() {
+    #[inline(never)]
+    fn first_difference(a: &[u8], b: &[u8]) -> Option<usize> {
+        a.iter().zip(b).position(|(x, y)| x != y)
+    }
+    if std::env::var_os("MIKEY_SAKKE_CT_INNER").is_some() {
+        let mut rng = TaintedRng(ChaCha20Rng::seed_from_u64(10));
+        let mut k = [0u8; 16];
+        rand_core::Rng::fill_bytes(&mut rng, &mut k);
+        let public = [0x5au8; 16];
+        let n = std::hint::black_box(16);
+        std::hint::black_box(first_difference(&k[..n], &public[..n]));
+    }
+}
+
+/// A secret-dependent branch: a variable-time multiplication by a secret scalar.
 #[test]
 fn canary_under_valgrind() {
     if std::env::var_os("MIKEY_SAKKE_CT_INNER").is_some() {
@@ -400,13 +466,15 @@ fn no_secret_dependent_branches_under_valgrind() {
         eprintln!("ct_taint: skipped in a build with debug assertions; use --profile ct-taint");
         return;
     }
-    // The harness must see a deliberate leak...
-    let (passed, summary, log) = under_valgrind("canary_under_valgrind");
-    assert!(passed, "canary did not run:\n{log}");
-    assert!(
-        !summary.contains(" 0 errors"),
-        "the taint harness missed a known leak:\n{log}"
-    );
+    // The harness must see a deliberate leak of every kind...
+    for canary in CANARIES {
+        let (passed, summary, log) = under_valgrind(canary);
+        assert!(passed, "{canary} did not run:\n{log}");
+        assert!(
+            !summary.contains(" 0 errors"),
+            "the taint harness missed the known leak of {canary}:\n{log}"
+        );
+    }
     // ...and none in the real workload.
     let (passed, summary, log) = under_valgrind("inner_under_valgrind");
     assert!(passed, "inner test did not pass:\n{log}");
