@@ -34,7 +34,8 @@ patterns() { # body
     printf '%s\n' "$1" | awk -v jumps='[ \t]j(n?[ezsbalgop]|[abgl]e|n[abgl]e?)[ \t]' -v indexed="$indexed" '
         function norm(l) {
             sub(/^ *[0-9a-f]+:[ \t]*/, "", l)
-            gsub(/ *<[^>]*>/, "", l)
+            sub(/ *#.*$/, "", l)     # rip-relative target comment
+            sub(/ *<.*>$/, "", l)    # symbol of a jump or call target (may nest <impl ..>)
             gsub(/-?0x[0-9a-f]+\(/, "D(", l)
             gsub(/[ \t]+/, " ", l)
             sub(/ [0-9a-f]+$/, "", l) # jump target
