@@ -24,10 +24,10 @@ pub(crate) mod recode;
 
 mod declassify;
 
-#[cfg(feature = "kms")]
-pub(crate) use declassify::classify_in_place;
 #[cfg(all(feature = "ct-taint", target_arch = "x86_64"))]
 pub use avx512::set_stand_in;
+#[cfg(feature = "kms")]
+pub(crate) use declassify::classify_in_place;
 #[cfg(feature = "ct-taint")]
 pub use declassify::{DeclassifyHook, set_classify_hook, set_declassify_hook};
 pub(crate) use declassify::{declassify, declassify_in_place};
