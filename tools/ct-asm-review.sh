@@ -27,11 +27,15 @@ trap 'rm -f "$asm" "$observed"' EXIT
 objdump -d --no-show-raw-insn -C "$bin" > "$asm"
 jumps='\sj(n?[ezsbalgop]|[abgl]e|n[abgl]e?)\s'
 indexed='[(]%[a-z0-9]*,%[a-z0-9]+(,[1248])?[)]'
+# lea computes an address without reading memory (constant-time arithmetic on its operands),
+# and the multi-byte nops are alignment padding that touches no memory: neither is a memory
+# access, so neither is flagged.
+notmem='[ \t](lea|nop[lwq]?)[ \t]'
 # Normalised patterns of a body's flagged instructions, one per line: a jump with the
 # instruction that set its flags ("cmp $0x10,%rcx ; jne"), a cmov or an indexed operand as it
 # stands; addresses, jump targets, symbols and displacements are dropped.
 patterns() { # body
-    printf '%s\n' "$1" | awk -v jumps='[ \t]j(n?[ezsbalgop]|[abgl]e|n[abgl]e?)[ \t]' -v indexed="$indexed" '
+    printf '%s\n' "$1" | awk -v jumps='[ \t]j(n?[ezsbalgop]|[abgl]e|n[abgl]e?)[ \t]' -v indexed="$indexed" -v notmem="$notmem" '
         function norm(l) {
             sub(/^ *[0-9a-f]+:[ \t]*/, "", l)
             sub(/ *#.*$/, "", l)     # rip-relative target comment
@@ -44,7 +48,7 @@ patterns() { # body
         {
             line = " " $0 " "
             if (line ~ jumps) print norm(prev) " ; " norm($0)
-            else if (line ~ /[ \t]cmov/ || line ~ indexed) print norm($0)
+            else if (line ~ /[ \t]cmov/ || (line ~ indexed && line !~ notmem)) print norm($0)
             prev = $0
         }'
 }
@@ -53,7 +57,7 @@ report() { # name, body
     n=$(printf '%s\n' "$2" | wc -l)
     branches=$(printf '%s\n' "$2" | grep -cE "$jumps" || true)
     cmovs=$(printf '%s\n' "$2" | grep -cE '\scmov' || true)
-    indexes=$(printf '%s\n' "$2" | grep -cE "$indexed" || true)
+    indexes=$(printf '%s\n' "$2" | grep -E "$indexed" | grep -cvE "$notmem" || true)
     echo "== $1: $n instructions, $branches conditional jumps, $cmovs cmov, $indexes indexed operands"
     printf '%s\n' "$2" | grep -B3 -E "$jumps|\scmov|$indexed" | sed 's/^/    /' || true
 }
