@@ -2,10 +2,13 @@
 //! for secret-dependent branches: `bash tools/ct-asm-review.sh` disassembles these functions (and
 //! the AVX-512 IFMA kernel bodies they call on x86_64) and lists every conditional jump and
 //! conditional move with the instructions that set its flags, for review (all of them must test
-//! loop counters or the cached CPU-feature flag that selects the backend, never data).
+//! loop counters or the cached CPU-feature flag that selects the backend, never data), and
+//! fails on any such instruction not in its expected list (`tools/ct-asm-expected.txt`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use mikey_sakke::curve::{AffinePoint, FixedBaseTable, GeneratorTable52, ProjectivePoint};
 use mikey_sakke::field::{Fp, Fp2, Fq};
+use mikey_sakke::pairing::{PreparedPoint, miller_loop};
 use mikey_sakke::test_helpers::{self, Limbs, Modulus};
 use std::hint::black_box;
 use subtle::ConditionallySelectable;
@@ -90,6 +93,33 @@ fn probe_p256_mul_base(k: &[u8; 32]) -> [u8; 32] {
     test_helpers::p256_mul_base(k)
 }
 
+/// The Miller loop (on radix-2^52 values on IFMA CPUs, inside `Ifma::with_features::run`).
+#[inline(never)]
+fn probe_miller_loop(r: &AffinePoint, q: &AffinePoint) -> Fp2 {
+    miller_loop(r, q)
+}
+
+/// The table-driven Miller loop.
+#[inline(never)]
+fn probe_prepared_loop(t: &PreparedPoint, q: &AffinePoint) -> Fp2 {
+    t.miller_loop(q)
+}
+
+/// The variable-base window loop.
+#[inline(never)]
+fn probe_scalar_mul(p: &ProjectivePoint, k: &Fq) -> ProjectivePoint {
+    p.mul(k)
+}
+
+/// The fixed-base window loops, on the ordinary table and on P's radix-2^52 table.
+#[inline(never)]
+fn probe_fixed_base(k: &Fq) -> (ProjectivePoint, ProjectivePoint) {
+    (
+        FixedBaseTable::generator().mul(k),
+        GeneratorTable52::get().mul(k),
+    )
+}
+
 fn main() {
     let a = Fp::from_u64(3);
     let b = Fp::from_u64(5);
@@ -111,8 +141,16 @@ fn main() {
     probe_lookup_many(black_box(&[[7; 32]; 32]), black_box(&[3, 0]), &mut many);
     let j = probe_p256_mul_base(black_box(&[9; 32]));
     let e = probe_fe52(&a, &b).unwrap_or(a);
+    let g = AffinePoint::generator();
+    let m = probe_miller_loop(black_box(&g), &g);
+    let pp = PreparedPoint::new(&g);
+    let m2 = probe_prepared_loop(black_box(&pp), &g);
+    let q = probe_scalar_mul(black_box(&ProjectivePoint::generator()), &Fq::from_u64(5));
+    let (f1, f2) = probe_fixed_base(black_box(&Fq::from_u64(5)));
+    assert_eq!(q, f1);
+    assert_eq!(f1, f2);
     println!(
-        "{:?} {:?} {:x} {:?} {} {} {} {:?}",
-        y.c0, k, i[0], inv, t[0], many[0][0], j[0], e
+        "{:?} {:?} {:x} {:?} {} {} {} {:?} {:?} {:?}",
+        y.c0, k, i[0], inv, t[0], many[0][0], j[0], e, m.c0, m2.c0
     );
 }

@@ -6,8 +6,15 @@
 //! public-by-design results through `mikey_sakke::ct` (accept/reject verdicts, public keys,
 //! signatures, Encapsulated Data); the hook installed here marks exactly those octets defined.
 //!
+//! The `ct-taint` build replaces the AVX-512 intrinsics by a software stand-in with the same
+//! data flow (`mikey_sakke::ct::set_stand_in`), so the workload runs twice: once on the vector
+//! paths of an IFMA CPU (the IFMA kernel, the radix-2^52 loops, the AVX-512 lookups; counters
+//! prove that they ran) and once on the portable ones.
+//!
 //! `cargo test --features ct-taint --test ct_taint` runs the workload natively (checking its
-//! results), then re-runs this test binary under valgrind and fails if memcheck reports anything.
+//! results), then re-runs this test binary under valgrind and fails if memcheck reports anything
+//! in the workload, or nothing in any of the canaries (a deliberate leak of each kind: a
+//! branch, a memory index and an early exit on a secret).
 #![cfg(all(feature = "ct-taint", target_arch = "x86_64", target_os = "linux"))]
 #![allow(unsafe_code, clippy::unwrap_used, clippy::expect_used)]
 
@@ -168,12 +175,80 @@ impl TryRng for TaintedRng {
 
 impl TryCryptoRng for TaintedRng {}
 
-/// The workload: every operation on secrets the crate offers.
-fn workload() {
+/// The two halves of the workload: each vector one runs in its own valgrind process.
+const PARTS: [fn(); 2] = [workload_keys, workload_batches];
+
+/// Prints how often each counted vector path ran in this process, for the parent to sum.
+fn print_paths() {
+    use mikey_sakke::ct::paths::{Path, count};
+    println!("ct_taint paths: {:?}", Path::ALL.map(count));
+}
+
+/// The workload on the portable paths (both halves): none of the counted vector paths may run.
+fn workload_portable() {
+    use mikey_sakke::ct::paths::{Path, count};
+    mikey_sakke::test_helpers::force_portable(true);
+    mikey_sakke::ct::set_stand_in(false);
+    let before = Path::ALL.map(count);
+    for part in PARTS {
+        part();
+    }
+    assert_eq!(
+        Path::ALL.map(count),
+        before,
+        "a vector path ran on the portable build"
+    );
+    mikey_sakke::ct::set_stand_in(true);
+    mikey_sakke::test_helpers::force_portable(false);
+}
+
+/// Installs the hooks that tell memcheck what the library declassifies or classifies.
+fn hooks() {
     mikey_sakke::ct::set_declassify_hook(declassify_hook);
     mikey_sakke::ct::set_classify_hook(classify_hook);
+}
+
+/// The identifier every key is issued to.
+const ID: [u8; 24] = *b"sip:alice@example.org\0\x80\xff";
+
+/// A group manager's batches: to several members (batched table reads, one inversion), on the
+/// wide tables of a large group's fan-out, and large enough for the affine additions with
+/// shared inversions.
+fn workload_batches() {
+    hooks();
+    let mut rng = TaintedRng(ChaCha20Rng::seed_from_u64(11));
+    let id = ID;
+    let z = MasterSecret::random(&mut rng);
+    let kms = z.public_key();
+    let rsk = z.issue_rsk(&id).unwrap();
+    let receiver = PreparedReceiver::new(&kms, &id, &rsk).unwrap();
+    let mut fixed = [0x11u8; 16];
+    secret(&fixed);
+    let ssv3 = Ssv::from_bytes(fixed);
+    fixed.fill(0);
+    let prepared_kms = sakke::PreparedKms::new(&kms);
+    let other: &[u8] = b"2011-02\0tel:+447700900999\0";
+    let batch =
+        sakke::hazmat::encapsulate_many_with_ssv_kms(&ssv3, &prepared_kms, &[&id[..], other]);
+    assert!(receiver.decapsulate(&batch[0]).is_ok());
+    // and on the wide tables of a large group's fan-out
+    prepared_kms.prepare_batches();
+    let batch =
+        sakke::hazmat::encapsulate_many_with_ssv_kms(&ssv3, &prepared_kms, &[&id[..], other]);
+    assert!(receiver.decapsulate(&batch[0]).is_ok());
+    // and a batch large enough for the affine additions with shared inversions (from 32 on)
+    let mut ids: Vec<&[u8]> = vec![other; 32];
+    ids[17] = &id[..];
+    let batch = sakke::hazmat::encapsulate_many_with_ssv_kms(&ssv3, &prepared_kms, &ids);
+    assert!(receiver.decapsulate(&batch[17]).is_ok());
+}
+
+/// Every other operation on secrets the crate offers: field inversions, the SAKKE KMS,
+/// encapsulation and decapsulation, ECCSI, a GMK I_MESSAGE and the sealed store.
+fn workload_keys() {
+    hooks();
     let mut rng = TaintedRng(ChaCha20Rng::seed_from_u64(7));
-    let id = *b"sip:alice@example.org\0\x80\xff";
+    let id = ID;
     let mut ok = 0;
 
     // Field inversion of a secret.
@@ -221,22 +296,6 @@ fn workload() {
     fixed.fill(0);
     let ed3 = sakke::hazmat::encapsulate_with_ssv(&ssv3, &kms, &id);
     assert!(receiver.decapsulate(&ed3).is_ok());
-    // A group manager's batch to several members (batched table reads, one inversion).
-    let prepared_kms = sakke::PreparedKms::new(&kms);
-    let other: &[u8] = b"2011-02\0tel:+447700900999\0";
-    let batch =
-        sakke::hazmat::encapsulate_many_with_ssv_kms(&ssv3, &prepared_kms, &[&id[..], other]);
-    assert!(receiver.decapsulate(&batch[0]).is_ok());
-    // and on the wide tables of a large group's fan-out
-    prepared_kms.prepare_batches();
-    let batch =
-        sakke::hazmat::encapsulate_many_with_ssv_kms(&ssv3, &prepared_kms, &[&id[..], other]);
-    assert!(receiver.decapsulate(&batch[0]).is_ok());
-    // and a batch large enough for the affine additions with shared inversions
-    let mut ids: Vec<&[u8]> = vec![other; 40];
-    ids[17] = &id[..];
-    let batch = sakke::hazmat::encapsulate_many_with_ssv_kms(&ssv3, &prepared_kms, &ids);
-    assert!(receiver.decapsulate(&batch[17]).is_ok());
 
     // ECCSI: KSAK and v from the RNG, SSK import and validation, signing with a secret j.
     let eccsi = KmsKeyPair::generate(&mut rng).unwrap();
@@ -333,14 +392,20 @@ fn workload() {
 #[test]
 fn workload_runs_natively() {
     // Natively the client requests are no-ops: this checks the workload's results.
+    use mikey_sakke::ct::paths::{Path, count};
     if client_request(RUNNING_ON_VALGRIND, 0, 0) == 0 {
-        workload();
+        for part in PARTS {
+            part();
+        }
+        for path in Path::ALL {
+            assert!(count(path) > 0, "the workload did not run {path:?}");
+        }
+        workload_portable();
     }
 }
 
-#[test]
-fn inner_under_valgrind() {
-    // Only meaningful when started by `no_secret_dependent_branches_under_valgrind`.
+/// Runs `workload` when started under valgrind by `no_secret_dependent_branches_under_valgrind`.
+fn inner(workload: fn()) {
     if std::env::var_os("MIKEY_SAKKE_CT_INNER").is_some() {
         assert_ne!(
             client_request(RUNNING_ON_VALGRIND, 0, 0),
@@ -348,11 +413,74 @@ fn inner_under_valgrind() {
             "not running under valgrind"
         );
         workload();
+        print_paths();
     }
 }
 
-/// A deliberate leak: a variable-time multiplication by a secret scalar. The harness must
-/// catch it, or a clean run of the real workload would prove nothing.
+#[test]
+fn inner_keys_under_valgrind() {
+    inner(workload_keys);
+}
+
+#[test]
+fn inner_batches_under_valgrind() {
+    inner(workload_batches);
+}
+
+#[test]
+fn inner_portable_under_valgrind() {
+    inner(workload_portable);
+}
+
+/// The workloads, each run by its own valgrind process, all at once (the machine's cores
+/// share them): the two halves on the stand-in of the AVX-512 paths, whose path counts must
+/// together cover every counted path, and the whole workload on the portable paths.
+const WORKLOADS: [(&str, bool); 3] = [
+    ("inner_keys_under_valgrind", true),
+    ("inner_batches_under_valgrind", true),
+    ("inner_portable_under_valgrind", false),
+];
+
+/// A deliberate leak of each kind: the harness must catch every one, or a clean run of the
+/// real workload would prove nothing.
+const CANARIES: [&str; 3] = [
+    "canary_under_valgrind",
+    "canary_index_under_valgrind",
+    "canary_early_exit_under_valgrind",
+];
+
+/// A secret-dependent memory index without a branch: a table read at a secret offset.
+#[test]
+fn canary_index_under_valgrind() {
+    if std::env::var_os("MIKEY_SAKKE_CT_INNER").is_some() {
+        let mut rng = TaintedRng(ChaCha20Rng::seed_from_u64(9));
+        let mut k = [0u8; 1];
+        rand_core::Rng::fill_bytes(&mut rng, &mut k);
+        let table: [u64; 256] = core::array::from_fn(|i| i as u64);
+        let table = std::hint::black_box(table);
+        std::hint::black_box(table[usize::from(k[0])]);
+    }
+}
+
+/// An early exit on a secret: a scan that stops at the first differing octet (the classic
+/// variable-time comparison), of slices whose length the compiler cannot see.
+#[test]
+fn canary_early_exit_under_valgrind() {
+    #[inline(never)]
+    fn first_difference(a: &[u8], b: &[u8]) -> Option<usize> {
+        a.iter().zip(b).position(|(x, y)| x != y)
+    }
+    if std::env::var_os("MIKEY_SAKKE_CT_INNER").is_some() {
+        let mut rng = TaintedRng(ChaCha20Rng::seed_from_u64(10));
+        let mut k = [0u8; 16];
+        rand_core::Rng::fill_bytes(&mut rng, &mut k);
+        let public = [0x5au8; 16];
+        let n = std::hint::black_box(16);
+        std::hint::black_box(first_difference(&k[..n], &public[..n]));
+    }
+}
+
+/// A secret-dependent branch: a variable-time multiplication by a secret scalar.
 #[test]
 fn canary_under_valgrind() {
     if std::env::var_os("MIKEY_SAKKE_CT_INNER").is_some() {
@@ -367,11 +495,19 @@ fn canary_under_valgrind() {
     }
 }
 
-/// Runs one inner test of this binary under memcheck; returns (passed, error summary, log).
-fn under_valgrind(test: &str) -> (bool, String, String) {
+/// Runs one inner test of this binary under memcheck; returns (passed, error summary, log,
+/// standard output). Origins of undefined values are tracked only when
+/// `MIKEY_SAKKE_CT_ORIGINS` is set (it doubles memcheck's time): a report without them still
+/// gives the stack of the secret-dependent branch or address.
+fn under_valgrind(test: &str) -> (bool, String, String, String) {
     let exe = std::env::current_exe().unwrap();
     let out = Command::new("valgrind")
-        .args(["--tool=memcheck", "--track-origins=yes", "--leak-check=no", "--num-callers=30"])
+        .args(["--tool=memcheck", "--leak-check=no", "--num-callers=30"])
+        .args(
+            std::env::var_os("MIKEY_SAKKE_CT_ORIGINS")
+                .is_some()
+                .then_some("--track-origins=yes"),
+        )
         .arg(format!("--suppressions={}/tests/ct_taint.supp", env!("CARGO_MANIFEST_DIR")))
         .arg(&exe)
         .args(["--exact", test, "--test-threads=1", "--nocapture"])
@@ -379,13 +515,13 @@ fn under_valgrind(test: &str) -> (bool, String, String) {
         .output()
         .expect("valgrind must be installed for the constant-time taint test (apt-get install valgrind)");
     let log = String::from_utf8_lossy(&out.stderr).into_owned();
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let summary = log
         .lines()
         .find(|l| l.contains("ERROR SUMMARY"))
         .unwrap_or("")
         .to_string();
-    (stdout.contains("1 passed"), summary, log)
+    (stdout.contains("1 passed"), summary, log, stdout)
 }
 
 #[test]
@@ -400,18 +536,50 @@ fn no_secret_dependent_branches_under_valgrind() {
         eprintln!("ct_taint: skipped in a build with debug assertions; use --profile ct-taint");
         return;
     }
-    // The harness must see a deliberate leak...
-    let (passed, summary, log) = under_valgrind("canary_under_valgrind");
-    assert!(passed, "canary did not run:\n{log}");
-    assert!(
-        !summary.contains(" 0 errors"),
-        "the taint harness missed a known leak:\n{log}"
-    );
-    // ...and none in the real workload.
-    let (passed, summary, log) = under_valgrind("inner_under_valgrind");
-    assert!(passed, "inner test did not pass:\n{log}");
-    assert!(
-        summary.contains("ERROR SUMMARY: 0 errors"),
-        "memcheck found secret-dependent behaviour:\n{log}"
-    );
+    // The workloads take minutes under memcheck: each runs in its own valgrind process, all
+    // at once, while the canaries run.
+    let workloads = WORKLOADS.map(|(test, vector)| {
+        (
+            test,
+            vector,
+            std::thread::spawn(move || under_valgrind(test)),
+        )
+    });
+    // The harness must see a deliberate leak of every kind...
+    for canary in CANARIES {
+        let (passed, summary, log, _) = under_valgrind(canary);
+        assert!(passed, "{canary} did not run:\n{log}");
+        assert!(
+            !summary.contains(" 0 errors"),
+            "the taint harness missed the known leak of {canary}:\n{log}"
+        );
+    }
+    // ...and none in the real workload, on either build of the vector code...
+    let mut vector_paths = [0u64; mikey_sakke::ct::paths::Path::ALL.len()];
+    for (test, vector, handle) in workloads {
+        let (passed, summary, log, stdout) = handle.join().unwrap();
+        assert!(passed, "{test} did not pass:\n{stdout}\n{log}");
+        assert!(
+            summary.contains("ERROR SUMMARY: 0 errors"),
+            "memcheck found secret-dependent behaviour in {test}:\n{log}"
+        );
+        if vector {
+            let counts = stdout
+                .lines()
+                .find_map(|l| l.split_once("ct_taint paths: ").map(|(_, counts)| counts))
+                .unwrap_or_else(|| panic!("{test} printed no path counts:\n{stdout}"));
+            let counts: Vec<u64> = counts
+                .trim_matches(|c| c == '[' || c == ']')
+                .split(", ")
+                .map(|n| n.parse().unwrap())
+                .collect();
+            for (sum, n) in vector_paths.iter_mut().zip(counts) {
+                *sum += n;
+            }
+        }
+    }
+    // ...which ran every counted vector path under memcheck.
+    for (path, n) in mikey_sakke::ct::paths::Path::ALL.iter().zip(vector_paths) {
+        assert!(n > 0, "the workload did not run {path:?} under valgrind");
+    }
 }

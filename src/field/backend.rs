@@ -279,6 +279,8 @@ pub(crate) trait Job {
 pub(crate) fn dispatch<J: Job>(job: J) -> J::Output {
     #[cfg(target_arch = "x86_64")]
     if let Some(ifma) = Ifma::detect() {
+        #[cfg(feature = "ct-taint")]
+        crate::ct::paths::hit(crate::ct::paths::Path::Radix52Job);
         return ifma.with_features(|| job.run(ifma));
     }
     job.run(Portable)

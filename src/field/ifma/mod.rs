@@ -46,10 +46,13 @@
 //! jumps of the compiled kernel (there are none).
 
 #![allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
+// With `ct-taint` the intrinsics are the safe functions of the stand-in (`crate::ct::avx512`)
+// and nothing enables a target feature: the `unsafe` blocks around the calls are then unneeded.
+#![cfg_attr(feature = "ct-taint", allow(unused_unsafe))]
 #![allow(clippy::needless_range_loop)] // digit loops mirror the algorithm
 #![allow(clippy::identity_op, clippy::erasing_op)] // constant index arithmetic reads better in full
 
-use core::arch::x86_64::{
+use crate::ct::avx512::{
     __m512i, _mm_cvtsi128_si64, _mm_extract_epi64, _mm512_add_epi64, _mm512_alignr_epi64,
     _mm512_and_si512, _mm512_castsi512_si128, _mm512_cmpeq_epu64_mask, _mm512_cmpgt_epu64_mask,
     _mm512_cmplt_epu64_mask, _mm512_extracti32x4_epi32, _mm512_madd52hi_epu64,
@@ -60,7 +63,7 @@ use core::arch::x86_64::{
 };
 use core::sync::atomic::{AtomicU8, Ordering};
 
-use super::kernel::Limbs;
+use crate::field::kernel::Limbs;
 
 /// Number of 52-bit digits of an operand.
 const D: usize = 20;
@@ -161,9 +164,7 @@ impl Ifma {
 
     #[cold]
     fn check_cpu() -> Option<Self> {
-        let ok = std::arch::is_x86_feature_detected!("avx512f")
-            && std::arch::is_x86_feature_detected!("avx512ifma")
-            && std::arch::is_x86_feature_detected!("bmi2");
+        let ok = crate::ct::avx512::ifma();
         // Keep a "disabled" set by another thread in the meantime.
         let _ = STATE.compare_exchange(
             0,
@@ -186,6 +187,8 @@ impl Ifma {
     /// `a * b * 2^-1024 mod m`, fully reduced; requires `a * b < 2^1024 * m`.
     #[inline]
     pub(crate) fn mont_mul(self, a: &Limbs, b: &Limbs, c: &Consts) -> Limbs {
+        #[cfg(feature = "ct-taint")]
+        crate::ct::paths::hit(crate::ct::paths::Path::IfmaProduct);
         // SAFETY: `self` exists only if the CPU supports avx512f, avx512ifma and bmi2.
         let [r] = unsafe { mont_mul_n::<1>([a], [b], c) };
         r
@@ -288,7 +291,7 @@ static OUT: OutTab = out_tab();
 
 /// Loads eight lanes.
 #[inline]
-#[target_feature(enable = "avx512f")]
+#[cfg_attr(not(feature = "ct-taint"), target_feature(enable = "avx512f"))]
 fn load(x: &[u64; 8]) -> __m512i {
     _mm512_set_epi64(
         x[7] as i64,
@@ -304,7 +307,7 @@ fn load(x: &[u64; 8]) -> __m512i {
 
 /// Eight lanes of a 32-lane table.
 #[inline]
-#[target_feature(enable = "avx512f")]
+#[cfg_attr(not(feature = "ct-taint"), target_feature(enable = "avx512f"))]
 fn load_part(x: &[u64; 32], v: usize) -> __m512i {
     let mut part = [0u64; 8];
     part.copy_from_slice(&x[8 * v..8 * v + 8]);
@@ -313,7 +316,7 @@ fn load_part(x: &[u64; 32], v: usize) -> __m512i {
 
 /// Stores eight lanes.
 #[inline]
-#[target_feature(enable = "avx512f")]
+#[cfg_attr(not(feature = "ct-taint"), target_feature(enable = "avx512f"))]
 fn store(v: __m512i) -> [u64; 8] {
     // SAFETY: both types are 64 bytes of plain integers; every bit pattern is valid for both.
     unsafe { core::mem::transmute::<__m512i, [u64; 8]>(v) }
@@ -321,7 +324,7 @@ fn store(v: __m512i) -> [u64; 8] {
 
 /// The 20 digits of `x * 2^sh` (tables `t`) in three vectors, lanes 20..24 zero.
 #[inline]
-#[target_feature(enable = "avx512f")]
+#[cfg_attr(not(feature = "ct-taint"), target_feature(enable = "avx512f"))]
 fn to_digits(x: &Limbs, t: &InTab) -> [__m512i; 3] {
     let mut half = [0u64; 8];
     half.copy_from_slice(&x[..8]);
@@ -359,7 +362,7 @@ fn ripple(generate: u32, propagate: u32) -> u32 {
 /// Carry-normalises 20 digits (each below 2^62, lanes 20..24 zero) whose value is below
 /// 2^1040 into exact 52-bit digits.
 #[inline]
-#[target_feature(enable = "avx512f")]
+#[cfg_attr(not(feature = "ct-taint"), target_feature(enable = "avx512f"))]
 fn normalize(r: [__m512i; 3]) -> [__m512i; 3] {
     let mask = _mm512_set1_epi64(MASK52 as i64);
     let zero = _mm512_setzero_si512();
@@ -402,7 +405,7 @@ fn normalize(r: [__m512i; 3]) -> [__m512i; 3] {
 
 /// For normalised digits `d < 2m`, returns `d - m` if `d >= m`, else `d`, without branching.
 #[inline]
-#[target_feature(enable = "avx512f")]
+#[cfg_attr(not(feature = "ct-taint"), target_feature(enable = "avx512f"))]
 fn subtract_if_ge(d: [__m512i; 3], m: &[__m512i; 3]) -> [__m512i; 3] {
     let mask = _mm512_set1_epi64(MASK52 as i64);
     let one = _mm512_set1_epi64(1);
@@ -434,7 +437,7 @@ use subtle::ConditionallySelectable;
 
 /// Packs 20 normalised digits (value below 2^1024) into 16 limbs.
 #[inline]
-#[target_feature(enable = "avx512f")]
+#[cfg_attr(not(feature = "ct-taint"), target_feature(enable = "avx512f"))]
 fn from_digits(d: [__m512i; 3]) -> Limbs {
     let mut out = [0u64; 16];
     for w in 0..2 {
@@ -461,7 +464,7 @@ fn from_digits(d: [__m512i; 3]) -> Limbs {
 
 /// Lane `L` of `v`.
 #[inline]
-#[target_feature(enable = "avx512f")]
+#[cfg_attr(not(feature = "ct-taint"), target_feature(enable = "avx512f"))]
 fn lane<const L: usize>(v: __m512i) -> u64 {
     let x = match L / 2 {
         0 => _mm512_castsi512_si128(v),
@@ -501,7 +504,10 @@ fn mulhi(x: u64, y: u64) -> u64 {
 /// Notation: `a' = a * 2^16`, digits `a'_j`, `b_i`, `m_j`; `T = a' * b + Y * m` with the
 /// reduction digits `Y = sum y_i 2^(52 i)` chosen so that digits 0..19 of `T` vanish; the
 /// result is digits 20..39 of `T` (carry-normalised), less `m` if needed.
-#[target_feature(enable = "avx512f,avx512ifma,bmi2")]
+#[cfg_attr(
+    not(feature = "ct-taint"),
+    target_feature(enable = "avx512f,avx512ifma,bmi2")
+)]
 fn mont_mul_n<const N: usize>(a: [&Limbs; N], b: [&Limbs; N], c: &Consts) -> [Limbs; N] {
     let zero = _mm512_setzero_si512();
     let mut ad = [[zero; 3]; N];
@@ -528,7 +534,10 @@ fn mont_mul_n<const N: usize>(a: [&Limbs; N], b: [&Limbs; N], c: &Consts) -> [Li
 /// digits of `(a * b + Y * m) / 2^1040`, which is `a * b * 2^-1040 mod m` plus at most `m`
 /// (below `2m`; "almost Montgomery multiplication").
 #[inline]
-#[target_feature(enable = "avx512f,avx512ifma,bmi2")]
+#[cfg_attr(
+    not(feature = "ct-taint"),
+    target_feature(enable = "avx512f,avx512ifma,bmi2")
+)]
 fn amm_core<const N: usize>(
     a: [[__m512i; 3]; N],
     b: [[__m512i; 3]; N],
@@ -704,277 +713,10 @@ fn amm_core<const N: usize>(
     out
 }
 
-// ---- F_p values kept in radix 2^52 between operations --------------------------------------
+// ---- F_p values kept in radix 2^52 between operations: `fe52.rs` ---------------------------
 
-/// Constants of [`Fe52`] (modulus p).
-#[repr(C, align(64))]
-struct Fe52Consts {
-    /// The digits of `2p`.
-    p2: [u64; 24],
-    /// The digits of `2^1056 mod p`: multiplying by it moves a value from Montgomery form with
-    /// `R = 2^1024` (the limbs of [`super::Fp`]) to the form with `R' = 2^1040`.
-    to_r52: [u64; 24],
-    /// The digits of `2^1024 mod p`: multiplying by it moves back.
-    from_r52: [u64; 24],
-}
-
-const fn doubled_digits(d: &[u64; 24]) -> [u64; 24] {
-    let mut out = [0u64; 24];
-    let mut carry = 0;
-    let mut j = 0;
-    while j < D {
-        let v = 2 * d[j] + carry;
-        out[j] = v & MASK52;
-        carry = v >> 52;
-        j += 1;
-    }
-    out
-}
-
-/// The digits of `k p` written so that every digit can absorb a digit subtraction: digit 0
-/// plus `2^52`, digits 1..18 plus `2^52 - 1`, digit 19 less 1 (the same value). For `k <= 128`
-/// (`k p < 2^1031`).
-const fn borrow_proof_multiple(k: u64) -> [u64; 24] {
-    let d = to_digits_const(&super::Fp::MODULUS);
-    let mut kp = [0u64; 24];
-    let mut carry = 0;
-    let mut j = 0;
-    while j < D {
-        let v = k * d[j] + carry;
-        kp[j] = v & MASK52;
-        carry = v >> 52;
-        j += 1;
-    }
-    let mut j = 0;
-    while j < D {
-        kp[j] += if j == 0 {
-            1 << 52
-        } else if j < D - 1 {
-            MASK52
-        } else {
-            0
-        };
-        if j == D - 1 {
-            kp[j] -= 1;
-        }
-        j += 1;
-    }
-    kp
-}
-
-/// [`borrow_proof_multiple`] for `k = 2^(i + 2)`, `i` in 0..6.
-static KP: [[u64; 24]; 6] = [
-    borrow_proof_multiple(4),
-    borrow_proof_multiple(8),
-    borrow_proof_multiple(16),
-    borrow_proof_multiple(32),
-    borrow_proof_multiple(64),
-    borrow_proof_multiple(128),
-];
-
-static FE52: Fe52Consts = Fe52Consts {
-    p2: doubled_digits(&to_digits_const(&super::Fp::MODULUS)),
-    to_r52: to_digits_const(&super::kernel::pow2_mod(1056, &super::Fp::MODULUS)),
-    from_r52: to_digits_const(&super::kernel::pow2_mod(1024, &super::Fp::MODULUS)),
-};
-
-/// An element of F_p held as twenty 52-bit digits, for long runs of arithmetic on the IFMA
-/// backend (the Miller loop) without converting to and from 64-bit limbs around every
-/// multiplication.
-///
-/// The value `A` stands for `a = A * 2^-1040 mod p` (Montgomery form with `R' = 2^1040`, the
-/// kernel's natural radix) and is *lazily reduced*: any `A < 2^1040` is allowed. The
-/// almost-Montgomery product of `A` and `B` with `A B < 2^1040 p` is below `2p`
-/// (`A B / 2^1040 + p`), so multiplication needs no final subtraction; addition adds the
-/// digits and [`Fe52::sub_k`] adds a multiple `k p` of the modulus above the subtrahend, each
-/// followed by one carry normalisation and no reduction. The callers keep the bounds: the
-/// Miller loops and the scalar multiplication document, at every subtraction, the bound
-/// (as a multiple of p) that the operands have, and every product's operands stay far below
-/// the limit (`A B < 2^1040 p` holds for `A, B < 300 p`). Digits are always carry-normalised
-/// (below `2^52`), lanes 20..24 zero. Only [`Fe52::from_fp`] and [`Fe52::from_limbs_r52`] make one, and both need an
-/// [`Ifma`] proof, so holding a value proves that the CPU runs the kernel.
-///
-/// Constant time: every operation is straight-line vector code over public lane indices.
-#[derive(Clone, Copy)]
-#[repr(C, align(64))]
-pub(crate) struct Fe52([u64; 24]);
-
-impl Fe52 {
-    /// `x` (an F_p element in the crate's Montgomery form) in radix 2^52: one multiplication.
-    #[inline]
-    pub(crate) fn from_fp(_proof: Ifma, x: &super::Fp) -> Self {
-        // SAFETY: the proof shows that the CPU supports avx512f, avx512ifma and bmi2.
-        unsafe { fe_from_limbs(&x.0, &FE52.to_r52) }
-    }
-
-    /// The element whose value `a * 2^1040 mod p` is given as canonical limbs (the storage
-    /// form of precomputed tables: no multiplication, only a re-cut into digits).
-    #[inline]
-    pub(crate) fn from_limbs_r52(_proof: Ifma, x: &Limbs) -> Self {
-        // SAFETY: as in `from_fp`.
-        unsafe { fe_digits(x) }
-    }
-
-    /// Back to [`super::Fp`] (fully reduced): one multiplication.
-    #[inline]
-    pub(crate) fn to_fp(self) -> super::Fp {
-        // SAFETY: a value exists only after an `Ifma` proof (see the type's docs).
-        super::Fp(unsafe { fe_to_limbs(&self) })
-    }
-
-    /// `self + rhs`, not reduced: the bound of the result is the sum of the operands' bounds.
-    #[inline(always)]
-    pub(crate) fn add(&self, rhs: &Self) -> Self {
-        // SAFETY: a value exists only after an `Ifma` proof.
-        unsafe { fe_add(self, rhs) }
-    }
-
-    /// `self - rhs` as `self + K p - rhs`, for `rhs` below `(K - 1) p` (`K` a power of two from
-    /// 4 to 128): the result is below `self`'s bound plus `K p`.
-    #[inline(always)]
-    pub(crate) fn sub_k<const K: u64>(&self, rhs: &Self) -> Self {
-        let kp = match K {
-            4 => &KP[0],
-            8 => &KP[1],
-            16 => &KP[2],
-            32 => &KP[3],
-            64 => &KP[4],
-            _ => &KP[5],
-        };
-        const { assert!(K.is_power_of_two() && K >= 4 && K <= 128) };
-        // SAFETY: a value exists only after an `Ifma` proof.
-        unsafe { fe_sub(self, rhs, kp) }
-    }
-
-    /// `self^2` (the same kernel; counted as a squaring by the `op-count` feature).
-    #[inline(always)]
-    pub(crate) fn square(&self) -> Self {
-        #[cfg(feature = "op-count")]
-        super::kernel::op_count::bump_sqr();
-        // SAFETY: a value exists only after an `Ifma` proof.
-        unsafe { fe_mul(self, self, &super::Fp::MOD.ifma) }
-    }
-
-    /// `self * rhs`.
-    #[inline(always)]
-    pub(crate) fn mul(&self, rhs: &Self) -> Self {
-        #[cfg(feature = "op-count")]
-        super::kernel::op_count::bump_mul();
-        // SAFETY: a value exists only after an `Ifma` proof.
-        unsafe { fe_mul(self, rhs, &super::Fp::MOD.ifma) }
-    }
-}
-
-impl Fe52 {
-    /// `b` where `choice` is set, else `a`, digit by digit without branching.
-    #[inline(always)]
-    pub(crate) fn select(a: &Self, b: &Self, choice: subtle::Choice) -> Self {
-        let mut out = *a;
-        for (o, (x, y)) in out.0.iter_mut().zip(a.0.iter().zip(&b.0)) {
-            *o = u64::conditional_select(x, y, choice);
-        }
-        out
-    }
-}
-
-impl zeroize::Zeroize for Fe52 {
-    fn zeroize(&mut self) {
-        self.0.zeroize();
-    }
-}
-
-impl Ifma {
-    /// Runs `f` in a function compiled for AVX-512 IFMA, so that the [`Fe52`] additions and
-    /// subtractions it uses are inlined into it instead of called.
-    #[inline]
-    pub(crate) fn with_features<R>(self, f: impl FnOnce() -> R) -> R {
-        #[target_feature(enable = "avx512f,avx512ifma,bmi2")]
-        fn run<R>(f: impl FnOnce() -> R) -> R {
-            f()
-        }
-        // SAFETY: `self` exists only if the CPU supports avx512f, avx512ifma and bmi2.
-        unsafe { run(f) }
-    }
-}
-
-#[inline]
-#[target_feature(enable = "avx512f")]
-fn fe_load(x: &Fe52) -> [__m512i; 3] {
-    digits_const(&x.0)
-}
-
-#[inline]
-#[target_feature(enable = "avx512f")]
-fn fe_store(v: [__m512i; 3]) -> Fe52 {
-    let mut out = Fe52([0; 24]);
-    for (k, x) in v.into_iter().enumerate() {
-        out.0[8 * k..8 * k + 8].copy_from_slice(&store(x));
-    }
-    out
-}
-
-#[inline]
-#[target_feature(enable = "avx512f")]
-fn digits_const(d: &[u64; 24]) -> [__m512i; 3] {
-    let mut part = [0u64; 8];
-    [0, 1, 2].map(|v| {
-        part.copy_from_slice(&d[8 * v..8 * v + 8]);
-        load(&part)
-    })
-}
-
-/// The digits of canonical limbs (value below p, so below 2p as the invariant asks).
-#[inline]
-#[target_feature(enable = "avx512f")]
-fn fe_digits(x: &Limbs) -> Fe52 {
-    fe_store(to_digits(x, &IN_B))
-}
-
-#[target_feature(enable = "avx512f,avx512ifma,bmi2")]
-fn fe_from_limbs(x: &Limbs, k: &[u64; 24]) -> Fe52 {
-    let [r] = amm_core::<1>(
-        [to_digits(x, &IN_B)],
-        [digits_const(k)],
-        &super::Fp::MOD.ifma,
-    );
-    fe_store(r)
-}
-
-#[target_feature(enable = "avx512f,avx512ifma,bmi2")]
-fn fe_to_limbs(x: &Fe52) -> Limbs {
-    let c = &super::Fp::MOD.ifma;
-    let [r] = amm_core::<1>([fe_load(x)], [digits_const(&FE52.from_r52)], c);
-    from_digits(subtract_if_ge(r, &digits_const(&c.m52)))
-}
-
-/// The almost-Montgomery product, below 2p for inputs below 2p. Not inlined: the loop that
-/// calls it stays small, and the call costs little next to the product.
-#[inline(never)]
-#[target_feature(enable = "avx512f,avx512ifma,bmi2")]
-fn fe_mul(a: &Fe52, b: &Fe52, c: &Consts) -> Fe52 {
-    let [r] = amm_core::<1>([fe_load(a)], [fe_load(b)], c);
-    fe_store(r)
-}
-
-/// `a + b` (digits added, then carry-normalised; no reduction).
-#[inline]
-#[target_feature(enable = "avx512f")]
-fn fe_add(a: &Fe52, b: &Fe52) -> Fe52 {
-    let (a, b) = (fe_load(a), fe_load(b));
-    fe_store(normalize([0, 1, 2].map(|v| _mm512_add_epi64(a[v], b[v]))))
-}
-
-/// `a + k p - b` with `kp` the borrow-proof digits of `k p` ([`borrow_proof_multiple`]): no
-/// digit goes negative when `b < (k - 1) p`; each is below `2^54`, and one carry
-/// normalisation finishes.
-#[inline]
-#[target_feature(enable = "avx512f")]
-fn fe_sub(a: &Fe52, b: &Fe52, kp: &[u64; 24]) -> Fe52 {
-    let (a, b, kp) = (fe_load(a), fe_load(b), digits_const(kp));
-    fe_store(normalize(
-        [0, 1, 2].map(|v| _mm512_sub_epi64(_mm512_add_epi64(a[v], kp[v]), b[v])),
-    ))
-}
+mod fe52;
+pub(crate) use fe52::Fe52;
 
 #[cfg(test)]
 mod tests {
@@ -989,7 +731,7 @@ mod tests {
             self.0 ^= self.0 >> 27;
             self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
         }
-        fn fp(&mut self) -> super::super::Fp {
+        fn fp(&mut self) -> crate::field::Fp {
             loop {
                 let mut l = [0u64; 16];
                 for x in l.iter_mut() {
@@ -1001,7 +743,7 @@ mod tests {
                     1 => l[(self.next() % 16) as usize] = 0,
                     _ => {}
                 }
-                if let Some(x) = super::super::Fp::from_canonical_limbs(&l).into() {
+                if let Some(x) = crate::field::Fp::from_canonical_limbs(&l).into() {
                     return x;
                 }
             }
@@ -1009,8 +751,8 @@ mod tests {
     }
 
     /// Edge values of F_p: 0, 1, 2, p - 1, p - 2, and values just below powers of two.
-    fn edge_values() -> Vec<super::super::Fp> {
-        use super::super::Fp;
+    fn edge_values() -> Vec<crate::field::Fp> {
+        use crate::field::Fp;
         let mut out = vec![
             Fp::ZERO,
             Fp::ONE,
@@ -1030,10 +772,10 @@ mod tests {
 
     /// Both representations of `x` allowed by the invariant: `X` and `X + p` (below 2p), with
     /// `X = x * 2^1040 mod p`.
-    fn representations(ifma: Ifma, x: &super::super::Fp) -> [Fe52; 2] {
-        let limbs = x.mul(&super::super::Fp::from_u64(1 << 16)).0;
+    fn representations(ifma: Ifma, x: &crate::field::Fp) -> [Fe52; 2] {
+        let limbs = x.mul(&crate::field::Fp::from_u64(1 << 16)).0;
         let a = Fe52::from_limbs_r52(ifma, &limbs);
-        let p = to_digits_const(&super::super::Fp::MODULUS);
+        let p = to_digits_const(&crate::field::Fp::MODULUS);
         let mut b = a;
         let mut carry = 0;
         for j in 0..D {
@@ -1053,7 +795,7 @@ mod tests {
     }
 
     fn modulus() -> num_bigint::BigUint {
-        super::super::Fp::MODULUS
+        crate::field::Fp::MODULUS
             .iter()
             .rev()
             .fold(num_bigint::BigUint::default(), |acc, &d| (acc << 64u32) + d)
@@ -1124,8 +866,8 @@ mod tests {
             eprintln!("no AVX-512 IFMA on this CPU: skipped");
             return;
         };
-        let zero = Fe52::from_fp(ifma, &super::super::Fp::ZERO);
-        let one = Fe52::from_fp(ifma, &super::super::Fp::ONE);
+        let zero = Fe52::from_fp(ifma, &crate::field::Fp::ZERO);
+        let one = Fe52::from_fp(ifma, &crate::field::Fp::ONE);
         // b = (K - 1) p - 1 as digits (the largest allowed subtrahend), for every K.
         fn big(ifma: Ifma, v: &num_bigint::BigUint) -> Fe52 {
             let mut d = [0u64; 24];
@@ -1144,7 +886,7 @@ mod tests {
                 check_form(&r, $k as u64, "sub_k");
                 assert_eq!(value(&r), modulus() * ($k as u64) - value(&b));
                 // and the result multiplies correctly
-                let expect = super::super::Fp::ONE.neg();
+                let expect = crate::field::Fp::ONE.neg();
                 let minus_one = zero.sub_k::<$k>(&one);
                 assert_eq!(minus_one.to_fp(), expect);
                 assert_eq!(r.mul(&one).to_fp(), r.to_fp());
@@ -1168,7 +910,7 @@ mod tests {
             return;
         };
         let mut rng = Rng(0x0123_4567_89AB_CDEF);
-        let mut fp: Vec<super::super::Fp> = (0..6).map(|_| rng.fp()).collect();
+        let mut fp: Vec<crate::field::Fp> = (0..6).map(|_| rng.fp()).collect();
         fp.extend(edge_values().into_iter().take(4));
         let mut fe: Vec<Fe52> = fp.iter().map(|x| Fe52::from_fp(ifma, x)).collect();
         let mut bound: Vec<u64> = vec![2; fp.len()];
@@ -1226,7 +968,7 @@ mod tests {
     /// that random operands essentially never produce.
     #[test]
     fn scalar_step_identity() {
-        let p = super::super::Fp::MOD;
+        let p = crate::field::Fp::MOD;
         let c = Consts::new(&p.m, p.minv);
         let k0 = p.minv & MASK52;
         for hi in [0u64, 1, 0x3ff, 0xfff] {
