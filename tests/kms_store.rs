@@ -117,17 +117,18 @@ impl Harness for SqliteHarness {
 
 store_conformance_tests!(SqliteHarness);
 
-/// Turns a version-3 store back into what version 2 wrote: no job tables, version 2.
+/// Turns a current store back into what version 2 wrote: no job tables (version 3), no
+/// revocations or events (version 4), version 2.
 fn downgrade_to_v2(path: &Path) {
     let conn = rusqlite::Connection::open(path).unwrap();
     conn.execute_batch(
-        "DROP TABLE job_rows; DROP TABLE jobs;
+        "DROP TABLE revocations; DROP TABLE events; DROP TABLE job_rows; DROP TABLE jobs;
          UPDATE meta SET value = CAST('2' AS BLOB) WHERE key = 'schema_version';",
     )
     .unwrap();
 }
 
-/// Turns a version-3 store back into what version 1 wrote: no new tables, version 1.
+/// Turns a current store back into what version 1 wrote: no new tables, version 1.
 fn downgrade_to_v1(path: &Path) {
     downgrade_to_v2(path);
     let conn = rusqlite::Connection::open(path).unwrap();
@@ -198,9 +199,12 @@ fn a_version_2_store_is_migrated_by_migrate_without_a_passphrase() {
     drop(store);
     downgrade_to_v2(&h.db());
     let spec = StoreSpec::sqlite(&h.db());
-    assert_eq!(migrate_store(&spec).unwrap(), (2, 3));
-    assert_eq!(schema_version(&h.db()), "3");
-    assert_eq!(migrate_store(&spec).unwrap(), (3, 3));
+    assert_eq!(migrate_store(&spec).unwrap(), (2, SCHEMA_VERSION));
+    assert_eq!(schema_version(&h.db()), SCHEMA_VERSION.to_string());
+    assert_eq!(
+        migrate_store(&spec).unwrap(),
+        (SCHEMA_VERSION, SCHEMA_VERSION)
+    );
     let store = h.open(PASS).unwrap();
     for p in &res {
         let again = store.issued(&p.set.uri, 5).unwrap().unwrap();
@@ -229,18 +233,16 @@ fn a_newer_schema_is_a_clear_error() {
     drop(h.create(1).unwrap());
     h.sql()
         .execute(
-            "UPDATE meta SET value = CAST('4' AS BLOB) WHERE key = 'schema_version'",
-            [],
+            "UPDATE meta SET value = CAST(?1 AS BLOB) WHERE key = 'schema_version'",
+            [(SCHEMA_VERSION + 1).to_string()],
         )
         .unwrap();
     let err = h.open(PASS).unwrap_err();
     assert!(
         matches!(
             err,
-            StoreError::NewerSchema {
-                found: 4,
-                supported: 3
-            }
+            StoreError::NewerSchema { found, supported }
+                if found == SCHEMA_VERSION + 1 && supported == SCHEMA_VERSION
         ),
         "{err}"
     );

@@ -192,6 +192,26 @@ pub fn provision(a: &ProvisionArgs) -> Result<Output, CliError> {
     if uris.is_empty() {
         return Err(CliError::new("no URIs to provision"));
     }
+    let s = a.store.open()?;
+    // Revoked URIs are skipped (and said so): nothing is issued for them.
+    let revoked: std::collections::HashSet<String> = s
+        .revoked_uris()
+        .map_err(|e| store_error(&e))?
+        .into_iter()
+        .collect();
+    let before = uris.len();
+    uris.retain(|u| !revoked.contains(u));
+    if uris.len() < before {
+        eprintln!(
+            "skipped {} revoked URIs (kms unrevoke to issue them again)",
+            before - uris.len()
+        );
+        if uris.is_empty() {
+            return Err(CliError(format!(
+                "every URI given is revoked ({before}); nothing issued"
+            )));
+        }
+    }
     // Checked before anything is issued or recorded: where each file goes, and that files in
     // the way hold the same URI's documents.
     check_out(&uris, a.out.as_deref(), a.detach)?;
@@ -199,7 +219,6 @@ pub fn provision(a: &ProvisionArgs) -> Result<Output, CliError> {
         Some(dir) if dir.is_dir() && !a.detach => Some(output_plan(dir, &uris, "xml", true)?),
         _ => None,
     };
-    let s = a.store.open()?;
     let config = s.config().clone();
     let ntp = ntp_time("time", a.time.as_deref())?;
     let first = config

@@ -74,6 +74,53 @@ pub enum KmsCommand {
         #[command(subcommand)]
         cmd: CertcacheCommand,
     },
+    /// Revoke a user or group: from now on none of its key sets is served (the KMS service
+    /// answers Revoked, HTTP 403, code 5) or issued (provisioning skips it and says so).
+    Revoke {
+        #[command(flatten)]
+        store: StoreOpt,
+        /// The user or group URI (registered).
+        #[arg(long, value_name = "URI")]
+        user: String,
+        /// Why (kept in the store and the audit trail).
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+    },
+    /// Lift a revocation: the URI's key sets are served and issued again.
+    Unrevoke {
+        #[command(flatten)]
+        store: StoreOpt,
+        /// The user or group URI.
+        #[arg(long, value_name = "URI")]
+        user: String,
+    },
+    /// Registered users and groups.
+    Users {
+        /// The users command.
+        #[command(subcommand)]
+        cmd: super::lifecycle::UsersCommand,
+    },
+    /// The audit trail.
+    Audit {
+        /// The audit command.
+        #[command(subcommand)]
+        cmd: super::lifecycle::AuditCommand,
+    },
+    /// Write a consistent copy of a SQLite store to a new file (0600) while it is in use; the
+    /// copy is a store that opens with the same passphrase. (A PostgreSQL store: pg_dump.)
+    Backup {
+        #[command(flatten)]
+        store: StoreOpt,
+        /// The new file.
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+    },
+    /// The store passphrase.
+    Passphrase {
+        /// The passphrase command.
+        #[command(subcommand)]
+        cmd: super::lifecycle::PassphraseCommand,
+    },
 }
 
 /// `kms group ...`.
@@ -178,6 +225,16 @@ pub fn run(cmd: &KmsCommand) -> Result<Output, CliError> {
         KmsCommand::Serve(args) => super::serve::run(args),
         KmsCommand::Group { cmd } => group(cmd),
         KmsCommand::Certcache { cmd } => certcache(cmd),
+        KmsCommand::Revoke {
+            store,
+            user,
+            reason,
+        } => super::lifecycle::revoke(store, user, reason.as_deref()),
+        KmsCommand::Unrevoke { store, user } => super::lifecycle::unrevoke(store, user),
+        KmsCommand::Users { cmd } => super::lifecycle::users(cmd),
+        KmsCommand::Audit { cmd } => super::lifecycle::audit(cmd),
+        KmsCommand::Backup { store, to } => super::lifecycle::backup(store, to),
+        KmsCommand::Passphrase { cmd } => super::lifecycle::passphrase(cmd),
     }
 }
 

@@ -12,6 +12,7 @@ pub mod gms;
 pub mod idms;
 pub mod jobs;
 pub mod kms;
+pub mod lifecycle;
 pub mod mikey;
 pub mod sakke;
 #[cfg(feature = "server")]
@@ -249,12 +250,44 @@ pub fn new_passphrase(args: &PassphraseArgs) -> Result<zeroize::Zeroizing<Vec<u8
             return Err(CliError::new("the two passphrases differ; nothing done"));
         }
     }
-    if p.chars().count() < MIN_PASSPHRASE_CHARS && !args.allow_weak_passphrase {
+    check_strength(&p, args.allow_weak_passphrase)?;
+    Ok(zeroize::Zeroizing::new(p.as_bytes().to_vec()))
+}
+
+/// Refuses a passphrase shorter than [`MIN_PASSPHRASE_CHARS`] unless `allow_weak`.
+fn check_strength(p: &str, allow_weak: bool) -> Result<(), CliError> {
+    if p.chars().count() < MIN_PASSPHRASE_CHARS && !allow_weak {
         return Err(CliError(format!(
             "the passphrase is shorter than {MIN_PASSPHRASE_CHARS} characters (give a longer one, \
              or --allow-weak-passphrase for tests)"
         )));
     }
+    Ok(())
+}
+
+/// A new passphrase typed twice on the terminal (never from the environment, which holds the
+/// current one), at least [`MIN_PASSPHRASE_CHARS`] characters unless `allow_weak`.
+///
+/// # Errors
+/// No terminal, an empty or short passphrase, two different entries.
+pub fn new_passphrase_from_terminal(
+    allow_weak: bool,
+) -> Result<zeroize::Zeroizing<Vec<u8>>, CliError> {
+    let ask = |prompt: &str| {
+        rpassword::prompt_password(prompt)
+            .map(zeroize::Zeroizing::new)
+            .map_err(|_| {
+                CliError::new("no new passphrase: give --new-passphrase-file or run on a terminal")
+            })
+    };
+    let p = ask("new store passphrase: ")?;
+    if p.is_empty() {
+        return Err(CliError::new("the passphrase is empty"));
+    }
+    if *ask("the same passphrase again: ")? != *p {
+        return Err(CliError::new("the two passphrases differ; nothing done"));
+    }
+    check_strength(&p, allow_weak)?;
     Ok(zeroize::Zeroizing::new(p.as_bytes().to_vec()))
 }
 

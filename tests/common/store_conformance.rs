@@ -8,7 +8,10 @@ use std::sync::Arc;
 
 use mikey_sakke::eccsi::SigningKey;
 use mikey_sakke::kms::provision::{ProvisionError, issue_key_set, provision};
-use mikey_sakke::kms::store::{KmsConfig, KmsStore, PrincipalKind, StoreError};
+use mikey_sakke::kms::store::lifecycle::AuditKind;
+use mikey_sakke::kms::store::{
+    KdfParams, KmsConfig, KmsStore, LifecycleStore, PrincipalKind, StoreError, refuse_revoked,
+};
 use mikey_sakke::mcx::uid::{KeyPeriods, uid};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -37,7 +40,7 @@ pub fn users(n: usize) -> Vec<String> {
 /// a database schema), removed when the harness is dropped.
 pub trait Harness: Send + Sync + Sized {
     /// The backend.
-    type Store: KmsStore + 'static;
+    type Store: KmsStore + LifecycleStore + 'static;
     /// A fresh, empty place.
     fn new(name: &str) -> Self;
     /// Creates the store with [`config`], [`PASS`], cheap KDF parameters and a ChaCha20 RNG
@@ -445,6 +448,180 @@ pub fn external_certificates_and_cache_numbers<H: Harness>() {
     assert_eq!(certs[0].xml, "<b/>");
 }
 
+pub fn revocation_stops_serving_and_issuing<H: Harness>() {
+    let h = H::new("revoke");
+    let store = create(&h);
+    let u = users(2);
+    provision(&store, &u, PrincipalKind::User, &[7], &|_| {}).unwrap();
+    assert!(matches!(
+        store.revoke("sip:nobody@example.org", None),
+        Err(StoreError::UnknownPrincipal(_))
+    ));
+    assert!(store.revoke(&u[0], Some("lost device")).unwrap());
+    assert!(!store.revoke(&u[0], None).unwrap());
+    drop(store);
+    let store = h.open(PASS).unwrap();
+    let r = store.revocation(&u[0]).unwrap().unwrap();
+    assert_eq!(r.reason.as_deref(), Some("lost device"));
+    assert!(store.revocation(&u[1]).unwrap().is_none());
+    assert!(matches!(
+        refuse_revoked(&store, &u[0]),
+        Err(StoreError::Revoked(_))
+    ));
+    refuse_revoked(&store, &u[1]).unwrap();
+    // never issued: provisioning refuses before anything, `record` inside its transaction
+    assert!(matches!(
+        provision(&store, &u, PrincipalKind::User, &[8], &|_| {}),
+        Err(ProvisionError::Store(StoreError::Revoked(_)))
+    ));
+    assert!(store.issued(&u[1], 8).unwrap().is_none());
+    let master = store.master_keys(8).unwrap();
+    let set = issue_key_set(&master, "kms.example.org", config().periods, &u[0], 8).unwrap();
+    assert!(matches!(
+        store.record(vec![set]),
+        Err(StoreError::Revoked(_))
+    ));
+    assert_eq!(store.revoked_uris().unwrap(), vec![u[0].clone()]);
+    let list = store.principals(None).unwrap();
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[0].uri, u[0]);
+    assert!(list[0].revoked.is_some() && list[1].revoked.is_none());
+    assert_eq!((list[0].key_sets, list[1].key_sets), (1, 1));
+    assert_eq!(list[0].kind, PrincipalKind::User);
+    // reinstated: served and issued again
+    assert!(store.unrevoke(&u[0]).unwrap());
+    assert!(!store.unrevoke(&u[0]).unwrap());
+    refuse_revoked(&store, &u[0]).unwrap();
+    provision(&store, &u, PrincipalKind::User, &[8], &|_| {}).unwrap();
+    assert_eq!(store.principals(Some(&u[0])).unwrap()[0].key_sets, 2);
+    assert!(
+        store
+            .principals(Some("sip:nobody@example.org"))
+            .unwrap()
+            .is_empty()
+    );
+}
+
+pub fn audit_trail_streams_every_event_without_secrets<H: Harness>() {
+    let h = H::new("trail");
+    let store = create(&h);
+    let u = users(1);
+    let res = provision(&store, &u, PrincipalKind::User, &[7], &|_| {}).unwrap();
+    store
+        .log_delivery(&u[0], &u[0], 7, 4_000_000_000, Some("192.0.2.1:4433"))
+        .unwrap();
+    store.revoke(&u[0], Some("left, \"for good\"")).unwrap();
+    let mut events = Vec::new();
+    let n = store
+        .audit(0, &mut |e| {
+            events.push(e.clone());
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(n, 3);
+    let kinds: Vec<AuditKind> = events.iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        [AuditKind::Issued, AuditKind::Revoked, AuditKind::Delivered]
+    );
+    assert_eq!(events[0].uri.as_deref(), Some(u[0].as_str()));
+    assert_eq!(
+        (events[0].period_no, events[0].generation),
+        (Some(7), Some(1))
+    );
+    assert_eq!(events[1].detail.as_deref(), Some("left, \"for good\""));
+    assert_eq!(events[2].peer.as_deref(), Some("192.0.2.1:4433"));
+    assert_eq!(events[2].at, 4_000_000_000);
+    // from a time on
+    let mut later = 0;
+    store
+        .audit(3_000_000_000, &mut |_| {
+            later += 1;
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(later, 1);
+    // the sink's error stops the stream
+    let e = store
+        .audit(0, &mut |_| Err(StoreError::Invalid("stop".into())))
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Invalid(_)), "{e}");
+    // no secret in any event
+    let text = format!("{events:?}");
+    let rsk = hex::encode_upper(res[0].set.rsk.to_bytes());
+    assert!(!text.to_uppercase().contains(&rsk[..32]));
+}
+
+/// The new passphrase of the passphrase-change tests.
+const NEW_PASS: &[u8] = b"a new passphrase, long enough";
+
+pub fn passphrase_change_reseals_everything<H: Harness>() {
+    let h = H::new("repass");
+    let mut store = create(&h);
+    let u = users(3);
+    let res = provision(&store, &u, PrincipalKind::User, &[7], &|_| {}).unwrap();
+    store
+        .add_generation(9, &mut ChaCha20Rng::seed_from_u64(5))
+        .unwrap();
+    let z9 = store.master_keys(9).unwrap().sakke_public;
+    store
+        .change_passphrase(
+            NEW_PASS,
+            KdfParams::TEST_ONLY,
+            &mut ChaCha20Rng::seed_from_u64(6),
+        )
+        .unwrap();
+    // this handle goes on with the new key
+    let more = users(4);
+    provision(&store, &more, PrincipalKind::User, &[7, 9], &|_| {}).unwrap();
+    drop(store);
+    assert!(matches!(h.open(PASS), Err(StoreError::WrongPassphrase)));
+    let store = h.open(NEW_PASS).unwrap();
+    for p in &res {
+        let again = store.issued(&p.set.uri, 7).unwrap().unwrap();
+        assert_eq!(again.rsk.to_bytes(), p.set.rsk.to_bytes());
+        assert_eq!(again.ssk.to_bytes(), p.set.ssk.to_bytes());
+    }
+    assert_eq!(store.master_keys(9).unwrap().sakke_public, z9);
+    assert!(store.issued(&more[3], 9).unwrap().is_some());
+    let mut changed = 0;
+    store
+        .audit(0, &mut |e| {
+            changed += usize::from(e.kind == AuditKind::PassphraseChanged);
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(changed, 1);
+}
+
+pub fn a_failed_passphrase_change_leaves_the_old_one<H: Harness>() {
+    let h = H::new("repassfail");
+    let store = create(&h);
+    let u = users(3);
+    provision(&store, &u, PrincipalKind::User, &[7], &|_| {}).unwrap();
+    drop(store);
+    // The failure injected mid-way: the last key set re-sealed no longer opens, after the
+    // master keys and the first key sets were re-sealed in the same transaction.
+    h.move_sealed_rsk(&u[0], &u[2], 7);
+    let mut store = h.open(PASS).unwrap();
+    let e = store
+        .change_passphrase(
+            NEW_PASS,
+            KdfParams::TEST_ONLY,
+            &mut ChaCha20Rng::seed_from_u64(6),
+        )
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Tampered(_)), "{e}");
+    // the handle keeps the old key, and so does the store
+    assert!(store.issued(&u[1], 7).unwrap().is_some());
+    drop(store);
+    assert!(matches!(h.open(NEW_PASS), Err(StoreError::WrongPassphrase)));
+    let store = h.open(PASS).unwrap();
+    assert!(store.issued(&u[0], 7).unwrap().is_some());
+    assert!(store.issued(&u[1], 7).unwrap().is_some());
+    assert!(store.master_keys(7).is_ok());
+}
+
 /// Every test of the suite for the harness type `$h`.
 #[macro_export]
 macro_rules! store_conformance_tests {
@@ -466,6 +643,10 @@ macro_rules! store_conformance_tests {
                 group_managers,
                 delivery_log,
                 external_certificates_and_cache_numbers,
+                revocation_stops_serving_and_issuing,
+                audit_trail_streams_every_event_without_secrets,
+                passphrase_change_reseals_everything,
+                a_failed_passphrase_change_leaves_the_old_one,
             );
         }
     };

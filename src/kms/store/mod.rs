@@ -11,6 +11,8 @@
 //! * [`postgres`] (feature `postgres`) is the shared backend ([`PgStore`]): any number of KMS
 //!   processes on one PostgreSQL database.
 //! * [`jobs`] is the provisioning job queue every backend also keeps ([`JobStore`]).
+//! * [`lifecycle`] is the operator's lifecycle every backend also offers ([`LifecycleStore`]):
+//!   revocation, listings, the audit trail, backups, passphrase change.
 //! * [`spec`] opens a store from a `--store` string: a `postgres://` URL or a SQLite file path
 //!   ([`open_store`], [`create_store`], [`migrate_store`]).
 //!
@@ -22,6 +24,7 @@
 //! wrong passphrase apart from a tampered row. No error carries a secret.
 
 pub mod jobs;
+pub mod lifecycle;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod seal;
@@ -36,6 +39,7 @@ use crate::mcx::uid::KeyPeriods;
 use crate::sakke::{KmsPublicKey, MasterSecret, ReceiverSecretKey};
 
 pub use jobs::JobStore;
+pub use lifecycle::{LifecycleStore, Revocation, refuse_revoked};
 #[cfg(feature = "postgres")]
 pub use postgres::PgStore;
 pub use spec::{AnyStore, StoreSpec, create_store, migrate_store, open_store};
@@ -116,6 +120,8 @@ pub enum StoreError {
     UnknownPrincipal(String),
     /// Invalid argument (empty URI, bad key-derivation parameters, ...).
     Invalid(String),
+    /// The URI is revoked: its key sets are neither served nor issued.
+    Revoked(String),
 }
 
 impl core::fmt::Display for StoreError {
@@ -138,6 +144,7 @@ impl core::fmt::Display for StoreError {
             Self::NoMasterKeyForPeriod(n) => write!(f, "no master key covers key period {n}"),
             Self::UnknownPrincipal(u) => write!(f, "{u} is not registered in the store"),
             Self::Invalid(why) => write!(f, "{why}"),
+            Self::Revoked(u) => write!(f, "{u} is revoked: its key sets are not served or issued"),
         }
     }
 }
@@ -399,6 +406,13 @@ pub trait KmsStore: Send + Sync + core::fmt::Debug {
     /// Backend errors.
     fn kind(&self, uri: &str) -> Result<Option<PrincipalKind>, StoreError>;
 
+    /// The revocation of `uri`, `None` if it is not revoked (or not registered). See
+    /// [`lifecycle`].
+    ///
+    /// # Errors
+    /// Backend errors.
+    fn revocation(&self, uri: &str) -> Result<Option<Revocation>, StoreError>;
+
     /// The recorded key set of `uri` for `period_no`, if any.
     ///
     /// # Errors
@@ -408,11 +422,11 @@ pub trait KmsStore: Send + Sync + core::fmt::Debug {
     /// Records issued key sets in one transaction, insert-or-return: a set whose (URI, period)
     /// is recorded already is left as it is (the first record wins) and the recorded one is
     /// returned in its place. So two concurrent first issues of the same (URI, period) hand
-    /// out the same key set. The URIs must be registered.
+    /// out the same key set. The URIs must be registered and not revoked.
     ///
     /// # Errors
-    /// [`StoreError::UnknownPrincipal`] for an unregistered URI (nothing is recorded then);
-    /// backend errors.
+    /// [`StoreError::UnknownPrincipal`] for an unregistered URI, [`StoreError::Revoked`] for a
+    /// revoked one (nothing is recorded then); backend errors.
     fn record(&self, sets: Vec<IssuedKeySet>) -> Result<Vec<Recorded>, StoreError>;
 
     /// Number of key sets in the issue log.

@@ -24,6 +24,7 @@
 //! live in the connection's current schema (normally `public`): use a database of its own.
 
 mod jobs;
+mod lifecycle;
 mod schema;
 
 use std::time::Duration;
@@ -44,7 +45,7 @@ use crate::mcx::uid::KeyPeriods;
 
 /// Schema version written by this code: the number of [`MIGRATIONS`] (the same numbers as
 /// the SQLite backend's).
-pub const SCHEMA_VERSION: u64 = 3;
+pub const SCHEMA_VERSION: u64 = 4;
 
 /// Connections per store handle (per process).
 pub const POOL_SIZE: u32 = 16;
@@ -60,10 +61,11 @@ const SCHEMA_LOCK: i64 = 0x6d69_6b65_7973_616b;
 
 /// The schema migrations: entry `k` takes a store from version `k` to `k + 1` (entry 0
 /// creates version 1).
-pub const MIGRATIONS: [&str; 3] = [
+pub const MIGRATIONS: [&str; 4] = [
     schema::SCHEMA_V1,
     schema::SCHEMA_V2_ADDITIONS,
     jobs::SCHEMA_V3_ADDITIONS,
+    lifecycle::SCHEMA_V4_ADDITIONS,
 ];
 
 type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
@@ -569,6 +571,10 @@ impl KmsStore for PgStore {
         .transpose()
     }
 
+    fn revocation(&self, uri: &str) -> Result<Option<super::Revocation>, StoreError> {
+        lifecycle::revocation(&mut *self.client()?, uri)
+    }
+
     fn issued(&self, uri: &str, period_no: u64) -> Result<Option<IssuedKeySet>, StoreError> {
         let p = u64_to_sql(period_no)?;
         let row = self
@@ -596,14 +602,26 @@ impl KmsStore for PgStore {
         order.sort_by(|&a, &b| (&sets[a].uri, periods[a]).cmp(&(&sets[b].uri, periods[b])));
         let uris: Vec<&str> = sets.iter().map(|s| s.uri.as_str()).collect();
         let earlier: Vec<Option<KeySetRow>> = self.in_tx(|tx| {
-            let known: std::collections::HashSet<String> = tx
-                .query("SELECT uri FROM principals WHERE uri = ANY($1)", &[&uris])
+            let mut known = std::collections::HashMap::<String, bool>::new();
+            // FOR SHARE: a concurrent revocation (FOR UPDATE of the principal) is ordered
+            // before or after this record, never past it.
+            for r in tx
+                .query(
+                    "SELECT p.uri, r.uri IS NOT NULL FROM principals p
+                     LEFT JOIN revocations r ON r.uri = p.uri
+                     WHERE p.uri = ANY($1) FOR SHARE OF p",
+                    &[&uris],
+                )
                 .db()?
-                .iter()
-                .map(|r| col(r, 0))
-                .collect::<Result<_, _>>()?;
-            if let Some(s) = sets.iter().find(|s| !known.contains(&s.uri)) {
-                return Err(StoreError::UnknownPrincipal(s.uri.clone()));
+            {
+                known.insert(col(&r, 0)?, col(&r, 1)?);
+            }
+            for s in &sets {
+                match known.get(&s.uri) {
+                    None => return Err(StoreError::UnknownPrincipal(s.uri.clone())),
+                    Some(true) => return Err(StoreError::Revoked(s.uri.clone())),
+                    Some(false) => {}
+                }
             }
             let insert = tx
                 .prepare(

@@ -11,11 +11,17 @@
 //! # Schema
 //! Versioned migrations ([`MIGRATIONS`]): version 1 holds the configuration, master keys,
 //! principals and issued key sets; version 2 adds the group managers, the delivery audit log
-//! and the external certificates; version 3 the provisioning job queue ([`super::jobs`]). A new
+//! and the external certificates; version 3 the provisioning job queue ([`super::jobs`]);
+//! version 4 the revocations and the lifecycle events ([`super::lifecycle`]). A new
 //! store is created by running every migration in turn. An older store is migrated in place
 //! when it is opened (in one transaction, after the passphrase has been checked) or by
 //! [`SqliteStore::migrate`]. A store of a newer version is refused with
 //! [`StoreError::NewerSchema`].
+//!
+//! # File modes
+//! The store holds sealed secrets only, but its file, its `-wal` and `-shm` files and its
+//! backups are created 0600 (SQLite gives the journal files the database file's mode) and set
+//! to 0600 whenever a store is created or opened.
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
@@ -33,13 +39,19 @@ use super::{
 use crate::mcx::uid::KeyPeriods;
 
 mod jobs;
+mod lifecycle;
 
 /// Schema version written by this code: the number of [`MIGRATIONS`].
-pub const SCHEMA_VERSION: u64 = 3;
+pub const SCHEMA_VERSION: u64 = 4;
 
 /// The schema migrations: entry `k` takes a store from version `k` to `k + 1` (entry 0
 /// creates version 1).
-pub const MIGRATIONS: [&str; 3] = [SCHEMA_V1, SCHEMA_V2_ADDITIONS, jobs::SCHEMA_V3_ADDITIONS];
+pub const MIGRATIONS: [&str; 4] = [
+    SCHEMA_V1,
+    SCHEMA_V2_ADDITIONS,
+    jobs::SCHEMA_V3_ADDITIONS,
+    lifecycle::SCHEMA_V4_ADDITIONS,
+];
 /// How long a writer waits for another process's lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -101,6 +113,7 @@ impl<T> Db<T> for Result<T, rusqlite::Error> {
 
 /// An open SQLite KMS store.
 pub struct SqliteStore {
+    path: std::path::PathBuf,
     conn: Mutex<Connection>,
     sealer: Sealer,
     config: KmsConfig,
@@ -166,6 +179,7 @@ impl SqliteStore {
         rng: &mut R,
     ) -> Result<Self, StoreError> {
         config.check()?;
+        lifecycle::create_private(path)?;
         let mut conn = Connection::open(path).db()?;
         configure(&conn)?;
         let tx = conn
@@ -214,7 +228,9 @@ impl SqliteStore {
             .db()?;
         }
         tx.commit().db()?;
+        lifecycle::make_private(path)?;
         let store = Self {
+            path: path.to_path_buf(),
             conn: Mutex::new(conn),
             sealer,
             config: config.clone(),
@@ -238,6 +254,7 @@ impl SqliteStore {
         }
         let conn = Connection::open(path).db()?;
         configure(&conn)?;
+        lifecycle::make_private(path)?;
         let get = |k: &str| -> Result<Vec<u8>, StoreError> {
             conn.query_row("SELECT value FROM meta WHERE key = ?1", [k], |r| {
                 r.get::<_, Vec<u8>>(0)
@@ -292,6 +309,7 @@ impl SqliteStore {
             migrate(&mut conn)?;
         }
         Ok(Self {
+            path: path.to_path_buf(),
             conn: Mutex::new(conn),
             sealer,
             config,
@@ -496,6 +514,10 @@ impl KmsStore for SqliteStore {
         .transpose()
     }
 
+    fn revocation(&self, uri: &str) -> Result<Option<super::Revocation>, StoreError> {
+        lifecycle::revocation(&*self.conn()?, uri)
+    }
+
     fn issued(&self, uri: &str, period_no: u64) -> Result<Option<IssuedKeySet>, StoreError> {
         let p = u64_to_sql(period_no)?;
         let row = self
@@ -520,14 +542,19 @@ impl KmsStore for SqliteStore {
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .db()?;
             for (s, sealed) in sets.iter().zip(sealed) {
-                let known = tx
-                    .query_row("SELECT 1 FROM principals WHERE uri = ?1", [&s.uri], |_| {
-                        Ok(())
-                    })
+                let revoked: Option<bool> = tx
+                    .query_row(
+                        "SELECT EXISTS (SELECT 1 FROM revocations WHERE uri = ?1)
+                         FROM principals WHERE uri = ?1",
+                        [&s.uri],
+                        |r| r.get(0),
+                    )
                     .optional()
                     .db()?;
-                if known.is_none() {
-                    return Err(StoreError::UnknownPrincipal(s.uri.clone()));
+                match revoked {
+                    None => return Err(StoreError::UnknownPrincipal(s.uri.clone())),
+                    Some(true) => return Err(StoreError::Revoked(s.uri.clone())),
+                    Some(false) => {}
                 }
                 let period = u64_to_sql(s.period_no)?;
                 let n = tx
