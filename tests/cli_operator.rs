@@ -371,3 +371,272 @@ fn gms_distribute_names_files_by_member_and_reports_the_gmk() {
         "--group-id: empty",
     );
 }
+
+#[cfg(unix)]
+fn mode(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+/// The store file and those of its journal files that exist (SQLite removes them when the last
+/// connection closes).
+fn store_files(db: &Path) -> Vec<PathBuf> {
+    ["", "-wal", "-shm"]
+        .iter()
+        .map(|x| PathBuf::from(format!("{}{x}", db.display())))
+        .filter(|p| p.exists())
+        .collect()
+}
+
+#[test]
+fn lifecycle_revoke_list_audit_backup_and_passphrase_change() {
+    let d = Dir::new("lifecycle");
+    let db = init(&d);
+    let (alice, bob) = ("sip:alice@example.org", "sip:bob@example.org");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for f in store_files(&db) {
+            assert_eq!(mode(&f), 0o600, "{}", f.display());
+        }
+        // a store left 0644 (an older release) is set 0600 on its next use, WAL and SHM too
+        std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let out = d.p("keys");
+    std::fs::create_dir(&out).unwrap();
+    let t = "2026-01-01T00:00:00Z";
+    let prov = |users: &[&str], time: &str| {
+        let mut a = vec!["kms", "provision", "--store", s(&db), "--time", time];
+        for u in users {
+            a.extend(["--user", u]);
+        }
+        a.extend(["--out", s(&out)]);
+        run_env(&a, Some(PASS))
+    };
+    let o = prov(&[alice, bob], t);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    #[cfg(unix)]
+    for f in store_files(&db) {
+        assert_eq!(mode(&f), 0o600, "{}", f.display());
+    }
+    // revoke
+    let r = ok(&[
+        "kms",
+        "revoke",
+        "--store",
+        s(&db),
+        "--user",
+        alice,
+        "--reason",
+        "lost device",
+    ]);
+    assert!(r.contains("changed = yes"), "{r}");
+    let r = ok(&["kms", "revoke", "--store", s(&db), "--user", alice]);
+    assert!(r.contains("changed = no"), "{r}");
+    fails(
+        &[
+            "kms",
+            "revoke",
+            "--store",
+            s(&db),
+            "--user",
+            "sip:nobody@example.org",
+        ],
+        Some(PASS),
+        "not registered",
+    );
+    // provisioning skips the revoked user and says so; alone it is refused
+    for f in std::fs::read_dir(&out).unwrap() {
+        std::fs::remove_file(f.unwrap().path()).unwrap();
+    }
+    let o = prov(&[alice, bob], "2026-03-01T00:00:00Z");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("skipped 1 revoked"), "{err}");
+    let written: Vec<_> = std::fs::read_dir(&out).unwrap().collect();
+    assert_eq!(written.len(), 1);
+    let o = prov(&[alice], "2026-03-01T00:00:00Z");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("revoked"));
+    // listings
+    let list = ok(&["kms", "users", "list", "--store", s(&db)]);
+    assert_eq!(list.lines().count(), 2, "{list}");
+    assert!(
+        list.lines()
+            .next()
+            .unwrap()
+            .starts_with("sip:alice@example.org user revoked"),
+        "{list}"
+    );
+    assert!(list.contains("lost device"), "{list}");
+    let json = ok(&["kms", "users", "list", "--store", s(&db), "--json"]);
+    let rows: Vec<serde_json::Value> = json
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows[0]["revoked"], true);
+    assert_eq!(rows[0]["key_sets"], 2);
+    assert_eq!(rows[1]["revoked"], false);
+    assert_eq!(rows[1]["key_sets"], 4);
+    let show = ok(&[
+        "kms",
+        "users",
+        "show",
+        "--store",
+        s(&db),
+        "--user",
+        bob,
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(show.trim()).unwrap();
+    assert_eq!(v["issued"].as_array().unwrap().len(), 4);
+    assert_eq!(v["issued"][0]["generation"], 1);
+    let show = ok(&["kms", "users", "show", "--store", s(&db), "--user", alice]);
+    assert!(show.contains("status = revoked"), "{show}");
+    fails(
+        &[
+            "kms",
+            "users",
+            "show",
+            "--store",
+            s(&db),
+            "--user",
+            "sip:x@example.org",
+        ],
+        Some(PASS),
+        "not registered",
+    );
+    // the audit trail: 6 key sets issued, one revocation; no secret
+    let csv = ok(&[
+        "kms",
+        "audit",
+        "export",
+        "--store",
+        s(&db),
+        "--format",
+        "csv",
+    ]);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "at,event,uri,period,generation,principal,peer,detail"
+    );
+    assert_eq!(lines.len(), 1 + 6 + 1, "{csv}");
+    assert_eq!(lines.iter().filter(|l| l.contains(",issued,")).count(), 6);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(",revoked,sip:alice@example.org,,,,,lost device"))
+    );
+    let jsonl = ok(&["kms", "audit", "export", "--store", s(&db)]);
+    for l in jsonl.lines() {
+        let e: serde_json::Value = serde_json::from_str(l).unwrap();
+        assert!(e["event"].is_string());
+    }
+    assert_eq!(jsonl.lines().count(), 7);
+    assert!(!jsonl.contains("UserDecryptKey") && !jsonl.contains("rsk"));
+    let later = ok(&[
+        "kms",
+        "audit",
+        "export",
+        "--store",
+        s(&db),
+        "--since",
+        "2100-01-01T00:00:00Z",
+    ]);
+    assert_eq!(later, "");
+    // a backup: a new 0600 file that opens as a store and holds the key sets
+    let copy = d.p("backup.db");
+    ok(&["kms", "backup", "--store", s(&db), "--to", s(&copy)]);
+    #[cfg(unix)]
+    assert_eq!(mode(&copy), 0o600);
+    fails(
+        &["kms", "backup", "--store", s(&db), "--to", s(&copy)],
+        Some(PASS),
+        "backup.db",
+    );
+    {
+        let restored = Store::open(&copy, PASS.as_bytes()).unwrap();
+        let orig = Store::open(&db, PASS.as_bytes()).unwrap();
+        let p = orig.issue_log(Some(bob)).unwrap()[0].period_no;
+        assert_eq!(
+            restored.issued(bob, p).unwrap().unwrap().rsk.to_bytes(),
+            orig.issued(bob, p).unwrap().unwrap().rsk.to_bytes()
+        );
+    }
+    // the passphrase change: from a file, weak ones refused, then old fails and new works
+    let new = "the operator's new passphrase";
+    std::fs::write(d.p("new.txt"), format!("{new}\n")).unwrap();
+    std::fs::write(d.p("weak.txt"), "short\n").unwrap();
+    let change = |file: &Path| {
+        vec![
+            "kms".to_string(),
+            "passphrase".into(),
+            "change".into(),
+            "--store".into(),
+            s(&db).into(),
+            "--new-passphrase-file".into(),
+            s(file).into(),
+        ]
+    };
+    let weak = change(&d.p("weak.txt"));
+    let weak: Vec<&str> = weak.iter().map(String::as_str).collect();
+    fails(&weak, Some(PASS), "shorter than 12");
+    let args = change(&d.p("new.txt"));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    fails(&args, Some("not the passphrase"), "wrong passphrase");
+    let r = ok(&args);
+    assert!(r.contains("passphrase = changed"), "{r}");
+    fails(
+        &["kms", "users", "list", "--store", s(&db)],
+        Some(PASS),
+        "wrong passphrase",
+    );
+    let o = run_env(
+        &["kms", "users", "show", "--store", s(&db), "--user", bob],
+        Some(new),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    {
+        let st = Store::open(&db, new.as_bytes()).unwrap();
+        let p = st.issue_log(Some(bob)).unwrap()[0].period_no;
+        assert!(st.issued(bob, p).unwrap().is_some());
+    }
+    // no terminal for the new passphrase: one clear line
+    let o = run_env(
+        &["kms", "passphrase", "change", "--store", s(&db)],
+        Some(new),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--new-passphrase-file"));
+    // reinstated: provisioned again
+    let o = run_env(
+        &["kms", "unrevoke", "--store", s(&db), "--user", alice],
+        Some(new),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = run_env(
+        &[
+            "kms",
+            "provision",
+            "--store",
+            s(&db),
+            "--user",
+            alice,
+            "--time",
+            "2026-03-01T00:00:00Z",
+        ],
+        Some(new),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for cmd in [
+        vec!["kms", "revoke", "--help"],
+        vec!["kms", "users", "list", "--help"],
+        vec!["kms", "audit", "export", "--help"],
+        vec!["kms", "backup", "--help"],
+        vec!["kms", "passphrase", "change", "--help"],
+    ] {
+        let h = ok(&cmd);
+        assert!(h.contains("MIKEY_SAKKE_PASSPHRASE"), "{cmd:?}: {h}");
+    }
+}

@@ -190,7 +190,10 @@ fn operator_workflow_end_to_end_on_postgres() {
     // migrate: up to date
     let m = ok(&["kms", "migrate", "--store", &url]);
     assert!(
-        m.contains("schema_to = 3") && m.contains("up to date"),
+        m.contains(&format!(
+            "schema_to = {}",
+            mikey_sakke::kms::store::postgres::SCHEMA_VERSION
+        )) && m.contains("up to date"),
         "{m}"
     );
     // errors: an existing store, a wrong passphrase, a missing database, no store at all
@@ -285,4 +288,87 @@ fn concurrent_processes_record_one_key_set() {
     assert_eq!(store.issued_count().unwrap(), 6);
     drop(store);
     pg::shared().drop_database(&db);
+}
+
+#[test]
+fn lifecycle_on_postgres() {
+    if pg::skip_requested() {
+        return;
+    }
+    let db = pg::unique_db_name("clilife");
+    let url = pg::shared().create_database(&db);
+    let t = Tmp::new("life");
+    ok(&[
+        "kms",
+        "init",
+        "--store",
+        &url,
+        "--kms-uri",
+        "kms.example.org",
+    ]);
+    let (a, b) = ("sip:a@example.org", "sip:b@example.org");
+    let prov = |users: &[&str]| {
+        let mut args = vec!["kms", "provision", "--store", &url, "--detach"];
+        for u in users {
+            args.extend(["--user", u]);
+        }
+        let o = cmd(&args).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        ok(&["kms", "worker", "--store", &url, "--once"]);
+        String::from_utf8_lossy(&o.stderr).to_string()
+    };
+    prov(&[a, b]);
+    ok(&[
+        "kms", "revoke", "--store", &url, "--user", a, "--reason", "left",
+    ]);
+    let err = prov(&[a, b]);
+    assert!(err.contains("skipped 1 revoked"), "{err}");
+    let list = ok(&["kms", "users", "list", "--store", &url, "--json"]);
+    let rows: Vec<serde_json::Value> = list
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(
+        (
+            rows[0]["revoked"].clone(),
+            rows[0]["revoked_reason"].clone()
+        ),
+        (serde_json::json!(true), serde_json::json!("left"))
+    );
+    let csv = ok(&["kms", "audit", "export", "--store", &url, "--format", "csv"]);
+    assert_eq!(csv.lines().filter(|l| l.contains(",issued,")).count(), 4);
+    assert_eq!(csv.lines().filter(|l| l.contains(",revoked,")).count(), 1);
+    // backups of a PostgreSQL store are pg_dump's
+    fails(
+        &cmd(&["kms", "backup", "--store", &url, "--to", s(&t.path("b.db"))])
+            .output()
+            .unwrap(),
+        "pg_dump",
+    );
+    assert!(!t.path("b.db").exists());
+    // passphrase change in one transaction: old fails, new opens every key set
+    let new = "a new postgres passphrase";
+    std::fs::write(t.path("new.txt"), new).unwrap();
+    ok(&[
+        "kms",
+        "passphrase",
+        "change",
+        "--store",
+        &url,
+        "--new-passphrase-file",
+        s(&t.path("new.txt")),
+    ]);
+    fails(
+        &cmd(&["kms", "users", "list", "--store", &url])
+            .output()
+            .unwrap(),
+        "wrong passphrase",
+    );
+    let spec = StoreSpec::parse(&url).unwrap();
+    let store = open_store(&spec, new.as_bytes()).unwrap();
+    for e in store.issue_log(None).unwrap() {
+        assert!(store.issued(&e.uri, e.period_no).unwrap().is_some());
+    }
+    assert!(store.revocation(a).unwrap().is_some());
 }

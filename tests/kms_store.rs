@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 use mikey_sakke::kms::provision::provision;
 use mikey_sakke::kms::store::sqlite::SCHEMA_VERSION;
 use mikey_sakke::kms::store::{
-    JobStore, KdfParams, KmsStore, PrincipalKind, SqliteStore, StoreError, StoreSpec, migrate_store,
+    JobStore, KdfParams, KmsStore, LifecycleStore, PrincipalKind, SqliteStore, StoreError,
+    StoreSpec, migrate_store,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -259,4 +260,52 @@ fn the_store_is_shared_between_threads() {
     // no secret in the Debug output
     let dbg = format!("{store:?}");
     assert!(dbg.contains("SqliteStore") && !dbg.contains("key"), "{dbg}");
+}
+
+#[cfg(unix)]
+fn mode(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+#[cfg(unix)]
+#[test]
+fn the_store_its_journal_files_and_backups_are_0600() {
+    use std::os::unix::fs::PermissionsExt;
+    let h = SqliteHarness::new("modes");
+    let files =
+        |db: &Path| ["", "-wal", "-shm"].map(|s| PathBuf::from(format!("{}{s}", db.display())));
+    let store = h.create(1).unwrap();
+    provision(&store, &users(1), PrincipalKind::User, &[3], &|_| {}).unwrap();
+    // while the store is open, all three exist
+    for f in files(&h.db()) {
+        assert_eq!(mode(&f), 0o600, "{}", f.display());
+    }
+    // files an older release left 0644 are set 0600 when the store is opened
+    for f in files(&h.db()) {
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let again = h.open(PASS).unwrap();
+    provision(&again, &users(2), PrincipalKind::User, &[3], &|_| {}).unwrap();
+    for f in files(&h.db()) {
+        assert_eq!(mode(&f), 0o600, "{}", f.display());
+    }
+    // a backup: a new 0600 file, a consistent copy that opens with the passphrase
+    let copy = h.0.join("copy.db");
+    store.backup(&copy).unwrap();
+    assert_eq!(mode(&copy), 0o600);
+    assert!(matches!(store.backup(&copy), Err(StoreError::Invalid(_))));
+    drop((store, again));
+    let restored = SqliteStore::open(&copy, PASS).unwrap();
+    let set = restored
+        .issued("sip:user1@example.org", 3)
+        .unwrap()
+        .unwrap();
+    let original = h.open(PASS).unwrap();
+    let orig = original
+        .issued("sip:user1@example.org", 3)
+        .unwrap()
+        .unwrap();
+    assert_eq!(set.rsk.to_bytes(), orig.rsk.to_bytes());
+    assert_eq!(restored.issued_count().unwrap(), 2);
 }
