@@ -640,3 +640,98 @@ fn lifecycle_revoke_list_audit_backup_and_passphrase_change() {
         assert!(h.contains("MIKEY_SAKKE_PASSPHRASE"), "{cmd:?}: {h}");
     }
 }
+
+#[test]
+fn rotate_starts_a_generation_whose_certificates_carry_their_validity() {
+    let d = Dir::new("rotate");
+    let db = init(&d);
+    let at = |days: u64| {
+        humantime::format_rfc3339_seconds(
+            std::time::SystemTime::now() + std::time::Duration::from_secs(days * 86_400),
+        )
+        .to_string()
+    };
+    let now = at(0);
+    let before = ok(&[
+        "kms",
+        "provision",
+        "--store",
+        s(&db),
+        "--user",
+        "sip:a@example.org",
+        "--time",
+        &now,
+    ]);
+    let past = humantime::format_rfc3339_seconds(
+        std::time::SystemTime::now() - std::time::Duration::from_secs(40 * 86_400),
+    )
+    .to_string();
+    fails(
+        &["kms", "rotate", "--store", s(&db), "--effective", &past],
+        Some(PASS),
+        "after the current key period",
+    );
+    // the next period boundary: its key sets are issued already (provision gives two periods)
+    fails(
+        &["kms", "rotate", "--store", s(&db), "--effective", &now],
+        Some(PASS),
+        "recorded under the current master-key generation",
+    );
+    fails(
+        &[
+            "kms",
+            "rotate",
+            "--store",
+            s(&db),
+            "--effective",
+            "tomorrow",
+        ],
+        Some(PASS),
+        "effective",
+    );
+    let r = ok(&["kms", "rotate", "--store", s(&db), "--effective", &at(100)]);
+    assert!(r.contains("generation = 2"), "{r}");
+    let cert_at = |t: &str| {
+        let xml = ok(&["kms", "certificate", "--store", s(&db), "--time", t]);
+        KmsResponse::from_xml(&xml)
+            .unwrap()
+            .certificate()
+            .unwrap()
+            .clone()
+    };
+    let (old, new) = (cert_at(&now), cert_at(&at(200)));
+    assert!(
+        old.valid_from.is_some() && old.valid_to.is_some(),
+        "{old:?}"
+    );
+    assert!(
+        new.valid_from.is_some() && new.valid_to.is_none(),
+        "{new:?}"
+    );
+    assert!(new.valid_from.as_deref().unwrap() > old.valid_to.as_deref().unwrap());
+    assert_ne!(old.pub_enc_key, new.pub_enc_key);
+    // the key sets of the old periods are still the old generation's
+    let again = ok(&[
+        "kms",
+        "provision",
+        "--store",
+        s(&db),
+        "--user",
+        "sip:a@example.org",
+        "--time",
+        &now,
+    ]);
+    let keys = |xml: &str| {
+        KmsResponse::from_xml(xml)
+            .unwrap()
+            .key_sets()
+            .iter()
+            .map(|k| k.key_period_no)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(keys(&before), keys(&again));
+    let st = Store::open(&db, PASS.as_bytes()).unwrap();
+    for e in st.issue_log(None).unwrap() {
+        assert_eq!(e.generation, 1);
+    }
+}

@@ -371,4 +371,13 @@ fn lifecycle_on_postgres() {
         assert!(store.issued(&e.uri, e.period_no).unwrap().is_some());
     }
     assert!(store.revocation(a).unwrap().is_some());
+    drop(store);
+    // a new master-key generation from 100 days on
+    let later = humantime::format_rfc3339_seconds(
+        std::time::SystemTime::now() + std::time::Duration::from_secs(100 * 86_400),
+    )
+    .to_string();
+    let mut c = cmd(&["kms", "rotate", "--store", &url, "--effective", &later]);
+    c.env("MIKEY_SAKKE_PASSPHRASE", new);
+    assert!(ok_cmd(c).contains("generation = 2"));
 }

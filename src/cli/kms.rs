@@ -74,6 +74,19 @@ pub enum KmsCommand {
         #[command(subcommand)]
         cmd: CertcacheCommand,
     },
+    /// Start a new master-key generation (fresh SAKKE z and ECCSI KSAK) for the key periods
+    /// from a time on: the first period that begins at or after --effective, which must lie
+    /// after the current period, with no key set of it recorded yet. Key sets of earlier
+    /// periods keep being served from the old generation; `kms certificate --time` shows each
+    /// generation's certificate with its ValidFrom and ValidTo.
+    Rotate {
+        #[command(flatten)]
+        store: StoreOpt,
+        /// When the new generation takes over (RFC 3339, `ntp:SECONDS` or `0xHEX`; after the
+        /// current key period).
+        #[arg(long, value_name = "TIME")]
+        effective: String,
+    },
     /// Revoke a user or group: from now on none of its key sets is served (the KMS service
     /// answers Revoked, HTTP 403, code 5) or issued (provisioning skips it and says so).
     Revoke {
@@ -225,6 +238,20 @@ pub fn run(cmd: &KmsCommand) -> Result<Output, CliError> {
         KmsCommand::Serve(args) => super::serve::run(args),
         KmsCommand::Group { cmd } => group(cmd),
         KmsCommand::Certcache { cmd } => certcache(cmd),
+        KmsCommand::Rotate { store, effective } => {
+            let s = store.open()?;
+            let at = ntp_time("effective", Some(effective))?;
+            let r =
+                mikey_sakke::kms::rotation::rotate(&*s, at, ntp_time("time", None)?, &mut os_rng())
+                    .map_err(|e| store_error(&e))?;
+            let keys = s.master_keys(r.first_period).map_err(|e| store_error(&e))?;
+            Ok(Output::new()
+                .text("generation", r.generation)
+                .text("first_key_period", r.first_period)
+                .text("valid_from", rfc3339(r.starts_at))
+                .hex("Z", &keys.sakke_public.to_bytes())
+                .hex("KPAK", &keys.kpak.to_bytes()))
+        }
         KmsCommand::Revoke {
             store,
             user,

@@ -622,6 +622,61 @@ pub fn a_failed_passphrase_change_leaves_the_old_one<H: Harness>() {
     assert!(store.master_keys(7).is_ok());
 }
 
+pub fn rotation_starts_after_the_current_period_and_keeps_old_sets<H: Harness>() {
+    use mikey_sakke::kms::documents::certificate;
+    use mikey_sakke::kms::rotation::rotate;
+    let h = H::new("rotate");
+    let store = create(&h);
+    let periods = config().periods;
+    let start = |p: u64| periods.period_start(p).unwrap();
+    let u = users(2);
+    let old = provision(&store, &u, PrincipalKind::User, &[1600, 1601], &|_| {}).unwrap();
+    let mut rng = ChaCha20Rng::seed_from_u64(9);
+    // not the current period, not a period with key sets recorded
+    for (effective, now, needle) in [
+        (start(1600), start(1600) + 5, "after the current key period"),
+        (start(1601), start(1600) + 5, "recorded"),
+    ] {
+        let e = rotate(&store, effective, now, &mut rng).unwrap_err();
+        assert!(
+            matches!(e, StoreError::Invalid(_)) && e.to_string().contains(needle),
+            "{e}"
+        );
+    }
+    // mid-period: the next boundary
+    let r = rotate(&store, start(1601) + 1, start(1600) + 5, &mut rng).unwrap();
+    assert_eq!((r.first_period, r.starts_at), (1602, start(1602)));
+    drop(store);
+    let store = h.open(PASS).unwrap();
+    let (g1, g2) = (
+        store.master_keys(1601).unwrap(),
+        store.master_keys(1602).unwrap(),
+    );
+    assert_eq!((g1.last_period, g2.generation), (Some(1601), r.generation));
+    // the old periods are served from the old generation, the new ones issued from the new
+    for p in &old {
+        let again = store.issued(&p.set.uri, p.set.period_no).unwrap().unwrap();
+        assert_eq!(again.generation, g1.generation);
+        assert_eq!(again.rsk.to_bytes(), p.set.rsk.to_bytes());
+    }
+    let new = provision(&store, &u, PrincipalKind::User, &[1602], &|_| {}).unwrap();
+    assert!(
+        new.iter()
+            .all(|p| p.new && p.set.generation == g2.generation)
+    );
+    let c1 = certificate(&config(), &g1);
+    let c2 = certificate(&config(), &g2);
+    assert_eq!(
+        c1.valid_to,
+        Some(mikey_sakke::input::rfc3339(start(1602) - 1))
+    );
+    assert_eq!(
+        c2.valid_from,
+        Some(mikey_sakke::input::rfc3339(start(1602)))
+    );
+    assert_eq!(c2.valid_to, None);
+}
+
 /// Every test of the suite for the harness type `$h`.
 #[macro_export]
 macro_rules! store_conformance_tests {
@@ -647,6 +702,7 @@ macro_rules! store_conformance_tests {
                 audit_trail_streams_every_event_without_secrets,
                 passphrase_change_reseals_everything,
                 a_failed_passphrase_change_leaves_the_old_one,
+                rotation_starts_after_the_current_period_and_keeps_old_sets,
             );
         }
     };

@@ -176,6 +176,15 @@ pub trait LifecycleStore {
     ) -> Result<(), StoreError>;
 }
 
+/// The refusal of a new generation from period `first` on while `n` key sets of those
+/// periods are recorded under the current one.
+pub(crate) fn issued_ahead(first: i64, n: i64) -> StoreError {
+    StoreError::Invalid(format!(
+        "{n} key sets of key period {first} or later are recorded under the current master-key \
+         generation already: start the new generation after the last period issued"
+    ))
+}
+
 /// Refuses a revoked URI: the one check the KMS service makes before it serves or issues a key
 /// set.
 ///

@@ -376,7 +376,8 @@ pub trait KmsStore: Send + Sync + core::fmt::Debug {
     ///
     /// # Errors
     /// [`StoreError::Invalid`] if `first_period` does not lie after the current generation's
-    /// start; backend errors.
+    /// start, or key sets of `first_period` or later are recorded already (they would not
+    /// match the new generation's certificate); backend errors.
     fn add_generation(&self, first_period: u64, rng: &mut dyn CryptoRng)
     -> Result<i64, StoreError>;
 

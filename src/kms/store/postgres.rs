@@ -454,6 +454,17 @@ impl PgStore {
                         "a new generation must start after period {start}"
                     )));
                 }
+                let issued: i64 = col(
+                    &tx.query_one(
+                        "SELECT count(*) FROM issued WHERE period_no >= $1",
+                        &[&first],
+                    )
+                    .db()?,
+                    0,
+                )?;
+                if issued > 0 {
+                    return Err(super::lifecycle::issued_ahead(first, issued));
+                }
                 tx.execute(
                     "UPDATE master_keys SET last_period = $1 WHERE last_period IS NULL",
                     &[&(first - 1)],

@@ -376,6 +376,16 @@ impl SqliteStore {
                     "a new generation must start after period {start}"
                 )));
             }
+            let issued: i64 = tx
+                .query_row(
+                    "SELECT count(*) FROM issued WHERE period_no >= ?1",
+                    [first],
+                    |r| r.get(0),
+                )
+                .db()?;
+            if issued > 0 {
+                return Err(super::lifecycle::issued_ahead(first, issued));
+            }
             tx.execute(
                 "UPDATE master_keys SET last_period = ?1 WHERE last_period IS NULL",
                 [first - 1],
