@@ -735,3 +735,21 @@ fn rotate_starts_a_generation_whose_certificates_carry_their_validity() {
         assert_eq!(e.generation, 1);
     }
 }
+
+#[test]
+fn an_edited_setting_is_one_clear_error() {
+    let d = Dir::new("settings");
+    let db = init(&d);
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute(
+        "UPDATE meta SET value = CAST('3600' AS BLOB) WHERE key = 'key_period'",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    fails(
+        &["kms", "certificate", "--store", s(&db)],
+        Some(PASS),
+        "setting key_period failed authentication: the store was modified",
+    );
+}

@@ -106,6 +106,25 @@ impl Harness for SqliteHarness {
         .unwrap();
     }
 
+    fn meta(&self, key: &str) -> Vec<u8> {
+        self.sql()
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .unwrap()
+    }
+
+    fn set_meta(&self, key: &str, value: Option<&[u8]>) {
+        let conn = self.sql();
+        match value {
+            Some(v) => conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                rusqlite::params![key, v],
+            ),
+            None => conn.execute("DELETE FROM meta WHERE key = ?1", [key]),
+        }
+        .unwrap();
+    }
+
     fn raw_contents(&self) -> Vec<u8> {
         let path = self.db();
         let mut all = std::fs::read(&path).unwrap();
@@ -119,11 +138,22 @@ impl Harness for SqliteHarness {
 store_conformance_tests!(SqliteHarness);
 
 /// Turns a current store back into what version 2 wrote: no job tables (version 3), no
-/// revocations or events (version 4), version 2.
+/// revocations or events (version 4), no settings tag and a check value of before, version 2.
 fn downgrade_to_v2(path: &Path) {
     let conn = rusqlite::Connection::open(path).unwrap();
+    let salt: Vec<u8> = conn
+        .query_row("SELECT value FROM meta WHERE key = 'kdf_salt'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    conn.execute(
+        "UPDATE meta SET value = ?1 WHERE key = 'check'",
+        [store_conformance::legacy_check(&salt)],
+    )
+    .unwrap();
     conn.execute_batch(
         "DROP TABLE revocations; DROP TABLE events; DROP TABLE job_rows; DROP TABLE jobs;
+         DELETE FROM meta WHERE key = 'settings_tag';
          UPDATE meta SET value = CAST('2' AS BLOB) WHERE key = 'schema_version';",
     )
     .unwrap();

@@ -104,6 +104,26 @@ impl Harness for PgHarness {
             .unwrap();
     }
 
+    fn meta(&self, key: &str) -> Vec<u8> {
+        self.sql()
+            .query_one("SELECT value FROM meta WHERE key = $1", &[&key])
+            .unwrap()
+            .get(0)
+    }
+
+    fn set_meta(&self, key: &str, value: Option<&[u8]>) {
+        let mut c = self.sql();
+        match value {
+            Some(v) => c.execute(
+                "INSERT INTO meta (key, value) VALUES ($1, $2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                &[&key, &v],
+            ),
+            None => c.execute("DELETE FROM meta WHERE key = $1", &[&key]),
+        }
+        .unwrap();
+    }
+
     /// The database's files and the write-ahead log as the server keeps them on disk, after a
     /// checkpoint.
     fn raw_contents(&self) -> Vec<u8> {
@@ -140,8 +160,11 @@ fn schema_version(h: &PgHarness) -> String {
 }
 
 /// Turns the store back into what schema version 2 was: no job tables (version 3), no
-/// revocations or events (version 4).
+/// revocations or events (version 4), no settings tag and a check value of before.
 fn downgrade_to_v2(h: &PgHarness) {
+    let legacy = store_conformance::legacy_check(&h.meta("kdf_salt"));
+    h.set_meta("check", Some(&legacy));
+    h.set_meta("settings_tag", None);
     h.sql()
         .batch_execute(
             "DROP TABLE revocations; DROP TABLE events; DROP TABLE job_rows; DROP TABLE jobs;

@@ -56,6 +56,11 @@ pub trait Harness: Send + Sync + Sized {
     fn flip_sealed_master_bit(&self);
     /// Copies the sealed RSK of `from` over that of `to` for `period`.
     fn move_sealed_rsk(&self, from: &str, to: &str, period: u64);
+    /// The value of the settings row `key`.
+    fn meta(&self, key: &str) -> Vec<u8>;
+    /// Sets (or with `None` deletes) the settings row `key`, as an attacker with write access
+    /// to the database would.
+    fn set_meta(&self, key: &str, value: Option<&[u8]>);
     /// Everything the backend holds at rest, as octets (the file and its journal, a dump).
     fn raw_contents(&self) -> Vec<u8>;
     /// Whether this backend's tests are skipped (explicitly, e.g. no PostgreSQL locally).
@@ -677,6 +682,74 @@ pub fn rotation_starts_after_the_current_period_and_keeps_old_sets<H: Harness>()
     assert_eq!(c2.valid_to, None);
 }
 
+/// The passphrase check value a store written before its settings were authenticated holds
+/// (bound to `check`), for [`PASS`], `salt` and the suite's KDF parameters.
+pub fn legacy_check(salt: &[u8]) -> Vec<u8> {
+    mikey_sakke::kms::store::seal::Sealer::derive(PASS, salt, KdfParams::TEST_ONLY)
+        .unwrap()
+        .seal("check", b"mikey-sakke KMS store passphrase check")
+        .unwrap()
+}
+
+pub fn settings_are_authenticated<H: Harness>() {
+    let h = H::new("settings");
+    let store = create(&h);
+    provision(&store, &users(1), PrincipalKind::User, &[7], &|_| {}).unwrap();
+    drop(store);
+    let named = |needle: &'static str| {
+        move |e: &StoreError| matches!(e, StoreError::Tampered(_)) && e.to_string().contains(needle)
+    };
+    let wrong = |e: &StoreError| matches!(e, StoreError::WrongPassphrase);
+    type Expect<'a> = &'a dyn Fn(&StoreError) -> bool;
+    let cases: [(&str, &[u8], Expect<'_>); 10] = [
+        ("kms_uri", b"evil.example.org", &named("kms_uri")),
+        ("key_period", b"3600", &named("key_period")),
+        ("key_offset", b"7", &named("key_offset")),
+        ("parameter_set", b"2", &named("parameter_set")),
+        ("schema_version", b"3", &named("schema_version")),
+        (
+            "settings_tag",
+            b"not a tag, just some octets",
+            &named("settings_tag"),
+        ),
+        // a changed KDF setting derives another key: the check fails, and says why it may
+        ("kdf_m_cost", b"16384", &wrong),
+        ("kdf_t_cost", b"2", &wrong),
+        ("kdf_p_cost", b"2", &wrong),
+        ("kdf_salt", &[0u8; 16], &wrong),
+    ];
+    for (key, value, expected) in cases {
+        let original = h.meta(key);
+        h.set_meta(key, Some(value));
+        let e = h.open(PASS).unwrap_err();
+        assert!(expected(&e), "{key}: {e}");
+        h.set_meta(key, Some(&original));
+        assert!(h.open(PASS).is_ok(), "{key} restored");
+    }
+    assert!(wrong(&h.open(b"wrong").unwrap_err()));
+    assert!(
+        StoreError::WrongPassphrase
+            .to_string()
+            .contains("key-derivation settings were modified")
+    );
+    // the tag is required once written: deleting it is tampering too
+    let tag = h.meta("settings_tag");
+    h.set_meta("settings_tag", None);
+    assert!(named("settings_tag")(&h.open(PASS).unwrap_err()));
+    h.set_meta("settings_tag", Some(&tag));
+    // a store from before: a check value bound to `check` and no tag gets both on first open
+    let legacy = legacy_check(&h.meta("kdf_salt"));
+    h.set_meta("check", Some(&legacy));
+    h.set_meta("settings_tag", None);
+    let store = h.open(PASS).unwrap();
+    assert!(store.issued("sip:user0@example.org", 7).unwrap().is_some());
+    drop(store);
+    assert_ne!(h.meta("check"), legacy);
+    let _ = h.meta("settings_tag");
+    h.set_meta("kms_uri", Some(b"evil.example.org"));
+    assert!(named("kms_uri")(&h.open(PASS).unwrap_err()));
+}
+
 /// Every test of the suite for the harness type `$h`.
 #[macro_export]
 macro_rules! store_conformance_tests {
@@ -703,6 +776,7 @@ macro_rules! store_conformance_tests {
                 passphrase_change_reseals_everything,
                 a_failed_passphrase_change_leaves_the_old_one,
                 rotation_starts_after_the_current_period_and_keeps_old_sets,
+                settings_are_authenticated,
             );
         }
     };

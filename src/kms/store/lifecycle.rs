@@ -17,7 +17,8 @@
 //! # Passphrase change
 //! [`LifecycleStore::change_passphrase`] re-seals every sealed value (master secrets, issued
 //! RSKs and SSKs, the passphrase check) under a key derived from the new passphrase and a new
-//! salt, all in ONE transaction: a failure or a crash at any point leaves the old passphrase
+//! salt, and writes the settings tag ([`super::settings`]) under the new key, all in ONE
+//! transaction: a failure or a crash at any point leaves the old passphrase
 //! working, a commit the new one.
 
 use rand_core::CryptoRng;
@@ -236,15 +237,28 @@ pub(crate) fn reseal(
     new.seal(aad, &plain)
 }
 
-/// The meta rows a passphrase change rewrites, with their new values.
-pub(crate) fn new_seal_meta(n: &NewSeal) -> [(&'static str, Vec<u8>); 5] {
-    [
+/// The meta rows a passphrase change rewrites (with [`super::settings::UPSERT_META`]), with
+/// their new values: the KDF settings, the check value and the settings tag under the new key.
+pub(crate) fn new_seal_meta(
+    n: &NewSeal,
+    config: &super::KmsConfig,
+    schema_version: u64,
+) -> Result<[(&'static str, Vec<u8>); 6], StoreError> {
+    let tag = super::settings::Settings {
+        config: config.clone(),
+        kdf: n.kdf,
+        salt: n.salt.to_vec(),
+        schema_version,
+    }
+    .tag(&n.sealer)?;
+    Ok([
         ("kdf_salt", n.salt.to_vec()),
         ("kdf_m_cost", n.kdf.m_cost.to_string().into_bytes()),
         ("kdf_t_cost", n.kdf.t_cost.to_string().into_bytes()),
         ("kdf_p_cost", n.kdf.p_cost.to_string().into_bytes()),
         ("check", n.check.clone()),
-    ]
+        ("settings_tag", tag),
+    ])
 }
 
 /// Rows re-sealed per round trip of a passphrase change.

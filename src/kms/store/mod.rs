@@ -28,6 +28,7 @@ pub mod lifecycle;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod seal;
+mod settings;
 pub mod spec;
 pub mod sqlite;
 
@@ -135,7 +136,9 @@ impl core::fmt::Display for StoreError {
                  reads: use a newer mikey-sakke"
             ),
             Self::AlreadyExists => f.write_str("the store already exists"),
-            Self::WrongPassphrase => f.write_str("wrong passphrase for this store"),
+            Self::WrongPassphrase => f.write_str(
+                "wrong passphrase for this store (or its key-derivation settings were modified)",
+            ),
             Self::Tampered(what) => write!(
                 f,
                 "sealed value {what} failed authentication: the store was modified"

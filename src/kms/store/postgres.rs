@@ -36,6 +36,7 @@ use rand_core::CryptoRng;
 use sha2::Digest as _;
 
 use super::seal::Sealer;
+use super::settings::{self, Settings};
 use super::{
     BackendError, Delivery, ExternalCertificate, GenerationRow, IssueLogEntry, IssuedKeySet,
     KdfParams, KeySetRow, KmsConfig, KmsStore, MasterKeys, PrincipalKind, Recorded, StoreError,
@@ -279,6 +280,13 @@ impl PgStore {
         crate::ct::declassify_in_place(&mut salt);
         let sealer = Sealer::derive(passphrase, &salt, kdf)?;
         let check = sealer.check_value(rng)?;
+        let tag = Settings {
+            config: config.clone(),
+            kdf,
+            salt: salt.to_vec(),
+            schema_version: SCHEMA_VERSION,
+        }
+        .tag(&sealer)?;
         let mut tx = client.transaction().db()?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])
             .db()?;
@@ -288,7 +296,7 @@ impl PgStore {
         for step in MIGRATIONS {
             tx.batch_execute(step).db()?;
         }
-        let meta: [(&str, Vec<u8>); 10] = [
+        let meta: [(&str, Vec<u8>); 11] = [
             ("schema_version", SCHEMA_VERSION.to_string().into_bytes()),
             ("kms_uri", config.kms_uri.clone().into_bytes()),
             ("key_period", config.periods.length.to_string().into_bytes()),
@@ -302,6 +310,7 @@ impl PgStore {
             ("kdf_t_cost", kdf.t_cost.to_string().into_bytes()),
             ("kdf_p_cost", kdf.p_cost.to_string().into_bytes()),
             ("check", check),
+            ("settings_tag", tag),
         ];
         for (k, v) in meta {
             tx.execute("INSERT INTO meta (key, value) VALUES ($1, $2)", &[&k, &v])
@@ -369,19 +378,36 @@ impl PgStore {
         let salt = get("kdf_salt")?;
         let check = get("check")?;
         let sealer = Sealer::derive(passphrase, &salt, kdf)?;
-        sealer.verify_check(&check)?;
+        let kind = sealer.verify_check_kind(&check)?;
+        let config = KmsConfig {
+            kms_uri,
+            periods,
+            parameter_set,
+        };
+        let tag = meta_value(&mut client, "settings_tag")?;
+        let stored = Settings {
+            config: config.clone(),
+            kdf,
+            salt,
+            schema_version: version,
+        };
+        // Verified before anything is migrated or written.
+        let rewrite = settings::on_open(&sealer, kind, &stored, tag.as_deref(), SCHEMA_VERSION)?;
         if version < SCHEMA_VERSION {
             migrate_client(&mut client)?;
+        }
+        if let Some(rewrite) = rewrite {
+            let mut tx = client.transaction().db()?;
+            for (k, v) in &rewrite.rows {
+                tx.execute(settings::UPSERT_META, &[k, v]).db()?;
+            }
+            tx.commit().db()?;
         }
         drop(client);
         Ok(Self {
             pool: pool(pg)?,
             sealer,
-            config: KmsConfig {
-                kms_uri,
-                periods,
-                parameter_set,
-            },
+            config,
         })
     }
 

@@ -31,6 +31,7 @@ use rand_core::CryptoRng;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::seal::Sealer;
+use super::settings::{self, Settings};
 use super::{
     BackendError, Delivery, ExternalCertificate, GenerationRow, IssueLogEntry, IssuedKeySet,
     KdfParams, KeySetRow, KmsConfig, KmsStore, MasterKeys, PrincipalKind, Recorded, StoreError,
@@ -205,7 +206,14 @@ impl SqliteStore {
         crate::ct::declassify_in_place(&mut salt);
         let sealer = Sealer::derive(passphrase, &salt, kdf)?;
         let check = sealer.check_value(rng)?;
-        let meta: [(&str, Vec<u8>); 10] = [
+        let tag = Settings {
+            config: config.clone(),
+            kdf,
+            salt: salt.to_vec(),
+            schema_version: SCHEMA_VERSION,
+        }
+        .tag(&sealer)?;
+        let meta: [(&str, Vec<u8>); 11] = [
             ("schema_version", SCHEMA_VERSION.to_string().into_bytes()),
             ("kms_uri", config.kms_uri.clone().into_bytes()),
             ("key_period", config.periods.length.to_string().into_bytes()),
@@ -219,6 +227,7 @@ impl SqliteStore {
             ("kdf_t_cost", kdf.t_cost.to_string().into_bytes()),
             ("kdf_p_cost", kdf.p_cost.to_string().into_bytes()),
             ("check", check),
+            ("settings_tag", tag),
         ];
         for (k, v) in meta {
             tx.execute(
@@ -294,7 +303,7 @@ impl SqliteStore {
         };
         let salt = get("kdf_salt")?;
         let sealer = Sealer::derive(passphrase, &salt, kdf)?;
-        sealer.verify_check(&get("check")?)?;
+        let kind = sealer.verify_check_kind(&get("check")?)?;
         let config = KmsConfig {
             kms_uri: text("kms_uri")?,
             periods: KeyPeriods {
@@ -304,9 +313,34 @@ impl SqliteStore {
             parameter_set: u8::try_from(num("parameter_set")?)
                 .map_err(|_| StoreError::Corrupt("parameter_set".into()))?,
         };
+        let tag: Option<Vec<u8>> = conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'settings_tag'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .db()?;
+        let stored = Settings {
+            config: config.clone(),
+            kdf,
+            salt,
+            schema_version: version,
+        };
+        // Verified before anything is migrated or written.
+        let rewrite = settings::on_open(&sealer, kind, &stored, tag.as_deref(), SCHEMA_VERSION)?;
         let mut conn = conn;
         if version < SCHEMA_VERSION {
             migrate(&mut conn)?;
+        }
+        if let Some(rewrite) = rewrite {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .db()?;
+            for (k, v) in rewrite.rows {
+                tx.execute(settings::UPSERT_META, params![k, v]).db()?;
+            }
+            tx.commit().db()?;
         }
         Ok(Self {
             path: path.to_path_buf(),

@@ -175,6 +175,7 @@ impl LifecycleStore for PgStore {
     ) -> Result<(), StoreError> {
         let new = new_seal(new_passphrase, kdf, rng)?;
         let old = &self.sealer;
+        let config = &self.config;
         self.in_tx(|tx| {
             // No other process may record or add a generation under the old key meanwhile.
             tx.batch_execute("LOCK TABLE master_keys, issued, meta IN EXCLUSIVE MODE")
@@ -226,8 +227,8 @@ impl LifecycleStore for PgStore {
                     last = seq;
                 }
             }
-            for (k, v) in new_seal_meta(&new) {
-                tx.execute("UPDATE meta SET value = $2 WHERE key = $1", &[&k, &v])
+            for (k, v) in new_seal_meta(&new, config, super::SCHEMA_VERSION)? {
+                tx.execute(crate::kms::store::settings::UPSERT_META, &[&k, &v])
                     .db()?;
             }
             event(tx, AuditKind::PassphraseChanged, None, None)

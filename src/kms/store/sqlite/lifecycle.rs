@@ -300,8 +300,8 @@ impl LifecycleStore for SqliteStore {
                 }
                 last = end;
             }
-            for (k, v) in new_seal_meta(&new) {
-                tx.execute("UPDATE meta SET value = ?2 WHERE key = ?1", params![k, v])
+            for (k, v) in new_seal_meta(&new, &self.config, super::SCHEMA_VERSION)? {
+                tx.execute(crate::kms::store::settings::UPSERT_META, params![k, v])
                     .db()?;
             }
             event(&tx, AuditKind::PassphraseChanged, None, None)?;
