@@ -753,3 +753,97 @@ fn an_edited_setting_is_one_clear_error() {
         "setting key_period failed authentication: the store was modified",
     );
 }
+
+#[test]
+fn skip_invalid_schemes_and_ranges() {
+    let d = Dir::new("ranges");
+    let db = init(&d);
+    let users = d.p("users.txt");
+    std::fs::write(
+        &users,
+        "sip:a@example.org\nhello world\n!!!\ntel:+4412345\nmcx:team-1@example.org\n",
+    )
+    .unwrap();
+    let out = d.p("keys");
+    std::fs::create_dir(&out).unwrap();
+    let t = "2026-01-01T00:00:00Z";
+    let prov = |extra: &[&str]| {
+        let mut a = vec![
+            "kms",
+            "provision",
+            "--store",
+            s(&db),
+            "--users-file",
+            s(&users),
+            "--out",
+            s(&out),
+            "--time",
+            t,
+        ];
+        a.extend(extra);
+        run_env(&a, Some(PASS))
+    };
+    // without --skip-invalid nothing is done
+    let o = prov(&[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0);
+    // with it: the valid lines are issued, the rest reported with file:line
+    let o = prov(&["--skip-invalid"]);
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(o.status.success(), "{err}");
+    for line in [":2:", ":3:", ":5:"] {
+        assert!(
+            err.contains(&format!("{}{line}", users.display())),
+            "{line}: {err}"
+        );
+    }
+    assert!(
+        err.contains("3 invalid line(s) skipped, 2 URI(s) used"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 2);
+    // another scheme set: tel is refused now, mcx accepted
+    let o = prov(&["--skip-invalid", "--schemes", "sip,mcx"]);
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains(":4:") && !err.contains(":5:"), "{err}");
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 3);
+    let o = prov(&["--schemes", "sip,1x"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--schemes"));
+    // provisioning times and key periods outside their ranges, named in --help
+    for time in ["1999-12-31T23:59:59Z", "2100-01-01T00:00:00Z"] {
+        fails(
+            &[
+                "kms",
+                "provision",
+                "--store",
+                s(&db),
+                "--user",
+                "sip:a@example.org",
+                "--time",
+                time,
+            ],
+            Some(PASS),
+            "outside",
+        );
+    }
+    fails(
+        &[
+            "kms",
+            "init",
+            "--store",
+            s(&d.p("p.db")),
+            "--kms-uri",
+            "k.example.org",
+            "--key-period",
+            "1",
+        ],
+        Some(PASS),
+        "--key-period 1: outside 3600..=315360000 seconds",
+    );
+    assert!(!d.p("p.db").exists());
+    assert!(ok(&["kms", "init", "--help"]).contains("3600"));
+    let h = ok(&["kms", "provision", "--help"]);
+    assert!(h.contains("ten years") && h.contains("--skip-invalid") && h.contains("--schemes"));
+}

@@ -23,7 +23,8 @@ pub enum KmsCommand {
         /// The KMS URI, part of every user's UID (e.g. kms.example.org).
         #[arg(long, value_name = "URI")]
         kms_uri: String,
-        /// Key period length in seconds (default 30 days).
+        /// Key period length in seconds, from 3600 (one hour) to 315360000 (ten years);
+        /// default 30 days.
         #[arg(long, value_name = "SECONDS", default_value_t = 2_592_000)]
         key_period: u64,
         /// Key period offset in seconds.
@@ -177,6 +178,9 @@ pub enum CertcacheCommand {
     },
 }
 
+/// The key period lengths `kms init` accepts, in seconds: one hour to ten years.
+pub const KEY_PERIOD_RANGE: std::ops::RangeInclusive<u64> = 3_600..=315_360_000;
+
 fn store_error(e: &dyn std::fmt::Display) -> CliError {
     CliError(e.to_string())
 }
@@ -193,6 +197,14 @@ pub fn run(cmd: &KmsCommand) -> Result<Output, CliError> {
             key_period,
             key_offset,
         } => {
+            // Zero is the store's own refusal ("at least one second").
+            if *key_period != 0 && !KEY_PERIOD_RANGE.contains(key_period) {
+                return Err(CliError(format!(
+                    "--key-period {key_period}: outside {}..={} seconds (one hour to ten years)",
+                    KEY_PERIOD_RANGE.start(),
+                    KEY_PERIOD_RANGE.end()
+                )));
+            }
             let pass = new_passphrase(&store.pass)?;
             let config = KmsConfig {
                 kms_uri: kms_uri.clone(),

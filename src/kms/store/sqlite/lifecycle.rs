@@ -48,7 +48,12 @@ pub(super) fn create_private(path: &Path) -> Result<(), StoreError> {
     o.write(true).create(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
-    o.open(path).map_err(|e| io_error(path, &e))?;
+    o.open(path).map_err(|e| {
+        StoreError::Backend(crate::kms::store::BackendError::new(
+            format!("unable to open database file {}: {e}", path.display()),
+            e,
+        ))
+    })?;
     make_private(path)
 }
 
