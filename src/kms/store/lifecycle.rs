@@ -264,34 +264,6 @@ pub(crate) fn new_seal_meta(
 /// Rows re-sealed per round trip of a passphrase change.
 pub(crate) const RESEAL_BATCH: i64 = 500;
 
-/// The audit query's row: (at, kind, uri, period, generation, principal, peer, detail).
-pub(crate) type AuditRow = (
-    i64,
-    String,
-    Option<String>,
-    Option<i64>,
-    Option<i64>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-);
-
-/// An audit row as an event.
-pub(crate) fn audit_event(row: AuditRow) -> Result<AuditEvent, StoreError> {
-    let (at, kind, uri, period, generation, principal, peer, detail) = row;
-    Ok(AuditEvent {
-        at,
-        kind: AuditKind::from_name(&kind)
-            .ok_or_else(|| StoreError::Corrupt(format!("audit event {kind}")))?,
-        uri,
-        period_no: period.map(super::sql_to_u64).transpose()?,
-        generation,
-        principal,
-        peer,
-        detail,
-    })
-}
-
 /// The audit query (placeholder 1: the first Unix time), for both backends.
 pub(crate) const AUDIT_QUERY: &str =
     "SELECT at, kind, uri, period_no, generation, principal, peer, detail FROM (

@@ -27,6 +27,7 @@ pub mod jobs;
 pub mod lifecycle;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+mod rows;
 pub mod seal;
 mod settings;
 pub mod spec;

@@ -27,6 +27,8 @@ mod jobs;
 mod lifecycle;
 mod schema;
 
+use schema::{has_meta, meta_num, meta_value, migrate_client, set_meta_num};
+
 use std::time::Duration;
 
 use postgres::error::SqlState;
@@ -35,12 +37,13 @@ use r2d2_postgres::PostgresConnectionManager;
 use rand_core::CryptoRng;
 use sha2::Digest as _;
 
+use super::rows;
 use super::seal::Sealer;
 use super::settings::{self, Settings};
 use super::{
-    BackendError, Delivery, ExternalCertificate, GenerationRow, IssueLogEntry, IssuedKeySet,
-    KdfParams, KeySetRow, KmsConfig, KmsStore, MasterKeys, PrincipalKind, Recorded, StoreError,
-    new_generation, now_unix, open_generation, open_key_set, seal_key_set, sql_to_u64, u64_to_sql,
+    BackendError, Delivery, ExternalCertificate, IssueLogEntry, IssuedKeySet, KdfParams, KeySetRow,
+    KmsConfig, KmsStore, MasterKeys, PrincipalKind, Recorded, StoreError, new_generation, now_unix,
+    open_generation, open_key_set, seal_key_set, sql_to_u64, u64_to_sql,
 };
 use crate::mcx::uid::KeyPeriods;
 
@@ -105,6 +108,39 @@ pub(super) fn col<'a, T: postgres::types::FromSql<'a>>(
         .map_err(|e| StoreError::Corrupt(format!("column {i}: {e}")))
 }
 
+impl rows::Row for postgres::Row {
+    fn int(&self, i: usize) -> Result<i64, StoreError> {
+        col(self, i)
+    }
+    fn opt_int(&self, i: usize) -> Result<Option<i64>, StoreError> {
+        col(self, i)
+    }
+    fn bytes(&self, i: usize) -> Result<Vec<u8>, StoreError> {
+        col(self, i)
+    }
+    fn text(&self, i: usize) -> Result<String, StoreError> {
+        col(self, i)
+    }
+    fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError> {
+        col(self, i)
+    }
+}
+
+/// Every row of `sql` with `params`, read by `map` ([`rows`]).
+pub(super) fn query_all<T>(
+    client: &mut impl postgres::GenericClient,
+    sql: &str,
+    params: &[&(dyn postgres::types::ToSql + Sync)],
+    map: fn(&dyn rows::Row) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    client
+        .query(sql, params)
+        .db()?
+        .iter()
+        .map(|r| map(r))
+        .collect()
+}
+
 /// Whether `e` is an abort PostgreSQL asks the client to retry.
 fn retryable(e: &StoreError) -> bool {
     let StoreError::Backend(b) = e else {
@@ -154,77 +190,6 @@ fn connect(config: &postgres::Config) -> Result<Client, StoreError> {
             pg_error(e)
         }
     })
-}
-
-fn has_meta(client: &mut impl postgres::GenericClient) -> Result<bool, StoreError> {
-    let row = client
-        .query_one("SELECT to_regclass('meta') IS NOT NULL", &[])
-        .db()?;
-    col(&row, 0)
-}
-
-fn meta_value(
-    client: &mut impl postgres::GenericClient,
-    key: &str,
-) -> Result<Option<Vec<u8>>, StoreError> {
-    client
-        .query_opt("SELECT value FROM meta WHERE key = $1", &[&key])
-        .db()?
-        .map(|r| col(&r, 0))
-        .transpose()
-}
-
-fn meta_num(client: &mut impl postgres::GenericClient, key: &str) -> Result<u64, StoreError> {
-    let v =
-        meta_value(client, key)?.ok_or_else(|| StoreError::Corrupt(format!("missing {key}")))?;
-    std::str::from_utf8(&v)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| StoreError::Corrupt(key.to_string()))
-}
-
-fn set_meta_num(tx: &mut Transaction<'_>, key: &str, v: u64) -> Result<(), StoreError> {
-    tx.execute(
-        "UPDATE meta SET value = $2 WHERE key = $1",
-        &[&key, &v.to_string().into_bytes()],
-    )
-    .db()?;
-    Ok(())
-}
-
-/// Migrates to [`SCHEMA_VERSION`] in one transaction under the schema lock; returns the
-/// versions before and after.
-fn migrate_client(client: &mut Client) -> Result<(u64, u64), StoreError> {
-    let mut tx = client.transaction().db()?;
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])
-        .db()?;
-    if !has_meta(&mut tx)? {
-        return Err(StoreError::NotAStore(
-            "no KMS store in this database".into(),
-        ));
-    }
-    // Another process may have migrated it meanwhile: read the version under the lock.
-    let version = meta_num(&mut tx, "schema_version")?;
-    if version > SCHEMA_VERSION {
-        return Err(StoreError::NewerSchema {
-            found: version,
-            supported: SCHEMA_VERSION,
-        });
-    }
-    if version == 0 {
-        return Err(StoreError::NotAStore("schema version 0".into()));
-    }
-    for step in MIGRATIONS
-        .iter()
-        .skip(usize::try_from(version).unwrap_or(usize::MAX))
-    {
-        tx.batch_execute(step).db()?;
-    }
-    if version < SCHEMA_VERSION {
-        set_meta_num(&mut tx, "schema_version", SCHEMA_VERSION)?;
-    }
-    tx.commit().db()?;
-    Ok((version, SCHEMA_VERSION))
 }
 
 /// An open PostgreSQL KMS store: a connection pool, the sealing key and the configuration.
@@ -559,25 +524,10 @@ impl KmsStore for PgStore {
         let p = u64_to_sql(period_no)?;
         let row = self
             .client()?
-            .query_opt(
-                "SELECT generation, first_period, last_period, sakke_z_sealed, eccsi_ksak_sealed,
-                     sakke_public, eccsi_kpak
-                 FROM master_keys
-                 WHERE first_period <= $1 AND (last_period IS NULL OR last_period >= $1)",
-                &[&p],
-            )
+            .query_opt(rows::MASTER_KEYS_QUERY, &[&p])
             .db()?
             .ok_or(StoreError::NoMasterKeyForPeriod(period_no))?;
-        let row = GenerationRow {
-            generation: col(&row, 0)?,
-            first_period: col(&row, 1)?,
-            last_period: col(&row, 2)?,
-            z_sealed: col(&row, 3)?,
-            ksak_sealed: col(&row, 4)?,
-            z_public: col(&row, 5)?,
-            kpak: col(&row, 6)?,
-        };
-        open_generation(&self.sealer, &row)
+        open_generation(&self.sealer, &rows::generation(&row)?)
     }
 
     fn register(&self, uri: &str, kind: PrincipalKind) -> Result<(), StoreError> {
@@ -717,29 +667,13 @@ impl KmsStore for PgStore {
     }
 
     fn issue_log(&self, uri: Option<&str>) -> Result<Vec<IssueLogEntry>, StoreError> {
-        let rows = self
-            .client()?
-            .query(
-                "SELECT uri, period_no, generation, user_id, issued_at FROM issued
-                 WHERE $1::text IS NULL OR uri = $1 ORDER BY issued_at, seq",
-                &[&uri],
-            )
-            .db()?;
-        rows.iter()
-            .map(|r| {
-                let user_id: Vec<u8> = col(r, 3)?;
-                Ok(IssueLogEntry {
-                    uri: col(r, 0)?,
-                    period_no: sql_to_u64(col(r, 1)?)?,
-                    generation: col(r, 2)?,
-                    user_id: user_id
-                        .as_slice()
-                        .try_into()
-                        .map_err(|_| StoreError::Corrupt("user_id".into()))?,
-                    issued_at: col(r, 4)?,
-                })
-            })
-            .collect()
+        query_all(
+            &mut *self.client()?,
+            "SELECT uri, period_no, generation, user_id, issued_at FROM issued
+             WHERE $1::text IS NULL OR uri = $1 ORDER BY issued_at, seq",
+            &[&uri],
+            rows::issue_log_entry,
+        )
     }
 
     fn add_group_manager(&self, group: &str, manager: &str) -> Result<(), StoreError> {
@@ -833,24 +767,12 @@ impl KmsStore for PgStore {
     }
 
     fn deliveries(&self) -> Result<Vec<Delivery>, StoreError> {
-        let rows = self
-            .client()?
-            .query(
-                "SELECT principal, uri, period_no, delivered_at, peer FROM deliveries ORDER BY id",
-                &[],
-            )
-            .db()?;
-        rows.iter()
-            .map(|r| {
-                Ok(Delivery {
-                    principal: col(r, 0)?,
-                    uri: col(r, 1)?,
-                    period_no: sql_to_u64(col(r, 2)?)?,
-                    at: sql_to_u64(col(r, 3)?)?,
-                    peer: col(r, 4)?,
-                })
-            })
-            .collect()
+        query_all(
+            &mut *self.client()?,
+            rows::DELIVERIES_QUERY,
+            &[],
+            rows::delivery,
+        )
     }
 
     fn add_external_certificate(&self, xml: &str) -> Result<u64, StoreError> {
@@ -887,21 +809,12 @@ impl KmsStore for PgStore {
     }
 
     fn external_certificates(&self) -> Result<Vec<ExternalCertificate>, StoreError> {
-        self.client()?
-            .query(
-                "SELECT id, xml, added_at FROM external_certs ORDER BY id",
-                &[],
-            )
-            .db()?
-            .iter()
-            .map(|r| {
-                Ok(ExternalCertificate {
-                    id: col(r, 0)?,
-                    xml: col(r, 1)?,
-                    added_at: col(r, 2)?,
-                })
-            })
-            .collect()
+        query_all(
+            &mut *self.client()?,
+            rows::EXTERNAL_CERTS_QUERY,
+            &[],
+            rows::external_certificate,
+        )
     }
 
     fn cache_num(&self) -> Result<u64, StoreError> {

@@ -30,12 +30,13 @@ use std::time::Duration;
 use rand_core::CryptoRng;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
+use super::rows;
 use super::seal::Sealer;
 use super::settings::{self, Settings};
 use super::{
-    BackendError, Delivery, ExternalCertificate, GenerationRow, IssueLogEntry, IssuedKeySet,
-    KdfParams, KeySetRow, KmsConfig, KmsStore, MasterKeys, PrincipalKind, Recorded, StoreError,
-    new_generation, now_unix, open_generation, open_key_set, seal_key_set, sql_to_u64, u64_to_sql,
+    BackendError, Delivery, ExternalCertificate, IssueLogEntry, IssuedKeySet, KdfParams, KeySetRow,
+    KmsConfig, KmsStore, MasterKeys, PrincipalKind, Recorded, StoreError, new_generation, now_unix,
+    open_generation, open_key_set, seal_key_set, sql_to_u64, u64_to_sql,
 };
 use crate::mcx::uid::KeyPeriods;
 
@@ -475,6 +476,44 @@ fn migrate(conn: &mut Connection) -> Result<(u64, u64), StoreError> {
     Ok((version, SCHEMA_VERSION))
 }
 
+impl rows::Row for rusqlite::Row<'_> {
+    fn int(&self, i: usize) -> Result<i64, StoreError> {
+        self.get(i).map_err(|e| column_error(i, &e))
+    }
+    fn opt_int(&self, i: usize) -> Result<Option<i64>, StoreError> {
+        self.get(i).map_err(|e| column_error(i, &e))
+    }
+    fn bytes(&self, i: usize) -> Result<Vec<u8>, StoreError> {
+        self.get(i).map_err(|e| column_error(i, &e))
+    }
+    fn text(&self, i: usize) -> Result<String, StoreError> {
+        self.get(i).map_err(|e| column_error(i, &e))
+    }
+    fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError> {
+        self.get(i).map_err(|e| column_error(i, &e))
+    }
+}
+
+fn column_error(i: usize, e: &rusqlite::Error) -> StoreError {
+    StoreError::Corrupt(format!("column {i}: {e}"))
+}
+
+/// Every row of `sql` with `params`, read by `map` ([`rows`]).
+pub(super) fn query_all<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    map: fn(&dyn rows::Row) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    let mut stmt = conn.prepare(sql).db()?;
+    let mut rs = stmt.query(params).db()?;
+    let mut out = Vec::new();
+    while let Some(r) = rs.next().db()? {
+        out.push(map(r)?);
+    }
+    Ok(out)
+}
+
 fn key_set_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<KeySetRow> {
     Ok(KeySetRow {
         generation: r.get(0)?,
@@ -506,27 +545,10 @@ impl KmsStore for SqliteStore {
         let p = u64_to_sql(period_no)?;
         let row = self
             .conn()?
-            .query_row(
-                "SELECT generation, first_period, last_period, sakke_z_sealed, eccsi_ksak_sealed,
-                     sakke_public, eccsi_kpak
-                 FROM master_keys
-                 WHERE first_period <= ?1 AND (last_period IS NULL OR last_period >= ?1)",
-                [p],
-                |r| {
-                    Ok(GenerationRow {
-                        generation: r.get(0)?,
-                        first_period: r.get(1)?,
-                        last_period: r.get(2)?,
-                        z_sealed: r.get(3)?,
-                        ksak_sealed: r.get(4)?,
-                        z_public: r.get(5)?,
-                        kpak: r.get(6)?,
-                    })
-                },
-            )
+            .query_row(rows::MASTER_KEYS_QUERY, [p], |r| Ok(rows::generation(r)))
             .optional()
             .db()?
-            .ok_or(StoreError::NoMasterKeyForPeriod(period_no))?;
+            .ok_or(StoreError::NoMasterKeyForPeriod(period_no))??;
         open_generation(&self.sealer, &row)
     }
 
@@ -651,39 +673,13 @@ impl KmsStore for SqliteStore {
     }
 
     fn issue_log(&self, uri: Option<&str>) -> Result<Vec<IssueLogEntry>, StoreError> {
-        let conn = self.conn()?;
-        let mut stmt = conn
-            .prepare(
-                "SELECT uri, period_no, generation, user_id, issued_at FROM issued
-                 WHERE ?1 IS NULL OR uri = ?1 ORDER BY issued_at, rowid",
-            )
-            .db()?;
-        let rows = stmt
-            .query_map([uri], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, i64>(2)?,
-                    r.get::<_, Vec<u8>>(3)?,
-                    r.get::<_, i64>(4)?,
-                ))
-            })
-            .db()?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (uri, period, generation, user_id, issued_at) = row.db()?;
-            out.push(IssueLogEntry {
-                uri,
-                period_no: sql_to_u64(period)?,
-                generation,
-                user_id: user_id
-                    .as_slice()
-                    .try_into()
-                    .map_err(|_| StoreError::Corrupt("user_id".into()))?,
-                issued_at,
-            });
-        }
-        Ok(out)
+        query_all(
+            &*self.conn()?,
+            "SELECT uri, period_no, generation, user_id, issued_at FROM issued
+             WHERE ?1 IS NULL OR uri = ?1 ORDER BY issued_at, rowid",
+            [uri],
+            rows::issue_log_entry,
+        )
     }
 
     fn add_group_manager(&self, group: &str, manager: &str) -> Result<(), StoreError> {
@@ -777,35 +773,7 @@ impl KmsStore for SqliteStore {
     }
 
     fn deliveries(&self) -> Result<Vec<Delivery>, StoreError> {
-        let conn = self.conn()?;
-        let mut stmt = conn
-            .prepare(
-                "SELECT principal, uri, period_no, delivered_at, peer FROM deliveries ORDER BY id",
-            )
-            .db()?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, i64>(2)?,
-                    r.get::<_, i64>(3)?,
-                    r.get::<_, Option<String>>(4)?,
-                ))
-            })
-            .db()?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (principal, uri, period, at, peer) = row.db()?;
-            out.push(Delivery {
-                principal,
-                uri,
-                period_no: sql_to_u64(period)?,
-                at: sql_to_u64(at)?,
-                peer,
-            });
-        }
-        Ok(out)
+        query_all(&*self.conn()?, rows::DELIVERIES_QUERY, [], rows::delivery)
     }
 
     fn add_external_certificate(&self, xml: &str) -> Result<u64, StoreError> {
@@ -847,20 +815,12 @@ impl KmsStore for SqliteStore {
     }
 
     fn external_certificates(&self) -> Result<Vec<ExternalCertificate>, StoreError> {
-        let conn = self.conn()?;
-        let mut stmt = conn
-            .prepare("SELECT id, xml, added_at FROM external_certs ORDER BY id")
-            .db()?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok(ExternalCertificate {
-                    id: r.get(0)?,
-                    xml: r.get(1)?,
-                    added_at: r.get(2)?,
-                })
-            })
-            .db()?;
-        rows.map(Db::db).collect()
+        query_all(
+            &*self.conn()?,
+            rows::EXTERNAL_CERTS_QUERY,
+            [],
+            rows::external_certificate,
+        )
     }
 
     fn cache_num(&self) -> Result<u64, StoreError> {

@@ -8,9 +8,9 @@ use rand_core::CryptoRng;
 use super::{Db, PgStore, col};
 use crate::kms::store::lifecycle::{
     AUDIT_QUERY, AuditKind, AuditSink, LifecycleStore, PrincipalInfo, RESEAL_BATCH, Revocation,
-    audit_event, new_seal, new_seal_meta, reseal,
+    new_seal, new_seal_meta, reseal,
 };
-use crate::kms::store::{KdfParams, PrincipalKind, StoreError, now_unix, seal, sql_to_u64};
+use crate::kms::store::{KdfParams, StoreError, now_unix, rows, seal, sql_to_u64};
 
 /// What version 4 adds to version 3: revocations and the lifecycle events of the audit trail.
 pub(super) const SCHEMA_V4_ADDITIONS: &str = "CREATE TABLE revocations (
@@ -101,31 +101,12 @@ impl LifecycleStore for PgStore {
     }
 
     fn principals(&self, uri: Option<&str>) -> Result<Vec<PrincipalInfo>, StoreError> {
-        let rows = self
-            .client()?
-            .query(
-                "SELECT p.uri, p.kind, p.created_at, r.revoked_at, r.reason,
-                     (SELECT count(*) FROM issued i WHERE i.uri = p.uri)
-                 FROM principals p LEFT JOIN revocations r ON r.uri = p.uri
-                 WHERE $1::text IS NULL OR p.uri = $1 ORDER BY p.uri",
-                &[&uri],
-            )
-            .db()?;
-        rows.iter()
-            .map(|r| {
-                let kind: String = col(r, 1)?;
-                let revoked_at: Option<i64> = col(r, 3)?;
-                let reason: Option<String> = col(r, 4)?;
-                Ok(PrincipalInfo {
-                    uri: col(r, 0)?,
-                    kind: PrincipalKind::from_name(&kind)
-                        .ok_or_else(|| StoreError::Corrupt(format!("principal kind {kind}")))?,
-                    registered_at: col(r, 2)?,
-                    revoked: revoked_at.map(|at| Revocation { at, reason }),
-                    key_sets: sql_to_u64(col(r, 5)?)?,
-                })
-            })
-            .collect()
+        super::query_all(
+            &mut *self.client()?,
+            rows::PRINCIPALS_QUERY,
+            &[&uri],
+            rows::principal,
+        )
     }
 
     fn revoked_uris(&self) -> Result<Vec<String>, StoreError> {
@@ -140,20 +121,10 @@ impl LifecycleStore for PgStore {
     fn audit(&self, since: i64, sink: &mut AuditSink<'_>) -> Result<u64, StoreError> {
         let mut client = self.client()?;
         let params: [&(dyn postgres::types::ToSql + Sync); 1] = [&since];
-        let mut rows = client.query_raw(AUDIT_QUERY, params).db()?;
+        let mut rs = client.query_raw(AUDIT_QUERY, params).db()?;
         let mut n = 0u64;
-        while let Some(r) = rows.next().db()? {
-            let row = (
-                col(&r, 0)?,
-                col(&r, 1)?,
-                col(&r, 2)?,
-                col(&r, 3)?,
-                col(&r, 4)?,
-                col(&r, 5)?,
-                col(&r, 6)?,
-                col(&r, 7)?,
-            );
-            sink(&audit_event(row)?)?;
+        while let Some(r) = rs.next().db()? {
+            sink(&rows::audit_event(&r)?)?;
             n += 1;
         }
         Ok(n)

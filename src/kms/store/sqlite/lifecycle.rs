@@ -7,10 +7,10 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{Db, SqliteStore};
 use crate::kms::store::lifecycle::{
-    AUDIT_QUERY, AuditKind, AuditRow, AuditSink, LifecycleStore, PrincipalInfo, RESEAL_BATCH,
-    Revocation, audit_event, new_seal, new_seal_meta, reseal,
+    AUDIT_QUERY, AuditKind, AuditSink, LifecycleStore, PrincipalInfo, RESEAL_BATCH, Revocation,
+    new_seal, new_seal_meta, reseal,
 };
-use crate::kms::store::{KdfParams, PrincipalKind, StoreError, now_unix, seal, sql_to_u64};
+use crate::kms::store::{KdfParams, StoreError, now_unix, rows, seal, sql_to_u64};
 
 /// What version 4 adds to version 3: revocations and the lifecycle events of the audit trail.
 pub(super) const SCHEMA_V4_ADDITIONS: &str = "CREATE TABLE revocations (
@@ -149,40 +149,12 @@ impl LifecycleStore for SqliteStore {
     }
 
     fn principals(&self, uri: Option<&str>) -> Result<Vec<PrincipalInfo>, StoreError> {
-        let conn = self.conn()?;
-        let mut stmt = conn
-            .prepare(
-                "SELECT p.uri, p.kind, p.created_at, r.revoked_at, r.reason,
-                     (SELECT count(*) FROM issued i WHERE i.uri = p.uri)
-                 FROM principals p LEFT JOIN revocations r ON r.uri = p.uri
-                 WHERE ?1 IS NULL OR p.uri = ?1 ORDER BY p.uri",
-            )
-            .db()?;
-        let rows = stmt
-            .query_map([uri], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, i64>(2)?,
-                    r.get::<_, Option<i64>>(3)?,
-                    r.get::<_, Option<String>>(4)?,
-                    r.get::<_, i64>(5)?,
-                ))
-            })
-            .db()?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (uri, kind, registered_at, revoked_at, reason, n) = row.db()?;
-            out.push(PrincipalInfo {
-                kind: PrincipalKind::from_name(&kind)
-                    .ok_or_else(|| StoreError::Corrupt(format!("principal kind {kind}")))?,
-                uri,
-                registered_at,
-                revoked: revoked_at.map(|at| Revocation { at, reason }),
-                key_sets: sql_to_u64(n)?,
-            });
-        }
-        Ok(out)
+        super::query_all(
+            &*self.conn()?,
+            rows::PRINCIPALS_QUERY,
+            [uri],
+            rows::principal,
+        )
     }
 
     fn revoked_uris(&self) -> Result<Vec<String>, StoreError> {
@@ -197,20 +169,10 @@ impl LifecycleStore for SqliteStore {
     fn audit(&self, since: i64, sink: &mut AuditSink<'_>) -> Result<u64, StoreError> {
         let conn = self.conn()?;
         let mut stmt = conn.prepare(AUDIT_QUERY).db()?;
-        let mut rows = stmt.query([since]).db()?;
+        let mut rs = stmt.query([since]).db()?;
         let mut n = 0u64;
-        while let Some(r) = rows.next().db()? {
-            let row: AuditRow = (
-                r.get(0).db()?,
-                r.get(1).db()?,
-                r.get(2).db()?,
-                r.get(3).db()?,
-                r.get(4).db()?,
-                r.get(5).db()?,
-                r.get(6).db()?,
-                r.get(7).db()?,
-            );
-            sink(&audit_event(row)?)?;
+        while let Some(r) = rs.next().db()? {
+            sink(&rows::audit_event(r)?)?;
             n += 1;
         }
         Ok(n)
