@@ -11,32 +11,13 @@ use mikey_sakke::kms::store::{KmsStore, Store};
 
 const PASS: &str = "operator-test-passphrase";
 
-struct Dir(PathBuf);
-impl Dir {
-    fn new(tag: &str) -> Self {
-        let d =
-            std::env::temp_dir().join(format!("mikey-sakke-operator-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        Self(d)
-    }
-    fn p(&self, f: &str) -> PathBuf {
-        self.0.join(f)
-    }
-}
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+#[path = "common/cli.rs"]
+mod cli;
+
+use cli::{Tmp as Dir, s};
 
 fn run_env(args: &[&str], pass: Option<&str>) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_mikey-sakke"));
-    c.args(args).env_remove("MIKEY_SAKKE_PASSPHRASE");
-    if let Some(p) = pass {
-        c.env("MIKEY_SAKKE_PASSPHRASE", p);
-    }
-    c.output().unwrap()
+    cli::bin(args, pass).output().unwrap()
 }
 
 fn ok(args: &[&str]) -> String {
@@ -59,12 +40,8 @@ fn fails(args: &[&str], pass: Option<&str>, needle: &str) -> String {
     e
 }
 
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
 fn init(d: &Dir) -> PathBuf {
-    let db = d.p("kms.db");
+    let db = d.path("kms.db");
     ok(&[
         "kms",
         "init",
@@ -86,8 +63,8 @@ fn file_names_never_collide_and_existing_files_are_checked_first() {
         "sip:a/b@c.org",
         "sip:a@b_c.org",
     ];
-    std::fs::write(d.p("users.txt"), users.join("\n")).unwrap();
-    let keys = d.p("keys");
+    std::fs::write(d.path("users.txt"), users.join("\n")).unwrap();
+    let keys = d.path("keys");
     std::fs::create_dir_all(&keys).unwrap();
     let out = ok(&[
         "kms",
@@ -95,7 +72,7 @@ fn file_names_never_collide_and_existing_files_are_checked_first() {
         "--store",
         s(&db),
         "--users-file",
-        s(&d.p("users.txt")),
+        s(&d.path("users.txt")),
         "--out",
         s(&keys),
     ]);
@@ -135,7 +112,7 @@ fn file_names_never_collide_and_existing_files_are_checked_first() {
         "--store",
         s(&db),
         "--users-file",
-        s(&d.p("users.txt")),
+        s(&d.path("users.txt")),
         "--out",
         s(&keys),
     ]);
@@ -184,7 +161,7 @@ fn uri_lists_are_validated_before_anything_is_registered() {
     let list = format!(
         "# team\nsip:alice@example.org   # lead\n\nsip:alice@example.org\nhello world\n!!!\n{long}\n"
     );
-    std::fs::write(d.p("users.txt"), list).unwrap();
+    std::fs::write(d.path("users.txt"), list).unwrap();
     let e = fails(
         &[
             "kms",
@@ -192,7 +169,7 @@ fn uri_lists_are_validated_before_anything_is_registered() {
             "--store",
             s(&db),
             "--users-file",
-            s(&d.p("users.txt")),
+            s(&d.path("users.txt")),
             "--out",
             s(&d.0),
         ],
@@ -209,11 +186,11 @@ fn uri_lists_are_validated_before_anything_is_registered() {
     drop(store);
     // A valid list: the duplicate is provisioned once.
     std::fs::write(
-        d.p("ok.txt"),
+        d.path("ok.txt"),
         "sip:alice@example.org # lead\nsip:alice@example.org\nsip:bob@example.org\n",
     )
     .unwrap();
-    let keys = d.p("keys");
+    let keys = d.path("keys");
     std::fs::create_dir_all(&keys).unwrap();
     let out = ok(&[
         "kms",
@@ -221,7 +198,7 @@ fn uri_lists_are_validated_before_anything_is_registered() {
         "--store",
         s(&db),
         "--users-file",
-        s(&d.p("ok.txt")),
+        s(&d.path("ok.txt")),
         "--out",
         s(&keys),
     ]);
@@ -239,7 +216,7 @@ fn uri_lists_are_validated_before_anything_is_registered() {
             s(&keys),
         ])
         .env("MIKEY_SAKKE_PASSPHRASE", PASS)
-        .stdin(std::fs::File::open(d.p("ok.txt")).unwrap())
+        .stdin(std::fs::File::open(d.path("ok.txt")).unwrap())
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -248,7 +225,7 @@ fn uri_lists_are_validated_before_anything_is_registered() {
 #[test]
 fn passphrase_rules() {
     let d = Dir::new("pass");
-    let db = d.p("kms.db");
+    let db = d.path("kms.db");
     let args = [
         "kms",
         "init",
@@ -264,7 +241,7 @@ fn passphrase_rules() {
     let o = run_env(&weak, Some("short"));
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     // The same store opened with the passphrase from a file (first line).
-    std::fs::write(d.p("pass.txt"), "short\nignored second line\n").unwrap();
+    std::fs::write(d.path("pass.txt"), "short\nignored second line\n").unwrap();
     let o = run_env(
         &[
             "kms",
@@ -272,7 +249,7 @@ fn passphrase_rules() {
             "--store",
             s(&db),
             "--passphrase-file",
-            s(&d.p("pass.txt")),
+            s(&d.path("pass.txt")),
         ],
         None,
     );
@@ -301,9 +278,9 @@ fn passphrase_rules() {
 fn gms_distribute_names_files_by_member_and_reports_the_gmk() {
     let d = Dir::new("gms");
     let db = init(&d);
-    std::fs::write(d.p("members.txt"), "sip:a_b@c.org\nsip:a:b@c.org\n").unwrap();
+    std::fs::write(d.path("members.txt"), "sip:a_b@c.org\nsip:a:b@c.org\n").unwrap();
     let cert = ok(&["kms", "certificate", "--store", s(&db)]);
-    std::fs::write(d.p("cert.xml"), cert).unwrap();
+    std::fs::write(d.path("cert.xml"), cert).unwrap();
     ok(&[
         "kms",
         "provision",
@@ -312,21 +289,21 @@ fn gms_distribute_names_files_by_member_and_reports_the_gmk() {
         "--user",
         "sip:gms@c.org",
         "--out",
-        s(&d.p("gms.xml")),
+        s(&d.path("gms.xml")),
     ]);
     let out = ok(&[
         "gms",
         "distribute",
         "--cert",
-        s(&d.p("cert.xml")),
+        s(&d.path("cert.xml")),
         "--keys",
-        s(&d.p("gms.xml")),
+        s(&d.path("gms.xml")),
         "--group-id",
         "sip:g@c.org",
         "--members",
-        s(&d.p("members.txt")),
+        s(&d.path("members.txt")),
         "--out",
-        s(&d.p("out")),
+        s(&d.path("out")),
         "--show-key",
     ]);
     assert!(
@@ -337,35 +314,35 @@ fn gms_distribute_names_files_by_member_and_reports_the_gmk() {
         "gms",
         "distribute",
         "--cert",
-        s(&d.p("cert.xml")),
+        s(&d.path("cert.xml")),
         "--keys",
-        s(&d.p("gms.xml")),
+        s(&d.path("gms.xml")),
         "--group-id",
         "sip:g@c.org",
         "--members",
-        s(&d.p("members.txt")),
+        s(&d.path("members.txt")),
         "--out",
-        s(&d.p("out2")),
+        s(&d.path("out2")),
     ]);
     assert!(
         quiet.contains("gmk_id = ") && !quiet.contains("gmk = "),
         "{quiet}"
     );
-    assert_eq!(std::fs::read_dir(d.p("out")).unwrap().count(), 2);
+    assert_eq!(std::fs::read_dir(d.path("out")).unwrap().count(), 2);
     fails(
         &[
             "gms",
             "distribute",
             "--cert",
-            s(&d.p("cert.xml")),
+            s(&d.path("cert.xml")),
             "--keys",
-            s(&d.p("gms.xml")),
+            s(&d.path("gms.xml")),
             "--group-id",
             " ",
             "--members",
-            s(&d.p("members.txt")),
+            s(&d.path("members.txt")),
             "--out",
-            s(&d.p("out3")),
+            s(&d.path("out3")),
         ],
         Some(PASS),
         "--group-id: empty",
@@ -402,7 +379,7 @@ fn lifecycle_revoke_list_audit_backup_and_passphrase_change() {
         // a store left 0644 (an older release) is set 0600 on its next use, WAL and SHM too
         std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
     }
-    let out = d.p("keys");
+    let out = d.path("keys");
     std::fs::create_dir(&out).unwrap();
     let t = "2026-01-01T00:00:00Z";
     let prov = |users: &[&str], time: &str| {
@@ -546,7 +523,7 @@ fn lifecycle_revoke_list_audit_backup_and_passphrase_change() {
     ]);
     assert_eq!(later, "");
     // a backup: a new 0600 file that opens as a store and holds the key sets
-    let copy = d.p("backup.db");
+    let copy = d.path("backup.db");
     ok(&["kms", "backup", "--store", s(&db), "--to", s(&copy)]);
     #[cfg(unix)]
     assert_eq!(mode(&copy), 0o600);
@@ -566,8 +543,8 @@ fn lifecycle_revoke_list_audit_backup_and_passphrase_change() {
     }
     // the passphrase change: from a file, weak ones refused, then old fails and new works
     let new = "the operator's new passphrase";
-    std::fs::write(d.p("new.txt"), format!("{new}\n")).unwrap();
-    std::fs::write(d.p("weak.txt"), "short\n").unwrap();
+    std::fs::write(d.path("new.txt"), format!("{new}\n")).unwrap();
+    std::fs::write(d.path("weak.txt"), "short\n").unwrap();
     let change = |file: &Path| {
         vec![
             "kms".to_string(),
@@ -579,10 +556,10 @@ fn lifecycle_revoke_list_audit_backup_and_passphrase_change() {
             s(file).into(),
         ]
     };
-    let weak = change(&d.p("weak.txt"));
+    let weak = change(&d.path("weak.txt"));
     let weak: Vec<&str> = weak.iter().map(String::as_str).collect();
     fails(&weak, Some(PASS), "shorter than 12");
-    let args = change(&d.p("new.txt"));
+    let args = change(&d.path("new.txt"));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     fails(&args, Some("not the passphrase"), "wrong passphrase");
     let r = ok(&args);
@@ -758,13 +735,13 @@ fn an_edited_setting_is_one_clear_error() {
 fn skip_invalid_schemes_and_ranges() {
     let d = Dir::new("ranges");
     let db = init(&d);
-    let users = d.p("users.txt");
+    let users = d.path("users.txt");
     std::fs::write(
         &users,
         "sip:a@example.org\nhello world\n!!!\ntel:+4412345\nmcx:team-1@example.org\n",
     )
     .unwrap();
-    let out = d.p("keys");
+    let out = d.path("keys");
     std::fs::create_dir(&out).unwrap();
     let t = "2026-01-01T00:00:00Z";
     let prov = |extra: &[&str]| {
@@ -833,7 +810,7 @@ fn skip_invalid_schemes_and_ranges() {
             "kms",
             "init",
             "--store",
-            s(&d.p("p.db")),
+            s(&d.path("p.db")),
             "--kms-uri",
             "k.example.org",
             "--key-period",
@@ -842,7 +819,7 @@ fn skip_invalid_schemes_and_ranges() {
         Some(PASS),
         "--key-period 1: outside 3600..=315360000 seconds",
     );
-    assert!(!d.p("p.db").exists());
+    assert!(!d.path("p.db").exists());
     assert!(ok(&["kms", "init", "--help"]).contains("3600"));
     let h = ok(&["kms", "provision", "--help"]);
     assert!(h.contains("ten years") && h.contains("--skip-invalid") && h.contains("--schemes"));

@@ -7,68 +7,23 @@
 #[path = "common/pg.rs"]
 mod pg;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 use mikey_sakke::kms::store::{StoreSpec, open_store};
 
 const PASS: &str = "integration-test-passphrase";
 
-struct Tmp(PathBuf);
+#[path = "common/cli.rs"]
+mod cli;
 
-impl Tmp {
-    fn new(name: &str) -> Self {
-        let nonce: u64 = rand_core::Rng::next_u64(&mut rand_core::UnwrapErr(getrandom::SysRng));
-        let p = std::env::temp_dir().join(format!("mikey-sakke-clipg-{name}-{nonce:016x}"));
-        std::fs::create_dir_all(&p).unwrap();
-        Self(p)
-    }
-    fn path(&self, f: &str) -> PathBuf {
-        self.0.join(f)
-    }
-}
-
-impl Drop for Tmp {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use cli::{Tmp, fails_with as fails, ok_cmd, s};
 
 fn cmd(args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_mikey-sakke"));
-    c.args(args)
-        .env("MIKEY_SAKKE_PASSPHRASE", PASS)
-        .env_remove("MIKEY_SAKKE_STORE")
-        .stdin(Stdio::null());
-    c
-}
-
-fn ok_cmd(mut c: Command) -> String {
-    let o = c.output().unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{c:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout).unwrap()
+    cli::bin(args, Some(PASS))
 }
 
 fn ok(args: &[&str]) -> String {
     ok_cmd(cmd(args))
-}
-
-fn fails(o: &Output, needle: &str) {
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(1), "{err}");
-    assert!(
-        err.lines().last().unwrap_or("").contains(needle),
-        "{needle:?} not in {err:?}"
-    );
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 #[test]

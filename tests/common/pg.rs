@@ -221,7 +221,7 @@ impl TestPostgres {
                 ok = true;
                 break;
             }
-            std::thread::sleep(std::time::Duration::from_millis(100 * (attempt + 1)));
+            std::thread::sleep(Duration::from_millis(100 * (attempt + 1)));
         }
         assert!(ok, "createdb {name}");
         self.url(name)
