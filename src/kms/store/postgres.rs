@@ -239,19 +239,7 @@ impl PgStore {
         config.check()?;
         let pg = client_config(url)?;
         let mut client = connect(&pg)?;
-        // The salt is stored in clear: public by design.
-        let mut salt = [0u8; 16];
-        rng.fill_bytes(&mut salt);
-        crate::ct::declassify_in_place(&mut salt);
-        let sealer = Sealer::derive(passphrase, &salt, kdf)?;
-        let check = sealer.check_value(rng)?;
-        let tag = Settings {
-            config: config.clone(),
-            kdf,
-            salt: salt.to_vec(),
-            schema_version: SCHEMA_VERSION,
-        }
-        .tag(&sealer)?;
+        let (sealer, meta) = settings::new_store(passphrase, config, kdf, SCHEMA_VERSION, rng)?;
         let mut tx = client.transaction().db()?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])
             .db()?;
@@ -261,22 +249,6 @@ impl PgStore {
         for step in MIGRATIONS {
             tx.batch_execute(step).db()?;
         }
-        let meta: [(&str, Vec<u8>); 11] = [
-            ("schema_version", SCHEMA_VERSION.to_string().into_bytes()),
-            ("kms_uri", config.kms_uri.clone().into_bytes()),
-            ("key_period", config.periods.length.to_string().into_bytes()),
-            ("key_offset", config.periods.offset.to_string().into_bytes()),
-            (
-                "parameter_set",
-                config.parameter_set.to_string().into_bytes(),
-            ),
-            ("kdf_salt", salt.to_vec()),
-            ("kdf_m_cost", kdf.m_cost.to_string().into_bytes()),
-            ("kdf_t_cost", kdf.t_cost.to_string().into_bytes()),
-            ("kdf_p_cost", kdf.p_cost.to_string().into_bytes()),
-            ("check", check),
-            ("settings_tag", tag),
-        ];
         for (k, v) in meta {
             tx.execute("INSERT INTO meta (key, value) VALUES ($1, $2)", &[&k, &v])
                 .db()?;

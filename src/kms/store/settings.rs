@@ -18,6 +18,8 @@
 //! `check/settings`, in one transaction. From then on the tag is required: deleting it is
 //! tampering, and a legacy check value cannot be forged without the key.
 
+use rand_core::CryptoRng;
+
 use super::seal::Sealer;
 use super::{KdfParams, KmsConfig, StoreError};
 
@@ -150,3 +152,51 @@ pub(crate) fn on_open(
 /// `$2` the value).
 pub(crate) const UPSERT_META: &str = "INSERT INTO meta (key, value) VALUES ($1, $2) \
      ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+
+/// The settings rows of a new store, in the order written.
+pub(crate) type NewStoreRows = [(&'static str, Vec<u8>); 11];
+
+/// A new store's sealing key (from `passphrase` and a fresh salt from `rng`) and its settings
+/// rows: the configuration, the KDF parameters and salt, the passphrase check value and the
+/// settings tag, at `schema_version`. The same for every backend.
+///
+/// # Errors
+/// [`StoreError::Invalid`] for KDF parameters outside the bounds.
+pub(crate) fn new_store<R: CryptoRng + ?Sized>(
+    passphrase: &[u8],
+    config: &KmsConfig,
+    kdf: KdfParams,
+    schema_version: u64,
+    rng: &mut R,
+) -> Result<(Sealer, NewStoreRows), StoreError> {
+    // The salt is stored in clear: public by design.
+    let mut salt = [0u8; 16];
+    rng.fill_bytes(&mut salt);
+    crate::ct::declassify_in_place(&mut salt);
+    let sealer = Sealer::derive(passphrase, &salt, kdf)?;
+    let check = sealer.check_value(rng)?;
+    let tag = Settings {
+        config: config.clone(),
+        kdf,
+        salt: salt.to_vec(),
+        schema_version,
+    }
+    .tag(&sealer)?;
+    let rows = [
+        ("schema_version", schema_version.to_string().into_bytes()),
+        ("kms_uri", config.kms_uri.clone().into_bytes()),
+        ("key_period", config.periods.length.to_string().into_bytes()),
+        ("key_offset", config.periods.offset.to_string().into_bytes()),
+        (
+            "parameter_set",
+            config.parameter_set.to_string().into_bytes(),
+        ),
+        ("kdf_salt", salt.to_vec()),
+        ("kdf_m_cost", kdf.m_cost.to_string().into_bytes()),
+        ("kdf_t_cost", kdf.t_cost.to_string().into_bytes()),
+        ("kdf_p_cost", kdf.p_cost.to_string().into_bytes()),
+        ("check", check),
+        ("settings_tag", tag),
+    ];
+    Ok((sealer, rows))
+}
