@@ -111,6 +111,23 @@ fn every_written_document_validates() {
         "sip:bob@example.org".to_string(),
     ];
     let sets = provision(&s, &users, PrincipalKind::User, &[period], &|_| {}).unwrap();
+    // A rotation: the certificate of each generation carries ValidFrom (and ValidTo once a
+    // later generation takes over).
+    s.add_generation(1600, &mut ChaCha20Rng::seed_from_u64(4))
+        .unwrap();
+    let old_cert = documents::certificate(&config, &s.master_keys(1599).unwrap());
+    let new_cert = documents::certificate(&config, &s.master_keys(1600).unwrap());
+    let start = |p: u64| mikey_sakke::input::rfc3339(config.periods.period_start(p).unwrap());
+    assert_eq!(old_cert.valid_from.as_deref(), Some(start(0).as_str()));
+    assert_eq!(
+        old_cert.valid_to,
+        Some(mikey_sakke::input::rfc3339(
+            config.periods.period_start(1600).unwrap() - 1
+        ))
+    );
+    assert_eq!(new_cert.valid_from.as_deref(), Some(start(1600).as_str()));
+    assert_eq!(new_cert.valid_to, None);
+    assert_ne!(old_cert.pub_enc_key, new_cert.pub_enc_key);
     let other = store(&tmp, "kms.other.org");
     let other_cert = documents::certificate(other.config(), &other.master_keys(period).unwrap());
     let mut external = other_cert.clone();
@@ -217,6 +234,14 @@ fn every_written_document_validates() {
         ("request-minimal", minimal_request.to_xml()),
         ("signed-request", signed.to_xml()),
         ("certificate", external.to_xml()),
+        (
+            "init-old-generation",
+            documents::init_response(&config, "sip:alice@example.org", time, old_cert).to_xml(),
+        ),
+        (
+            "init-new-generation",
+            documents::init_response(&config, "sip:alice@example.org", time, new_cert).to_xml(),
+        ),
     ];
     let mut failures = Vec::new();
     for (name, xml) in &docs {

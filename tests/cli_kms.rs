@@ -2,7 +2,7 @@
 //! -> distribute -> receive; failures; SIGKILL in the middle of a provisioning batch.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use mikey_sakke::eccsi::SigningKey;
@@ -10,32 +10,13 @@ use mikey_sakke::kms::store::{KmsStore, Store};
 
 const PASS: &str = "integration-test-passphrase";
 
-struct Tmp(PathBuf);
+#[path = "common/cli.rs"]
+mod cli;
 
-impl Tmp {
-    fn new(name: &str) -> Self {
-        let nonce: u64 = rand_core::Rng::next_u64(&mut rand_core::UnwrapErr(getrandom::SysRng));
-        let p = std::env::temp_dir().join(format!("mikey-sakke-cli-{name}-{nonce:016x}"));
-        std::fs::create_dir_all(&p).unwrap();
-        Self(p)
-    }
-    fn path(&self, f: &str) -> PathBuf {
-        self.0.join(f)
-    }
-}
-
-impl Drop for Tmp {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use cli::{Tmp, fails_with as fails, ok_cmd, s};
 
 fn cmd(args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_mikey-sakke"));
-    c.args(args)
-        .env("MIKEY_SAKKE_PASSPHRASE", PASS)
-        .stdin(Stdio::null());
-    c
+    cli::bin(args, Some(PASS))
 }
 
 fn run(args: &[&str]) -> Output {
@@ -43,27 +24,7 @@ fn run(args: &[&str]) -> Output {
 }
 
 fn ok(args: &[&str]) -> String {
-    let o = run(args);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout).unwrap()
-}
-
-fn fails(o: &Output, needle: &str) {
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(1), "{err}");
-    assert!(
-        err.lines().last().unwrap_or("").contains(needle),
-        "{needle:?} not in {err:?}"
-    );
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
+    ok_cmd(cmd(args))
 }
 
 #[test]

@@ -11,32 +11,13 @@ use mikey_sakke::kms::store::{KmsStore, Store};
 
 const PASS: &str = "operator-test-passphrase";
 
-struct Dir(PathBuf);
-impl Dir {
-    fn new(tag: &str) -> Self {
-        let d =
-            std::env::temp_dir().join(format!("mikey-sakke-operator-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        Self(d)
-    }
-    fn p(&self, f: &str) -> PathBuf {
-        self.0.join(f)
-    }
-}
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+#[path = "common/cli.rs"]
+mod cli;
+
+use cli::{Tmp as Dir, s};
 
 fn run_env(args: &[&str], pass: Option<&str>) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_mikey-sakke"));
-    c.args(args).env_remove("MIKEY_SAKKE_PASSPHRASE");
-    if let Some(p) = pass {
-        c.env("MIKEY_SAKKE_PASSPHRASE", p);
-    }
-    c.output().unwrap()
+    cli::bin(args, pass).output().unwrap()
 }
 
 fn ok(args: &[&str]) -> String {
@@ -59,12 +40,8 @@ fn fails(args: &[&str], pass: Option<&str>, needle: &str) -> String {
     e
 }
 
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
 fn init(d: &Dir) -> PathBuf {
-    let db = d.p("kms.db");
+    let db = d.path("kms.db");
     ok(&[
         "kms",
         "init",
@@ -86,8 +63,8 @@ fn file_names_never_collide_and_existing_files_are_checked_first() {
         "sip:a/b@c.org",
         "sip:a@b_c.org",
     ];
-    std::fs::write(d.p("users.txt"), users.join("\n")).unwrap();
-    let keys = d.p("keys");
+    std::fs::write(d.path("users.txt"), users.join("\n")).unwrap();
+    let keys = d.path("keys");
     std::fs::create_dir_all(&keys).unwrap();
     let out = ok(&[
         "kms",
@@ -95,7 +72,7 @@ fn file_names_never_collide_and_existing_files_are_checked_first() {
         "--store",
         s(&db),
         "--users-file",
-        s(&d.p("users.txt")),
+        s(&d.path("users.txt")),
         "--out",
         s(&keys),
     ]);
@@ -135,7 +112,7 @@ fn file_names_never_collide_and_existing_files_are_checked_first() {
         "--store",
         s(&db),
         "--users-file",
-        s(&d.p("users.txt")),
+        s(&d.path("users.txt")),
         "--out",
         s(&keys),
     ]);
@@ -184,7 +161,7 @@ fn uri_lists_are_validated_before_anything_is_registered() {
     let list = format!(
         "# team\nsip:alice@example.org   # lead\n\nsip:alice@example.org\nhello world\n!!!\n{long}\n"
     );
-    std::fs::write(d.p("users.txt"), list).unwrap();
+    std::fs::write(d.path("users.txt"), list).unwrap();
     let e = fails(
         &[
             "kms",
@@ -192,7 +169,7 @@ fn uri_lists_are_validated_before_anything_is_registered() {
             "--store",
             s(&db),
             "--users-file",
-            s(&d.p("users.txt")),
+            s(&d.path("users.txt")),
             "--out",
             s(&d.0),
         ],
@@ -209,11 +186,11 @@ fn uri_lists_are_validated_before_anything_is_registered() {
     drop(store);
     // A valid list: the duplicate is provisioned once.
     std::fs::write(
-        d.p("ok.txt"),
+        d.path("ok.txt"),
         "sip:alice@example.org # lead\nsip:alice@example.org\nsip:bob@example.org\n",
     )
     .unwrap();
-    let keys = d.p("keys");
+    let keys = d.path("keys");
     std::fs::create_dir_all(&keys).unwrap();
     let out = ok(&[
         "kms",
@@ -221,7 +198,7 @@ fn uri_lists_are_validated_before_anything_is_registered() {
         "--store",
         s(&db),
         "--users-file",
-        s(&d.p("ok.txt")),
+        s(&d.path("ok.txt")),
         "--out",
         s(&keys),
     ]);
@@ -239,7 +216,7 @@ fn uri_lists_are_validated_before_anything_is_registered() {
             s(&keys),
         ])
         .env("MIKEY_SAKKE_PASSPHRASE", PASS)
-        .stdin(std::fs::File::open(d.p("ok.txt")).unwrap())
+        .stdin(std::fs::File::open(d.path("ok.txt")).unwrap())
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -248,7 +225,7 @@ fn uri_lists_are_validated_before_anything_is_registered() {
 #[test]
 fn passphrase_rules() {
     let d = Dir::new("pass");
-    let db = d.p("kms.db");
+    let db = d.path("kms.db");
     let args = [
         "kms",
         "init",
@@ -264,7 +241,7 @@ fn passphrase_rules() {
     let o = run_env(&weak, Some("short"));
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     // The same store opened with the passphrase from a file (first line).
-    std::fs::write(d.p("pass.txt"), "short\nignored second line\n").unwrap();
+    std::fs::write(d.path("pass.txt"), "short\nignored second line\n").unwrap();
     let o = run_env(
         &[
             "kms",
@@ -272,7 +249,7 @@ fn passphrase_rules() {
             "--store",
             s(&db),
             "--passphrase-file",
-            s(&d.p("pass.txt")),
+            s(&d.path("pass.txt")),
         ],
         None,
     );
@@ -301,9 +278,9 @@ fn passphrase_rules() {
 fn gms_distribute_names_files_by_member_and_reports_the_gmk() {
     let d = Dir::new("gms");
     let db = init(&d);
-    std::fs::write(d.p("members.txt"), "sip:a_b@c.org\nsip:a:b@c.org\n").unwrap();
+    std::fs::write(d.path("members.txt"), "sip:a_b@c.org\nsip:a:b@c.org\n").unwrap();
     let cert = ok(&["kms", "certificate", "--store", s(&db)]);
-    std::fs::write(d.p("cert.xml"), cert).unwrap();
+    std::fs::write(d.path("cert.xml"), cert).unwrap();
     ok(&[
         "kms",
         "provision",
@@ -312,21 +289,21 @@ fn gms_distribute_names_files_by_member_and_reports_the_gmk() {
         "--user",
         "sip:gms@c.org",
         "--out",
-        s(&d.p("gms.xml")),
+        s(&d.path("gms.xml")),
     ]);
     let out = ok(&[
         "gms",
         "distribute",
         "--cert",
-        s(&d.p("cert.xml")),
+        s(&d.path("cert.xml")),
         "--keys",
-        s(&d.p("gms.xml")),
+        s(&d.path("gms.xml")),
         "--group-id",
         "sip:g@c.org",
         "--members",
-        s(&d.p("members.txt")),
+        s(&d.path("members.txt")),
         "--out",
-        s(&d.p("out")),
+        s(&d.path("out")),
         "--show-key",
     ]);
     assert!(
@@ -337,37 +314,513 @@ fn gms_distribute_names_files_by_member_and_reports_the_gmk() {
         "gms",
         "distribute",
         "--cert",
-        s(&d.p("cert.xml")),
+        s(&d.path("cert.xml")),
         "--keys",
-        s(&d.p("gms.xml")),
+        s(&d.path("gms.xml")),
         "--group-id",
         "sip:g@c.org",
         "--members",
-        s(&d.p("members.txt")),
+        s(&d.path("members.txt")),
         "--out",
-        s(&d.p("out2")),
+        s(&d.path("out2")),
     ]);
     assert!(
         quiet.contains("gmk_id = ") && !quiet.contains("gmk = "),
         "{quiet}"
     );
-    assert_eq!(std::fs::read_dir(d.p("out")).unwrap().count(), 2);
+    assert_eq!(std::fs::read_dir(d.path("out")).unwrap().count(), 2);
     fails(
         &[
             "gms",
             "distribute",
             "--cert",
-            s(&d.p("cert.xml")),
+            s(&d.path("cert.xml")),
             "--keys",
-            s(&d.p("gms.xml")),
+            s(&d.path("gms.xml")),
             "--group-id",
             " ",
             "--members",
-            s(&d.p("members.txt")),
+            s(&d.path("members.txt")),
             "--out",
-            s(&d.p("out3")),
+            s(&d.path("out3")),
         ],
         Some(PASS),
         "--group-id: empty",
     );
+}
+
+#[cfg(unix)]
+fn mode(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+/// The store file and those of its journal files that exist (SQLite removes them when the last
+/// connection closes).
+fn store_files(db: &Path) -> Vec<PathBuf> {
+    ["", "-wal", "-shm"]
+        .iter()
+        .map(|x| PathBuf::from(format!("{}{x}", db.display())))
+        .filter(|p| p.exists())
+        .collect()
+}
+
+#[test]
+fn lifecycle_revoke_list_audit_backup_and_passphrase_change() {
+    let d = Dir::new("lifecycle");
+    let db = init(&d);
+    let (alice, bob) = ("sip:alice@example.org", "sip:bob@example.org");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for f in store_files(&db) {
+            assert_eq!(mode(&f), 0o600, "{}", f.display());
+        }
+        // a store left 0644 (an older release) is set 0600 on its next use, WAL and SHM too
+        std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let out = d.path("keys");
+    std::fs::create_dir(&out).unwrap();
+    let t = "2026-01-01T00:00:00Z";
+    let prov = |users: &[&str], time: &str| {
+        let mut a = vec!["kms", "provision", "--store", s(&db), "--time", time];
+        for u in users {
+            a.extend(["--user", u]);
+        }
+        a.extend(["--out", s(&out)]);
+        run_env(&a, Some(PASS))
+    };
+    let o = prov(&[alice, bob], t);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    #[cfg(unix)]
+    for f in store_files(&db) {
+        assert_eq!(mode(&f), 0o600, "{}", f.display());
+    }
+    // revoke
+    let r = ok(&[
+        "kms",
+        "revoke",
+        "--store",
+        s(&db),
+        "--user",
+        alice,
+        "--reason",
+        "lost device",
+    ]);
+    assert!(r.contains("changed = yes"), "{r}");
+    let r = ok(&["kms", "revoke", "--store", s(&db), "--user", alice]);
+    assert!(r.contains("changed = no"), "{r}");
+    fails(
+        &[
+            "kms",
+            "revoke",
+            "--store",
+            s(&db),
+            "--user",
+            "sip:nobody@example.org",
+        ],
+        Some(PASS),
+        "not registered",
+    );
+    // provisioning skips the revoked user and says so; alone it is refused
+    for f in std::fs::read_dir(&out).unwrap() {
+        std::fs::remove_file(f.unwrap().path()).unwrap();
+    }
+    let o = prov(&[alice, bob], "2026-03-01T00:00:00Z");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("skipped 1 revoked"), "{err}");
+    let written: Vec<_> = std::fs::read_dir(&out).unwrap().collect();
+    assert_eq!(written.len(), 1);
+    let o = prov(&[alice], "2026-03-01T00:00:00Z");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("revoked"));
+    // listings
+    let list = ok(&["kms", "users", "list", "--store", s(&db)]);
+    assert_eq!(list.lines().count(), 2, "{list}");
+    assert!(
+        list.lines()
+            .next()
+            .unwrap()
+            .starts_with("sip:alice@example.org user revoked"),
+        "{list}"
+    );
+    assert!(list.contains("lost device"), "{list}");
+    let json = ok(&["kms", "users", "list", "--store", s(&db), "--json"]);
+    let rows: Vec<serde_json::Value> = json
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows[0]["revoked"], true);
+    assert_eq!(rows[0]["key_sets"], 2);
+    assert_eq!(rows[1]["revoked"], false);
+    assert_eq!(rows[1]["key_sets"], 4);
+    let show = ok(&[
+        "kms",
+        "users",
+        "show",
+        "--store",
+        s(&db),
+        "--user",
+        bob,
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(show.trim()).unwrap();
+    assert_eq!(v["issued"].as_array().unwrap().len(), 4);
+    assert_eq!(v["issued"][0]["generation"], 1);
+    let show = ok(&["kms", "users", "show", "--store", s(&db), "--user", alice]);
+    assert!(show.contains("status = revoked"), "{show}");
+    fails(
+        &[
+            "kms",
+            "users",
+            "show",
+            "--store",
+            s(&db),
+            "--user",
+            "sip:x@example.org",
+        ],
+        Some(PASS),
+        "not registered",
+    );
+    // the audit trail: 6 key sets issued, one revocation; no secret
+    let csv = ok(&[
+        "kms",
+        "audit",
+        "export",
+        "--store",
+        s(&db),
+        "--format",
+        "csv",
+    ]);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "at,event,uri,period,generation,principal,peer,detail"
+    );
+    assert_eq!(lines.len(), 1 + 6 + 1, "{csv}");
+    assert_eq!(lines.iter().filter(|l| l.contains(",issued,")).count(), 6);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(",revoked,sip:alice@example.org,,,,,lost device"))
+    );
+    let jsonl = ok(&["kms", "audit", "export", "--store", s(&db)]);
+    for l in jsonl.lines() {
+        let e: serde_json::Value = serde_json::from_str(l).unwrap();
+        assert!(e["event"].is_string());
+    }
+    assert_eq!(jsonl.lines().count(), 7);
+    assert!(!jsonl.contains("UserDecryptKey") && !jsonl.contains("rsk"));
+    let later = ok(&[
+        "kms",
+        "audit",
+        "export",
+        "--store",
+        s(&db),
+        "--since",
+        "2100-01-01T00:00:00Z",
+    ]);
+    assert_eq!(later, "");
+    // a backup: a new 0600 file that opens as a store and holds the key sets
+    let copy = d.path("backup.db");
+    ok(&["kms", "backup", "--store", s(&db), "--to", s(&copy)]);
+    #[cfg(unix)]
+    assert_eq!(mode(&copy), 0o600);
+    fails(
+        &["kms", "backup", "--store", s(&db), "--to", s(&copy)],
+        Some(PASS),
+        "backup.db",
+    );
+    {
+        let restored = Store::open(&copy, PASS.as_bytes()).unwrap();
+        let orig = Store::open(&db, PASS.as_bytes()).unwrap();
+        let p = orig.issue_log(Some(bob)).unwrap()[0].period_no;
+        assert_eq!(
+            restored.issued(bob, p).unwrap().unwrap().rsk.to_bytes(),
+            orig.issued(bob, p).unwrap().unwrap().rsk.to_bytes()
+        );
+    }
+    // the passphrase change: from a file, weak ones refused, then old fails and new works
+    let new = "the operator's new passphrase";
+    std::fs::write(d.path("new.txt"), format!("{new}\n")).unwrap();
+    std::fs::write(d.path("weak.txt"), "short\n").unwrap();
+    let change = |file: &Path| {
+        vec![
+            "kms".to_string(),
+            "passphrase".into(),
+            "change".into(),
+            "--store".into(),
+            s(&db).into(),
+            "--new-passphrase-file".into(),
+            s(file).into(),
+        ]
+    };
+    let weak = change(&d.path("weak.txt"));
+    let weak: Vec<&str> = weak.iter().map(String::as_str).collect();
+    fails(&weak, Some(PASS), "shorter than 12");
+    let args = change(&d.path("new.txt"));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    fails(&args, Some("not the passphrase"), "wrong passphrase");
+    let r = ok(&args);
+    assert!(r.contains("passphrase = changed"), "{r}");
+    fails(
+        &["kms", "users", "list", "--store", s(&db)],
+        Some(PASS),
+        "wrong passphrase",
+    );
+    let o = run_env(
+        &["kms", "users", "show", "--store", s(&db), "--user", bob],
+        Some(new),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    {
+        let st = Store::open(&db, new.as_bytes()).unwrap();
+        let p = st.issue_log(Some(bob)).unwrap()[0].period_no;
+        assert!(st.issued(bob, p).unwrap().is_some());
+    }
+    // no terminal for the new passphrase: one clear line
+    let o = run_env(
+        &["kms", "passphrase", "change", "--store", s(&db)],
+        Some(new),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--new-passphrase-file"));
+    // reinstated: provisioned again
+    let o = run_env(
+        &["kms", "unrevoke", "--store", s(&db), "--user", alice],
+        Some(new),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = run_env(
+        &[
+            "kms",
+            "provision",
+            "--store",
+            s(&db),
+            "--user",
+            alice,
+            "--time",
+            "2026-03-01T00:00:00Z",
+        ],
+        Some(new),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for cmd in [
+        vec!["kms", "revoke", "--help"],
+        vec!["kms", "users", "list", "--help"],
+        vec!["kms", "audit", "export", "--help"],
+        vec!["kms", "backup", "--help"],
+        vec!["kms", "passphrase", "change", "--help"],
+    ] {
+        let h = ok(&cmd);
+        assert!(h.contains("MIKEY_SAKKE_PASSPHRASE"), "{cmd:?}: {h}");
+    }
+}
+
+#[test]
+fn rotate_starts_a_generation_whose_certificates_carry_their_validity() {
+    let d = Dir::new("rotate");
+    let db = init(&d);
+    let at = |days: u64| {
+        humantime::format_rfc3339_seconds(
+            std::time::SystemTime::now() + std::time::Duration::from_secs(days * 86_400),
+        )
+        .to_string()
+    };
+    let now = at(0);
+    let before = ok(&[
+        "kms",
+        "provision",
+        "--store",
+        s(&db),
+        "--user",
+        "sip:a@example.org",
+        "--time",
+        &now,
+    ]);
+    let past = humantime::format_rfc3339_seconds(
+        std::time::SystemTime::now() - std::time::Duration::from_secs(40 * 86_400),
+    )
+    .to_string();
+    fails(
+        &["kms", "rotate", "--store", s(&db), "--effective", &past],
+        Some(PASS),
+        "after the current key period",
+    );
+    // the next period boundary: its key sets are issued already (provision gives two periods)
+    fails(
+        &["kms", "rotate", "--store", s(&db), "--effective", &now],
+        Some(PASS),
+        "recorded under the current master-key generation",
+    );
+    fails(
+        &[
+            "kms",
+            "rotate",
+            "--store",
+            s(&db),
+            "--effective",
+            "tomorrow",
+        ],
+        Some(PASS),
+        "effective",
+    );
+    let r = ok(&["kms", "rotate", "--store", s(&db), "--effective", &at(100)]);
+    assert!(r.contains("generation = 2"), "{r}");
+    let cert_at = |t: &str| {
+        let xml = ok(&["kms", "certificate", "--store", s(&db), "--time", t]);
+        KmsResponse::from_xml(&xml)
+            .unwrap()
+            .certificate()
+            .unwrap()
+            .clone()
+    };
+    let (old, new) = (cert_at(&now), cert_at(&at(200)));
+    assert!(
+        old.valid_from.is_some() && old.valid_to.is_some(),
+        "{old:?}"
+    );
+    assert!(
+        new.valid_from.is_some() && new.valid_to.is_none(),
+        "{new:?}"
+    );
+    assert!(new.valid_from.as_deref().unwrap() > old.valid_to.as_deref().unwrap());
+    assert_ne!(old.pub_enc_key, new.pub_enc_key);
+    // the key sets of the old periods are still the old generation's
+    let again = ok(&[
+        "kms",
+        "provision",
+        "--store",
+        s(&db),
+        "--user",
+        "sip:a@example.org",
+        "--time",
+        &now,
+    ]);
+    let keys = |xml: &str| {
+        KmsResponse::from_xml(xml)
+            .unwrap()
+            .key_sets()
+            .iter()
+            .map(|k| k.key_period_no)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(keys(&before), keys(&again));
+    let st = Store::open(&db, PASS.as_bytes()).unwrap();
+    for e in st.issue_log(None).unwrap() {
+        assert_eq!(e.generation, 1);
+    }
+}
+
+#[test]
+fn an_edited_setting_is_one_clear_error() {
+    let d = Dir::new("settings");
+    let db = init(&d);
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute(
+        "UPDATE meta SET value = CAST('3600' AS BLOB) WHERE key = 'key_period'",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    fails(
+        &["kms", "certificate", "--store", s(&db)],
+        Some(PASS),
+        "setting key_period failed authentication: the store was modified",
+    );
+}
+
+#[test]
+fn skip_invalid_schemes_and_ranges() {
+    let d = Dir::new("ranges");
+    let db = init(&d);
+    let users = d.path("users.txt");
+    std::fs::write(
+        &users,
+        "sip:a@example.org\nhello world\n!!!\ntel:+4412345\nmcx:team-1@example.org\n",
+    )
+    .unwrap();
+    let out = d.path("keys");
+    std::fs::create_dir(&out).unwrap();
+    let t = "2026-01-01T00:00:00Z";
+    let prov = |extra: &[&str]| {
+        let mut a = vec![
+            "kms",
+            "provision",
+            "--store",
+            s(&db),
+            "--users-file",
+            s(&users),
+            "--out",
+            s(&out),
+            "--time",
+            t,
+        ];
+        a.extend(extra);
+        run_env(&a, Some(PASS))
+    };
+    // without --skip-invalid nothing is done
+    let o = prov(&[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0);
+    // with it: the valid lines are issued, the rest reported with file:line
+    let o = prov(&["--skip-invalid"]);
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(o.status.success(), "{err}");
+    for line in [":2:", ":3:", ":5:"] {
+        assert!(
+            err.contains(&format!("{}{line}", users.display())),
+            "{line}: {err}"
+        );
+    }
+    assert!(
+        err.contains("3 invalid line(s) skipped, 2 URI(s) used"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 2);
+    // another scheme set: tel is refused now, mcx accepted
+    let o = prov(&["--skip-invalid", "--schemes", "sip,mcx"]);
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains(":4:") && !err.contains(":5:"), "{err}");
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 3);
+    let o = prov(&["--schemes", "sip,1x"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--schemes"));
+    // provisioning times and key periods outside their ranges, named in --help
+    for time in ["1999-12-31T23:59:59Z", "2100-01-01T00:00:00Z"] {
+        fails(
+            &[
+                "kms",
+                "provision",
+                "--store",
+                s(&db),
+                "--user",
+                "sip:a@example.org",
+                "--time",
+                time,
+            ],
+            Some(PASS),
+            "outside",
+        );
+    }
+    fails(
+        &[
+            "kms",
+            "init",
+            "--store",
+            s(&d.path("p.db")),
+            "--kms-uri",
+            "k.example.org",
+            "--key-period",
+            "1",
+        ],
+        Some(PASS),
+        "--key-period 1: outside 3600..=315360000 seconds",
+    );
+    assert!(!d.path("p.db").exists());
+    assert!(ok(&["kms", "init", "--help"]).contains("3600"));
+    let h = ok(&["kms", "provision", "--help"]);
+    assert!(h.contains("ten years") && h.contains("--skip-invalid") && h.contains("--schemes"));
 }

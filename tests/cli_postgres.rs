@@ -7,68 +7,23 @@
 #[path = "common/pg.rs"]
 mod pg;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 use mikey_sakke::kms::store::{StoreSpec, open_store};
 
 const PASS: &str = "integration-test-passphrase";
 
-struct Tmp(PathBuf);
+#[path = "common/cli.rs"]
+mod cli;
 
-impl Tmp {
-    fn new(name: &str) -> Self {
-        let nonce: u64 = rand_core::Rng::next_u64(&mut rand_core::UnwrapErr(getrandom::SysRng));
-        let p = std::env::temp_dir().join(format!("mikey-sakke-clipg-{name}-{nonce:016x}"));
-        std::fs::create_dir_all(&p).unwrap();
-        Self(p)
-    }
-    fn path(&self, f: &str) -> PathBuf {
-        self.0.join(f)
-    }
-}
-
-impl Drop for Tmp {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use cli::{Tmp, fails_with as fails, ok_cmd, s};
 
 fn cmd(args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_mikey-sakke"));
-    c.args(args)
-        .env("MIKEY_SAKKE_PASSPHRASE", PASS)
-        .env_remove("MIKEY_SAKKE_STORE")
-        .stdin(Stdio::null());
-    c
-}
-
-fn ok_cmd(mut c: Command) -> String {
-    let o = c.output().unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{c:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout).unwrap()
+    cli::bin(args, Some(PASS))
 }
 
 fn ok(args: &[&str]) -> String {
     ok_cmd(cmd(args))
-}
-
-fn fails(o: &Output, needle: &str) {
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(1), "{err}");
-    assert!(
-        err.lines().last().unwrap_or("").contains(needle),
-        "{needle:?} not in {err:?}"
-    );
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 #[test]
@@ -190,7 +145,10 @@ fn operator_workflow_end_to_end_on_postgres() {
     // migrate: up to date
     let m = ok(&["kms", "migrate", "--store", &url]);
     assert!(
-        m.contains("schema_to = 3") && m.contains("up to date"),
+        m.contains(&format!(
+            "schema_to = {}",
+            mikey_sakke::kms::store::postgres::SCHEMA_VERSION
+        )) && m.contains("up to date"),
         "{m}"
     );
     // errors: an existing store, a wrong passphrase, a missing database, no store at all
@@ -285,4 +243,96 @@ fn concurrent_processes_record_one_key_set() {
     assert_eq!(store.issued_count().unwrap(), 6);
     drop(store);
     pg::shared().drop_database(&db);
+}
+
+#[test]
+fn lifecycle_on_postgres() {
+    if pg::skip_requested() {
+        return;
+    }
+    let db = pg::unique_db_name("clilife");
+    let url = pg::shared().create_database(&db);
+    let t = Tmp::new("life");
+    ok(&[
+        "kms",
+        "init",
+        "--store",
+        &url,
+        "--kms-uri",
+        "kms.example.org",
+    ]);
+    let (a, b) = ("sip:a@example.org", "sip:b@example.org");
+    let prov = |users: &[&str]| {
+        let mut args = vec!["kms", "provision", "--store", &url, "--detach"];
+        for u in users {
+            args.extend(["--user", u]);
+        }
+        let o = cmd(&args).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        ok(&["kms", "worker", "--store", &url, "--once"]);
+        String::from_utf8_lossy(&o.stderr).to_string()
+    };
+    prov(&[a, b]);
+    ok(&[
+        "kms", "revoke", "--store", &url, "--user", a, "--reason", "left",
+    ]);
+    let err = prov(&[a, b]);
+    assert!(err.contains("skipped 1 revoked"), "{err}");
+    let list = ok(&["kms", "users", "list", "--store", &url, "--json"]);
+    let rows: Vec<serde_json::Value> = list
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(
+        (
+            rows[0]["revoked"].clone(),
+            rows[0]["revoked_reason"].clone()
+        ),
+        (serde_json::json!(true), serde_json::json!("left"))
+    );
+    let csv = ok(&["kms", "audit", "export", "--store", &url, "--format", "csv"]);
+    assert_eq!(csv.lines().filter(|l| l.contains(",issued,")).count(), 4);
+    assert_eq!(csv.lines().filter(|l| l.contains(",revoked,")).count(), 1);
+    // backups of a PostgreSQL store are pg_dump's
+    fails(
+        &cmd(&["kms", "backup", "--store", &url, "--to", s(&t.path("b.db"))])
+            .output()
+            .unwrap(),
+        "pg_dump",
+    );
+    assert!(!t.path("b.db").exists());
+    // passphrase change in one transaction: old fails, new opens every key set
+    let new = "a new postgres passphrase";
+    std::fs::write(t.path("new.txt"), new).unwrap();
+    ok(&[
+        "kms",
+        "passphrase",
+        "change",
+        "--store",
+        &url,
+        "--new-passphrase-file",
+        s(&t.path("new.txt")),
+    ]);
+    fails(
+        &cmd(&["kms", "users", "list", "--store", &url])
+            .output()
+            .unwrap(),
+        "wrong passphrase",
+    );
+    let spec = StoreSpec::parse(&url).unwrap();
+    let store = open_store(&spec, new.as_bytes()).unwrap();
+    for e in store.issue_log(None).unwrap() {
+        assert!(store.issued(&e.uri, e.period_no).unwrap().is_some());
+    }
+    assert!(store.revocation(a).unwrap().is_some());
+    drop(store);
+    // a new master-key generation from 100 days on
+    let later = humantime::format_rfc3339_seconds(
+        std::time::SystemTime::now() + std::time::Duration::from_secs(100 * 86_400),
+    )
+    .to_string();
+    let mut c = cmd(&["kms", "rotate", "--store", &url, "--effective", &later]);
+    c.env("MIKEY_SAKKE_PASSPHRASE", new);
+    assert!(ok_cmd(c).contains("generation = 2"));
 }

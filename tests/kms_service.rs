@@ -609,3 +609,44 @@ fn replies_and_refusal_codes() {
         "{dbg}"
     );
 }
+
+#[test]
+fn a_revoked_uri_is_neither_served_nor_issued() {
+    use mikey_sakke::kms::store::LifecycleStore;
+    let tmp = Tmp::new("revoked");
+    let (s, svc) = service(&tmp);
+    svc.handle(&who(ALICE), &keyprov(None, None), &ctx())
+        .unwrap();
+    s.revoke(ALICE, Some("lost device")).unwrap();
+    s.revoke(GROUP, None).unwrap();
+    // the recorded set is not served, and no new one is issued (next period)
+    let next = (1_767_225_600 + NTP_UNIX + PERIODS.length) << 32;
+    for req in [keyprov(None, None), keyprov(Some(ALICE), Some(next))] {
+        assert_eq!(
+            svc.handle(&who(ALICE), &req, &ctx()).unwrap_err(),
+            Refusal::Revoked
+        );
+    }
+    assert_eq!(
+        svc.handle(&who(GMS), &keyprov(Some(GROUP), None), &ctx())
+            .unwrap_err(),
+        Refusal::Revoked
+    );
+    // a caller who may not ask for the URI learns nothing about it
+    assert_eq!(
+        svc.handle(&who(BOB), &keyprov(Some(ALICE), None), &ctx())
+            .unwrap_err(),
+        Refusal::Forbidden
+    );
+    let r = svc.respond(Some(&who(ALICE)), KEYPROV_PATH, b"", &ctx());
+    assert_eq!((r.status, error_of(&r).0), (403, 5));
+    assert_eq!((r.issued, r.served), (0, 0));
+    assert_eq!(s.issued_count().unwrap(), 1);
+    assert_eq!(s.deliveries().unwrap().len(), 1);
+    // reinstated: served again
+    s.unrevoke(ALICE).unwrap();
+    let again = svc
+        .handle(&who(ALICE), &keyprov(None, None), &ctx())
+        .unwrap();
+    assert_eq!((again.issued, again.served), (0, 1));
+}

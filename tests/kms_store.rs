@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 use mikey_sakke::kms::provision::provision;
 use mikey_sakke::kms::store::sqlite::SCHEMA_VERSION;
 use mikey_sakke::kms::store::{
-    JobStore, KdfParams, KmsStore, PrincipalKind, SqliteStore, StoreError, StoreSpec, migrate_store,
+    JobStore, KdfParams, KmsStore, LifecycleStore, PrincipalKind, SqliteStore, StoreError,
+    StoreSpec, migrate_store,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -105,6 +106,25 @@ impl Harness for SqliteHarness {
         .unwrap();
     }
 
+    fn meta(&self, key: &str) -> Vec<u8> {
+        self.sql()
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .unwrap()
+    }
+
+    fn set_meta(&self, key: &str, value: Option<&[u8]>) {
+        let conn = self.sql();
+        match value {
+            Some(v) => conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                rusqlite::params![key, v],
+            ),
+            None => conn.execute("DELETE FROM meta WHERE key = ?1", [key]),
+        }
+        .unwrap();
+    }
+
     fn raw_contents(&self) -> Vec<u8> {
         let path = self.db();
         let mut all = std::fs::read(&path).unwrap();
@@ -117,17 +137,29 @@ impl Harness for SqliteHarness {
 
 store_conformance_tests!(SqliteHarness);
 
-/// Turns a version-3 store back into what version 2 wrote: no job tables, version 2.
+/// Turns a current store back into what version 2 wrote: no job tables (version 3), no
+/// revocations or events (version 4), no settings tag and a check value of before, version 2.
 fn downgrade_to_v2(path: &Path) {
     let conn = rusqlite::Connection::open(path).unwrap();
+    let salt: Vec<u8> = conn
+        .query_row("SELECT value FROM meta WHERE key = 'kdf_salt'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    conn.execute(
+        "UPDATE meta SET value = ?1 WHERE key = 'check'",
+        [store_conformance::legacy_check(&salt)],
+    )
+    .unwrap();
     conn.execute_batch(
-        "DROP TABLE job_rows; DROP TABLE jobs;
+        "DROP TABLE revocations; DROP TABLE events; DROP TABLE job_rows; DROP TABLE jobs;
+         DELETE FROM meta WHERE key = 'settings_tag';
          UPDATE meta SET value = CAST('2' AS BLOB) WHERE key = 'schema_version';",
     )
     .unwrap();
 }
 
-/// Turns a version-3 store back into what version 1 wrote: no new tables, version 1.
+/// Turns a current store back into what version 1 wrote: no new tables, version 1.
 fn downgrade_to_v1(path: &Path) {
     downgrade_to_v2(path);
     let conn = rusqlite::Connection::open(path).unwrap();
@@ -198,9 +230,12 @@ fn a_version_2_store_is_migrated_by_migrate_without_a_passphrase() {
     drop(store);
     downgrade_to_v2(&h.db());
     let spec = StoreSpec::sqlite(&h.db());
-    assert_eq!(migrate_store(&spec).unwrap(), (2, 3));
-    assert_eq!(schema_version(&h.db()), "3");
-    assert_eq!(migrate_store(&spec).unwrap(), (3, 3));
+    assert_eq!(migrate_store(&spec).unwrap(), (2, SCHEMA_VERSION));
+    assert_eq!(schema_version(&h.db()), SCHEMA_VERSION.to_string());
+    assert_eq!(
+        migrate_store(&spec).unwrap(),
+        (SCHEMA_VERSION, SCHEMA_VERSION)
+    );
     let store = h.open(PASS).unwrap();
     for p in &res {
         let again = store.issued(&p.set.uri, 5).unwrap().unwrap();
@@ -229,18 +264,16 @@ fn a_newer_schema_is_a_clear_error() {
     drop(h.create(1).unwrap());
     h.sql()
         .execute(
-            "UPDATE meta SET value = CAST('4' AS BLOB) WHERE key = 'schema_version'",
-            [],
+            "UPDATE meta SET value = CAST(?1 AS BLOB) WHERE key = 'schema_version'",
+            [(SCHEMA_VERSION + 1).to_string()],
         )
         .unwrap();
     let err = h.open(PASS).unwrap_err();
     assert!(
         matches!(
             err,
-            StoreError::NewerSchema {
-                found: 4,
-                supported: 3
-            }
+            StoreError::NewerSchema { found, supported }
+                if found == SCHEMA_VERSION + 1 && supported == SCHEMA_VERSION
         ),
         "{err}"
     );
@@ -257,4 +290,52 @@ fn the_store_is_shared_between_threads() {
     // no secret in the Debug output
     let dbg = format!("{store:?}");
     assert!(dbg.contains("SqliteStore") && !dbg.contains("key"), "{dbg}");
+}
+
+#[cfg(unix)]
+fn mode(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+#[cfg(unix)]
+#[test]
+fn the_store_its_journal_files_and_backups_are_0600() {
+    use std::os::unix::fs::PermissionsExt;
+    let h = SqliteHarness::new("modes");
+    let files =
+        |db: &Path| ["", "-wal", "-shm"].map(|s| PathBuf::from(format!("{}{s}", db.display())));
+    let store = h.create(1).unwrap();
+    provision(&store, &users(1), PrincipalKind::User, &[3], &|_| {}).unwrap();
+    // while the store is open, all three exist
+    for f in files(&h.db()) {
+        assert_eq!(mode(&f), 0o600, "{}", f.display());
+    }
+    // files an older release left 0644 are set 0600 when the store is opened
+    for f in files(&h.db()) {
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let again = h.open(PASS).unwrap();
+    provision(&again, &users(2), PrincipalKind::User, &[3], &|_| {}).unwrap();
+    for f in files(&h.db()) {
+        assert_eq!(mode(&f), 0o600, "{}", f.display());
+    }
+    // a backup: a new 0600 file, a consistent copy that opens with the passphrase
+    let copy = h.0.join("copy.db");
+    store.backup(&copy).unwrap();
+    assert_eq!(mode(&copy), 0o600);
+    assert!(matches!(store.backup(&copy), Err(StoreError::Invalid(_))));
+    drop((store, again));
+    let restored = SqliteStore::open(&copy, PASS).unwrap();
+    let set = restored
+        .issued("sip:user1@example.org", 3)
+        .unwrap()
+        .unwrap();
+    let original = h.open(PASS).unwrap();
+    let orig = original
+        .issued("sip:user1@example.org", 3)
+        .unwrap()
+        .unwrap();
+    assert_eq!(set.rsk.to_bytes(), orig.rsk.to_bytes());
+    assert_eq!(restored.issued_count().unwrap(), 2);
 }

@@ -12,6 +12,7 @@ mod store_conformance;
 use std::path::Path;
 
 use mikey_sakke::kms::provision::provision;
+use mikey_sakke::kms::store::postgres::SCHEMA_VERSION;
 use mikey_sakke::kms::store::{
     JobStore, KdfParams, KmsStore, PgStore, PrincipalKind, StoreError, StoreSpec, migrate_store,
     open_store,
@@ -103,6 +104,26 @@ impl Harness for PgHarness {
             .unwrap();
     }
 
+    fn meta(&self, key: &str) -> Vec<u8> {
+        self.sql()
+            .query_one("SELECT value FROM meta WHERE key = $1", &[&key])
+            .unwrap()
+            .get(0)
+    }
+
+    fn set_meta(&self, key: &str, value: Option<&[u8]>) {
+        let mut c = self.sql();
+        match value {
+            Some(v) => c.execute(
+                "INSERT INTO meta (key, value) VALUES ($1, $2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                &[&key, &v],
+            ),
+            None => c.execute("DELETE FROM meta WHERE key = $1", &[&key]),
+        }
+        .unwrap();
+    }
+
     /// The database's files and the write-ahead log as the server keeps them on disk, after a
     /// checkpoint.
     fn raw_contents(&self) -> Vec<u8> {
@@ -138,11 +159,15 @@ fn schema_version(h: &PgHarness) -> String {
     String::from_utf8(v).unwrap()
 }
 
-/// Turns the store back into what schema version 2 was: no job tables.
+/// Turns the store back into what schema version 2 was: no job tables (version 3), no
+/// revocations or events (version 4), no settings tag and a check value of before.
 fn downgrade_to_v2(h: &PgHarness) {
+    let legacy = store_conformance::legacy_check(&h.meta("kdf_salt"));
+    h.set_meta("check", Some(&legacy));
+    h.set_meta("settings_tag", None);
     h.sql()
         .batch_execute(
-            "DROP TABLE job_rows; DROP TABLE jobs;
+            "DROP TABLE revocations; DROP TABLE events; DROP TABLE job_rows; DROP TABLE jobs;
              UPDATE meta SET value = convert_to('2', 'UTF8') WHERE key = 'schema_version';",
         )
         .unwrap();
@@ -159,10 +184,13 @@ fn a_version_2_store_is_migrated_by_migrate_and_keeps_its_keys() {
     drop(store);
     downgrade_to_v2(&h);
     let spec = StoreSpec::parse(&h.url).unwrap();
-    assert_eq!(migrate_store(&spec).unwrap(), (2, 3));
-    assert_eq!(schema_version(&h), "3");
+    assert_eq!(migrate_store(&spec).unwrap(), (2, SCHEMA_VERSION));
+    assert_eq!(schema_version(&h), SCHEMA_VERSION.to_string());
     // nothing to do the second time
-    assert_eq!(migrate_store(&spec).unwrap(), (3, 3));
+    assert_eq!(
+        migrate_store(&spec).unwrap(),
+        (SCHEMA_VERSION, SCHEMA_VERSION)
+    );
     let store = open_store(&spec, PASS).unwrap();
     for p in &res {
         let again = store.issued(&p.set.uri, 5).unwrap().unwrap();
@@ -197,7 +225,7 @@ fn a_version_1_store_is_migrated_when_opened() {
     assert!(matches!(h.open(b"wrong"), Err(StoreError::WrongPassphrase)));
     assert_eq!(schema_version(&h), "1");
     let store = h.open(PASS).unwrap();
-    assert_eq!(schema_version(&h), "3");
+    assert_eq!(schema_version(&h), SCHEMA_VERSION.to_string());
     for p in &res {
         let again = store.issued(&p.set.uri, 3).unwrap().unwrap();
         assert_eq!(again.pvt, p.set.pvt);
@@ -219,17 +247,15 @@ fn a_newer_schema_is_a_clear_error() {
     drop(h.create(1).unwrap());
     h.sql()
         .batch_execute(
-            "UPDATE meta SET value = convert_to('4', 'UTF8') WHERE key = 'schema_version'",
+            "UPDATE meta SET value = convert_to('5', 'UTF8') WHERE key = 'schema_version'",
         )
         .unwrap();
     let err = h.open(PASS).unwrap_err();
     assert!(
         matches!(
             err,
-            StoreError::NewerSchema {
-                found: 4,
-                supported: 3
-            }
+            StoreError::NewerSchema { found, supported }
+                if found == SCHEMA_VERSION + 1 && supported == SCHEMA_VERSION
         ),
         "{err}"
     );

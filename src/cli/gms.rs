@@ -6,8 +6,7 @@ use std::time::Instant;
 
 use super::ue::load_response;
 use super::{
-    CliError, Output, ntp_time, os_rng, output_plan, parse_hex, progress, read_uris, secret_hex,
-    write_planned,
+    CliError, Output, ntp_time, os_rng, output_plan, parse_hex, progress, secret_hex, write_planned,
 };
 use mikey_sakke::gms::{self, Distribution, GroupKey, GroupManager};
 use mikey_sakke::mcx::key_id::KeyId;
@@ -33,6 +32,9 @@ pub enum GmsCommand {
         /// The members: a file of URIs, one per line.
         #[arg(long, value_name = "FILE")]
         members: PathBuf,
+        /// How the members file is checked.
+        #[command(flatten)]
+        list: super::UriListArgs,
         /// The output directory (created if missing).
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
@@ -63,6 +65,7 @@ pub fn run(cmd: &GmsCommand) -> Result<Output, CliError> {
             keys,
             group_id,
             members,
+            list,
             out,
             gmk,
             gmk_id,
@@ -93,7 +96,7 @@ pub fn run(cmd: &GmsCommand) -> Result<Output, CliError> {
             let keys_doc = load_response(keys)?;
             let gm = GroupManager::load(cert, keys_doc.key_sets())
                 .map_err(|e| CliError(format!("{}: {e}", keys.display())))?;
-            let members = read_uris(members)?;
+            let members = super::read_uris(members, list)?;
             if members.is_empty() {
                 return Err(CliError::new("the members file lists no URI"));
             }

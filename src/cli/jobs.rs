@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::{
-    CliError, Output, PassphraseArgs, ntp_time, output_plan, passphrase_to_open, progress,
-    read_uris, rfc3339, write_planned,
+    CliError, Output, PassphraseArgs, ntp_time, output_plan, passphrase_to_open, progress, rfc3339,
+    write_planned,
 };
 use mikey_sakke::kms::documents;
 use mikey_sakke::kms::jobs::{Until, WorkerOptions, WorkerReport, run_worker};
@@ -120,14 +120,19 @@ pub struct ProvisionArgs {
     /// A user (or group) URI; may be repeated.
     #[arg(long, value_name = "URI", required_unless_present = "users_file")]
     user: Vec<String>,
-    /// A file of URIs, one per line (`#` comments allowed).
+    /// A file of URIs, one per line (`#` comments allowed; `-`: standard input).
     #[arg(long, value_name = "FILE")]
     users_file: Option<PathBuf>,
+    /// How the users file is checked.
+    #[command(flatten)]
+    list: super::UriListArgs,
     /// Register the URIs as groups rather than users.
     #[arg(long)]
     group: bool,
-    /// The time whose key period to provision (RFC 3339, UTC); default now.
-    #[arg(long, value_name = "RFC3339")]
+    /// The time whose key period to provision (RFC 3339, `ntp:SECONDS` or `0xHEX`); default
+    /// now. It must lie between the ValidFrom of the KMS's first certificate (the start of key
+    /// period 0), and no earlier than 2000-01-01T00:00:00Z, and ten years from now.
+    #[arg(long, value_name = "TIME")]
     time: Option<String>,
     /// How many consecutive key periods from that time (clients hold two).
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=12))]
@@ -166,6 +171,31 @@ fn check_out(uris: &[String], out: Option<&Path>, detach: bool) -> Result<(), Cl
     Ok(())
 }
 
+/// NTP seconds of 2000-01-01T00:00:00Z: no MCX key set is issued for an earlier time.
+const PROVISION_FLOOR_NTP: u64 = 3_155_673_600;
+/// How far ahead key sets may be provisioned: ten years (of 365 days).
+const PROVISION_AHEAD_SECS: u64 = 10 * 365 * 86_400;
+
+/// Refuses a provisioning time before the KMS certificate's ValidFrom (the start of key period
+/// 0; and before 2000) or more than ten years ahead, naming the range.
+fn check_provision_time(
+    config: &mikey_sakke::kms::store::KmsConfig,
+    ntp: u64,
+) -> Result<(), CliError> {
+    let from = config.periods.offset.max(PROVISION_FLOOR_NTP);
+    let to = mikey_sakke::input::ntp_now().saturating_add(PROVISION_AHEAD_SECS);
+    if (from..=to).contains(&ntp) {
+        return Ok(());
+    }
+    Err(CliError(format!(
+        "--time {}: outside {} .. {} (from the KMS certificate's ValidFrom, not before 2000, to \
+         ten years from now)",
+        rfc3339(ntp),
+        rfc3339(from),
+        rfc3339(to)
+    )))
+}
+
 /// The failed rows of a job as one error line.
 fn failed_error(s: &dyn AnyStore, job: i64, failed: u64) -> CliError {
     let first = s
@@ -187,10 +217,30 @@ fn failed_error(s: &dyn AnyStore, job: i64, failed: u64) -> CliError {
 pub fn provision(a: &ProvisionArgs) -> Result<Output, CliError> {
     let mut uris = a.user.clone();
     if let Some(f) = &a.users_file {
-        uris.extend(read_uris(f)?);
+        uris.extend(super::read_uris(f, &a.list)?);
     }
     if uris.is_empty() {
         return Err(CliError::new("no URIs to provision"));
+    }
+    let s = a.store.open()?;
+    // Revoked URIs are skipped (and said so): nothing is issued for them.
+    let revoked: std::collections::HashSet<String> = s
+        .revoked_uris()
+        .map_err(|e| store_error(&e))?
+        .into_iter()
+        .collect();
+    let before = uris.len();
+    uris.retain(|u| !revoked.contains(u));
+    if uris.len() < before {
+        eprintln!(
+            "skipped {} revoked URIs (kms unrevoke to issue them again)",
+            before - uris.len()
+        );
+        if uris.is_empty() {
+            return Err(CliError(format!(
+                "every URI given is revoked ({before}); nothing issued"
+            )));
+        }
     }
     // Checked before anything is issued or recorded: where each file goes, and that files in
     // the way hold the same URI's documents.
@@ -199,9 +249,9 @@ pub fn provision(a: &ProvisionArgs) -> Result<Output, CliError> {
         Some(dir) if dir.is_dir() && !a.detach => Some(output_plan(dir, &uris, "xml", true)?),
         _ => None,
     };
-    let s = a.store.open()?;
     let config = s.config().clone();
     let ntp = ntp_time("time", a.time.as_deref())?;
+    check_provision_time(&config, ntp)?;
     let first = config
         .periods
         .period_number(ntp)

@@ -23,7 +23,8 @@ pub enum KmsCommand {
         /// The KMS URI, part of every user's UID (e.g. kms.example.org).
         #[arg(long, value_name = "URI")]
         kms_uri: String,
-        /// Key period length in seconds (default 30 days).
+        /// Key period length in seconds, from 3600 (one hour) to 315360000 (ten years);
+        /// default 30 days.
         #[arg(long, value_name = "SECONDS", default_value_t = 2_592_000)]
         key_period: u64,
         /// Key period offset in seconds.
@@ -74,6 +75,66 @@ pub enum KmsCommand {
         #[command(subcommand)]
         cmd: CertcacheCommand,
     },
+    /// Start a new master-key generation (fresh SAKKE z and ECCSI KSAK) for the key periods
+    /// from a time on: the first period that begins at or after --effective, which must lie
+    /// after the current period, with no key set of it recorded yet. Key sets of earlier
+    /// periods keep being served from the old generation; `kms certificate --time` shows each
+    /// generation's certificate with its ValidFrom and ValidTo.
+    Rotate {
+        #[command(flatten)]
+        store: StoreOpt,
+        /// When the new generation takes over (RFC 3339, `ntp:SECONDS` or `0xHEX`; after the
+        /// current key period).
+        #[arg(long, value_name = "TIME")]
+        effective: String,
+    },
+    /// Revoke a user or group: from now on none of its key sets is served (the KMS service
+    /// answers Revoked, HTTP 403, code 5) or issued (provisioning skips it and says so).
+    Revoke {
+        #[command(flatten)]
+        store: StoreOpt,
+        /// The user or group URI (registered).
+        #[arg(long, value_name = "URI")]
+        user: String,
+        /// Why (kept in the store and the audit trail).
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+    },
+    /// Lift a revocation: the URI's key sets are served and issued again.
+    Unrevoke {
+        #[command(flatten)]
+        store: StoreOpt,
+        /// The user or group URI.
+        #[arg(long, value_name = "URI")]
+        user: String,
+    },
+    /// Registered users and groups.
+    Users {
+        /// The users command.
+        #[command(subcommand)]
+        cmd: super::lifecycle::UsersCommand,
+    },
+    /// The audit trail.
+    Audit {
+        /// The audit command.
+        #[command(subcommand)]
+        cmd: super::lifecycle::AuditCommand,
+    },
+    /// Write a consistent copy of a SQLite store to a new file (0600) while it is in use; the
+    /// copy is a store that opens with the same passphrase. (A PostgreSQL store: pg_dump.)
+    Backup {
+        #[command(flatten)]
+        store: StoreOpt,
+        /// The new file.
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+    },
+    /// The store passphrase.
+    Passphrase {
+        /// The passphrase command.
+        #[command(subcommand)]
+        cmd: super::lifecycle::PassphraseCommand,
+    },
 }
 
 /// `kms group ...`.
@@ -117,6 +178,9 @@ pub enum CertcacheCommand {
     },
 }
 
+/// The key period lengths `kms init` accepts, in seconds: one hour to ten years.
+pub const KEY_PERIOD_RANGE: std::ops::RangeInclusive<u64> = 3_600..=315_360_000;
+
 fn store_error(e: &dyn std::fmt::Display) -> CliError {
     CliError(e.to_string())
 }
@@ -133,6 +197,14 @@ pub fn run(cmd: &KmsCommand) -> Result<Output, CliError> {
             key_period,
             key_offset,
         } => {
+            // Zero is the store's own refusal ("at least one second").
+            if *key_period != 0 && !KEY_PERIOD_RANGE.contains(key_period) {
+                return Err(CliError(format!(
+                    "--key-period {key_period}: outside {}..={} seconds (one hour to ten years)",
+                    KEY_PERIOD_RANGE.start(),
+                    KEY_PERIOD_RANGE.end()
+                )));
+            }
             let pass = new_passphrase(&store.pass)?;
             let config = KmsConfig {
                 kms_uri: kms_uri.clone(),
@@ -178,6 +250,30 @@ pub fn run(cmd: &KmsCommand) -> Result<Output, CliError> {
         KmsCommand::Serve(args) => super::serve::run(args),
         KmsCommand::Group { cmd } => group(cmd),
         KmsCommand::Certcache { cmd } => certcache(cmd),
+        KmsCommand::Rotate { store, effective } => {
+            let s = store.open()?;
+            let at = ntp_time("effective", Some(effective))?;
+            let r =
+                mikey_sakke::kms::rotation::rotate(&*s, at, ntp_time("time", None)?, &mut os_rng())
+                    .map_err(|e| store_error(&e))?;
+            let keys = s.master_keys(r.first_period).map_err(|e| store_error(&e))?;
+            Ok(Output::new()
+                .text("generation", r.generation)
+                .text("first_key_period", r.first_period)
+                .text("valid_from", rfc3339(r.starts_at))
+                .hex("Z", &keys.sakke_public.to_bytes())
+                .hex("KPAK", &keys.kpak.to_bytes()))
+        }
+        KmsCommand::Revoke {
+            store,
+            user,
+            reason,
+        } => super::lifecycle::revoke(store, user, reason.as_deref()),
+        KmsCommand::Unrevoke { store, user } => super::lifecycle::unrevoke(store, user),
+        KmsCommand::Users { cmd } => super::lifecycle::users(cmd),
+        KmsCommand::Audit { cmd } => super::lifecycle::audit(cmd),
+        KmsCommand::Backup { store, to } => super::lifecycle::backup(store, to),
+        KmsCommand::Passphrase { cmd } => super::lifecycle::passphrase(cmd),
     }
 }
 

@@ -12,6 +12,7 @@ pub mod gms;
 pub mod idms;
 pub mod jobs;
 pub mod kms;
+pub mod lifecycle;
 pub mod mikey;
 pub mod sakke;
 #[cfg(feature = "server")]
@@ -249,12 +250,44 @@ pub fn new_passphrase(args: &PassphraseArgs) -> Result<zeroize::Zeroizing<Vec<u8
             return Err(CliError::new("the two passphrases differ; nothing done"));
         }
     }
-    if p.chars().count() < MIN_PASSPHRASE_CHARS && !args.allow_weak_passphrase {
+    check_strength(&p, args.allow_weak_passphrase)?;
+    Ok(zeroize::Zeroizing::new(p.as_bytes().to_vec()))
+}
+
+/// Refuses a passphrase shorter than [`MIN_PASSPHRASE_CHARS`] unless `allow_weak`.
+fn check_strength(p: &str, allow_weak: bool) -> Result<(), CliError> {
+    if p.chars().count() < MIN_PASSPHRASE_CHARS && !allow_weak {
         return Err(CliError(format!(
             "the passphrase is shorter than {MIN_PASSPHRASE_CHARS} characters (give a longer one, \
              or --allow-weak-passphrase for tests)"
         )));
     }
+    Ok(())
+}
+
+/// A new passphrase typed twice on the terminal (never from the environment, which holds the
+/// current one), at least [`MIN_PASSPHRASE_CHARS`] characters unless `allow_weak`.
+///
+/// # Errors
+/// No terminal, an empty or short passphrase, two different entries.
+pub fn new_passphrase_from_terminal(
+    allow_weak: bool,
+) -> Result<zeroize::Zeroizing<Vec<u8>>, CliError> {
+    let ask = |prompt: &str| {
+        rpassword::prompt_password(prompt)
+            .map(zeroize::Zeroizing::new)
+            .map_err(|_| {
+                CliError::new("no new passphrase: give --new-passphrase-file or run on a terminal")
+            })
+    };
+    let p = ask("new store passphrase: ")?;
+    if p.is_empty() {
+        return Err(CliError::new("the passphrase is empty"));
+    }
+    if *ask("the same passphrase again: ")? != *p {
+        return Err(CliError::new("the two passphrases differ; nothing done"));
+    }
+    check_strength(&p, allow_weak)?;
     Ok(zeroize::Zeroizing::new(p.as_bytes().to_vec()))
 }
 
@@ -285,21 +318,78 @@ pub fn read_text(path: &std::path::Path) -> Result<String, CliError> {
         .map_err(|e| CliError(e.to_string()))
 }
 
+/// How a users or members file is checked: which URI schemes it may hold, and whether invalid
+/// lines refuse the whole file or are reported and left out.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct UriListArgs {
+    /// The URI schemes the file may hold, comma separated (default
+    /// sip,sips,tel,mcptt,mcvideo,mcdata).
+    #[arg(long, value_name = "SCHEME,...", value_delimiter = ',')]
+    pub schemes: Vec<String>,
+    /// Use the valid lines of the file and report the others (FILE:LINE: problem) on stderr,
+    /// instead of refusing the whole file.
+    #[arg(long)]
+    pub skip_invalid: bool,
+}
+
+impl UriListArgs {
+    /// The scheme policy.
+    ///
+    /// # Errors
+    /// An empty or malformed scheme name.
+    pub fn policy(&self) -> Result<mikey_sakke::input::UriPolicy, CliError> {
+        if self.schemes.is_empty() {
+            return Ok(mikey_sakke::input::UriPolicy::default());
+        }
+        let mut schemes = Vec::new();
+        for s in &self.schemes {
+            let s = s.trim().to_ascii_lowercase();
+            let ok = s.starts_with(|c: char| c.is_ascii_lowercase())
+                && s.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+-.".contains(c));
+            if !ok {
+                return Err(CliError(format!(
+                    "--schemes: {:?} is not a URI scheme (RFC 3986: a letter, then letters, \
+                     digits, '+', '-' or '.')",
+                    mikey_sakke::input::excerpt(&s)
+                )));
+            }
+            schemes.push(s);
+        }
+        Ok(mikey_sakke::input::UriPolicy { schemes })
+    }
+}
+
 /// URIs from a file (or `-`): one per line, blank lines and `#` comments ignored, every line
-/// checked before anything is done with any of them; a repeated URI counts once.
+/// checked (against `opts`' schemes) before anything is done with any of them; a repeated URI
+/// counts once. With `--skip-invalid` the rejected lines are reported on stderr (file:line:
+/// problem: at most 80 characters of the line) and the valid ones used.
 ///
 /// # Errors
-/// A message naming the file and the first rejected lines (80 characters of each at most).
-pub fn read_uris(path: &std::path::Path) -> Result<Vec<String>, CliError> {
-    use mikey_sakke::input::{UriPolicy, caps, parse_uri_list, read_bounded};
+/// A message naming the file and the first rejected lines (80 characters of each at most); with
+/// `skip_invalid`, only when no line is valid.
+pub fn read_uris(path: &std::path::Path, opts: &UriListArgs) -> Result<Vec<String>, CliError> {
+    use mikey_sakke::input::{caps, parse_uri_list, read_bounded};
     let data = read_bounded(path, caps::URI_LIST).map_err(|e| CliError(e.to_string()))?;
     let name = if path.as_os_str() == "-" {
         "standard input".to_string()
     } else {
         path.display().to_string()
     };
-    let list = parse_uri_list(&data, &name, &UriPolicy::default());
-    if !list.invalid.is_empty() {
+    let list = parse_uri_list(&data, &name, &opts.policy()?);
+    if opts.skip_invalid && !list.invalid.is_empty() {
+        for e in &list.invalid {
+            eprintln!("skipped {e}");
+        }
+        eprintln!(
+            "{name}: {} invalid line(s) skipped, {} URI(s) used",
+            list.invalid.len(),
+            list.uris.len()
+        );
+        if list.uris.is_empty() {
+            return Err(CliError(format!("{name}: no valid URI left")));
+        }
+    } else if !list.invalid.is_empty() {
         let shown: Vec<String> = list
             .invalid
             .iter()

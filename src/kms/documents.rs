@@ -23,14 +23,26 @@ pub fn client_req_url(kms_uri: &str, path: &str) -> String {
     format!("https://{kms_uri}{path}")
 }
 
-/// The root KMS certificate of the master-key generation `keys` under `config`.
+/// The root KMS certificate of the master-key generation `keys` under `config`. `ValidFrom`
+/// is the start of the generation's first key period (not before 1970), `ValidTo` the last
+/// second of its last key period; an open-ended generation (the newest) has no `ValidTo`.
 pub fn certificate(config: &KmsConfig, keys: &MasterKeys) -> KmsCertificate {
-    KmsCertificate::new(
+    let mut cert = KmsCertificate::new(
         config.kms_uri.clone(),
         &keys.sakke_public,
         &keys.kpak,
         config.periods,
-    )
+    );
+    cert.valid_from = config
+        .periods
+        .period_start(keys.first_period)
+        .map(crate::input::rfc3339);
+    cert.valid_to = keys
+        .last_period
+        .and_then(|l| l.checked_add(1))
+        .and_then(|n| config.periods.period_start(n))
+        .map(|t| crate::input::rfc3339(t.saturating_sub(1)));
+    cert
 }
 
 /// The answer to KMS Initialize: a `KmsResponse` for `user_uri` at `time` (an `xs:dateTime`)

@@ -223,9 +223,30 @@ pub fn run_worker(
                 }
             }
             for part in ok.chunks(CHUNK) {
-                let recorded = retry(opts, &mut report, || {
-                    store.record(part.iter().map(|(_, s)| clone_set(s)).collect())
-                })?;
+                let mut part: Vec<&(i64, IssuedKeySet)> = part.iter().collect();
+                let recorded = loop {
+                    match retry(opts, &mut report, || {
+                        store.record(part.iter().map(|(_, s)| clone_set(s)).collect())
+                    }) {
+                        // Revoked since the job was made: those rows fail, the rest are
+                        // recorded.
+                        Err(StoreError::Revoked(uri)) => {
+                            let ids: Vec<i64> = part
+                                .iter()
+                                .filter(|(_, s)| s.uri == uri)
+                                .map(|(id, _)| *id)
+                                .collect();
+                            let reason = StoreError::Revoked(uri.clone()).to_string();
+                            retry(opts, &mut report, || store.fail(&opts.name, &ids, &reason))?;
+                            report.failed += u64::try_from(ids.len()).unwrap_or(u64::MAX);
+                            part.retain(|(_, s)| s.uri != uri);
+                            if ids.is_empty() {
+                                return Err(StoreError::Revoked(uri).into());
+                            }
+                        }
+                        other => break other?,
+                    }
+                };
                 let marks: Vec<(i64, bool)> = part
                     .iter()
                     .zip(&recorded)

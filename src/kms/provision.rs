@@ -123,7 +123,8 @@ pub type Provisioned = Recorded;
 /// sets done so far, after each commit.
 ///
 /// # Errors
-/// The first [`ProvisionError`]; sets committed before it stay recorded.
+/// The first [`ProvisionError`]; sets committed before it stay recorded. A revoked URI is
+/// [`StoreError::Revoked`] before anything is done.
 pub fn provision(
     store: &dyn KmsStore,
     uris: &[String],
@@ -132,6 +133,11 @@ pub fn provision(
     on_progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Vec<Provisioned>, ProvisionError> {
     let config = store.config().clone();
+    // A revoked URI refuses the batch before anything is registered or issued (the store's
+    // `record` refuses it too, inside its transaction).
+    for u in uris {
+        super::store::refuse_revoked(store, u)?;
+    }
     for u in uris {
         store.register(u, kind)?;
     }

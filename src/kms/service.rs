@@ -19,7 +19,8 @@
 //! manager of ([`KmsStore::add_group_manager`]); anything else is [`Refusal::Forbidden`]. A URI
 //! the store does not know is [`Refusal::NotFound`] when the caller may ask for it (its own,
 //! or a group it manages), [`Refusal::Forbidden`] otherwise, so that an unauthorised caller
-//! learns nothing about which URIs exist.
+//! learns nothing about which URIs exist. A revoked URI ([`super::store::lifecycle`]) is
+//! [`Refusal::Revoked`] for a caller who may ask for it: nothing is served or issued.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -84,7 +85,7 @@ pub enum Refusal {
     Forbidden,
     /// 404, code 4: the URI is not registered, or the resource path is unknown.
     NotFound,
-    /// 403, code 5: the caller's keys are revoked (reserved; unused so far).
+    /// 403, code 5: the key sets of the URI asked for are revoked (`kms revoke`).
     Revoked,
     /// 413, code 6: the body is too large.
     TooLarge,
@@ -464,6 +465,7 @@ impl KmsService {
             Request::KeyProv { uri, time: t } => {
                 let target = uri.as_deref().unwrap_or(&who.uri);
                 self.authorise(who, target)?;
+                self.refuse_revoked(target)?;
                 let ntp = match t {
                     Some(t) => t >> 32,
                     None => Self::now_ntp(ctx)?,
@@ -521,6 +523,14 @@ impl KmsService {
         Ok(())
     }
 
+    /// Refuses the key sets of a revoked `target` ([`super::store::refuse_revoked`]).
+    fn refuse_revoked(&self, target: &str) -> Result<(), Refusal> {
+        super::store::refuse_revoked(self.store.as_ref(), target).map_err(|e| match e {
+            StoreError::Revoked(_) => Refusal::Revoked,
+            other => internal(other),
+        })
+    }
+
     /// Issues and records the key set of `uri` for `period` (insert-or-return: a concurrent
     /// first request gets the same set). Returns the set and whether it is new.
     fn issue(&self, uri: &str, period: u64) -> Result<(super::store::IssuedKeySet, bool), Refusal> {
@@ -545,6 +555,7 @@ impl KmsService {
             .record(vec![set])
             .map_err(|e| match e {
                 StoreError::UnknownPrincipal(_) => Refusal::NotFound,
+                StoreError::Revoked(_) => Refusal::Revoked,
                 other => internal(other),
             })?
             .pop()

@@ -199,22 +199,31 @@ impl TestPostgres {
             .status();
     }
 
-    /// Creates a database and returns its URL.
+    /// Creates a database and returns its URL. Tried up to five times: concurrent `createdb`
+    /// runs can fail with "source database template1 is being accessed by other users".
     pub fn create_database(&self, name: &str) -> String {
-        let st = self
-            .command("createdb")
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &self.port.to_string(),
-                "-U",
-                "postgres",
-                name,
-            ])
-            .status()
-            .expect("run createdb");
-        assert!(st.success(), "createdb {name}");
+        let mut ok = false;
+        for attempt in 0..5u64 {
+            let st = self
+                .command("createdb")
+                .args([
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    &self.port.to_string(),
+                    "-U",
+                    "postgres",
+                    name,
+                ])
+                .status()
+                .expect("run createdb");
+            if st.success() {
+                ok = true;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100 * (attempt + 1)));
+        }
+        assert!(ok, "createdb {name}");
         self.url(name)
     }
 

@@ -8,7 +8,10 @@ use std::sync::Arc;
 
 use mikey_sakke::eccsi::SigningKey;
 use mikey_sakke::kms::provision::{ProvisionError, issue_key_set, provision};
-use mikey_sakke::kms::store::{KmsConfig, KmsStore, PrincipalKind, StoreError};
+use mikey_sakke::kms::store::lifecycle::AuditKind;
+use mikey_sakke::kms::store::{
+    KdfParams, KmsConfig, KmsStore, LifecycleStore, PrincipalKind, StoreError, refuse_revoked,
+};
 use mikey_sakke::mcx::uid::{KeyPeriods, uid};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -37,7 +40,7 @@ pub fn users(n: usize) -> Vec<String> {
 /// a database schema), removed when the harness is dropped.
 pub trait Harness: Send + Sync + Sized {
     /// The backend.
-    type Store: KmsStore + 'static;
+    type Store: KmsStore + LifecycleStore + 'static;
     /// A fresh, empty place.
     fn new(name: &str) -> Self;
     /// Creates the store with [`config`], [`PASS`], cheap KDF parameters and a ChaCha20 RNG
@@ -53,6 +56,11 @@ pub trait Harness: Send + Sync + Sized {
     fn flip_sealed_master_bit(&self);
     /// Copies the sealed RSK of `from` over that of `to` for `period`.
     fn move_sealed_rsk(&self, from: &str, to: &str, period: u64);
+    /// The value of the settings row `key`.
+    fn meta(&self, key: &str) -> Vec<u8>;
+    /// Sets (or with `None` deletes) the settings row `key`, as an attacker with write access
+    /// to the database would.
+    fn set_meta(&self, key: &str, value: Option<&[u8]>);
     /// Everything the backend holds at rest, as octets (the file and its journal, a dump).
     fn raw_contents(&self) -> Vec<u8>;
     /// Whether this backend's tests are skipped (explicitly, e.g. no PostgreSQL locally).
@@ -445,6 +453,303 @@ pub fn external_certificates_and_cache_numbers<H: Harness>() {
     assert_eq!(certs[0].xml, "<b/>");
 }
 
+pub fn revocation_stops_serving_and_issuing<H: Harness>() {
+    let h = H::new("revoke");
+    let store = create(&h);
+    let u = users(2);
+    provision(&store, &u, PrincipalKind::User, &[7], &|_| {}).unwrap();
+    assert!(matches!(
+        store.revoke("sip:nobody@example.org", None),
+        Err(StoreError::UnknownPrincipal(_))
+    ));
+    assert!(store.revoke(&u[0], Some("lost device")).unwrap());
+    assert!(!store.revoke(&u[0], None).unwrap());
+    drop(store);
+    let store = h.open(PASS).unwrap();
+    let r = store.revocation(&u[0]).unwrap().unwrap();
+    assert_eq!(r.reason.as_deref(), Some("lost device"));
+    assert!(store.revocation(&u[1]).unwrap().is_none());
+    assert!(matches!(
+        refuse_revoked(&store, &u[0]),
+        Err(StoreError::Revoked(_))
+    ));
+    refuse_revoked(&store, &u[1]).unwrap();
+    // never issued: provisioning refuses before anything, `record` inside its transaction
+    assert!(matches!(
+        provision(&store, &u, PrincipalKind::User, &[8], &|_| {}),
+        Err(ProvisionError::Store(StoreError::Revoked(_)))
+    ));
+    assert!(store.issued(&u[1], 8).unwrap().is_none());
+    let master = store.master_keys(8).unwrap();
+    let set = issue_key_set(&master, "kms.example.org", config().periods, &u[0], 8).unwrap();
+    assert!(matches!(
+        store.record(vec![set]),
+        Err(StoreError::Revoked(_))
+    ));
+    assert_eq!(store.revoked_uris().unwrap(), vec![u[0].clone()]);
+    let list = store.principals(None).unwrap();
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[0].uri, u[0]);
+    assert!(list[0].revoked.is_some() && list[1].revoked.is_none());
+    assert_eq!((list[0].key_sets, list[1].key_sets), (1, 1));
+    assert_eq!(list[0].kind, PrincipalKind::User);
+    // reinstated: served and issued again
+    assert!(store.unrevoke(&u[0]).unwrap());
+    assert!(!store.unrevoke(&u[0]).unwrap());
+    refuse_revoked(&store, &u[0]).unwrap();
+    provision(&store, &u, PrincipalKind::User, &[8], &|_| {}).unwrap();
+    assert_eq!(store.principals(Some(&u[0])).unwrap()[0].key_sets, 2);
+    assert!(
+        store
+            .principals(Some("sip:nobody@example.org"))
+            .unwrap()
+            .is_empty()
+    );
+}
+
+pub fn audit_trail_streams_every_event_without_secrets<H: Harness>() {
+    let h = H::new("trail");
+    let store = create(&h);
+    let u = users(1);
+    let res = provision(&store, &u, PrincipalKind::User, &[7], &|_| {}).unwrap();
+    store
+        .log_delivery(&u[0], &u[0], 7, 4_000_000_000, Some("192.0.2.1:4433"))
+        .unwrap();
+    store.revoke(&u[0], Some("left, \"for good\"")).unwrap();
+    let mut events = Vec::new();
+    let n = store
+        .audit(0, &mut |e| {
+            events.push(e.clone());
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(n, 3);
+    let kinds: Vec<AuditKind> = events.iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        [AuditKind::Issued, AuditKind::Revoked, AuditKind::Delivered]
+    );
+    assert_eq!(events[0].uri.as_deref(), Some(u[0].as_str()));
+    assert_eq!(
+        (events[0].period_no, events[0].generation),
+        (Some(7), Some(1))
+    );
+    assert_eq!(events[1].detail.as_deref(), Some("left, \"for good\""));
+    assert_eq!(events[2].peer.as_deref(), Some("192.0.2.1:4433"));
+    assert_eq!(events[2].at, 4_000_000_000);
+    // from a time on
+    let mut later = 0;
+    store
+        .audit(3_000_000_000, &mut |_| {
+            later += 1;
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(later, 1);
+    // the sink's error stops the stream
+    let e = store
+        .audit(0, &mut |_| Err(StoreError::Invalid("stop".into())))
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Invalid(_)), "{e}");
+    // no secret in any event
+    let text = format!("{events:?}");
+    let rsk = hex::encode_upper(res[0].set.rsk.to_bytes());
+    assert!(!text.to_uppercase().contains(&rsk[..32]));
+}
+
+/// The new passphrase of the passphrase-change tests.
+const NEW_PASS: &[u8] = b"a new passphrase, long enough";
+
+pub fn passphrase_change_reseals_everything<H: Harness>() {
+    let h = H::new("repass");
+    let mut store = create(&h);
+    let u = users(3);
+    let res = provision(&store, &u, PrincipalKind::User, &[7], &|_| {}).unwrap();
+    store
+        .add_generation(9, &mut ChaCha20Rng::seed_from_u64(5))
+        .unwrap();
+    let z9 = store.master_keys(9).unwrap().sakke_public;
+    store
+        .change_passphrase(
+            NEW_PASS,
+            KdfParams::TEST_ONLY,
+            &mut ChaCha20Rng::seed_from_u64(6),
+        )
+        .unwrap();
+    // this handle goes on with the new key
+    let more = users(4);
+    provision(&store, &more, PrincipalKind::User, &[7, 9], &|_| {}).unwrap();
+    drop(store);
+    assert!(matches!(h.open(PASS), Err(StoreError::WrongPassphrase)));
+    let store = h.open(NEW_PASS).unwrap();
+    for p in &res {
+        let again = store.issued(&p.set.uri, 7).unwrap().unwrap();
+        assert_eq!(again.rsk.to_bytes(), p.set.rsk.to_bytes());
+        assert_eq!(again.ssk.to_bytes(), p.set.ssk.to_bytes());
+    }
+    assert_eq!(store.master_keys(9).unwrap().sakke_public, z9);
+    assert!(store.issued(&more[3], 9).unwrap().is_some());
+    let mut changed = 0;
+    store
+        .audit(0, &mut |e| {
+            changed += usize::from(e.kind == AuditKind::PassphraseChanged);
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(changed, 1);
+}
+
+pub fn a_failed_passphrase_change_leaves_the_old_one<H: Harness>() {
+    let h = H::new("repassfail");
+    let store = create(&h);
+    let u = users(3);
+    provision(&store, &u, PrincipalKind::User, &[7], &|_| {}).unwrap();
+    drop(store);
+    // The failure injected mid-way: the last key set re-sealed no longer opens, after the
+    // master keys and the first key sets were re-sealed in the same transaction.
+    h.move_sealed_rsk(&u[0], &u[2], 7);
+    let mut store = h.open(PASS).unwrap();
+    let e = store
+        .change_passphrase(
+            NEW_PASS,
+            KdfParams::TEST_ONLY,
+            &mut ChaCha20Rng::seed_from_u64(6),
+        )
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Tampered(_)), "{e}");
+    // the handle keeps the old key, and so does the store
+    assert!(store.issued(&u[1], 7).unwrap().is_some());
+    drop(store);
+    assert!(matches!(h.open(NEW_PASS), Err(StoreError::WrongPassphrase)));
+    let store = h.open(PASS).unwrap();
+    assert!(store.issued(&u[0], 7).unwrap().is_some());
+    assert!(store.issued(&u[1], 7).unwrap().is_some());
+    assert!(store.master_keys(7).is_ok());
+}
+
+pub fn rotation_starts_after_the_current_period_and_keeps_old_sets<H: Harness>() {
+    use mikey_sakke::kms::documents::certificate;
+    use mikey_sakke::kms::rotation::rotate;
+    let h = H::new("rotate");
+    let store = create(&h);
+    let periods = config().periods;
+    let start = |p: u64| periods.period_start(p).unwrap();
+    let u = users(2);
+    let old = provision(&store, &u, PrincipalKind::User, &[1600, 1601], &|_| {}).unwrap();
+    let mut rng = ChaCha20Rng::seed_from_u64(9);
+    // not the current period, not a period with key sets recorded
+    for (effective, now, needle) in [
+        (start(1600), start(1600) + 5, "after the current key period"),
+        (start(1601), start(1600) + 5, "recorded"),
+    ] {
+        let e = rotate(&store, effective, now, &mut rng).unwrap_err();
+        assert!(
+            matches!(e, StoreError::Invalid(_)) && e.to_string().contains(needle),
+            "{e}"
+        );
+    }
+    // mid-period: the next boundary
+    let r = rotate(&store, start(1601) + 1, start(1600) + 5, &mut rng).unwrap();
+    assert_eq!((r.first_period, r.starts_at), (1602, start(1602)));
+    drop(store);
+    let store = h.open(PASS).unwrap();
+    let (g1, g2) = (
+        store.master_keys(1601).unwrap(),
+        store.master_keys(1602).unwrap(),
+    );
+    assert_eq!((g1.last_period, g2.generation), (Some(1601), r.generation));
+    // the old periods are served from the old generation, the new ones issued from the new
+    for p in &old {
+        let again = store.issued(&p.set.uri, p.set.period_no).unwrap().unwrap();
+        assert_eq!(again.generation, g1.generation);
+        assert_eq!(again.rsk.to_bytes(), p.set.rsk.to_bytes());
+    }
+    let new = provision(&store, &u, PrincipalKind::User, &[1602], &|_| {}).unwrap();
+    assert!(
+        new.iter()
+            .all(|p| p.new && p.set.generation == g2.generation)
+    );
+    let c1 = certificate(&config(), &g1);
+    let c2 = certificate(&config(), &g2);
+    assert_eq!(
+        c1.valid_to,
+        Some(mikey_sakke::input::rfc3339(start(1602) - 1))
+    );
+    assert_eq!(
+        c2.valid_from,
+        Some(mikey_sakke::input::rfc3339(start(1602)))
+    );
+    assert_eq!(c2.valid_to, None);
+}
+
+/// The passphrase check value a store written before its settings were authenticated holds
+/// (bound to `check`), for [`PASS`], `salt` and the suite's KDF parameters.
+pub fn legacy_check(salt: &[u8]) -> Vec<u8> {
+    mikey_sakke::kms::store::seal::Sealer::derive(PASS, salt, KdfParams::TEST_ONLY)
+        .unwrap()
+        .seal("check", b"mikey-sakke KMS store passphrase check")
+        .unwrap()
+}
+
+pub fn settings_are_authenticated<H: Harness>() {
+    let h = H::new("settings");
+    let store = create(&h);
+    provision(&store, &users(1), PrincipalKind::User, &[7], &|_| {}).unwrap();
+    drop(store);
+    let named = |needle: &'static str| {
+        move |e: &StoreError| matches!(e, StoreError::Tampered(_)) && e.to_string().contains(needle)
+    };
+    let wrong = |e: &StoreError| matches!(e, StoreError::WrongPassphrase);
+    type Expect<'a> = &'a dyn Fn(&StoreError) -> bool;
+    let cases: [(&str, &[u8], Expect<'_>); 10] = [
+        ("kms_uri", b"evil.example.org", &named("kms_uri")),
+        ("key_period", b"3600", &named("key_period")),
+        ("key_offset", b"7", &named("key_offset")),
+        ("parameter_set", b"2", &named("parameter_set")),
+        ("schema_version", b"3", &named("schema_version")),
+        (
+            "settings_tag",
+            b"not a tag, just some octets",
+            &named("settings_tag"),
+        ),
+        // a changed KDF setting derives another key: the check fails, and says why it may
+        ("kdf_m_cost", b"16384", &wrong),
+        ("kdf_t_cost", b"2", &wrong),
+        ("kdf_p_cost", b"2", &wrong),
+        ("kdf_salt", &[0u8; 16], &wrong),
+    ];
+    for (key, value, expected) in cases {
+        let original = h.meta(key);
+        h.set_meta(key, Some(value));
+        let e = h.open(PASS).unwrap_err();
+        assert!(expected(&e), "{key}: {e}");
+        h.set_meta(key, Some(&original));
+        assert!(h.open(PASS).is_ok(), "{key} restored");
+    }
+    assert!(wrong(&h.open(b"wrong").unwrap_err()));
+    assert!(
+        StoreError::WrongPassphrase
+            .to_string()
+            .contains("key-derivation settings were modified")
+    );
+    // the tag is required once written: deleting it is tampering too
+    let tag = h.meta("settings_tag");
+    h.set_meta("settings_tag", None);
+    assert!(named("settings_tag")(&h.open(PASS).unwrap_err()));
+    h.set_meta("settings_tag", Some(&tag));
+    // a store from before: a check value bound to `check` and no tag gets both on first open
+    let legacy = legacy_check(&h.meta("kdf_salt"));
+    h.set_meta("check", Some(&legacy));
+    h.set_meta("settings_tag", None);
+    let store = h.open(PASS).unwrap();
+    assert!(store.issued("sip:user0@example.org", 7).unwrap().is_some());
+    drop(store);
+    assert_ne!(h.meta("check"), legacy);
+    let _ = h.meta("settings_tag");
+    h.set_meta("kms_uri", Some(b"evil.example.org"));
+    assert!(named("kms_uri")(&h.open(PASS).unwrap_err()));
+}
+
 /// Every test of the suite for the harness type `$h`.
 #[macro_export]
 macro_rules! store_conformance_tests {
@@ -466,6 +771,12 @@ macro_rules! store_conformance_tests {
                 group_managers,
                 delivery_log,
                 external_certificates_and_cache_numbers,
+                revocation_stops_serving_and_issuing,
+                audit_trail_streams_every_event_without_secrets,
+                passphrase_change_reseals_everything,
+                a_failed_passphrase_change_leaves_the_old_one,
+                rotation_starts_after_the_current_period_and_keeps_old_sets,
+                settings_are_authenticated,
             );
         }
     };

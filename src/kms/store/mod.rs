@@ -11,6 +11,8 @@
 //! * [`postgres`] (feature `postgres`) is the shared backend ([`PgStore`]): any number of KMS
 //!   processes on one PostgreSQL database.
 //! * [`jobs`] is the provisioning job queue every backend also keeps ([`JobStore`]).
+//! * [`lifecycle`] is the operator's lifecycle every backend also offers ([`LifecycleStore`]):
+//!   revocation, listings, the audit trail, backups, passphrase change.
 //! * [`spec`] opens a store from a `--store` string: a `postgres://` URL or a SQLite file path
 //!   ([`open_store`], [`create_store`], [`migrate_store`]).
 //!
@@ -22,9 +24,12 @@
 //! wrong passphrase apart from a tampered row. No error carries a secret.
 
 pub mod jobs;
+pub mod lifecycle;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+mod rows;
 pub mod seal;
+mod settings;
 pub mod spec;
 pub mod sqlite;
 
@@ -36,6 +41,7 @@ use crate::mcx::uid::KeyPeriods;
 use crate::sakke::{KmsPublicKey, MasterSecret, ReceiverSecretKey};
 
 pub use jobs::JobStore;
+pub use lifecycle::{LifecycleStore, Revocation, refuse_revoked};
 #[cfg(feature = "postgres")]
 pub use postgres::PgStore;
 pub use spec::{AnyStore, StoreSpec, create_store, migrate_store, open_store};
@@ -116,6 +122,8 @@ pub enum StoreError {
     UnknownPrincipal(String),
     /// Invalid argument (empty URI, bad key-derivation parameters, ...).
     Invalid(String),
+    /// The URI is revoked: its key sets are neither served nor issued.
+    Revoked(String),
 }
 
 impl core::fmt::Display for StoreError {
@@ -129,7 +137,9 @@ impl core::fmt::Display for StoreError {
                  reads: use a newer mikey-sakke"
             ),
             Self::AlreadyExists => f.write_str("the store already exists"),
-            Self::WrongPassphrase => f.write_str("wrong passphrase for this store"),
+            Self::WrongPassphrase => f.write_str(
+                "wrong passphrase for this store (or its key-derivation settings were modified)",
+            ),
             Self::Tampered(what) => write!(
                 f,
                 "sealed value {what} failed authentication: the store was modified"
@@ -138,6 +148,7 @@ impl core::fmt::Display for StoreError {
             Self::NoMasterKeyForPeriod(n) => write!(f, "no master key covers key period {n}"),
             Self::UnknownPrincipal(u) => write!(f, "{u} is not registered in the store"),
             Self::Invalid(why) => write!(f, "{why}"),
+            Self::Revoked(u) => write!(f, "{u} is revoked: its key sets are not served or issued"),
         }
     }
 }
@@ -369,7 +380,8 @@ pub trait KmsStore: Send + Sync + core::fmt::Debug {
     ///
     /// # Errors
     /// [`StoreError::Invalid`] if `first_period` does not lie after the current generation's
-    /// start; backend errors.
+    /// start, or key sets of `first_period` or later are recorded already (they would not
+    /// match the new generation's certificate); backend errors.
     fn add_generation(&self, first_period: u64, rng: &mut dyn CryptoRng)
     -> Result<i64, StoreError>;
 
@@ -399,6 +411,13 @@ pub trait KmsStore: Send + Sync + core::fmt::Debug {
     /// Backend errors.
     fn kind(&self, uri: &str) -> Result<Option<PrincipalKind>, StoreError>;
 
+    /// The revocation of `uri`, `None` if it is not revoked (or not registered). See
+    /// [`lifecycle`].
+    ///
+    /// # Errors
+    /// Backend errors.
+    fn revocation(&self, uri: &str) -> Result<Option<Revocation>, StoreError>;
+
     /// The recorded key set of `uri` for `period_no`, if any.
     ///
     /// # Errors
@@ -408,11 +427,11 @@ pub trait KmsStore: Send + Sync + core::fmt::Debug {
     /// Records issued key sets in one transaction, insert-or-return: a set whose (URI, period)
     /// is recorded already is left as it is (the first record wins) and the recorded one is
     /// returned in its place. So two concurrent first issues of the same (URI, period) hand
-    /// out the same key set. The URIs must be registered.
+    /// out the same key set. The URIs must be registered and not revoked.
     ///
     /// # Errors
-    /// [`StoreError::UnknownPrincipal`] for an unregistered URI (nothing is recorded then);
-    /// backend errors.
+    /// [`StoreError::UnknownPrincipal`] for an unregistered URI, [`StoreError::Revoked`] for a
+    /// revoked one (nothing is recorded then); backend errors.
     fn record(&self, sets: Vec<IssuedKeySet>) -> Result<Vec<Recorded>, StoreError>;
 
     /// Number of key sets in the issue log.

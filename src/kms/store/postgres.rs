@@ -24,7 +24,10 @@
 //! live in the connection's current schema (normally `public`): use a database of its own.
 
 mod jobs;
+mod lifecycle;
 mod schema;
+
+use schema::{has_meta, meta_num, meta_value, migrate_client, set_meta_num};
 
 use std::time::Duration;
 
@@ -35,18 +38,19 @@ use r2d2_postgres::PostgresConnectionManager;
 use rand_core::CryptoRng;
 use sha2::Digest as _;
 
+use super::rows;
 use super::seal::Sealer;
+use super::settings::{self, Settings};
 use super::{
-    BackendError, Delivery, ExternalCertificate, GenerationRow, IssueLogEntry, IssuedKeySet,
-    KdfParams, KeySetRow, KmsConfig, KmsStore, MasterKeys, PrincipalKind, Recorded, StoreError,
-    new_generation, now_unix, open_generation, open_key_set_authenticated, seal_key_set,
-    sql_to_u64, u64_to_sql,
+    BackendError, Delivery, ExternalCertificate, IssueLogEntry, IssuedKeySet, KdfParams, KeySetRow,
+    KmsConfig, KmsStore, MasterKeys, PrincipalKind, Recorded, StoreError, new_generation, now_unix,
+    open_generation, open_key_set_authenticated, seal_key_set, sql_to_u64, u64_to_sql,
 };
 use crate::mcx::uid::KeyPeriods;
 
 /// Schema version written by this code: the number of [`MIGRATIONS`] (the same numbers as
 /// the SQLite backend's).
-pub const SCHEMA_VERSION: u64 = 3;
+pub const SCHEMA_VERSION: u64 = 4;
 
 /// Connections per store handle (per process).
 pub const POOL_SIZE: u32 = 16;
@@ -62,10 +66,11 @@ const SCHEMA_LOCK: i64 = 0x6d69_6b65_7973_616b;
 
 /// The schema migrations: entry `k` takes a store from version `k` to `k + 1` (entry 0
 /// creates version 1).
-pub const MIGRATIONS: [&str; 3] = [
+pub const MIGRATIONS: [&str; 4] = [
     schema::SCHEMA_V1,
     schema::SCHEMA_V2_ADDITIONS,
     jobs::SCHEMA_V3_ADDITIONS,
+    lifecycle::SCHEMA_V4_ADDITIONS,
 ];
 
 type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
@@ -102,6 +107,39 @@ pub(super) fn col<'a, T: postgres::types::FromSql<'a>>(
 ) -> Result<T, StoreError> {
     r.try_get(i)
         .map_err(|e| StoreError::Corrupt(format!("column {i}: {e}")))
+}
+
+impl rows::Row for postgres::Row {
+    fn int(&self, i: usize) -> Result<i64, StoreError> {
+        col(self, i)
+    }
+    fn opt_int(&self, i: usize) -> Result<Option<i64>, StoreError> {
+        col(self, i)
+    }
+    fn bytes(&self, i: usize) -> Result<Vec<u8>, StoreError> {
+        col(self, i)
+    }
+    fn text(&self, i: usize) -> Result<String, StoreError> {
+        col(self, i)
+    }
+    fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError> {
+        col(self, i)
+    }
+}
+
+/// Every row of `sql` with `params`, read by `map` ([`rows`]).
+pub(super) fn query_all<T>(
+    client: &mut impl postgres::GenericClient,
+    sql: &str,
+    params: &[&(dyn postgres::types::ToSql + Sync)],
+    map: fn(&dyn rows::Row) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    client
+        .query(sql, params)
+        .db()?
+        .iter()
+        .map(|r| map(r))
+        .collect()
 }
 
 /// Whether `e` is an abort PostgreSQL asks the client to retry.
@@ -155,77 +193,6 @@ fn connect(config: &postgres::Config) -> Result<Client, StoreError> {
     })
 }
 
-fn has_meta(client: &mut impl postgres::GenericClient) -> Result<bool, StoreError> {
-    let row = client
-        .query_one("SELECT to_regclass('meta') IS NOT NULL", &[])
-        .db()?;
-    col(&row, 0)
-}
-
-fn meta_value(
-    client: &mut impl postgres::GenericClient,
-    key: &str,
-) -> Result<Option<Vec<u8>>, StoreError> {
-    client
-        .query_opt("SELECT value FROM meta WHERE key = $1", &[&key])
-        .db()?
-        .map(|r| col(&r, 0))
-        .transpose()
-}
-
-fn meta_num(client: &mut impl postgres::GenericClient, key: &str) -> Result<u64, StoreError> {
-    let v =
-        meta_value(client, key)?.ok_or_else(|| StoreError::Corrupt(format!("missing {key}")))?;
-    std::str::from_utf8(&v)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| StoreError::Corrupt(key.to_string()))
-}
-
-fn set_meta_num(tx: &mut Transaction<'_>, key: &str, v: u64) -> Result<(), StoreError> {
-    tx.execute(
-        "UPDATE meta SET value = $2 WHERE key = $1",
-        &[&key, &v.to_string().into_bytes()],
-    )
-    .db()?;
-    Ok(())
-}
-
-/// Migrates to [`SCHEMA_VERSION`] in one transaction under the schema lock; returns the
-/// versions before and after.
-fn migrate_client(client: &mut Client) -> Result<(u64, u64), StoreError> {
-    let mut tx = client.transaction().db()?;
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])
-        .db()?;
-    if !has_meta(&mut tx)? {
-        return Err(StoreError::NotAStore(
-            "no KMS store in this database".into(),
-        ));
-    }
-    // Another process may have migrated it meanwhile: read the version under the lock.
-    let version = meta_num(&mut tx, "schema_version")?;
-    if version > SCHEMA_VERSION {
-        return Err(StoreError::NewerSchema {
-            found: version,
-            supported: SCHEMA_VERSION,
-        });
-    }
-    if version == 0 {
-        return Err(StoreError::NotAStore("schema version 0".into()));
-    }
-    for step in MIGRATIONS
-        .iter()
-        .skip(usize::try_from(version).unwrap_or(usize::MAX))
-    {
-        tx.batch_execute(step).db()?;
-    }
-    if version < SCHEMA_VERSION {
-        set_meta_num(&mut tx, "schema_version", SCHEMA_VERSION)?;
-    }
-    tx.commit().db()?;
-    Ok((version, SCHEMA_VERSION))
-}
-
 /// An open PostgreSQL KMS store: a connection pool, the sealing key and the configuration.
 pub struct PgStore {
     pool: Pool,
@@ -273,12 +240,7 @@ impl PgStore {
         config.check()?;
         let pg = client_config(url)?;
         let mut client = connect(&pg)?;
-        // The salt is stored in clear: public by design.
-        let mut salt = [0u8; 16];
-        rng.fill_bytes(&mut salt);
-        crate::ct::declassify_in_place(&mut salt);
-        let sealer = Sealer::derive(passphrase, &salt, kdf)?;
-        let check = sealer.check_value(rng)?;
+        let (sealer, meta) = settings::new_store(passphrase, config, kdf, SCHEMA_VERSION, rng)?;
         let mut tx = client.transaction().db()?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])
             .db()?;
@@ -288,21 +250,6 @@ impl PgStore {
         for step in MIGRATIONS {
             tx.batch_execute(step).db()?;
         }
-        let meta: [(&str, Vec<u8>); 10] = [
-            ("schema_version", SCHEMA_VERSION.to_string().into_bytes()),
-            ("kms_uri", config.kms_uri.clone().into_bytes()),
-            ("key_period", config.periods.length.to_string().into_bytes()),
-            ("key_offset", config.periods.offset.to_string().into_bytes()),
-            (
-                "parameter_set",
-                config.parameter_set.to_string().into_bytes(),
-            ),
-            ("kdf_salt", salt.to_vec()),
-            ("kdf_m_cost", kdf.m_cost.to_string().into_bytes()),
-            ("kdf_t_cost", kdf.t_cost.to_string().into_bytes()),
-            ("kdf_p_cost", kdf.p_cost.to_string().into_bytes()),
-            ("check", check),
-        ];
         for (k, v) in meta {
             tx.execute("INSERT INTO meta (key, value) VALUES ($1, $2)", &[&k, &v])
                 .db()?;
@@ -369,19 +316,36 @@ impl PgStore {
         let salt = get("kdf_salt")?;
         let check = get("check")?;
         let sealer = Sealer::derive(passphrase, &salt, kdf)?;
-        sealer.verify_check(&check)?;
+        let kind = sealer.verify_check_kind(&check)?;
+        let config = KmsConfig {
+            kms_uri,
+            periods,
+            parameter_set,
+        };
+        let tag = meta_value(&mut client, "settings_tag")?;
+        let stored = Settings {
+            config: config.clone(),
+            kdf,
+            salt,
+            schema_version: version,
+        };
+        // Verified before anything is migrated or written.
+        let rewrite = settings::on_open(&sealer, kind, &stored, tag.as_deref(), SCHEMA_VERSION)?;
         if version < SCHEMA_VERSION {
             migrate_client(&mut client)?;
+        }
+        if let Some(rewrite) = rewrite {
+            let mut tx = client.transaction().db()?;
+            for (k, v) in &rewrite.rows {
+                tx.execute(settings::UPSERT_META, &[k, v]).db()?;
+            }
+            tx.commit().db()?;
         }
         drop(client);
         Ok(Self {
             pool: pool(pg)?,
             sealer,
-            config: KmsConfig {
-                kms_uri,
-                periods,
-                parameter_set,
-            },
+            config,
         })
     }
 
@@ -454,6 +418,17 @@ impl PgStore {
                         "a new generation must start after period {start}"
                     )));
                 }
+                let issued: i64 = col(
+                    &tx.query_one(
+                        "SELECT count(*) FROM issued WHERE period_no >= $1",
+                        &[&first],
+                    )
+                    .db()?,
+                    0,
+                )?;
+                if issued > 0 {
+                    return Err(super::lifecycle::issued_ahead(first, issued));
+                }
                 tx.execute(
                     "UPDATE master_keys SET last_period = $1 WHERE last_period IS NULL",
                     &[&(first - 1)],
@@ -522,25 +497,10 @@ impl KmsStore for PgStore {
         let p = u64_to_sql(period_no)?;
         let row = self
             .client()?
-            .query_opt(
-                "SELECT generation, first_period, last_period, sakke_z_sealed, eccsi_ksak_sealed,
-                     sakke_public, eccsi_kpak
-                 FROM master_keys
-                 WHERE first_period <= $1 AND (last_period IS NULL OR last_period >= $1)",
-                &[&p],
-            )
+            .query_opt(rows::MASTER_KEYS_QUERY, &[&p])
             .db()?
             .ok_or(StoreError::NoMasterKeyForPeriod(period_no))?;
-        let row = GenerationRow {
-            generation: col(&row, 0)?,
-            first_period: col(&row, 1)?,
-            last_period: col(&row, 2)?,
-            z_sealed: col(&row, 3)?,
-            ksak_sealed: col(&row, 4)?,
-            z_public: col(&row, 5)?,
-            kpak: col(&row, 6)?,
-        };
-        open_generation(&self.sealer, &row)
+        open_generation(&self.sealer, &rows::generation(&row)?)
     }
 
     fn register(&self, uri: &str, kind: PrincipalKind) -> Result<(), StoreError> {
@@ -576,6 +536,10 @@ impl KmsStore for PgStore {
         .transpose()
     }
 
+    fn revocation(&self, uri: &str) -> Result<Option<super::Revocation>, StoreError> {
+        lifecycle::revocation(&mut *self.client()?, uri)
+    }
+
     fn issued(&self, uri: &str, period_no: u64) -> Result<Option<IssuedKeySet>, StoreError> {
         let p = u64_to_sql(period_no)?;
         let row = self
@@ -603,14 +567,26 @@ impl KmsStore for PgStore {
         order.sort_by(|&a, &b| (&sets[a].uri, periods[a]).cmp(&(&sets[b].uri, periods[b])));
         let uris: Vec<&str> = sets.iter().map(|s| s.uri.as_str()).collect();
         let earlier: Vec<Option<KeySetRow>> = self.in_tx(|tx| {
-            let known: std::collections::HashSet<String> = tx
-                .query("SELECT uri FROM principals WHERE uri = ANY($1)", &[&uris])
+            let mut known = std::collections::HashMap::<String, bool>::new();
+            // FOR SHARE: a concurrent revocation (FOR UPDATE of the principal) is ordered
+            // before or after this record, never past it.
+            for r in tx
+                .query(
+                    "SELECT p.uri, r.uri IS NOT NULL FROM principals p
+                     LEFT JOIN revocations r ON r.uri = p.uri
+                     WHERE p.uri = ANY($1) FOR SHARE OF p",
+                    &[&uris],
+                )
                 .db()?
-                .iter()
-                .map(|r| col(r, 0))
-                .collect::<Result<_, _>>()?;
-            if let Some(s) = sets.iter().find(|s| !known.contains(&s.uri)) {
-                return Err(StoreError::UnknownPrincipal(s.uri.clone()));
+            {
+                known.insert(col(&r, 0)?, col(&r, 1)?);
+            }
+            for s in &sets {
+                match known.get(&s.uri) {
+                    None => return Err(StoreError::UnknownPrincipal(s.uri.clone())),
+                    Some(true) => return Err(StoreError::Revoked(s.uri.clone())),
+                    Some(false) => {}
+                }
             }
             let insert = tx
                 .prepare(
@@ -669,29 +645,13 @@ impl KmsStore for PgStore {
     }
 
     fn issue_log(&self, uri: Option<&str>) -> Result<Vec<IssueLogEntry>, StoreError> {
-        let rows = self
-            .client()?
-            .query(
-                "SELECT uri, period_no, generation, user_id, issued_at FROM issued
-                 WHERE $1::text IS NULL OR uri = $1 ORDER BY issued_at, seq",
-                &[&uri],
-            )
-            .db()?;
-        rows.iter()
-            .map(|r| {
-                let user_id: Vec<u8> = col(r, 3)?;
-                Ok(IssueLogEntry {
-                    uri: col(r, 0)?,
-                    period_no: sql_to_u64(col(r, 1)?)?,
-                    generation: col(r, 2)?,
-                    user_id: user_id
-                        .as_slice()
-                        .try_into()
-                        .map_err(|_| StoreError::Corrupt("user_id".into()))?,
-                    issued_at: col(r, 4)?,
-                })
-            })
-            .collect()
+        query_all(
+            &mut *self.client()?,
+            "SELECT uri, period_no, generation, user_id, issued_at FROM issued
+             WHERE $1::text IS NULL OR uri = $1 ORDER BY issued_at, seq",
+            &[&uri],
+            rows::issue_log_entry,
+        )
     }
 
     fn add_group_manager(&self, group: &str, manager: &str) -> Result<(), StoreError> {
@@ -786,24 +746,12 @@ impl KmsStore for PgStore {
     }
 
     fn deliveries(&self) -> Result<Vec<Delivery>, StoreError> {
-        let rows = self
-            .client()?
-            .query(
-                "SELECT principal, uri, period_no, delivered_at, peer FROM deliveries ORDER BY id",
-                &[],
-            )
-            .db()?;
-        rows.iter()
-            .map(|r| {
-                Ok(Delivery {
-                    principal: col(r, 0)?,
-                    uri: col(r, 1)?,
-                    period_no: sql_to_u64(col(r, 2)?)?,
-                    at: sql_to_u64(col(r, 3)?)?,
-                    peer: col(r, 4)?,
-                })
-            })
-            .collect()
+        query_all(
+            &mut *self.client()?,
+            rows::DELIVERIES_QUERY,
+            &[],
+            rows::delivery,
+        )
     }
 
     fn add_external_certificate(&self, xml: &str) -> Result<u64, StoreError> {
@@ -840,21 +788,12 @@ impl KmsStore for PgStore {
     }
 
     fn external_certificates(&self) -> Result<Vec<ExternalCertificate>, StoreError> {
-        self.client()?
-            .query(
-                "SELECT id, xml, added_at FROM external_certs ORDER BY id",
-                &[],
-            )
-            .db()?
-            .iter()
-            .map(|r| {
-                Ok(ExternalCertificate {
-                    id: col(r, 0)?,
-                    xml: col(r, 1)?,
-                    added_at: col(r, 2)?,
-                })
-            })
-            .collect()
+        query_all(
+            &mut *self.client()?,
+            rows::EXTERNAL_CERTS_QUERY,
+            &[],
+            rows::external_certificate,
+        )
     }
 
     fn cache_num(&self) -> Result<u64, StoreError> {

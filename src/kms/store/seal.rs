@@ -19,8 +19,13 @@ use super::{KdfParams, StoreError};
 /// The plaintext sealed at creation to check the passphrase.
 const CHECK_PLAINTEXT: &[u8] = b"mikey-sakke KMS store passphrase check";
 
-/// The additional data of the passphrase check value.
+/// The additional data of the passphrase check value of a store written before its settings
+/// were authenticated ([`super::settings`]).
 const CHECK_AAD: &str = "check";
+
+/// The additional data of the passphrase check value of a store whose settings are
+/// authenticated (its `settings_tag` is required).
+const CHECK_SETTINGS_AAD: &str = "check/settings";
 
 /// The additional data binding the SAKKE master secret of the generation starting at `first`.
 pub fn master_z_aad(first_period: i64) -> String {
@@ -194,7 +199,7 @@ impl Sealer {
     /// # Errors
     /// [`StoreError::Invalid`] if sealing fails.
     pub fn check_value<R: CryptoRng + ?Sized>(&self, rng: &mut R) -> Result<Vec<u8>, StoreError> {
-        self.seal_rng(rng, CHECK_AAD, CHECK_PLAINTEXT)
+        self.seal_rng(rng, CHECK_SETTINGS_AAD, CHECK_PLAINTEXT)
     }
 
     /// Checks the store's passphrase check value.
@@ -202,13 +207,28 @@ impl Sealer {
     /// # Errors
     /// [`StoreError::WrongPassphrase`] if it does not open to the known constant.
     pub fn verify_check(&self, sealed: &[u8]) -> Result<(), StoreError> {
+        self.verify_check_kind(sealed).map(|_| ())
+    }
+
+    /// [`Self::verify_check`], telling a store whose settings are authenticated from an older
+    /// one.
+    pub(crate) fn verify_check_kind(
+        &self,
+        sealed: &[u8],
+    ) -> Result<super::settings::CheckKind, StoreError> {
+        use super::settings::CheckKind;
         // An authentic check value decrypts to the public constant: public by design.
-        let mut check = self
-            .try_unseal(CHECK_AAD, sealed)
-            .ok_or(StoreError::WrongPassphrase)?;
+        let (mut check, kind) = match self.try_unseal(CHECK_SETTINGS_AAD, sealed) {
+            Some(c) => (c, CheckKind::Authenticated),
+            None => (
+                self.try_unseal(CHECK_AAD, sealed)
+                    .ok_or(StoreError::WrongPassphrase)?,
+                CheckKind::Legacy,
+            ),
+        };
         crate::ct::declassify_in_place(check.as_mut_slice());
         if check.as_slice() == CHECK_PLAINTEXT {
-            Ok(())
+            Ok(kind)
         } else {
             Err(StoreError::WrongPassphrase)
         }

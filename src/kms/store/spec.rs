@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use rand_core::CryptoRng;
 
 use super::jobs::JobStore;
+use super::lifecycle::LifecycleStore;
 use super::{KdfParams, KmsConfig, KmsStore, SqliteStore, StoreError};
 
 /// The environment variable giving the store when `--store` is absent.
@@ -26,10 +27,10 @@ pub enum StoreSpec {
     Postgres(String),
 }
 
-/// A store backend with its job queue: what [`open_store`] returns.
-pub trait AnyStore: KmsStore + JobStore {}
+/// A store backend with its job queue and lifecycle operations: what [`open_store`] returns.
+pub trait AnyStore: KmsStore + JobStore + LifecycleStore {}
 
-impl<T: KmsStore + JobStore> AnyStore for T {}
+impl<T: KmsStore + JobStore + LifecycleStore> AnyStore for T {}
 
 impl StoreSpec {
     /// Reads a specification: `postgres://...` / `postgresql://...` is PostgreSQL, anything

@@ -11,11 +11,17 @@
 //! # Schema
 //! Versioned migrations ([`MIGRATIONS`]): version 1 holds the configuration, master keys,
 //! principals and issued key sets; version 2 adds the group managers, the delivery audit log
-//! and the external certificates; version 3 the provisioning job queue ([`super::jobs`]). A new
+//! and the external certificates; version 3 the provisioning job queue ([`super::jobs`]);
+//! version 4 the revocations and the lifecycle events ([`super::lifecycle`]). A new
 //! store is created by running every migration in turn. An older store is migrated in place
 //! when it is opened (in one transaction, after the passphrase has been checked) or by
 //! [`SqliteStore::migrate`]. A store of a newer version is refused with
 //! [`StoreError::NewerSchema`].
+//!
+//! # File modes
+//! The store holds sealed secrets only, but its file, its `-wal` and `-shm` files and its
+//! backups are created 0600 (SQLite gives the journal files the database file's mode) and set
+//! to 0600 whenever a store is created or opened.
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
@@ -24,23 +30,30 @@ use std::time::Duration;
 use rand_core::CryptoRng;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
+use super::rows;
 use super::seal::Sealer;
+use super::settings::{self, Settings};
 use super::{
-    BackendError, Delivery, ExternalCertificate, GenerationRow, IssueLogEntry, IssuedKeySet,
-    KdfParams, KeySetRow, KmsConfig, KmsStore, MasterKeys, PrincipalKind, Recorded, StoreError,
-    new_generation, now_unix, open_generation, open_key_set_authenticated, seal_key_set,
-    sql_to_u64, u64_to_sql,
+    BackendError, Delivery, ExternalCertificate, IssueLogEntry, IssuedKeySet, KdfParams, KeySetRow,
+    KmsConfig, KmsStore, MasterKeys, PrincipalKind, Recorded, StoreError, new_generation, now_unix,
+    open_generation, open_key_set_authenticated, seal_key_set, sql_to_u64, u64_to_sql,
 };
 use crate::mcx::uid::KeyPeriods;
 
 mod jobs;
+mod lifecycle;
 
 /// Schema version written by this code: the number of [`MIGRATIONS`].
-pub const SCHEMA_VERSION: u64 = 3;
+pub const SCHEMA_VERSION: u64 = 4;
 
 /// The schema migrations: entry `k` takes a store from version `k` to `k + 1` (entry 0
 /// creates version 1).
-pub const MIGRATIONS: [&str; 3] = [SCHEMA_V1, SCHEMA_V2_ADDITIONS, jobs::SCHEMA_V3_ADDITIONS];
+pub const MIGRATIONS: [&str; 4] = [
+    SCHEMA_V1,
+    SCHEMA_V2_ADDITIONS,
+    jobs::SCHEMA_V3_ADDITIONS,
+    lifecycle::SCHEMA_V4_ADDITIONS,
+];
 /// How long a writer waits for another process's lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -102,6 +115,7 @@ impl<T> Db<T> for Result<T, rusqlite::Error> {
 
 /// An open SQLite KMS store.
 pub struct SqliteStore {
+    path: std::path::PathBuf,
     conn: Mutex<Connection>,
     sealer: Sealer,
     config: KmsConfig,
@@ -167,6 +181,7 @@ impl SqliteStore {
         rng: &mut R,
     ) -> Result<Self, StoreError> {
         config.check()?;
+        lifecycle::create_private(path)?;
         let mut conn = Connection::open(path).db()?;
         configure(&conn)?;
         let tx = conn
@@ -186,27 +201,7 @@ impl SqliteStore {
         for step in MIGRATIONS {
             tx.execute_batch(step).db()?;
         }
-        // The salt is stored in clear: public by design.
-        let mut salt = [0u8; 16];
-        rng.fill_bytes(&mut salt);
-        crate::ct::declassify_in_place(&mut salt);
-        let sealer = Sealer::derive(passphrase, &salt, kdf)?;
-        let check = sealer.check_value(rng)?;
-        let meta: [(&str, Vec<u8>); 10] = [
-            ("schema_version", SCHEMA_VERSION.to_string().into_bytes()),
-            ("kms_uri", config.kms_uri.clone().into_bytes()),
-            ("key_period", config.periods.length.to_string().into_bytes()),
-            ("key_offset", config.periods.offset.to_string().into_bytes()),
-            (
-                "parameter_set",
-                config.parameter_set.to_string().into_bytes(),
-            ),
-            ("kdf_salt", salt.to_vec()),
-            ("kdf_m_cost", kdf.m_cost.to_string().into_bytes()),
-            ("kdf_t_cost", kdf.t_cost.to_string().into_bytes()),
-            ("kdf_p_cost", kdf.p_cost.to_string().into_bytes()),
-            ("check", check),
-        ];
+        let (sealer, meta) = settings::new_store(passphrase, config, kdf, SCHEMA_VERSION, rng)?;
         for (k, v) in meta {
             tx.execute(
                 "INSERT INTO meta (key, value) VALUES (?1, ?2)",
@@ -215,7 +210,9 @@ impl SqliteStore {
             .db()?;
         }
         tx.commit().db()?;
+        lifecycle::make_private(path)?;
         let store = Self {
+            path: path.to_path_buf(),
             conn: Mutex::new(conn),
             sealer,
             config: config.clone(),
@@ -239,6 +236,7 @@ impl SqliteStore {
         }
         let conn = Connection::open(path).db()?;
         configure(&conn)?;
+        lifecycle::make_private(path)?;
         let get = |k: &str| -> Result<Vec<u8>, StoreError> {
             conn.query_row("SELECT value FROM meta WHERE key = ?1", [k], |r| {
                 r.get::<_, Vec<u8>>(0)
@@ -278,7 +276,7 @@ impl SqliteStore {
         };
         let salt = get("kdf_salt")?;
         let sealer = Sealer::derive(passphrase, &salt, kdf)?;
-        sealer.verify_check(&get("check")?)?;
+        let kind = sealer.verify_check_kind(&get("check")?)?;
         let config = KmsConfig {
             kms_uri: text("kms_uri")?,
             periods: KeyPeriods {
@@ -288,11 +286,37 @@ impl SqliteStore {
             parameter_set: u8::try_from(num("parameter_set")?)
                 .map_err(|_| StoreError::Corrupt("parameter_set".into()))?,
         };
+        let tag: Option<Vec<u8>> = conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'settings_tag'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .db()?;
+        let stored = Settings {
+            config: config.clone(),
+            kdf,
+            salt,
+            schema_version: version,
+        };
+        // Verified before anything is migrated or written.
+        let rewrite = settings::on_open(&sealer, kind, &stored, tag.as_deref(), SCHEMA_VERSION)?;
         let mut conn = conn;
         if version < SCHEMA_VERSION {
             migrate(&mut conn)?;
         }
+        if let Some(rewrite) = rewrite {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .db()?;
+            for (k, v) in rewrite.rows {
+                tx.execute(settings::UPSERT_META, params![k, v]).db()?;
+            }
+            tx.commit().db()?;
+        }
         Ok(Self {
+            path: path.to_path_buf(),
             conn: Mutex::new(conn),
             sealer,
             config,
@@ -359,6 +383,16 @@ impl SqliteStore {
                     "a new generation must start after period {start}"
                 )));
             }
+            let issued: i64 = tx
+                .query_row(
+                    "SELECT count(*) FROM issued WHERE period_no >= ?1",
+                    [first],
+                    |r| r.get(0),
+                )
+                .db()?;
+            if issued > 0 {
+                return Err(super::lifecycle::issued_ahead(first, issued));
+            }
             tx.execute(
                 "UPDATE master_keys SET last_period = ?1 WHERE last_period IS NULL",
                 [first - 1],
@@ -414,6 +448,44 @@ fn migrate(conn: &mut Connection) -> Result<(u64, u64), StoreError> {
     Ok((version, SCHEMA_VERSION))
 }
 
+impl rows::Row for rusqlite::Row<'_> {
+    fn int(&self, i: usize) -> Result<i64, StoreError> {
+        self.get(i).map_err(|e| column_error(i, &e))
+    }
+    fn opt_int(&self, i: usize) -> Result<Option<i64>, StoreError> {
+        self.get(i).map_err(|e| column_error(i, &e))
+    }
+    fn bytes(&self, i: usize) -> Result<Vec<u8>, StoreError> {
+        self.get(i).map_err(|e| column_error(i, &e))
+    }
+    fn text(&self, i: usize) -> Result<String, StoreError> {
+        self.get(i).map_err(|e| column_error(i, &e))
+    }
+    fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError> {
+        self.get(i).map_err(|e| column_error(i, &e))
+    }
+}
+
+fn column_error(i: usize, e: &rusqlite::Error) -> StoreError {
+    StoreError::Corrupt(format!("column {i}: {e}"))
+}
+
+/// Every row of `sql` with `params`, read by `map` ([`rows`]).
+pub(super) fn query_all<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    map: fn(&dyn rows::Row) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    let mut stmt = conn.prepare(sql).db()?;
+    let mut rs = stmt.query(params).db()?;
+    let mut out = Vec::new();
+    while let Some(r) = rs.next().db()? {
+        out.push(map(r)?);
+    }
+    Ok(out)
+}
+
 fn key_set_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<KeySetRow> {
     Ok(KeySetRow {
         generation: r.get(0)?,
@@ -445,27 +517,10 @@ impl KmsStore for SqliteStore {
         let p = u64_to_sql(period_no)?;
         let row = self
             .conn()?
-            .query_row(
-                "SELECT generation, first_period, last_period, sakke_z_sealed, eccsi_ksak_sealed,
-                     sakke_public, eccsi_kpak
-                 FROM master_keys
-                 WHERE first_period <= ?1 AND (last_period IS NULL OR last_period >= ?1)",
-                [p],
-                |r| {
-                    Ok(GenerationRow {
-                        generation: r.get(0)?,
-                        first_period: r.get(1)?,
-                        last_period: r.get(2)?,
-                        z_sealed: r.get(3)?,
-                        ksak_sealed: r.get(4)?,
-                        z_public: r.get(5)?,
-                        kpak: r.get(6)?,
-                    })
-                },
-            )
+            .query_row(rows::MASTER_KEYS_QUERY, [p], |r| Ok(rows::generation(r)))
             .optional()
             .db()?
-            .ok_or(StoreError::NoMasterKeyForPeriod(period_no))?;
+            .ok_or(StoreError::NoMasterKeyForPeriod(period_no))??;
         open_generation(&self.sealer, &row)
     }
 
@@ -498,6 +553,10 @@ impl KmsStore for SqliteStore {
         .transpose()
     }
 
+    fn revocation(&self, uri: &str) -> Result<Option<super::Revocation>, StoreError> {
+        lifecycle::revocation(&*self.conn()?, uri)
+    }
+
     fn issued(&self, uri: &str, period_no: u64) -> Result<Option<IssuedKeySet>, StoreError> {
         let p = u64_to_sql(period_no)?;
         let row = self
@@ -524,14 +583,19 @@ impl KmsStore for SqliteStore {
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .db()?;
             for (s, sealed) in sets.iter().zip(sealed) {
-                let known = tx
-                    .query_row("SELECT 1 FROM principals WHERE uri = ?1", [&s.uri], |_| {
-                        Ok(())
-                    })
+                let revoked: Option<bool> = tx
+                    .query_row(
+                        "SELECT EXISTS (SELECT 1 FROM revocations WHERE uri = ?1)
+                         FROM principals WHERE uri = ?1",
+                        [&s.uri],
+                        |r| r.get(0),
+                    )
                     .optional()
                     .db()?;
-                if known.is_none() {
-                    return Err(StoreError::UnknownPrincipal(s.uri.clone()));
+                match revoked {
+                    None => return Err(StoreError::UnknownPrincipal(s.uri.clone())),
+                    Some(true) => return Err(StoreError::Revoked(s.uri.clone())),
+                    Some(false) => {}
                 }
                 let period = u64_to_sql(s.period_no)?;
                 let n = tx
@@ -584,39 +648,13 @@ impl KmsStore for SqliteStore {
     }
 
     fn issue_log(&self, uri: Option<&str>) -> Result<Vec<IssueLogEntry>, StoreError> {
-        let conn = self.conn()?;
-        let mut stmt = conn
-            .prepare(
-                "SELECT uri, period_no, generation, user_id, issued_at FROM issued
-                 WHERE ?1 IS NULL OR uri = ?1 ORDER BY issued_at, rowid",
-            )
-            .db()?;
-        let rows = stmt
-            .query_map([uri], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, i64>(2)?,
-                    r.get::<_, Vec<u8>>(3)?,
-                    r.get::<_, i64>(4)?,
-                ))
-            })
-            .db()?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (uri, period, generation, user_id, issued_at) = row.db()?;
-            out.push(IssueLogEntry {
-                uri,
-                period_no: sql_to_u64(period)?,
-                generation,
-                user_id: user_id
-                    .as_slice()
-                    .try_into()
-                    .map_err(|_| StoreError::Corrupt("user_id".into()))?,
-                issued_at,
-            });
-        }
-        Ok(out)
+        query_all(
+            &*self.conn()?,
+            "SELECT uri, period_no, generation, user_id, issued_at FROM issued
+             WHERE ?1 IS NULL OR uri = ?1 ORDER BY issued_at, rowid",
+            [uri],
+            rows::issue_log_entry,
+        )
     }
 
     fn add_group_manager(&self, group: &str, manager: &str) -> Result<(), StoreError> {
@@ -710,35 +748,7 @@ impl KmsStore for SqliteStore {
     }
 
     fn deliveries(&self) -> Result<Vec<Delivery>, StoreError> {
-        let conn = self.conn()?;
-        let mut stmt = conn
-            .prepare(
-                "SELECT principal, uri, period_no, delivered_at, peer FROM deliveries ORDER BY id",
-            )
-            .db()?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, i64>(2)?,
-                    r.get::<_, i64>(3)?,
-                    r.get::<_, Option<String>>(4)?,
-                ))
-            })
-            .db()?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (principal, uri, period, at, peer) = row.db()?;
-            out.push(Delivery {
-                principal,
-                uri,
-                period_no: sql_to_u64(period)?,
-                at: sql_to_u64(at)?,
-                peer,
-            });
-        }
-        Ok(out)
+        query_all(&*self.conn()?, rows::DELIVERIES_QUERY, [], rows::delivery)
     }
 
     fn add_external_certificate(&self, xml: &str) -> Result<u64, StoreError> {
@@ -780,20 +790,12 @@ impl KmsStore for SqliteStore {
     }
 
     fn external_certificates(&self) -> Result<Vec<ExternalCertificate>, StoreError> {
-        let conn = self.conn()?;
-        let mut stmt = conn
-            .prepare("SELECT id, xml, added_at FROM external_certs ORDER BY id")
-            .db()?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok(ExternalCertificate {
-                    id: r.get(0)?,
-                    xml: r.get(1)?,
-                    added_at: r.get(2)?,
-                })
-            })
-            .db()?;
-        rows.map(Db::db).collect()
+        query_all(
+            &*self.conn()?,
+            rows::EXTERNAL_CERTS_QUERY,
+            [],
+            rows::external_certificate,
+        )
     }
 
     fn cache_num(&self) -> Result<u64, StoreError> {

@@ -1,0 +1,71 @@
+//! What the CLI tests share: a temporary directory removed on drop, the binary, path text and
+//! the one-line error check.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// A fresh temporary directory, removed on drop.
+pub struct Tmp(pub PathBuf);
+
+impl Tmp {
+    /// `mikey-sakke-{name}-{random}` in the temporary directory.
+    pub fn new(name: &str) -> Self {
+        let nonce: u64 = rand_core::Rng::next_u64(&mut rand_core::UnwrapErr(getrandom::SysRng));
+        let p = std::env::temp_dir().join(format!("mikey-sakke-{name}-{nonce:016x}"));
+        std::fs::create_dir_all(&p).unwrap();
+        Self(p)
+    }
+
+    /// The file `f` inside it.
+    pub fn path(&self, f: &str) -> PathBuf {
+        self.0.join(f)
+    }
+}
+
+impl Drop for Tmp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The `mikey-sakke` binary with `args`, the store passphrase `pass` in the environment (none:
+/// removed), no store from the environment, and no standard input.
+pub fn bin(args: &[&str], pass: Option<&str>) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_mikey-sakke"));
+    c.args(args)
+        .env_remove("MIKEY_SAKKE_PASSPHRASE")
+        .env_remove("MIKEY_SAKKE_STORE")
+        .stdin(Stdio::null());
+    if let Some(p) = pass {
+        c.env("MIKEY_SAKKE_PASSPHRASE", p);
+    }
+    c
+}
+
+/// Runs `c`, asserts exit status 0, returns standard output.
+pub fn ok_cmd(mut c: Command) -> String {
+    let o = c.output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{c:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).unwrap()
+}
+
+/// Asserts exit status 1 with `needle` in the last line of standard error.
+pub fn fails_with(o: &Output, needle: &str) {
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.lines().last().unwrap_or("").contains(needle),
+        "{needle:?} not in {err:?}"
+    );
+}
+
+/// A path as text.
+pub fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
