@@ -231,6 +231,7 @@ impl ReceiverSecretKey {
     /// [`PointError::WrongLength`] for a length other than 257, else
     /// [`PointError::NotOnCurve`] for any other failed check (which an authentic row never
     /// gives).
+    #[cfg(any(feature = "kms", test))]
     pub(crate) fn from_store_authenticated_bytes_unchecked(
         bytes: &[u8],
     ) -> Result<Self, PointError> {
