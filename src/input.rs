@@ -148,6 +148,8 @@ pub const NTP_UNIX_OFFSET: u64 = 2_208_988_800;
 /// * NTP seconds in decimal after `ntp:`: `ntp:3973075200`;
 /// * NTP seconds in hex after `0x` (as MIKEY timestamps are printed): `0xECD4A580`.
 ///
+/// Times before 1970 are refused in every form (RFC 3339 text of them could not be written).
+///
 /// # Errors
 /// [`InputError::BadTime`] naming `option` and the expected forms.
 pub fn parse_time(option: &str, value: &str) -> Result<u64, InputError> {
@@ -157,18 +159,29 @@ pub fn parse_time(option: &str, value: &str) -> Result<u64, InputError> {
             "--{option}: {why} (expected RFC 3339 such as 2026-11-24T12:00:00Z, ntp:SECONDS or 0xHEX NTP seconds)"
         ))
     };
+    // Every form refuses a time before 1970, which the RFC 3339 form cannot express, so that
+    // every accepted time prints ([`rfc3339`]) as what was given.
+    let from_1970 = |s: u64| {
+        if s < NTP_UNIX_OFFSET {
+            Err(bad("before 1970"))
+        } else {
+            Ok(s)
+        }
+    };
     if let Some(dec) = v.strip_prefix("ntp:") {
         return dec
             .parse::<u64>()
             .ok()
             .filter(|s| *s <= u64::from(u32::MAX))
-            .ok_or_else(|| bad("not NTP seconds in decimal"));
+            .ok_or_else(|| bad("not NTP seconds in decimal"))
+            .and_then(from_1970);
     }
     if let Some(hex) = v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
         return u64::from_str_radix(hex, 16)
             .ok()
             .filter(|s| !hex.is_empty() && hex.len() <= 8 && *s <= u64::from(u32::MAX))
-            .ok_or_else(|| bad("not NTP seconds in at most 8 hex digits"));
+            .ok_or_else(|| bad("not NTP seconds in at most 8 hex digits"))
+            .and_then(from_1970);
     }
     let t = humantime::parse_rfc3339_weak(v).map_err(|e| bad(&e.to_string()))?;
     let unix = t
@@ -485,9 +498,19 @@ mod tests {
             "0x",
             "0x1FFFFFFFF",
             "ntp:99999999999",
+            // Before 1970 (found by fuzz/fuzz_targets/input.rs: these printed as 1970-01-01).
+            "ntp:0",
+            "0X0ECA5180",
+            "ntp:2208988799",
+            "1969-12-31T23:59:59Z",
         ] {
             let e = parse_time("time", bad).unwrap_err().to_string();
             assert!(e.starts_with("--time: "), "{bad}: {e}");
+        }
+        // Every accepted NTP time prints to RFC 3339 text that reads back to it.
+        for t in [NTP_UNIX_OFFSET, NTP_UNIX_OFFSET + 1, u64::from(u32::MAX)] {
+            assert_eq!(parse_time("time", &format!("ntp:{t}")).unwrap(), t);
+            assert_eq!(parse_time("time", &rfc3339(t)).unwrap(), t);
         }
     }
 
