@@ -460,6 +460,113 @@ pub fn uri_for_file_name(name: &str) -> Option<String> {
     (file_name_for(&uri) == name).then_some(uri)
 }
 
+/// Parses hex text (upper or lower case, optional `0x`, spaces, colons and underscores
+/// ignored), as every hex option takes it; `name` is the option, for the messages. The digit
+/// buffer is zeroized (the text may be a secret).
+///
+/// # Errors
+/// [`InputError::BadEncoding`] naming the option, and the position of a non-hex character, or
+/// an empty value, or an odd number of digits.
+pub fn decode_hex(name: &str, s: &str) -> Result<Vec<u8>, InputError> {
+    let trimmed = s.trim();
+    let body = trimmed
+        .strip_prefix("0x")
+        .or_else(|| trimmed.strip_prefix("0X"))
+        .unwrap_or(trimmed);
+    let mut digits = zeroize::Zeroizing::new(Vec::with_capacity(body.len()));
+    for (pos, c) in body.char_indices() {
+        if c.is_ascii_hexdigit() {
+            digits.push(c as u8);
+        } else if c == ' ' || c == ':' || c == '_' {
+            continue;
+        } else {
+            return Err(InputError::BadEncoding(format!(
+                "--{name}: not a hex digit {c:?} at position {pos}"
+            )));
+        }
+    }
+    if digits.is_empty() {
+        return Err(InputError::BadEncoding(format!("--{name}: empty value")));
+    }
+    if digits.len() % 2 != 0 {
+        return Err(InputError::BadEncoding(format!(
+            "--{name}: odd number of hex digits ({})",
+            digits.len()
+        )));
+    }
+    hex::decode(digits.as_slice()).map_err(|e| InputError::BadEncoding(format!("--{name}: {e}")))
+}
+
+/// A secret's hex text as read from a file or standard input (`@FILE` or `-`): UTF-8, every
+/// whitespace ignored, then [`decode_hex`]. Every buffer holding the secret is zeroized.
+///
+/// # Errors
+/// [`InputError::BadEncoding`] naming the option; never the secret's value.
+pub fn decode_secret_hex(
+    name: &str,
+    raw: &[u8],
+) -> Result<zeroize::Zeroizing<Vec<u8>>, InputError> {
+    let text = core::str::from_utf8(raw)
+        .map_err(|_| InputError::BadEncoding(format!("--{name}: not hex text")))?;
+    let digits: zeroize::Zeroizing<String> =
+        zeroize::Zeroizing::new(text.split_whitespace().collect());
+    Ok(zeroize::Zeroizing::new(decode_hex(name, &digits)?))
+}
+
+/// A MIKEY message as given to a command: raw octets, or hex text, or base64 text (optionally
+/// after `a=key-mgmt:mikey `, as in an SDP line). A raw MIKEY message starts with the version
+/// octet 0x01, so it is never mistaken for text.
+///
+/// # Errors
+/// [`InputError::BadEncoding`] for empty input, an odd number of hex digits, or text that is
+/// neither hex nor base64.
+pub fn decode_message(raw: &[u8]) -> Result<Vec<u8>, InputError> {
+    use base64::Engine as _;
+    let bad = |why: String| InputError::BadEncoding(why);
+    let is_text = !raw.is_empty()
+        && raw
+            .iter()
+            .all(|&b| b.is_ascii_graphic() || b.is_ascii_whitespace());
+    if !is_text {
+        if raw.is_empty() {
+            return Err(bad("empty input".into()));
+        }
+        return Ok(raw.to_vec());
+    }
+    let text = String::from_utf8_lossy(raw);
+    let mut t = text.trim();
+    for prefix in ["a=key-mgmt:mikey", "key-mgmt:mikey", "mikey"] {
+        if let Some(rest) = t.strip_prefix(prefix) {
+            t = rest.trim_start();
+            break;
+        }
+    }
+    let compact: String = t.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let hex_body = compact
+        .strip_prefix("0x")
+        .or_else(|| compact.strip_prefix("0X"))
+        .unwrap_or(&compact);
+    if !hex_body.is_empty() && hex_body.chars().all(|c| c.is_ascii_hexdigit()) {
+        if !hex_body.len().is_multiple_of(2) {
+            return Err(bad(format!(
+                "hex input has an odd number of digits ({})",
+                hex_body.len()
+            )));
+        }
+        return hex::decode(hex_body).map_err(|e| bad(format!("bad hex input: {e}")));
+    }
+    let engine = base64::engine::GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        base64::engine::GeneralPurposeConfig::new()
+            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+    );
+    engine.decode(compact.as_bytes()).map_err(|e| {
+        bad(format!(
+            "input is neither a raw message, hex nor base64: {e}"
+        ))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

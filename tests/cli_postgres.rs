@@ -4,6 +4,7 @@
 //! user at once get one key set; migrate, and clear errors.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
 #[path = "common/pg.rs"]
 mod pg;
 
@@ -39,6 +40,7 @@ fn cmd(args: &[&str]) -> Command {
     c.args(args)
         .env("MIKEY_SAKKE_PASSPHRASE", PASS)
         .env_remove("MIKEY_SAKKE_STORE")
+        .env("XDG_DATA_HOME", common::fresh_state_home())
         .stdin(Stdio::null());
     c
 }

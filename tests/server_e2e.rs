@@ -5,6 +5,7 @@
 #![cfg(feature = "server")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
 mod https;
 
 use std::collections::HashMap;
@@ -34,7 +35,9 @@ const KEYPROV: &str = "/keymanagement/identity/v1/keyprov";
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_mikey-sakke"));
-    c.env("MIKEY_SAKKE_PASSPHRASE", PASS).stdin(Stdio::null());
+    c.env("MIKEY_SAKKE_PASSPHRASE", PASS)
+        .env("XDG_DATA_HOME", common::fresh_state_home())
+        .stdin(Stdio::null());
     c
 }
 

@@ -1,5 +1,5 @@
 //! Shared test helpers: the `name = hex` vector-file reader.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::collections::HashMap;
 
@@ -38,4 +38,44 @@ pub fn text_value<'a>(text: &'a str, k: &str) -> &'a str {
         .find(|(name, _)| name.trim() == k)
         .map(|(_, v)| v.trim())
         .unwrap_or_else(|| panic!("vector {k} missing"))
+}
+
+/// A fresh, empty directory to use as `XDG_DATA_HOME` for one CLI run, so that the client
+/// state (`ue receive`, `mikey receive`: the persistent replay cache) of one run never makes
+/// another run's message a replay. Under the test binary's own directory of
+/// `CARGO_TARGET_TMPDIR`, which is emptied on its first use in each run.
+pub fn fresh_state_home() -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    static CLEAN: std::sync::Once = std::sync::Once::new();
+    let exe = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "tests".into());
+    let base = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("state-{exe}"));
+    CLEAN.call_once(|| {
+        let _ = std::fs::remove_dir_all(&base);
+    });
+    let dir = base.join(NEXT.fetch_add(1, Ordering::Relaxed).to_string());
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The copy of a message whose ECCSI signature `(r, s)` was changed into `(r, q - s)`: anyone
+/// can make it, and it verifies (RFC 6507 does not fix the sign of `s`).
+pub fn with_negated_s(msg: &[u8]) -> Vec<u8> {
+    use num_bigint::BigUint;
+    let q = BigUint::parse_bytes(
+        b"FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551",
+        16,
+    )
+    .unwrap();
+    let at = msg.len() - mikey_sakke::eccsi::SIGNATURE_LEN + 32;
+    let s = BigUint::from_bytes_be(&msg[at..at + 32]);
+    let neg = (&q - s).to_bytes_be();
+    let mut out = msg.to_vec();
+    out[at..at + 32].fill(0);
+    out[at + 32 - neg.len()..at + 32].copy_from_slice(&neg);
+    assert_ne!(out, msg);
+    out
 }
