@@ -542,6 +542,9 @@ pub fn decode_message(raw: &[u8]) -> Result<Vec<u8>, InputError> {
         }
     }
     let compact: String = t.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    if compact.is_empty() {
+        return Err(bad("empty input (only white space)".into()));
+    }
     let hex_body = compact
         .strip_prefix("0x")
         .or_else(|| compact.strip_prefix("0X"))
@@ -570,6 +573,43 @@ pub fn decode_message(raw: &[u8]) -> Result<Vec<u8>, InputError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn message_and_hex_readers() {
+        let raw = [1u8, 0, 26, 0];
+        assert_eq!(decode_message(&raw).unwrap(), raw);
+        assert_eq!(decode_message(b"0x0100 1a00").unwrap(), raw);
+        assert_eq!(decode_message(b"a=key-mgmt:mikey AQAaAA==").unwrap(), raw);
+        assert_eq!(decode_message(b"AQAaAA").unwrap(), raw);
+        // Fuzz finding (input_decode): white space alone decoded to an empty message.
+        for blank in [&b""[..], b"\x0c", b" \n\t", b"mikey ", b"a=key-mgmt:mikey"] {
+            assert!(decode_message(blank).is_err(), "{blank:?}");
+        }
+        assert!(
+            decode_message(b"abc")
+                .unwrap_err()
+                .to_string()
+                .contains("odd")
+        );
+        assert_eq!(
+            decode_hex("k", "0x0A:bc_01 ff").unwrap(),
+            [10, 0xbc, 1, 0xff]
+        );
+        for (bad, why) in [("", "empty"), ("abc", "odd"), ("0g", "position 1")] {
+            let e = decode_hex("k", bad).unwrap_err().to_string();
+            assert!(e.starts_with("--k: ") && e.contains(why), "{e}");
+        }
+        assert_eq!(
+            *decode_secret_hex("s", b"00 11\n22\t33\n").unwrap(),
+            [0, 0x11, 0x22, 0x33]
+        );
+        assert!(
+            decode_secret_hex("s", b"\xff")
+                .unwrap_err()
+                .to_string()
+                .contains("not hex text")
+        );
+    }
 
     #[test]
     fn bounded_read_stops_at_the_cap() {
