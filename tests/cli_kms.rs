@@ -587,23 +587,28 @@ fn client_state_send_and_receive_across_runs_and_domains() {
         String::from_utf8(o.stdout.clone()).unwrap()
     };
 
+    // alice sends (her KMS a)
+    let send = |kind: &str, to: &str, out: &Path, extra: &[&str]| {
+        let mut a = vec![
+            "ue",
+            "send",
+            "--type",
+            kind,
+            "--to",
+            to,
+            "--cert",
+            s(&a_cert),
+            "--keys",
+            s(&alice),
+            "--out",
+            s(out),
+        ];
+        a.extend_from_slice(extra);
+        ok(&a)
+    };
     // PCK alice -> bob, same KMS: bob gets the key printed with --show-key.
     let pck = t.path("pck.mikey");
-    let sent = ok(&[
-        "ue",
-        "send",
-        "--type",
-        "pck",
-        "--to",
-        "sip:bob@a.example.org",
-        "--cert",
-        s(&a_cert),
-        "--keys",
-        s(&alice),
-        "--out",
-        s(&pck),
-        "--show-key",
-    ]);
+    let sent = send("pck", "sip:bob@a.example.org", &pck, &["--show-key"]);
     assert_eq!(value(&sent, "key_type"), "PCK");
     let got = stdout(&receive(&a_cert, &bob, &pck, &[]));
     assert_eq!(value(&got, "key"), value(&sent, "key"));
@@ -636,20 +641,7 @@ fn client_state_send_and_receive_across_runs_and_domains() {
     ]));
     assert_eq!(value(&got, "key"), value(&sent, "key"));
     // ... and without --show-key the key is not printed.
-    let sent2 = ok(&[
-        "ue",
-        "send",
-        "--type",
-        "pck",
-        "--to",
-        "sip:bob@a.example.org",
-        "--cert",
-        s(&a_cert),
-        "--keys",
-        s(&alice),
-        "--out",
-        s(&pck),
-    ]);
+    let sent2 = send("pck", "sip:bob@a.example.org", &pck, &[]);
     assert!(
         !sent2.contains("\nkey = ") && !sent2.starts_with("key = "),
         "{sent2}"
@@ -670,23 +662,12 @@ fn client_state_send_and_receive_across_runs_and_domains() {
 
     // CSK alice (KMS a) -> carol (KMS b): carol needs KMS a's certificate to verify.
     let csk = t.path("csk.mikey");
-    let sent = ok(&[
-        "ue",
-        "send",
-        "--type",
+    let sent = send(
         "csk",
-        "--to",
         "sip:carol@b.example.org",
-        "--cert",
-        s(&a_cert),
-        "--keys",
-        s(&alice),
-        "--peer-cert",
-        s(&b_cert),
-        "--out",
-        s(&csk),
-        "--show-key",
-    ]);
+        &csk,
+        &["--peer-cert", s(&b_cert), "--show-key"],
+    );
     fails(
         &receive(&b_cert, &carol, &csk, &["--no-state"]),
         "ECCSI signature verification failed",
@@ -701,20 +682,7 @@ fn client_state_send_and_receive_across_runs_and_domains() {
     assert_eq!(value(&got, "key_type"), "CSK");
     assert_eq!(value(&got, "cs_id"), "6");
     // Sent without --peer-cert, it is encapsulated to carol under KMS a: carol cannot open it.
-    ok(&[
-        "ue",
-        "send",
-        "--type",
-        "csk",
-        "--to",
-        "sip:carol@b.example.org",
-        "--cert",
-        s(&a_cert),
-        "--keys",
-        s(&alice),
-        "--out",
-        s(&csk),
-    ]);
+    send("csk", "sip:carol@b.example.org", &csk, &[]);
     assert_ne!(
         receive(
             &b_cert,

@@ -23,7 +23,7 @@ pub enum MikeyCommand {
     /// Checks, in order: timestamp window and replay, addressing, the ECCSI signature (before
     /// any SAKKE work), SAKKE decapsulation, key identifiers and key parameters. Prints the key,
     /// its identifiers and the derived SRTP master key and salt.
-    Receive(ReceiveArgs),
+    Receive(Box<ReceiveArgs>),
 }
 
 /// Arguments of `mikey receive`.

@@ -235,7 +235,7 @@ pub fn decode_group_keys(bytes: &[u8]) -> Result<BTreeMap<String, GroupKeyEntry>
 /// drop.
 pub fn encode_group_keys(groups: &BTreeMap<String, GroupKeyEntry>) -> Zeroizing<Vec<u8>> {
     let mut out = Zeroizing::new(Vec::with_capacity(
-        9 + groups.iter().map(|(g, _)| 30 + g.len()).sum::<usize>(),
+        9 + groups.keys().map(|g| 30 + g.len()).sum::<usize>(),
     ));
     out.extend_from_slice(&GROUP_MAGIC);
     out.push(GROUP_VERSION);
