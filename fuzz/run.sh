@@ -10,7 +10,7 @@ budget=${1:-10000000}
 shift || true
 targets=("$@")
 all=(mikey_parse receive receive_signed point_decode key_params annex_d kms_request client_load
-     gms_load input store_open)
+     gms_load input input_decode store_open http_request token)
 [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
 for t in "${targets[@]}"; do
     mkdir -p "corpus/$t"

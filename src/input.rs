@@ -148,6 +148,8 @@ pub const NTP_UNIX_OFFSET: u64 = 2_208_988_800;
 /// * NTP seconds in decimal after `ntp:`: `ntp:3973075200`;
 /// * NTP seconds in hex after `0x` (as MIKEY timestamps are printed): `0xECD4A580`.
 ///
+/// Times before 1970 are refused in every form (RFC 3339 text of them could not be written).
+///
 /// # Errors
 /// [`InputError::BadTime`] naming `option` and the expected forms.
 pub fn parse_time(option: &str, value: &str) -> Result<u64, InputError> {
@@ -157,18 +159,29 @@ pub fn parse_time(option: &str, value: &str) -> Result<u64, InputError> {
             "--{option}: {why} (expected RFC 3339 such as 2026-11-24T12:00:00Z, ntp:SECONDS or 0xHEX NTP seconds)"
         ))
     };
+    // Every form refuses a time before 1970, which the RFC 3339 form cannot express, so that
+    // every accepted time prints ([`rfc3339`]) as what was given.
+    let from_1970 = |s: u64| {
+        if s < NTP_UNIX_OFFSET {
+            Err(bad("before 1970"))
+        } else {
+            Ok(s)
+        }
+    };
     if let Some(dec) = v.strip_prefix("ntp:") {
         return dec
             .parse::<u64>()
             .ok()
             .filter(|s| *s <= u64::from(u32::MAX))
-            .ok_or_else(|| bad("not NTP seconds in decimal"));
+            .ok_or_else(|| bad("not NTP seconds in decimal"))
+            .and_then(from_1970);
     }
     if let Some(hex) = v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
         return u64::from_str_radix(hex, 16)
             .ok()
             .filter(|s| !hex.is_empty() && hex.len() <= 8 && *s <= u64::from(u32::MAX))
-            .ok_or_else(|| bad("not NTP seconds in at most 8 hex digits"));
+            .ok_or_else(|| bad("not NTP seconds in at most 8 hex digits"))
+            .and_then(from_1970);
     }
     let t = humantime::parse_rfc3339_weak(v).map_err(|e| bad(&e.to_string()))?;
     let unix = t
@@ -447,9 +460,155 @@ pub fn uri_for_file_name(name: &str) -> Option<String> {
     (file_name_for(&uri) == name).then_some(uri)
 }
 
+/// Parses hex text (upper or lower case, optional `0x`, spaces, colons and underscores
+/// ignored), as every hex option takes it; `name` is the option, for the messages. The digit
+/// buffer is zeroized (the text may be a secret).
+///
+/// # Errors
+/// [`InputError::BadEncoding`] naming the option, and the position of a non-hex character, or
+/// an empty value, or an odd number of digits.
+pub fn decode_hex(name: &str, s: &str) -> Result<Vec<u8>, InputError> {
+    let trimmed = s.trim();
+    let body = trimmed
+        .strip_prefix("0x")
+        .or_else(|| trimmed.strip_prefix("0X"))
+        .unwrap_or(trimmed);
+    let mut digits = zeroize::Zeroizing::new(Vec::with_capacity(body.len()));
+    for (pos, c) in body.char_indices() {
+        if c.is_ascii_hexdigit() {
+            digits.push(c as u8);
+        } else if c == ' ' || c == ':' || c == '_' {
+            continue;
+        } else {
+            return Err(InputError::BadEncoding(format!(
+                "--{name}: not a hex digit {c:?} at position {pos}"
+            )));
+        }
+    }
+    if digits.is_empty() {
+        return Err(InputError::BadEncoding(format!("--{name}: empty value")));
+    }
+    if digits.len() % 2 != 0 {
+        return Err(InputError::BadEncoding(format!(
+            "--{name}: odd number of hex digits ({})",
+            digits.len()
+        )));
+    }
+    hex::decode(digits.as_slice()).map_err(|e| InputError::BadEncoding(format!("--{name}: {e}")))
+}
+
+/// A secret's hex text as read from a file or standard input (`@FILE` or `-`): UTF-8, every
+/// whitespace ignored, then [`decode_hex`]. Every buffer holding the secret is zeroized.
+///
+/// # Errors
+/// [`InputError::BadEncoding`] naming the option; never the secret's value.
+pub fn decode_secret_hex(
+    name: &str,
+    raw: &[u8],
+) -> Result<zeroize::Zeroizing<Vec<u8>>, InputError> {
+    let text = core::str::from_utf8(raw)
+        .map_err(|_| InputError::BadEncoding(format!("--{name}: not hex text")))?;
+    let digits: zeroize::Zeroizing<String> =
+        zeroize::Zeroizing::new(text.split_whitespace().collect());
+    Ok(zeroize::Zeroizing::new(decode_hex(name, &digits)?))
+}
+
+/// A MIKEY message as given to a command: raw octets, or hex text, or base64 text (optionally
+/// after `a=key-mgmt:mikey `, as in an SDP line). A raw MIKEY message starts with the version
+/// octet 0x01, so it is never mistaken for text. Text of white space alone (or the SDP prefix
+/// alone) decodes to no octets, which the MIKEY parser then refuses as an empty message.
+///
+/// # Errors
+/// [`InputError::BadEncoding`] for empty input, an odd number of hex digits, or text that is
+/// neither hex nor base64.
+pub fn decode_message(raw: &[u8]) -> Result<Vec<u8>, InputError> {
+    use base64::Engine as _;
+    let bad = |why: String| InputError::BadEncoding(why);
+    let is_text = !raw.is_empty()
+        && raw
+            .iter()
+            .all(|&b| b.is_ascii_graphic() || b.is_ascii_whitespace());
+    if !is_text {
+        if raw.is_empty() {
+            return Err(bad("empty input".into()));
+        }
+        return Ok(raw.to_vec());
+    }
+    let text = String::from_utf8_lossy(raw);
+    let mut t = text.trim();
+    for prefix in ["a=key-mgmt:mikey", "key-mgmt:mikey", "mikey"] {
+        if let Some(rest) = t.strip_prefix(prefix) {
+            t = rest.trim_start();
+            break;
+        }
+    }
+    let compact: String = t.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let hex_body = compact
+        .strip_prefix("0x")
+        .or_else(|| compact.strip_prefix("0X"))
+        .unwrap_or(&compact);
+    if !hex_body.is_empty() && hex_body.chars().all(|c| c.is_ascii_hexdigit()) {
+        if !hex_body.len().is_multiple_of(2) {
+            return Err(bad(format!(
+                "hex input has an odd number of digits ({})",
+                hex_body.len()
+            )));
+        }
+        return hex::decode(hex_body).map_err(|e| bad(format!("bad hex input: {e}")));
+    }
+    let engine = base64::engine::GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        base64::engine::GeneralPurposeConfig::new()
+            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+    );
+    engine.decode(compact.as_bytes()).map_err(|e| {
+        bad(format!(
+            "input is neither a raw message, hex nor base64: {e}"
+        ))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn message_and_hex_readers() {
+        let raw = [1u8, 0, 26, 0];
+        assert_eq!(decode_message(&raw).unwrap(), raw);
+        assert_eq!(decode_message(b"0x0100 1a00").unwrap(), raw);
+        assert_eq!(decode_message(b"a=key-mgmt:mikey AQAaAA==").unwrap(), raw);
+        assert_eq!(decode_message(b"AQAaAA").unwrap(), raw);
+        assert!(decode_message(b"").is_err());
+        // White space (or the SDP prefix) alone: no octets, for the parser to refuse.
+        for blank in [&b"\x0c"[..], b" \n\t", b"mikey ", b"a=key-mgmt:mikey"] {
+            assert_eq!(decode_message(blank).unwrap(), b"", "{blank:?}");
+        }
+        assert!(
+            decode_message(b"abc")
+                .unwrap_err()
+                .to_string()
+                .contains("odd")
+        );
+        assert_eq!(
+            decode_hex("k", "0x0A:bc_01 ff").unwrap(),
+            [10, 0xbc, 1, 0xff]
+        );
+        for (bad, why) in [("", "empty"), ("abc", "odd"), ("0g", "position 1")] {
+            let e = decode_hex("k", bad).unwrap_err().to_string();
+            assert!(e.starts_with("--k: ") && e.contains(why), "{e}");
+        }
+        assert_eq!(
+            *decode_secret_hex("s", b"00 11\n22\t33\n").unwrap(),
+            [0, 0x11, 0x22, 0x33]
+        );
+        assert!(
+            decode_secret_hex("s", b"\xff")
+                .unwrap_err()
+                .to_string()
+                .contains("not hex text")
+        );
+    }
 
     #[test]
     fn bounded_read_stops_at_the_cap() {
@@ -485,9 +644,19 @@ mod tests {
             "0x",
             "0x1FFFFFFFF",
             "ntp:99999999999",
+            // Before 1970 (found by fuzz/fuzz_targets/input.rs: these printed as 1970-01-01).
+            "ntp:0",
+            "0X0ECA5180",
+            "ntp:2208988799",
+            "1969-12-31T23:59:59Z",
         ] {
             let e = parse_time("time", bad).unwrap_err().to_string();
             assert!(e.starts_with("--time: "), "{bad}: {e}");
+        }
+        // Every accepted NTP time prints to RFC 3339 text that reads back to it.
+        for t in [NTP_UNIX_OFFSET, NTP_UNIX_OFFSET + 1, u64::from(u32::MAX)] {
+            assert_eq!(parse_time("time", &format!("ntp:{t}")).unwrap(), t);
+            assert_eq!(parse_time("time", &rfc3339(t)).unwrap(), t);
         }
     }
 

@@ -55,6 +55,7 @@ fn cmd(args: &[String]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_mikey-sakke"));
     c.args(args)
         .env("MIKEY_SAKKE_PASSPHRASE", PASS)
+        .env("XDG_DATA_HOME", common::fresh_state_home())
         .stdin(Stdio::null());
     c
 }

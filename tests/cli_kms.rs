@@ -2,6 +2,8 @@
 //! -> distribute -> receive; failures; SIGKILL in the middle of a provisioning batch.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
@@ -463,4 +465,248 @@ fn group_managers_and_the_certificate_cache() {
     let cert = mikey_sakke::annex_d::KmsCertificate::from_xml(&certs[0].xml).unwrap();
     assert_eq!(cert.kms_uri, "kms.other.org");
     assert_eq!(cert.role, Some(mikey_sakke::annex_d::Role::External));
+}
+
+/// The `key = HEX` value of a command's output.
+fn value<'a>(out: &'a str, name: &str) -> &'a str {
+    common::text_value(out, name)
+}
+
+#[test]
+fn client_state_send_and_receive_across_runs_and_domains() {
+    let t = Tmp::new("client");
+    let (a_db, b_db, a_cert, b_cert, a_keys, b_keys) = (
+        t.path("a.db"),
+        t.path("b.db"),
+        t.path("a-cert.xml"),
+        t.path("b-cert.xml"),
+        t.path("a-keys"),
+        t.path("b-keys"),
+    );
+    for (db, uri, cert, keys, users) in [
+        (
+            &a_db,
+            "kms.a.example.org",
+            &a_cert,
+            &a_keys,
+            &[
+                "sip:alice@a.example.org",
+                "sip:bob@a.example.org",
+                "sip:gms@a.example.org",
+            ][..],
+        ),
+        (
+            &b_db,
+            "kms.b.example.org",
+            &b_cert,
+            &b_keys,
+            &["sip:carol@b.example.org"][..],
+        ),
+    ] {
+        ok(&["kms", "init", "--store", s(db), "--kms-uri", uri]);
+        std::fs::write(cert, ok(&["kms", "certificate", "--store", s(db)])).unwrap();
+        std::fs::create_dir(keys).unwrap();
+        let mut args = vec!["kms", "provision", "--store", s(db), "--out", s(keys)];
+        for u in users {
+            args.extend(["--user", u]);
+        }
+        ok(&args);
+    }
+    let keys_of = |dir: &Path, who: &str| dir.join(format!("sip%3A{who}.xml"));
+    let (alice, bob, gms, carol) = (
+        keys_of(&a_keys, "alice%40a.example.org"),
+        keys_of(&a_keys, "bob%40a.example.org"),
+        keys_of(&a_keys, "gms%40a.example.org"),
+        keys_of(&b_keys, "carol%40b.example.org"),
+    );
+    let state = t.path("bob-state");
+    let receive = |cert: &Path, keys: &Path, msg: &Path, extra: &[&str]| {
+        let mut a = vec![
+            "ue",
+            "receive",
+            "--cert",
+            s(cert),
+            "--keys",
+            s(keys),
+            "--message",
+            s(msg),
+        ];
+        if !extra.contains(&"--no-state") {
+            a.extend(["--state", s(&state)]);
+        }
+        a.extend_from_slice(extra);
+        run(&a)
+    };
+    let stdout = |o: &Output| {
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8(o.stdout.clone()).unwrap()
+    };
+
+    // alice sends (her KMS a)
+    let send = |kind: &str, to: &str, out: &Path, extra: &[&str]| {
+        let mut a = vec![
+            "ue",
+            "send",
+            "--type",
+            kind,
+            "--to",
+            to,
+            "--cert",
+            s(&a_cert),
+            "--keys",
+            s(&alice),
+            "--out",
+            s(out),
+        ];
+        a.extend_from_slice(extra);
+        ok(&a)
+    };
+    // PCK alice -> bob, same KMS: bob gets the key printed with --show-key.
+    let pck = t.path("pck.mikey");
+    let sent = send("pck", "sip:bob@a.example.org", &pck, &["--show-key"]);
+    assert_eq!(value(&sent, "key_type"), "PCK");
+    let got = stdout(&receive(&a_cert, &bob, &pck, &[]));
+    assert_eq!(value(&got, "key"), value(&sent, "key"));
+    assert_eq!(value(&got, "key_id"), value(&sent, "key_id"));
+    assert_eq!(value(&got, "csb_id"), value(&sent, "key_id"));
+    assert_eq!(value(&got, "key_type"), "PCK");
+    assert_eq!(value(&got, "cs_id"), "0");
+    // The next run with the same state refuses it, and the (r, q - s) copy too.
+    fails(&receive(&a_cert, &bob, &pck, &[]), "replayed message");
+    let altered = t.path("pck-altered.mikey");
+    std::fs::write(
+        &altered,
+        common::with_negated_s(&std::fs::read(&pck).unwrap()),
+    )
+    .unwrap();
+    fails(&receive(&a_cert, &bob, &altered, &[]), "replayed message");
+    // A fresh state accepts the copy (a high s is not refused) ...
+    let fresh = t.path("fresh-state");
+    let got = stdout(&run(&[
+        "ue",
+        "receive",
+        "--cert",
+        s(&a_cert),
+        "--keys",
+        s(&bob),
+        "--message",
+        s(&altered),
+        "--state",
+        s(&fresh),
+    ]));
+    assert_eq!(value(&got, "key"), value(&sent, "key"));
+    // ... and without --show-key the key is not printed.
+    let sent2 = send("pck", "sip:bob@a.example.org", &pck, &[]);
+    assert!(
+        !sent2.contains("\nkey = ") && !sent2.starts_with("key = "),
+        "{sent2}"
+    );
+    // The wrong peer: alice and carol cannot open bob's message.
+    fails(
+        &receive(&a_cert, &alice, &pck, &["--no-state"]),
+        "another receiver",
+    );
+    fails(
+        &receive(&b_cert, &carol, &pck, &["--no-state"]),
+        "message rejected",
+    );
+    // A named peer profile receives a fresh message; an unknown one is refused.
+    stdout(&receive(&a_cert, &bob, &pck, &["--profile", "streamwide"]));
+    let o = receive(&a_cert, &bob, &pck, &["--profile", "nobody"]);
+    assert_ne!(o.status.code(), Some(0));
+
+    // CSK alice (KMS a) -> carol (KMS b): carol needs KMS a's certificate to verify.
+    let csk = t.path("csk.mikey");
+    let sent = send(
+        "csk",
+        "sip:carol@b.example.org",
+        &csk,
+        &["--peer-cert", s(&b_cert), "--show-key"],
+    );
+    fails(
+        &receive(&b_cert, &carol, &csk, &["--no-state"]),
+        "ECCSI signature verification failed",
+    );
+    let got = stdout(&receive(
+        &b_cert,
+        &carol,
+        &csk,
+        &["--peer-cert", s(&a_cert), "--no-state"],
+    ));
+    assert_eq!(value(&got, "key"), value(&sent, "key"));
+    assert_eq!(value(&got, "key_type"), "CSK");
+    assert_eq!(value(&got, "cs_id"), "6");
+    // Sent without --peer-cert, it is encapsulated to carol under KMS a: carol cannot open it.
+    send("csk", "sip:carol@b.example.org", &csk, &[]);
+    assert_ne!(
+        receive(
+            &b_cert,
+            &carol,
+            &csk,
+            &["--peer-cert", s(&a_cert), "--no-state"]
+        )
+        .status
+        .code(),
+        Some(0)
+    );
+
+    // The last GMK of a group is kept in the state, 0600.
+    let out = t.path("gmk");
+    std::fs::write(t.path("members.txt"), "sip:bob@a.example.org\n").unwrap();
+    let dist = ok(&[
+        "gms",
+        "distribute",
+        "--cert",
+        s(&a_cert),
+        "--keys",
+        s(&gms),
+        "--group-id",
+        "sip:g@a.example.org",
+        "--members",
+        s(&t.path("members.txt")),
+        "--out",
+        s(&out),
+    ]);
+    let gmk = out.join("sip%3Abob%40a.example.org.mikey");
+    let got = stdout(&receive(&a_cert, &bob, &gmk, &[]));
+    assert_eq!(value(&got, "key_id"), value(&dist, "gmk_id"));
+    {
+        let st = mikey_sakke::ue::state::ClientState::open(&state).unwrap();
+        let e = st.group_key("sip:g@a.example.org").unwrap();
+        assert_eq!(
+            hex::encode_upper(e.gmk_id.to_bytes()),
+            value(&dist, "gmk_id")
+        );
+        assert_eq!(hex::encode_upper(e.gmk.as_bytes()), value(&got, "key"));
+        assert!(st.replay().len() >= 3);
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&state), 0o700);
+        for f in ["replay-cache", "group-keys", "lock"] {
+            assert_eq!(mode(&state.join(f)), 0o600, "{f}");
+        }
+    }
+    fails(&receive(&a_cert, &bob, &gmk, &[]), "replayed message");
+
+    // Times out of range; a corrupt state file is a clear error, and is left alone.
+    for now in ["2099-01-01T00:00:00Z", "ntp:4294967296"] {
+        let o = receive(&a_cert, &bob, &pck, &["--now", now]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{err}");
+        assert!(err.contains("--now"), "{err}");
+    }
+    std::fs::write(state.join("replay-cache"), b"MSRC\x07garbage").unwrap();
+    fails(&receive(&a_cert, &bob, &pck, &[]), "replay-cache");
+    assert_eq!(
+        std::fs::read(state.join("replay-cache")).unwrap(),
+        b"MSRC\x07garbage"
+    );
 }

@@ -1,6 +1,8 @@
 //! `mikey-sakke mikey receive` on the published GMK message, and its failures.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
@@ -32,23 +34,23 @@ fn receive(extra: &[&str], message: &str) -> Output {
         &kpak,
         "--uid",
         &uid,
-        "--rsk",
-        &rsk,
     ];
+    if !extra.contains(&"--rsk") {
+        args.extend(["--rsk", &rsk]);
+    }
     args.extend_from_slice(extra);
     let mut child = Command::new(env!("CARGO_BIN_EXE_mikey-sakke"))
         .args(&args)
+        .env("XDG_DATA_HOME", common::fresh_state_home())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(message.as_bytes())
-        .unwrap();
+    // A command refused before it reads its input (a usage error) closes the pipe.
+    if let Err(e) = child.stdin.take().unwrap().write_all(message.as_bytes()) {
+        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "{e}");
+    }
     child.wait_with_output().unwrap()
 }
 
@@ -118,4 +120,35 @@ fn failures_are_one_line() {
         "cannot be used with",
     );
     assert_one_line_error(&receive(&["--now", "yesterday"], &msg), "--now");
+}
+
+#[test]
+fn the_state_refuses_a_replay_in_a_later_run_and_the_rsk_comes_from_a_file() {
+    let home = common::fresh_state_home();
+    let state = home.join("state");
+    let rsk = home.join("rsk.hex");
+    std::fs::write(&rsk, format!("{}\n", v("alice_UserDecryptKey"))).unwrap();
+    let rsk_arg = format!("@{}", rsk.display());
+    let msg = v("gmk_I_MESSAGE_b64");
+    let run = |extra: &[&str]| {
+        let mut args = vec!["--now", "0xEC898DA8", "--state", state.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        receive(&args, &msg)
+    };
+    let first = run(&["--rsk", &rsk_arg]);
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&first.stdout)
+            .contains(&format!("key = {}\n", v("gmk_GMK").to_uppercase()))
+    );
+    assert_one_line_error(&run(&[]), "replayed message");
+    // --no-state keeps nothing: the recorded message is accepted again.
+    let o = receive(&["--now", "0xEC898DA8", "--no-state"], &msg);
+    assert_eq!(o.status.code(), Some(0));
+    assert_one_line_error(&run(&["--no-state"]), "cannot be used with");
 }

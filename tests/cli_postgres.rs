@@ -4,6 +4,7 @@
 //! user at once get one key set; migrate, and clear errors.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
 #[path = "common/pg.rs"]
 mod pg;
 

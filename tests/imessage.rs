@@ -6,7 +6,7 @@
 mod common;
 
 use base64::Engine;
-use common::{MCX, get, parse};
+use common::{MCX, get, parse, with_negated_s};
 use mikey_sakke::eccsi::{KmsKeyPair, Kpak, Pvt, SigningKey, Ssk};
 use mikey_sakke::mcx::imessage::{
     self, Initiator, KeyKind, KeyParamsSpec, MessageSpec, ReceiveError, Receiver, ReplayCache,
@@ -358,25 +358,6 @@ fn built_messages_round_trip() {
         gmk
     );
     let _ = (Ssk::from_bytes(&[1]), Pvt::from_bytes(&[0]));
-}
-
-/// The copy of a message whose ECCSI signature `(r, s)` was changed into `(r, q - s)`: anyone
-/// can make it, and it verifies (RFC 6507 does not fix the sign of `s`).
-fn with_negated_s(msg: &[u8]) -> Vec<u8> {
-    use num_bigint::BigUint;
-    let q = BigUint::parse_bytes(
-        b"FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551",
-        16,
-    )
-    .unwrap();
-    let at = msg.len() - mikey_sakke::eccsi::SIGNATURE_LEN + 32;
-    let s = BigUint::from_bytes_be(&msg[at..at + 32]);
-    let neg = (&q - s).to_bytes_be();
-    let mut out = msg.to_vec();
-    out[at..at + 32].fill(0);
-    out[at + 32 - neg.len()..at + 32].copy_from_slice(&neg);
-    assert_ne!(out, msg);
-    out
 }
 
 #[test]

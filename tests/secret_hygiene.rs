@@ -710,6 +710,7 @@ fn cli(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_mikey-sakke"))
         .args(args)
         .env("MIKEY_SAKKE_PASSPHRASE", PASS)
+        .env("XDG_DATA_HOME", common::fresh_state_home())
         .stdin(Stdio::null())
         .output()
         .unwrap()

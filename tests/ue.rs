@@ -6,7 +6,7 @@
 mod common;
 
 use base64::Engine;
-use common::{MCX, get, parse};
+use common::{MCX, get, parse, with_negated_s};
 use mikey_sakke::annex_d::{KmsCertificate, KmsKeyProv, KmsKeySet, KmsMessage, KmsResponse};
 use mikey_sakke::eccsi::{Kpak, Pvt, Ssk};
 use mikey_sakke::mcx::imessage::TimeCheck;
@@ -118,24 +118,6 @@ fn key_sets_for_the_wrong_period_or_user_are_refused() {
         load(&cert, &swapped),
         Err(ClientError::InvalidKeySet(236))
     ));
-}
-
-/// The copy of a message whose ECCSI signature `(r, s)` was changed into `(r, q - s)`.
-fn with_negated_s(msg: &[u8]) -> Vec<u8> {
-    use num_bigint::BigUint;
-    let q = BigUint::parse_bytes(
-        b"FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551",
-        16,
-    )
-    .unwrap();
-    let at = msg.len() - mikey_sakke::eccsi::SIGNATURE_LEN + 32;
-    let s = BigUint::from_bytes_be(&msg[at..at + 32]);
-    let neg = (&q - s).to_bytes_be();
-    let mut out = msg.to_vec();
-    out[at..at + 32].fill(0);
-    out[at + 32 - neg.len()..at + 32].copy_from_slice(&neg);
-    assert_ne!(out, msg);
-    out
 }
 
 #[test]

@@ -1,11 +1,10 @@
 //! `mikey-sakke mikey ...`: MIKEY messages (RFC 3830, RFC 6043, RFC 6509).
 
-use std::io::Read as _;
-
-use base64::Engine as _;
+use mikey_sakke::mcx::imessage::{Compat, ReceivedKey, ReplayCache, TimeCheck};
 use mikey_sakke::mikey::{self, SignCoverage};
+use mikey_sakke::ue::state::ClientState;
 
-use super::{CliError, Output};
+use super::{CliError, Output, claim_stdin};
 
 /// MIKEY message tools.
 #[derive(clap::Subcommand, Debug)]
@@ -24,7 +23,7 @@ pub enum MikeyCommand {
     /// Checks, in order: timestamp window and replay, addressing, the ECCSI signature (before
     /// any SAKKE work), SAKKE decapsulation, key identifiers and key parameters. Prints the key,
     /// its identifiers and the derived SRTP master key and salt.
-    Receive(ReceiveArgs),
+    Receive(Box<ReceiveArgs>),
 }
 
 /// Arguments of `mikey receive`.
@@ -42,8 +41,9 @@ pub struct ReceiveArgs {
     /// Your 32-octet UID for the key period of the message.
     #[arg(long, value_name = "HEX")]
     uid: String,
-    /// Your SAKKE RSK, 257 octets in hex (validated before use).
-    #[arg(long, value_name = "HEX")]
+    /// Your SAKKE RSK, 257 octets in hex (validated before use): @FILE (hex in a file), -
+    /// (hex on standard input), or HEX (tests only: visible to other local users).
+    #[arg(long, value_name = "@FILE|-|HEX")]
     rsk: String,
     /// Your MC service ID (URI), to check the GMK-ID against the GUK-ID of a GMK message.
     #[arg(long, value_name = "URI")]
@@ -60,15 +60,116 @@ pub struct ReceiveArgs {
     /// Allowed clock skew in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 300)]
     max_skew: u64,
+    #[command(flatten)]
+    interop: InteropArgs,
+    #[command(flatten)]
+    state: StateArgs,
+}
+
+/// The interoperability options of `mikey receive` and `ue receive`: each relaxes one check
+/// for deployed peers that deviate from the specifications (the signature or SAKKE's TEST == R
+/// check still authenticates the result).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct InteropArgs {
+    /// Turn on what one deployed peer needs: rfc (nothing), streamwide (--compat-minimal-w
+    /// --compat-legacy-key-params), alea or softil (--compat-signature). Combines with the
+    /// options below.
+    #[arg(long, value_name = "NAME", value_parser = profile_names())]
+    pub profile: Option<String>,
     /// Also accept signatures that exclude the two SIGN header octets (some deployed peers).
     #[arg(long)]
-    compat_signature: bool,
+    pub compat_signature: bool,
     /// Retry decapsulation with g^r hashed in minimal length (some deployed peers).
     #[arg(long)]
-    compat_minimal_w: bool,
+    pub compat_minimal_w: bool,
     /// Accept the legacy clear key-parameters format of old deployed senders.
     #[arg(long)]
-    compat_legacy_key_params: bool,
+    pub compat_legacy_key_params: bool,
+}
+
+fn profile_names() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(
+        mikey_sakke::mcx::imessage::PEER_PROFILES
+            .iter()
+            .map(|p| clap::builder::PossibleValue::new(p.name).help(p.why)),
+    )
+}
+
+impl InteropArgs {
+    /// The options: the profile's, with the single options added.
+    pub fn compat(&self) -> Compat {
+        let own = Compat {
+            signature: self.compat_signature,
+            minimal_w: self.compat_minimal_w,
+            legacy_key_params: self.compat_legacy_key_params,
+        };
+        self.profile
+            .as_deref()
+            .and_then(Compat::profile)
+            .unwrap_or_default()
+            .union(own)
+    }
+}
+
+/// Where `mikey receive` and `ue receive` keep their state between runs.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct StateArgs {
+    /// The client state directory: a bounded replay cache kept between runs (a message seen
+    /// before is refused, also with its signature altered) and the last GMK of each group
+    /// (secret: files of mode 0600, not sealed). Default: $XDG_DATA_HOME/mikey-sakke, else
+    /// ~/.local/share/mikey-sakke.
+    #[arg(long, value_name = "DIR", conflicts_with = "no_state")]
+    pub state: Option<std::path::PathBuf>,
+    /// Keep no state: only replays within this run are refused (for recorded messages).
+    #[arg(long)]
+    pub no_state: bool,
+}
+
+impl StateArgs {
+    /// Opens the state directory (locked until dropped), or `None` with `--no-state`.
+    ///
+    /// # Errors
+    /// Without a directory to use, or when it cannot be opened or a file is corrupt.
+    pub fn open(&self) -> Result<Option<ClientState>, CliError> {
+        if self.no_state {
+            return Ok(None);
+        }
+        let dir = match &self.state {
+            Some(d) => d.clone(),
+            None => mikey_sakke::ue::state::default_dir().ok_or_else(|| {
+                CliError::new(
+                    "no client state directory: set HOME or XDG_DATA_HOME, or give --state DIR                      or --no-state",
+                )
+            })?,
+        };
+        ClientState::open(&dir)
+            .map(Some)
+            .map_err(|e| CliError(e.to_string()))
+    }
+}
+
+/// Runs one receive with the replay cache of `state` (or a cache for this run only), then
+/// keeps a received GMK as its group's last one and saves the state before anything is
+/// printed. A receive error comes first; then a save error.
+///
+/// # Errors
+/// The receive's error, else the state's.
+pub fn receive_with_state<E: std::fmt::Display>(
+    state: Option<ClientState>,
+    time: TimeCheck,
+    receive: impl FnOnce(&mut ReplayCache) -> Result<ReceivedKey, E>,
+) -> Result<ReceivedKey, CliError> {
+    let Some(mut state) = state else {
+        return receive(&mut ReplayCache::new(1)).map_err(|e| CliError(e.to_string()));
+    };
+    let got = receive(state.replay_mut());
+    if let Ok(k) = &got {
+        state.record_group_key(k);
+    }
+    let saved = state.save(time);
+    let got = got.map_err(|e| CliError(e.to_string()))?;
+    saved.map_err(|e| CliError(e.to_string()))?;
+    Ok(got)
 }
 
 /// Runs one `mikey` subcommand.
@@ -116,7 +217,7 @@ fn fixed<const N: usize>(name: &str, hex: &str) -> Result<[u8; N], CliError> {
 
 fn receive(a: &ReceiveArgs) -> Result<Output, CliError> {
     use mikey_sakke::eccsi::Kpak;
-    use mikey_sakke::mcx::imessage::{self, Receiver, ReplayCache, TimeCheck};
+    use mikey_sakke::mcx::imessage::{self, Receiver};
     use mikey_sakke::sakke::{KmsPublicKey, PreparedReceiver, ReceiverSecretKey};
 
     let octets = decode_input(&read_input(&a.message)?)?;
@@ -125,7 +226,7 @@ fn receive(a: &ReceiveArgs) -> Result<Output, CliError> {
     let kpak = Kpak::from_bytes(&super::parse_hex("kpak", &a.kpak)?)
         .map_err(|e| CliError(format!("--kpak: {e}")))?;
     let uid: [u8; 32] = fixed("uid", &a.uid)?;
-    let rsk_bytes = zeroize::Zeroizing::new(super::parse_hex("rsk", &a.rsk)?);
+    let rsk_bytes = super::secret_hex("rsk", &a.rsk)?;
     let rsk =
         ReceiverSecretKey::from_bytes(&rsk_bytes).map_err(|e| CliError(format!("--rsk: {e}")))?;
     let prepared = PreparedReceiver::new(&z, &uid, &rsk).map_err(|_| {
@@ -148,6 +249,7 @@ fn receive(a: &ReceiveArgs) -> Result<Output, CliError> {
             max_skew: a.max_skew,
         }
     };
+    let compat = a.interop.compat();
     let receiver = Receiver {
         uid: &uid,
         user_uri: a.user_uri.as_deref().map(str::as_bytes),
@@ -156,17 +258,20 @@ fn receive(a: &ReceiveArgs) -> Result<Output, CliError> {
         kpak: &kpak,
         key_period: None,
         expected_initiator: initiator.as_ref(),
-        compat_signature: a.compat_signature,
-        compat_minimal_w: a.compat_minimal_w,
-        compat_legacy_key_params: a.compat_legacy_key_params,
+        compat_signature: compat.signature,
+        compat_minimal_w: compat.minimal_w,
+        compat_legacy_key_params: compat.legacy_key_params,
     };
-    let got = imessage::receive(&receiver, time, Some(&mut ReplayCache::new(1)), &octets)
-        .map_err(|e| CliError(format!("message rejected: {e}")))?;
+    let state = a.state.open()?;
+    let got = receive_with_state(state, time, |replay| {
+        imessage::receive(&receiver, time, Some(replay), &octets)
+            .map_err(|e| format!("message rejected: {e}"))
+    })?;
     Ok(received_output(&got))
 }
 
 /// The `name = value` lines describing a received key (shared with `ue receive`).
-pub fn received_output(got: &mikey_sakke::mcx::imessage::ReceivedKey) -> Output {
+pub fn received_output(got: &ReceivedKey) -> Output {
     let mut out = Output::new()
         .hex("key", got.key.as_bytes())
         .hex("key_id", &got.key_id.to_bytes())
@@ -219,63 +324,19 @@ pub fn read_message(path: &str) -> Result<Vec<u8>, CliError> {
     decode_input(&read_input(path)?)
 }
 
+/// Reads a message input (a file, or `-` for standard input) with the cap of a MIKEY message.
 fn read_input(path: &str) -> Result<Vec<u8>, CliError> {
-    let mut buf = Vec::new();
+    use mikey_sakke::input::{caps, read_bounded};
     if path == "-" {
-        std::io::stdin()
-            .read_to_end(&mut buf)
-            .map_err(|e| CliError(format!("cannot read standard input: {e}")))?;
-    } else {
-        buf = std::fs::read(path).map_err(|e| CliError(format!("cannot read {path}: {e}")))?;
+        claim_stdin("message")?;
     }
-    Ok(buf)
+    read_bounded(std::path::Path::new(path), caps::MIKEY_MESSAGE)
+        .map_err(|e| CliError(e.to_string()))
 }
 
-/// Raw octets, or hex text, or base64 text (optionally after `a=key-mgmt:mikey `). A raw
-/// MIKEY message starts with the version octet 0x01, so it is never mistaken for text.
+/// Raw octets, or hex text, or base64 text ([`mikey_sakke::input::decode_message`]).
 fn decode_input(raw: &[u8]) -> Result<Vec<u8>, CliError> {
-    let is_text = !raw.is_empty()
-        && raw
-            .iter()
-            .all(|&b| b.is_ascii_graphic() || b.is_ascii_whitespace());
-    if !is_text {
-        if raw.is_empty() {
-            return Err(CliError::new("empty input"));
-        }
-        return Ok(raw.to_vec());
-    }
-    let text = String::from_utf8_lossy(raw);
-    let mut t = text.trim();
-    for prefix in ["a=key-mgmt:mikey", "key-mgmt:mikey", "mikey"] {
-        if let Some(rest) = t.strip_prefix(prefix) {
-            t = rest.trim_start();
-            break;
-        }
-    }
-    let compact: String = t.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    let hex_body = compact
-        .strip_prefix("0x")
-        .or_else(|| compact.strip_prefix("0X"))
-        .unwrap_or(&compact);
-    if !hex_body.is_empty() && hex_body.chars().all(|c| c.is_ascii_hexdigit()) {
-        if !hex_body.len().is_multiple_of(2) {
-            return Err(CliError(format!(
-                "hex input has an odd number of digits ({})",
-                hex_body.len()
-            )));
-        }
-        return hex::decode(hex_body).map_err(|e| CliError(format!("bad hex input: {e}")));
-    }
-    let engine = base64::engine::GeneralPurpose::new(
-        &base64::alphabet::STANDARD,
-        base64::engine::GeneralPurposeConfig::new()
-            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
-    );
-    engine.decode(compact.as_bytes()).map_err(|e| {
-        CliError(format!(
-            "input is neither a raw message, hex nor base64: {e}"
-        ))
-    })
+    mikey_sakke::input::decode_message(raw).map_err(|e| CliError(e.to_string()))
 }
 
 /// Octets per line of the hex column.

@@ -107,39 +107,13 @@ impl Output {
     }
 }
 
-/// Parses a hex argument (upper or lower case, optional `0x`, spaces and colons ignored).
+/// Parses a hex argument ([`mikey_sakke::input::decode_hex`]).
 ///
 /// # Errors
 /// A message naming the argument, and the offending position for a non-hex character or an odd
 /// number of digits.
 pub fn parse_hex(name: &str, s: &str) -> Result<Vec<u8>, CliError> {
-    let trimmed = s.trim();
-    let body = trimmed
-        .strip_prefix("0x")
-        .or_else(|| trimmed.strip_prefix("0X"))
-        .unwrap_or(trimmed);
-    let mut digits = Vec::with_capacity(body.len());
-    for (pos, c) in body.char_indices() {
-        if c.is_ascii_hexdigit() {
-            digits.push(c as u8);
-        } else if c == ' ' || c == ':' || c == '_' {
-            continue;
-        } else {
-            return Err(CliError(format!(
-                "--{name}: not a hex digit {c:?} at position {pos}"
-            )));
-        }
-    }
-    if digits.is_empty() {
-        return Err(CliError(format!("--{name}: empty value")));
-    }
-    if digits.len() % 2 != 0 {
-        return Err(CliError(format!(
-            "--{name}: odd number of hex digits ({})",
-            digits.len()
-        )));
-    }
-    hex::decode(&digits).map_err(|e| CliError(format!("--{name}: {e}")))
+    mikey_sakke::input::decode_hex(name, s).map_err(|e| CliError(e.to_string()))
 }
 
 /// Whether an option has already read standard input (only one may).
@@ -153,11 +127,7 @@ static STDIN_TAKEN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBoo
 pub fn secret_hex(name: &str, arg: &str) -> Result<zeroize::Zeroizing<Vec<u8>>, CliError> {
     use mikey_sakke::input::{caps, read_bounded};
     let text = if arg == "-" {
-        if STDIN_TAKEN.swap(true, std::sync::atomic::Ordering::SeqCst) {
-            return Err(CliError(format!(
-                "--{name}: standard input is already read by another option"
-            )));
-        }
+        claim_stdin(name)?;
         Some(read_bounded(std::path::Path::new("-"), caps::KEY_TEXT))
     } else {
         arg.strip_prefix('@')
@@ -168,13 +138,22 @@ pub fn secret_hex(name: &str, arg: &str) -> Result<zeroize::Zeroizing<Vec<u8>>, 
         Some(read) => {
             let raw =
                 zeroize::Zeroizing::new(read.map_err(|e| CliError(format!("--{name}: {e}")))?);
-            let text = core::str::from_utf8(&raw)
-                .map_err(|_| CliError(format!("--{name}: not hex text")))?;
-            let digits: zeroize::Zeroizing<String> =
-                zeroize::Zeroizing::new(text.split_whitespace().collect());
-            Ok(zeroize::Zeroizing::new(parse_hex(name, &digits)?))
+            mikey_sakke::input::decode_secret_hex(name, &raw).map_err(|e| CliError(e.to_string()))
         }
     }
+}
+
+/// Claims standard input for the option `name`: only one option may read it.
+///
+/// # Errors
+/// When another option has read it already.
+pub fn claim_stdin(name: &str) -> Result<(), CliError> {
+    if STDIN_TAKEN.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        return Err(CliError(format!(
+            "--{name}: standard input is already read by another option"
+        )));
+    }
+    Ok(())
 }
 
 /// The operating system's random number generator, as an infallible `CryptoRng`.

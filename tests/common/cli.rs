@@ -5,6 +5,13 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+// one copy per including module by design (see state.rs)
+#[allow(clippy::duplicate_mod)]
+#[path = "state.rs"]
+mod state;
+#[allow(unused_imports)]
+pub use state::fresh_state_home;
+
 /// A fresh temporary directory, removed on drop.
 pub struct Tmp(pub PathBuf);
 
@@ -30,12 +37,14 @@ impl Drop for Tmp {
 }
 
 /// The `mikey-sakke` binary with `args`, the store passphrase `pass` in the environment (none:
-/// removed), no store from the environment, and no standard input.
+/// removed), no store from the environment, a fresh client-state directory and no standard
+/// input.
 pub fn bin(args: &[&str], pass: Option<&str>) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_mikey-sakke"));
     c.args(args)
         .env_remove("MIKEY_SAKKE_PASSPHRASE")
         .env_remove("MIKEY_SAKKE_STORE")
+        .env("XDG_DATA_HOME", fresh_state_home())
         .stdin(Stdio::null());
     if let Some(p) = pass {
         c.env("MIKEY_SAKKE_PASSPHRASE", p);

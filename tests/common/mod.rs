@@ -1,5 +1,5 @@
 //! Shared test helpers: the `name = hex` vector-file reader.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::collections::HashMap;
 
@@ -38,4 +38,30 @@ pub fn text_value<'a>(text: &'a str, k: &str) -> &'a str {
         .find(|(name, _)| name.trim() == k)
         .map(|(_, v)| v.trim())
         .unwrap_or_else(|| panic!("vector {k} missing"))
+}
+
+// one copy per including module by design (see state.rs)
+#[allow(clippy::duplicate_mod)]
+#[path = "state.rs"]
+mod state;
+#[allow(unused_imports)]
+pub use state::fresh_state_home;
+
+/// The copy of a message whose ECCSI signature `(r, s)` was changed into `(r, q - s)`: anyone
+/// can make it, and it verifies (RFC 6507 does not fix the sign of `s`).
+pub fn with_negated_s(msg: &[u8]) -> Vec<u8> {
+    use num_bigint::BigUint;
+    let q = BigUint::parse_bytes(
+        b"FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551",
+        16,
+    )
+    .unwrap();
+    let at = msg.len() - mikey_sakke::eccsi::SIGNATURE_LEN + 32;
+    let s = BigUint::from_bytes_be(&msg[at..at + 32]);
+    let neg = (&q - s).to_bytes_be();
+    let mut out = msg.to_vec();
+    out[at..at + 32].fill(0);
+    out[at + 32 - neg.len()..at + 32].copy_from_slice(&neg);
+    assert_ne!(out, msg);
+    out
 }

@@ -34,9 +34,17 @@ pub(crate) fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_mikey-sakke"));
     c.env("MIKEY_SAKKE_PASSPHRASE", PASS)
         .env_remove("MIKEY_SAKKE_STORE")
+        .env("XDG_DATA_HOME", fresh_state_home())
         .stdin(Stdio::null());
     c
 }
+
+// one copy per including module by design (see state.rs)
+#[allow(clippy::duplicate_mod)]
+#[path = "../common/state.rs"]
+mod state;
+#[allow(unused_imports)]
+pub(crate) use state::fresh_state_home;
 
 /// Where the store lives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -17,7 +17,7 @@
 //! # Passphrase change
 //! [`LifecycleStore::change_passphrase`] re-seals every sealed value (master secrets, issued
 //! RSKs and SSKs, the passphrase check) under a key derived from the new passphrase and a new
-//! salt, and writes the settings tag ([`super::settings`]) under the new key, all in ONE
+//! salt, and writes the settings tag (`store/settings.rs`) under the new key, all in ONE
 //! transaction: a failure or a crash at any point leaves the old passphrase
 //! working, a commit the new one.
 

@@ -36,6 +36,7 @@
 //! the key parameters are consistent.
 
 mod build;
+mod compat;
 mod receive;
 
 /// The timestamp check and the replay cache are the generic steps'.
@@ -44,6 +45,7 @@ pub use build::{
     BatchKeyParams, BatchKind, BatchSpec, BuildManyError, BuiltMessage, Members, build, build_many,
     build_with_encapsulation,
 };
+pub use compat::{Compat, PEER_PROFILES, PeerProfile};
 pub use receive::{ROLES, ReceiveError, ReceivedKey, Receiver, receive, receive_parsed};
 
 use super::key_id::KeyId;

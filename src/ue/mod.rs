@@ -3,12 +3,26 @@
 //! RFC 6507 s5.1.2), and receives MIKEY-SAKKE I_MESSAGEs with the key set of the message's key
 //! period. The message is parsed once: the client reads its key period from the parsed
 //! message and the MCX profile ([`imessage::receive_parsed`]) checks the same parse.
+//!
+//! * [`state`]: what a client keeps between runs (a bounded replay cache and the last GMK of
+//!   each group), in files of mode 0600 in a state directory;
+//! * [`Client::send`] ([`send`]): a signed PCK or CSK I_MESSAGE to one peer, of this KMS domain
+//!   or of another;
+//! * [`Client::trust_kms`]: the KMS certificates of other domains whose users may send to this
+//!   client (the message's IDRkmsi picks the KPAK that verifies its signature).
+
+pub mod send;
+pub mod state;
+
+pub use send::{PeerKey, PeerKeyKind};
 
 use crate::annex_d::{KmsCertificate, KmsKeySet};
 use crate::eccsi::{Kpak, SigningKey};
-use crate::mcx::imessage::{self, ReceiveError, ReceivedKey, Receiver, ReplayCache, TimeCheck};
+use crate::mcx::imessage::{
+    self, Compat, ReceiveError, ReceivedKey, Receiver, ReplayCache, TimeCheck,
+};
 use crate::mcx::uid::{KeyPeriods, Uid};
-use crate::mikey::{self, Payload, Timestamp};
+use crate::mikey::{self, IdRole, Payload, Timestamp};
 use crate::sakke::{KmsPublicKey, PreparedReceiver};
 
 /// Why a client could not load its keys or receive a message.
@@ -34,6 +48,18 @@ pub enum ClientError {
     NoKeySetForPeriod(u64),
     /// The message was rejected.
     Receive(ReceiveError),
+    /// The clock (NTP seconds) lies outside what the KMS certificate allows: before its
+    /// ValidFrom, after its ValidTo, or past the NTP era of MIKEY timestamps (2036-02-07).
+    ClockOutOfRange {
+        /// The clock, NTP seconds.
+        now: u64,
+        /// Why it is out of range.
+        why: &'static str,
+    },
+    /// A peer URI too long for a UID.
+    BadPeerUri,
+    /// Building the message failed.
+    Build(imessage::BuildMessageError),
 }
 
 impl core::fmt::Display for ClientError {
@@ -63,6 +89,11 @@ impl core::fmt::Display for ClientError {
                 "no key set for key period {p} (the period of the message)"
             ),
             Self::Receive(e) => write!(f, "message rejected: {e}"),
+            Self::ClockOutOfRange { now, why } => {
+                write!(f, "the time {} is {why}", crate::input::rfc3339(*now))
+            }
+            Self::BadPeerUri => f.write_str("the peer URI is too long for a UID"),
+            Self::Build(e) => write!(f, "{e}"),
         }
     }
 }
@@ -74,19 +105,33 @@ struct PeriodKeys {
     uid: Uid,
     user_uri: String,
     rsk: PreparedReceiver,
+    signer: SigningKey,
 }
 
 /// A client with validated keys.
 pub struct Client {
     kms: KmsPublicKey,
     kpak: Kpak,
+    kms_uri: String,
     periods: KeyPeriods,
+    /// ValidFrom and ValidTo of the certificate, NTP seconds, when given and readable.
+    valid: (Option<u64>, Option<u64>),
     keys: Vec<PeriodKeys>,
+    /// KPAKs of other KMS domains, by KMS URI.
+    trusted: Vec<(String, Kpak)>,
 }
 
-// Every RSK is held as a `PreparedReceiver`, which zeroizes its tables on drop; the KMS keys,
-// UIDs and URIs are public. (The SSKs are validated on load and not kept.)
+// Every RSK is held as a `PreparedReceiver` and every SSK as a `SigningKey`, both zeroizing
+// themselves on drop; the KMS keys, UIDs and URIs are public.
 impl zeroize::ZeroizeOnDrop for Client {}
+
+/// The last NTP second a MIKEY timestamp (64-bit NTP, era 0) can carry: 2036-02-07T06:28:15Z.
+pub const LAST_NTP_SECOND: u64 = u32::MAX as u64;
+
+/// A certificate time (`xs:dateTime`) as NTP seconds, if it reads as one.
+fn cert_time(t: Option<&String>) -> Option<u64> {
+    t.and_then(|v| crate::input::parse_time("ValidFrom", v).ok())
+}
 
 impl core::fmt::Debug for Client {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -133,20 +178,67 @@ impl Client {
                 .map_err(|_| ClientError::InvalidKeySet(p))?;
             let ssk = ks.ssk().map_err(|_| ClientError::InvalidKeySet(p))?;
             let pvt = ks.pvt().map_err(|_| ClientError::InvalidKeySet(p))?;
-            SigningKey::new(&kpak, &uid, ssk, &pvt).map_err(|_| ClientError::InvalidKeySet(p))?;
+            let signer = SigningKey::new(&kpak, &uid, ssk, &pvt)
+                .map_err(|_| ClientError::InvalidKeySet(p))?;
             keys.push(PeriodKeys {
                 period_no: p,
                 uid,
                 user_uri: ks.user_uri.clone(),
                 rsk,
+                signer,
             });
         }
         Ok(Self {
             kms,
             kpak,
+            kms_uri: cert.kms_uri.clone(),
             periods,
+            valid: (
+                cert_time(cert.valid_from.as_ref()),
+                cert_time(cert.valid_to.as_ref()),
+            ),
             keys,
+            trusted: Vec::new(),
         })
+    }
+
+    /// Trusts the KMS of another domain: a message whose IDRkmsi (6) names `cert`'s KMS URI
+    /// is verified with `cert`'s KPAK (its initiator's keys come from that KMS). A message
+    /// naming no KMS, this client's KMS or an unknown one is verified with this client's KPAK.
+    ///
+    /// # Errors
+    /// [`ClientError::BadCertificate`] if its KPAK does not decode.
+    pub fn trust_kms(&mut self, cert: &KmsCertificate) -> Result<(), ClientError> {
+        let kpak = cert
+            .kpak()
+            .map_err(|e| ClientError::BadCertificate(e.to_string()))?;
+        self.trusted.retain(|(u, _)| *u != cert.kms_uri);
+        self.trusted.push((cert.kms_uri.clone(), kpak));
+        Ok(())
+    }
+
+    /// The KMS URI of this client's certificate.
+    pub fn kms_uri(&self) -> &str {
+        &self.kms_uri
+    }
+
+    /// Checks a clock value (NTP seconds) against the certificate: not before its ValidFrom,
+    /// not after its ValidTo (each when present and readable as `xs:dateTime`), and not past
+    /// [`LAST_NTP_SECOND`].
+    ///
+    /// # Errors
+    /// [`ClientError::ClockOutOfRange`].
+    pub fn check_clock(&self, now: u64) -> Result<(), ClientError> {
+        let why = if self.valid.0.is_some_and(|from| now < from) {
+            "before the KMS certificate's ValidFrom"
+        } else if self.valid.1.is_some_and(|to| now > to) {
+            "after the KMS certificate's ValidTo"
+        } else if now > LAST_NTP_SECOND {
+            "past the last time a MIKEY timestamp can carry (2036-02-07T06:28:15Z)"
+        } else {
+            return Ok(());
+        };
+        Err(ClientError::ClockOutOfRange { now, why })
     }
 
     /// The key periods this client holds keys for.
@@ -168,6 +260,21 @@ impl Client {
         time: TimeCheck,
         replay: Option<&mut ReplayCache>,
     ) -> Result<ReceivedKey, ClientError> {
+        self.receive_with(message, time, replay, Compat::default())
+    }
+
+    /// [`Self::receive`] with interoperability options for a deployed peer ([`Compat`], or a
+    /// named set of them: [`Compat::profile`]).
+    ///
+    /// # Errors
+    /// As [`Self::receive`].
+    pub fn receive_with(
+        &self,
+        message: &[u8],
+        time: TimeCheck,
+        replay: Option<&mut ReplayCache>,
+        compat: Compat,
+    ) -> Result<ReceivedKey, ClientError> {
         let parsed =
             mikey::parse(message).map_err(|e| ClientError::Receive(ReceiveError::Malformed(e)))?;
         // The timestamp picks the key set; everything else is checked by the receiver.
@@ -188,17 +295,27 @@ impl Client {
             .iter()
             .find(|k| k.period_no == period)
             .ok_or(ClientError::NoKeySetForPeriod(period))?;
+        // The initiator's KMS (IDRkmsi) picks the KPAK; the signature check decides.
+        let kpak = parsed
+            .idr(IdRole::INITIATOR_KMS)
+            .and_then(|idr| {
+                self.trusted
+                    .iter()
+                    .find(|(uri, _)| uri.as_bytes() == idr.data)
+                    .map(|(_, k)| k)
+            })
+            .unwrap_or(&self.kpak);
         let receiver = Receiver {
             uid: &keys.uid,
             user_uri: Some(keys.user_uri.as_bytes()),
             kms_public_key: &self.kms,
             rsk: &keys.rsk,
-            kpak: &self.kpak,
+            kpak,
             key_period: Some((self.periods, keys.period_no)),
             expected_initiator: None,
-            compat_signature: false,
-            compat_minimal_w: false,
-            compat_legacy_key_params: false,
+            compat_signature: compat.signature,
+            compat_minimal_w: compat.minimal_w,
+            compat_legacy_key_params: compat.legacy_key_params,
         };
         imessage::receive_parsed(&receiver, time, replay, &parsed).map_err(ClientError::Receive)
     }
