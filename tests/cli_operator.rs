@@ -14,7 +14,7 @@ const PASS: &str = "operator-test-passphrase";
 #[path = "common/cli.rs"]
 mod cli;
 
-use cli::{Tmp as Dir, s};
+use cli::{Tmp as Dir, fails_with, s};
 
 fn run_env(args: &[&str], pass: Option<&str>) -> Output {
     cli::bin(args, pass).output().unwrap()
@@ -823,4 +823,491 @@ fn skip_invalid_schemes_and_ranges() {
     assert!(ok(&["kms", "init", "--help"]).contains("3600"));
     let h = ok(&["kms", "provision", "--help"]);
     assert!(h.contains("ten years") && h.contains("--skip-invalid") && h.contains("--schemes"));
+}
+
+/// A certificate file and a group manager's key sets, from a fresh store.
+fn gms_setup(d: &Dir) -> (PathBuf, PathBuf, PathBuf) {
+    let db = init(d);
+    let cert = d.path("cert.xml");
+    std::fs::write(&cert, ok(&["kms", "certificate", "--store", s(&db)])).unwrap();
+    let keys = d.path("gms.xml");
+    ok(&[
+        "kms",
+        "provision",
+        "--store",
+        s(&db),
+        "--user",
+        "sip:gms@c.org",
+        "--out",
+        s(&keys),
+    ]);
+    (db, cert, keys)
+}
+
+/// `gms distribute` of the members file `members` into `out`, with `extra` options.
+fn distribute(cert: &Path, keys: &Path, members: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut a = vec![
+        "gms",
+        "distribute",
+        "--cert",
+        s(cert),
+        "--keys",
+        s(keys),
+        "--group-id",
+        "sip:g@c.org",
+        "--members",
+        s(members),
+        "--out",
+        s(out),
+    ];
+    a.extend(extra);
+    run_env(&a, None)
+}
+
+#[test]
+fn gms_distribute_checks_its_members_file_and_the_files_in_the_way() {
+    let d = Dir::new("gms-list");
+    let (_db, cert, keys) = gms_setup(&d);
+    let members = d.path("members.txt");
+    std::fs::write(
+        &members,
+        "# group g\nsip:a@c.org\nhello world\nsip:a@c.org # again\ntel:+4412345\nmcptt:b@c.org\nftp:x\n",
+    )
+    .unwrap();
+    let out = d.path("msgs");
+    // Refused as a whole: nothing built, the directory not even created.
+    let o = distribute(&cert, &keys, &members, &out, &[]);
+    fails_with(&o, "2 invalid line(s), nothing done");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("members.txt:3:") && err.contains("members.txt:7:"),
+        "{err}"
+    );
+    assert!(!out.exists());
+    // --skip-invalid: the valid lines, the repeat once, the rest reported with file:line.
+    let o = distribute(&cert, &keys, &members, &out, &["--skip-invalid"]);
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    for line in [":3:", ":7:"] {
+        assert!(
+            err.contains(&format!("skipped {}{line}", members.display())),
+            "{line}: {err}"
+        );
+    }
+    assert!(
+        err.contains("2 invalid line(s) skipped, 3 URI(s) used"),
+        "{err}"
+    );
+    assert!(err.contains("repeated on line(s) 4; used once"), "{err}");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("members = 3") && stdout.contains("written = 3"),
+        "{stdout}"
+    );
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 3);
+    // --schemes: tel and mcptt refused now, ftp accepted.
+    let out2 = d.path("msgs2");
+    let o = distribute(
+        &cert,
+        &keys,
+        &members,
+        &out2,
+        &["--skip-invalid", "--schemes", "sip,ftp"],
+    );
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains(":5:") && err.contains(":6:") && !err.contains(":7:"),
+        "{err}"
+    );
+    assert!(
+        err.contains("3 invalid line(s) skipped, 2 URI(s) used"),
+        "{err}"
+    );
+    fails_with(
+        &distribute(&cert, &keys, &members, &out2, &["--schemes", "sip,1x"]),
+        "--schemes",
+    );
+    // Every line invalid under --skip-invalid: an error, nothing written.
+    std::fs::write(d.path("bad.txt"), "hello world\n").unwrap();
+    fails_with(
+        &distribute(
+            &cert,
+            &keys,
+            &d.path("bad.txt"),
+            &d.path("msgs3"),
+            &["--skip-invalid"],
+        ),
+        "no valid URI left",
+    );
+    // Again into the same directory: the members' own messages are replaced.
+    let o = distribute(&cert, &keys, &members, &out, &["--skip-invalid"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // A file in the way holding another member's message, or a symbolic link, stops the batch
+    // before any message is built.
+    let name = |u: &str| out.join(format!("{}.mikey", mikey_sakke::input::file_name_for(u)));
+    std::fs::copy(name("sip:a@c.org"), name("tel:+4412345")).unwrap();
+    let o = distribute(&cert, &keys, &members, &out, &["--skip-invalid"]);
+    fails_with(&o, "does not hold the documents of tel:+4412345");
+    std::fs::remove_file(name("tel:+4412345")).unwrap();
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(name("sip:a@c.org"), name("tel:+4412345")).unwrap();
+        let o = distribute(&cert, &keys, &members, &out, &["--skip-invalid"]);
+        fails_with(&o, "does not hold the documents of tel:+4412345");
+    }
+}
+
+#[test]
+fn out_dir_is_created_alike_by_provision_and_distribute() {
+    let d = Dir::new("outdir");
+    let (db, cert, keys) = gms_setup(&d);
+    let list = d.path("users.txt");
+    std::fs::write(&list, "sip:a@c.org\nsip:b@c.org\n").unwrap();
+    let prov = |out: &Path, extra: &[&str]| {
+        let mut a = vec!["kms", "provision", "--store", s(&db), "--out", s(out)];
+        a.extend(extra);
+        run_env(&a, Some(PASS))
+    };
+    let kms_out = d.path("new/kms-keys");
+    let gms_out = d.path("new/gms-msgs");
+    // A missing directory (and its missing parent) is created by both, mode 0700.
+    let o = prov(&kms_out, &["--users-file", s(&list)]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("written = 2 files"));
+    let o = distribute(&cert, &keys, &list, &gms_out, &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for dir in [&kms_out, &gms_out] {
+        assert_eq!(std::fs::read_dir(dir).unwrap().count(), 2);
+        #[cfg(unix)]
+        assert_eq!(mode(dir), 0o700, "{}", dir.display());
+    }
+    // Several --user options: a directory too; one user without --users-file: a file.
+    let o = prov(
+        &d.path("two"),
+        &["--user", "sip:a@c.org", "--user", "sip:b@c.org"],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(d.path("two").is_dir());
+    let o = prov(&d.path("one.xml"), &["--user", "sip:a@c.org"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(d.path("one.xml").is_file());
+    // A regular file where the directory should be: one line from both, nothing registered.
+    std::fs::write(d.path("plain"), "x").unwrap();
+    fails_with(
+        &prov(
+            &d.path("plain"),
+            &["--user", "sip:c@c.org", "--user", "sip:d@c.org"],
+        ),
+        "cannot create",
+    );
+    fails_with(
+        &distribute(&cert, &keys, &list, &d.path("plain"), &[]),
+        "cannot create",
+    );
+    let st = Store::open(&db, PASS.as_bytes()).unwrap();
+    assert!(!st.is_registered("sip:c@c.org").unwrap());
+    for h in [
+        ok(&["kms", "provision", "--help"]),
+        ok(&["gms", "distribute", "--help"]),
+    ] {
+        assert!(h.contains("created, mode 0700, if missing"), "{h}");
+    }
+}
+
+/// `t` seconds from now, as RFC 3339, `ntp:SECONDS` and `0xHEX`.
+fn time_forms(secs_from_now: i64) -> [String; 3] {
+    let unix = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        .checked_add_signed(secs_from_now)
+        .unwrap();
+    let ntp = unix + mikey_sakke::input::NTP_UNIX_OFFSET;
+    [
+        mikey_sakke::input::rfc3339(ntp),
+        format!("ntp:{ntp}"),
+        format!("0x{ntp:08X}"),
+    ]
+}
+
+#[test]
+fn every_time_option_takes_one_syntax_and_states_its_range() {
+    let d = Dir::new("times");
+    let db = init(&d);
+    let (alice, bob) = ("sip:alice@c.org", "sip:bob@c.org");
+    let keys = d.path("keys");
+    let key_file = |u: &str| keys.join(format!("{}.xml", mikey_sakke::input::file_name_for(u)));
+    let cert = d.path("cert.xml");
+    for (i, t) in time_forms(0).iter().enumerate() {
+        // kms provision --time and kms certificate --time
+        let out = ok(&[
+            "kms",
+            "provision",
+            "--store",
+            s(&db),
+            "--user",
+            alice,
+            "--user",
+            bob,
+            "--out",
+            s(&keys),
+            "--time",
+            t,
+        ]);
+        assert!(out.contains("written = 2 files"), "{t}: {out}");
+        std::fs::write(
+            &cert,
+            ok(&["kms", "certificate", "--store", s(&db), "--time", t]),
+        )
+        .unwrap();
+        // ue send --time and ue receive --now
+        let msg = d.path(&format!("pck{i}.mikey"));
+        let sent = ok(&[
+            "ue",
+            "send",
+            "--type",
+            "pck",
+            "--to",
+            bob,
+            "--cert",
+            s(&cert),
+            "--keys",
+            s(&key_file(alice)),
+            "--out",
+            s(&msg),
+            "--time",
+            t,
+        ]);
+        assert!(sent.contains("key_id = "), "{sent}");
+        let got = ok(&[
+            "ue",
+            "receive",
+            "--cert",
+            s(&cert),
+            "--keys",
+            s(&key_file(bob)),
+            "--message",
+            s(&msg),
+            "--now",
+            t,
+        ]);
+        assert!(got.contains("key_type = PCK"), "{t}: {got}");
+        // gms distribute --time and kms audit export --since
+        let members = d.path("members.txt");
+        std::fs::write(&members, format!("{bob}\n")).unwrap();
+        let o = distribute(
+            &cert,
+            &key_file(alice),
+            &members,
+            &d.path(&format!("g{i}")),
+            &["--time", t],
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let since = ok(&["kms", "audit", "export", "--store", s(&db), "--since", t]);
+        assert!(since.lines().count() <= 4, "{since}");
+    }
+    // kms rotate --effective in every form (the first one rotates; the others then find the
+    // generation started already, which is not a syntax error).
+    for t in time_forms(200 * 86_400) {
+        let o = run_env(
+            &["kms", "rotate", "--store", s(&db), "--effective", &t],
+            Some(PASS),
+        );
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!err.contains("expected RFC 3339"), "{t}: {err}");
+    }
+    // One refusal of bad text, naming the option, for every time option.
+    let bad = "tomorrow";
+    let token = d.path("token");
+    std::fs::write(&token, "a.b.c\n").unwrap();
+    for (args, option) in [
+        (
+            vec![
+                "kms",
+                "provision",
+                "--store",
+                s(&db),
+                "--user",
+                alice,
+                "--time",
+                bad,
+            ],
+            "--time",
+        ),
+        (
+            vec!["kms", "certificate", "--store", s(&db), "--time", bad],
+            "--time",
+        ),
+        (
+            vec!["kms", "rotate", "--store", s(&db), "--effective", bad],
+            "--effective",
+        ),
+        (
+            vec!["kms", "audit", "export", "--store", s(&db), "--since", bad],
+            "--since",
+        ),
+        (
+            vec![
+                "gms",
+                "distribute",
+                "--cert",
+                s(&cert),
+                "--keys",
+                s(&key_file(alice)),
+                "--group-id",
+                "sip:g@c.org",
+                "--members",
+                s(&d.path("members.txt")),
+                "--out",
+                s(&d.path("gx")),
+                "--time",
+                bad,
+            ],
+            "--time",
+        ),
+        (
+            vec![
+                "ue",
+                "send",
+                "--type",
+                "csk",
+                "--to",
+                bob,
+                "--cert",
+                s(&cert),
+                "--keys",
+                s(&key_file(alice)),
+                "--out",
+                s(&d.path("x.mikey")),
+                "--time",
+                bad,
+            ],
+            "--time",
+        ),
+        (
+            vec![
+                "ue",
+                "receive",
+                "--cert",
+                s(&cert),
+                "--keys",
+                s(&key_file(bob)),
+                "--message",
+                s(&d.path("pck0.mikey")),
+                "--now",
+                bad,
+            ],
+            "--now",
+        ),
+        (
+            vec![
+                "ue",
+                "fetch",
+                "--kms",
+                "https://127.0.0.1:9",
+                "--user",
+                alice,
+                "--token",
+                s(&token),
+                "--out",
+                s(&d.path("f")),
+                "--time",
+                bad,
+            ],
+            "--time",
+        ),
+    ] {
+        let e = fails(
+            &args,
+            Some(PASS),
+            "(expected RFC 3339 such as 2026-11-24T12:00:00Z, ntp:SECONDS or 0xHEX NTP seconds)",
+        );
+        assert!(e.contains(&format!("{option}: ")), "{args:?}: {e}");
+    }
+    // ue fetch takes every form (it then fails to connect, not on the time).
+    for t in time_forms(0) {
+        let o = run_env(
+            &[
+                "ue",
+                "fetch",
+                "--kms",
+                "https://127.0.0.1:9",
+                "--user",
+                alice,
+                "--token",
+                s(&token),
+                "--out",
+                s(&d.path("f")),
+                "--time",
+                &t,
+            ],
+            None,
+        );
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{err}");
+        assert!(!err.contains("--time"), "{t}: {err}");
+    }
+    // Out of range: before the KMS's ValidFrom, or too far ahead.
+    for (args, needle) in [
+        (
+            vec![
+                "kms",
+                "certificate",
+                "--store",
+                s(&db),
+                "--time",
+                "1999-12-31T23:59:59Z",
+            ],
+            "--time 1999-12-31T23:59:59Z: outside",
+        ),
+        (
+            vec![
+                "kms",
+                "rotate",
+                "--store",
+                s(&db),
+                "--effective",
+                "2100-01-01T00:00:00Z",
+            ],
+            "--effective 2100-01-01T00:00:00Z: outside",
+        ),
+    ] {
+        fails(&args, Some(PASS), needle);
+    }
+    // The forms are named in every time option's --help.
+    for cmd in [
+        vec!["kms", "provision"],
+        vec!["kms", "certificate"],
+        vec!["kms", "rotate"],
+        vec!["kms", "audit", "export"],
+        vec!["gms", "distribute"],
+        vec!["ue", "send"],
+        vec!["ue", "receive"],
+        vec!["ue", "fetch"],
+        vec!["mikey", "receive"],
+    ] {
+        let mut a = cmd.clone();
+        a.push("--help");
+        let h = ok(&a);
+        assert!(
+            h.contains("RFC 3339") && h.contains("ntp:SECONDS") && h.contains("0xHEX"),
+            "{cmd:?}: {h}"
+        );
+    }
+    for (cmd, range) in [
+        (vec!["kms", "provision", "--help"], "ten years"),
+        (vec!["kms", "certificate", "--help"], "ten years"),
+        (vec!["kms", "rotate", "--help"], "ten years"),
+        (vec!["ue", "receive", "--help"], "2036-02-07"),
+        (vec!["ue", "fetch", "--help"], "2036-02-07"),
+        (vec!["mikey", "receive", "--help"], "not before 1970"),
+    ] {
+        assert!(ok(&cmd).contains(range), "{cmd:?}");
+    }
 }

@@ -52,7 +52,7 @@ pub struct ReceiveArgs {
     #[arg(long, value_name = "HEX")]
     initiator_uid: Option<String>,
     /// Your clock (RFC 3339 such as 2026-11-24T12:00:00Z, ntp:SECONDS or 0xHEX NTP seconds;
-    /// from 1970 to 2036-02-07); default: the system clock.
+    /// not before 1970); default: the system clock.
     #[arg(long, value_name = "TIME", conflicts_with = "no_time_check")]
     now: Option<String>,
     /// Do not compare the timestamp with a clock (for recorded messages).
