@@ -1311,3 +1311,293 @@ fn every_time_option_takes_one_syntax_and_states_its_range() {
         assert!(ok(&cmd).contains(range), "{cmd:?}");
     }
 }
+
+/// A sparse file of `len` octets (no disk space used).
+fn sparse(path: &Path, len: u64) -> &Path {
+    std::fs::File::create(path).unwrap().set_len(len).unwrap();
+    path
+}
+
+#[test]
+fn every_kind_of_input_file_is_read_with_a_cap() {
+    use mikey_sakke::input::caps;
+    let d = Dir::new("caps");
+    let (db, cert, keys) = gms_setup(&d);
+    let over = |name: &str, cap: usize| {
+        let p = d.path(name);
+        sparse(&p, u64::try_from(cap).unwrap() + 1);
+        p
+    };
+    let list = over("users.txt", caps::URI_LIST);
+    let xml = over("big.xml", caps::ANNEX_D_DOCUMENT);
+    let message = over("big.mikey", caps::MIKEY_MESSAGE);
+    let secret = over("big.hex", caps::KEY_TEXT);
+    let token = over("big.token", caps::TOKEN);
+    let pem = over("big.pem", caps::PEM);
+    let toml = over("big.toml", caps::ANNEX_D_DOCUMENT);
+    let small_token = d.path("token");
+    std::fs::write(&small_token, "a.b.c\n").unwrap();
+    let gmk = format!("@{}", secret.display());
+    let limit = |cap: usize| format!("larger than the {cap}-octet limit for this input");
+    for (args, cap) in [
+        // URI lists
+        (
+            vec![
+                "kms",
+                "provision",
+                "--store",
+                s(&db),
+                "--users-file",
+                s(&list),
+                "--out",
+                s(&d.path("o")),
+            ],
+            caps::URI_LIST,
+        ),
+        (
+            vec![
+                "gms",
+                "distribute",
+                "--cert",
+                s(&cert),
+                "--keys",
+                s(&keys),
+                "--group-id",
+                "sip:g@c.org",
+                "--members",
+                s(&list),
+                "--out",
+                s(&d.path("o")),
+            ],
+            caps::URI_LIST,
+        ),
+        // XML documents
+        (
+            vec!["kms", "certcache", "add", "--store", s(&db), "--cert", s(&xml)],
+            caps::ANNEX_D_DOCUMENT,
+        ),
+        // MIKEY messages
+        (vec!["mikey", "inspect", s(&message)], caps::MIKEY_MESSAGE),
+        (
+            vec![
+                "ue",
+                "receive",
+                "--cert",
+                s(&cert),
+                "--keys",
+                s(&keys),
+                "--message",
+                s(&message),
+            ],
+            caps::MIKEY_MESSAGE,
+        ),
+        // secrets and passphrases
+        (
+            vec![
+                "gms",
+                "distribute",
+                "--cert",
+                s(&cert),
+                "--keys",
+                s(&keys),
+                "--group-id",
+                "sip:g@c.org",
+                "--members",
+                s(&list),
+                "--out",
+                s(&d.path("o")),
+                "--gmk",
+                &gmk,
+                "--gmk-id",
+                "0ABCDEF1",
+            ],
+            caps::KEY_TEXT,
+        ),
+        (
+            vec![
+                "kms",
+                "certificate",
+                "--store",
+                s(&db),
+                "--passphrase-file",
+                s(&secret),
+            ],
+            caps::KEY_TEXT,
+        ),
+        (
+            vec![
+                "kms",
+                "passphrase",
+                "change",
+                "--store",
+                s(&db),
+                "--new-passphrase-file",
+                s(&secret),
+            ],
+            caps::KEY_TEXT,
+        ),
+        // access tokens and PEM files
+        (
+            vec![
+                "ue",
+                "fetch",
+                "--kms",
+                "https://127.0.0.1:9",
+                "--user",
+                "sip:a@c.org",
+                "--token",
+                s(&token),
+                "--out",
+                s(&d.path("f")),
+            ],
+            caps::TOKEN,
+        ),
+        (
+            vec![
+                "ue",
+                "fetch",
+                "--kms",
+                "https://127.0.0.1:9",
+                "--user",
+                "sip:a@c.org",
+                "--token",
+                s(&small_token),
+                "--ca",
+                s(&pem),
+                "--out",
+                s(&d.path("f")),
+            ],
+            caps::PEM,
+        ),
+        (
+            vec![
+                "kms",
+                "serve",
+                "--store",
+                s(&db),
+                "--listen",
+                "127.0.0.1:0",
+                "--tls-cert",
+                s(&pem),
+                "--tls-key",
+                s(&pem),
+                "--idms-keys",
+                s(&pem),
+            ],
+            caps::PEM,
+        ),
+        (
+            vec![
+                "idms",
+                "token",
+                "--key",
+                s(&pem),
+                "--user",
+                "sip:a@c.org",
+            ],
+            caps::PEM,
+        ),
+        // the server's configuration file
+        (vec!["kms", "serve", "--config", s(&toml)], caps::ANNEX_D_DOCUMENT),
+    ] {
+        let e = fails(&args, Some(PASS), &limit(cap));
+        assert!(e.len() < 400, "{e}");
+    }
+    // Standard input and devices stop at the cap too, however much they hold.
+    let o = cli::bin(&["mikey", "inspect", "-"], None)
+        .stdin(std::fs::File::open("/dev/zero").unwrap())
+        .output()
+        .unwrap();
+    fails_with(&o, &format!("standard input: {}", limit(caps::MIKEY_MESSAGE)));
+    let o = cli::bin(&["mikey", "inspect", "/dev/zero"], None)
+        .output()
+        .unwrap();
+    fails_with(&o, &limit(caps::MIKEY_MESSAGE));
+    // Nothing was registered from the oversize list.
+    let st = Store::open(&db, PASS.as_bytes()).unwrap();
+    assert_eq!(st.issue_log(None).unwrap().len(), 2);
+}
+
+#[test]
+fn every_store_command_names_its_passphrase_sources_and_checks_its_values() {
+    for cmd in [
+        &["kms", "init"][..],
+        &["kms", "certificate"],
+        &["kms", "provision"],
+        &["kms", "worker"],
+        &["kms", "job", "status"],
+        &["kms", "job", "prune"],
+        &["kms", "serve"],
+        &["kms", "group", "add-manager"],
+        &["kms", "group", "remove-manager"],
+        &["kms", "certcache", "add"],
+        &["kms", "rotate"],
+        &["kms", "revoke"],
+        &["kms", "unrevoke"],
+        &["kms", "users", "list"],
+        &["kms", "users", "show"],
+        &["kms", "audit", "export"],
+        &["kms", "backup"],
+        &["kms", "passphrase", "change"],
+    ] {
+        let mut a = cmd.to_vec();
+        a.push("--help");
+        let h = ok(&a);
+        assert!(
+            h.contains("MIKEY_SAKKE_PASSPHRASE")
+                && h.contains("--passphrase-file")
+                && h.contains("--allow-weak-passphrase"),
+            "{cmd:?}: {h}"
+        );
+    }
+    // A KMS URI with white space (or a control character) is refused before any passphrase is
+    // asked for, and no store is made.
+    let d = Dir::new("kms-uri");
+    let db = d.path("kms.db");
+    for uri in ["kms example.org", "kms.example.org\t", "kms\u{7}.org"] {
+        fails(
+            &["kms", "init", "--store", s(&db), "--kms-uri", uri],
+            None,
+            "the KMS URI",
+        );
+        assert!(!db.exists());
+    }
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn store_commands_writing_to_a_full_device_are_one_error_line() {
+    let d = Dir::new("full");
+    let db = init(&d);
+    ok(&[
+        "kms",
+        "provision",
+        "--store",
+        s(&db),
+        "--user",
+        "sip:a@c.org",
+        "--out",
+        s(&d.path("a.xml")),
+    ]);
+    for args in [
+        &["kms", "audit", "export", "--store", s(&db)][..],
+        &["kms", "audit", "export", "--store", s(&db), "--format", "csv"],
+        &["kms", "users", "list", "--store", s(&db), "--json"],
+        &["kms", "certificate", "--store", s(&db)],
+        &["kms", "provision", "--store", s(&db), "--user", "sip:a@c.org"],
+    ] {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let o = cli::bin(args, Some(PASS))
+            .stdout(std::process::Stdio::from(full))
+            .output()
+            .unwrap();
+        // One error line, the last (provisioning reports its progress before it).
+        let err = String::from_utf8_lossy(&o.stderr);
+        let errors = err.lines().filter(|l| l.starts_with("error")).count();
+        assert_eq!(errors, 1, "{args:?}: {err}");
+        fails_with(&o, "error: cannot write standard output");
+    }
+}
