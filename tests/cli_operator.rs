@@ -1601,3 +1601,81 @@ fn store_commands_writing_to_a_full_device_are_one_error_line() {
         fails_with(&o, "error: cannot write standard output");
     }
 }
+
+/// Whether `pass` opens the store (through the CLI) and every key set in it decrypts.
+fn opens_with(db: &Path, pass: &str) -> bool {
+    let o = run_env(&["kms", "users", "list", "--store", s(db)], Some(pass));
+    o.status.success() && {
+        let st = Store::open(db, pass.as_bytes()).unwrap();
+        st.issue_log(None)
+            .unwrap()
+            .iter()
+            .all(|e| st.issued(&e.uri, e.period_no).unwrap().is_some())
+    }
+}
+
+/// SIGKILL at points spread over `kms passphrase change`: afterwards the store opens with the old
+/// passphrase or with the new one (every key set with it), never with neither or both.
+#[test]
+#[cfg(unix)]
+fn a_killed_passphrase_change_leaves_the_old_or_the_new_one() {
+    let d = Dir::new("repass-kill");
+    let db = init(&d);
+    std::fs::write(d.path("u.txt"), "sip:a@c.org\nsip:b@c.org\nsip:c@c.org\n").unwrap();
+    ok(&[
+        "kms",
+        "provision",
+        "--store",
+        s(&db),
+        "--users-file",
+        s(&d.path("u.txt")),
+        "--out",
+        s(&d.path("keys")),
+    ]);
+    let passes = [PASS, "the second passphrase of the store"];
+    for (i, p) in passes.iter().enumerate() {
+        std::fs::write(d.path(&format!("p{i}")), format!("{p}\n")).unwrap();
+    }
+    let change = |from: usize| {
+        cli::bin(
+            &[
+                "kms",
+                "passphrase",
+                "change",
+                "--store",
+                s(&db),
+                "--new-passphrase-file",
+                s(&d.path(&format!("p{}", 1 - from))),
+            ],
+            Some(passes[from]),
+        )
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+    };
+    // A whole change, to know how long one takes.
+    let t = std::time::Instant::now();
+    assert!(change(0).wait().unwrap().success());
+    let whole = t.elapsed();
+    let mut current = 1;
+    let (mut killed, mut completed) = (0, 0);
+    for round in 0..8u32 {
+        let mut child = change(current);
+        // from 0 to 7/6 of a whole change: some rounds are killed after the commit
+        std::thread::sleep(whole * round / 6);
+        let _ = child.kill(); // SIGKILL
+        let status = child.wait().unwrap();
+        let (old, new) = (
+            opens_with(&db, passes[current]),
+            opens_with(&db, passes[1 - current]),
+        );
+        assert!(old != new, "round {round} ({status}): old {old}, new {new}");
+        if new {
+            current = 1 - current;
+            completed += 1;
+        } else {
+            killed += 1;
+        }
+    }
+    eprintln!("{killed} changes stopped before their commit, {completed} after");
+}
