@@ -1373,7 +1373,15 @@ fn every_kind_of_input_file_is_read_with_a_cap() {
         ),
         // XML documents
         (
-            vec!["kms", "certcache", "add", "--store", s(&db), "--cert", s(&xml)],
+            vec![
+                "kms",
+                "certcache",
+                "add",
+                "--store",
+                s(&db),
+                "--cert",
+                s(&xml),
+            ],
             caps::ANNEX_D_DOCUMENT,
         ),
         // MIKEY messages
@@ -1487,18 +1495,14 @@ fn every_kind_of_input_file_is_read_with_a_cap() {
             caps::PEM,
         ),
         (
-            vec![
-                "idms",
-                "token",
-                "--key",
-                s(&pem),
-                "--user",
-                "sip:a@c.org",
-            ],
+            vec!["idms", "token", "--key", s(&pem), "--user", "sip:a@c.org"],
             caps::PEM,
         ),
         // the server's configuration file
-        (vec!["kms", "serve", "--config", s(&toml)], caps::ANNEX_D_DOCUMENT),
+        (
+            vec!["kms", "serve", "--config", s(&toml)],
+            caps::ANNEX_D_DOCUMENT,
+        ),
     ] {
         let e = fails(&args, Some(PASS), &limit(cap));
         assert!(e.len() < 400, "{e}");
@@ -1508,7 +1512,10 @@ fn every_kind_of_input_file_is_read_with_a_cap() {
         .stdin(std::fs::File::open("/dev/zero").unwrap())
         .output()
         .unwrap();
-    fails_with(&o, &format!("standard input: {}", limit(caps::MIKEY_MESSAGE)));
+    fails_with(
+        &o,
+        &format!("standard input: {}", limit(caps::MIKEY_MESSAGE)),
+    );
     let o = cli::bin(&["mikey", "inspect", "/dev/zero"], None)
         .output()
         .unwrap();
@@ -1581,10 +1588,25 @@ fn store_commands_writing_to_a_full_device_are_one_error_line() {
     ]);
     for args in [
         &["kms", "audit", "export", "--store", s(&db)][..],
-        &["kms", "audit", "export", "--store", s(&db), "--format", "csv"],
+        &[
+            "kms",
+            "audit",
+            "export",
+            "--store",
+            s(&db),
+            "--format",
+            "csv",
+        ],
         &["kms", "users", "list", "--store", s(&db), "--json"],
         &["kms", "certificate", "--store", s(&db)],
-        &["kms", "provision", "--store", s(&db), "--user", "sip:a@c.org"],
+        &[
+            "kms",
+            "provision",
+            "--store",
+            s(&db),
+            "--user",
+            "sip:a@c.org",
+        ],
     ] {
         let full = std::fs::OpenOptions::new()
             .write(true)

@@ -662,7 +662,14 @@ fn a_revocation_through_the_cli_is_honoured_by_the_running_server() {
     };
     ok(&fetch(ALICE, &alice_token, "a1"));
     let revoke = [
-        "kms", "revoke", "--store", &kms.store, "--user", ALICE, "--reason", "lost device",
+        "kms",
+        "revoke",
+        "--store",
+        &kms.store,
+        "--user",
+        ALICE,
+        "--reason",
+        "lost device",
     ];
     assert!(ok(&revoke).contains("changed = yes"));
     // The key sets issued by the first fetch are no longer served.

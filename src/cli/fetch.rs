@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use super::{CliError, Output, ntp_time};
-use mikey_sakke::input::{NTP_UNIX_OFFSET, caps, read_bounded, read_bounded_text};
 use mikey_sakke::fetch::{FetchRequest, fetch_blocking, write_files};
+use mikey_sakke::input::{NTP_UNIX_OFFSET, caps, read_bounded, read_bounded_text};
 
 /// Options of `ue fetch`.
 #[derive(clap::Args, Debug)]
@@ -52,8 +52,7 @@ pub fn run(args: &FetchArgs) -> Result<Output, CliError> {
     }
     let mut req = FetchRequest::new(args.kms.clone(), args.user.clone(), token);
     if let Some(ca) = &args.ca {
-        req.ca_pem =
-            Some(read_bounded(ca, caps::PEM).map_err(|e| CliError(format!("--ca: {e}")))?);
+        req.ca_pem = Some(read_bounded(ca, caps::PEM).map_err(|e| CliError(format!("--ca: {e}")))?);
     }
     if let Some(t) = &args.time {
         let ntp = ntp_time("time", Some(t))?;

@@ -272,12 +272,7 @@ pub fn provision(a: &ProvisionArgs) -> Result<Output, CliError> {
     }
     // Checked before anything is issued or recorded: where each file goes, and that files in
     // the way hold the same URI's documents.
-    let out_kind = check_out(
-        &uris,
-        a.out.as_deref(),
-        a.users_file.is_some(),
-        a.detach,
-    )?;
+    let out_kind = check_out(&uris, a.out.as_deref(), a.users_file.is_some(), a.detach)?;
     let plan = match a.out.as_deref() {
         Some(dir) if out_kind == OutKind::Dir => {
             Some(output_plan(dir, &uris, "xml", &holds_key_sets_of)?)

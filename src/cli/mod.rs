@@ -424,14 +424,12 @@ pub fn output_plan(
                 path.display()
             )));
         }
-        if std::fs::symlink_metadata(&path).is_ok() {
-            if !holds_same(&path, u) {
-                return Err(CliError(format!(
-                    "{} exists and does not hold the documents of {}; nothing done",
-                    path.display(),
-                    mikey_sakke::input::excerpt(u)
-                )));
-            }
+        if std::fs::symlink_metadata(&path).is_ok() && !holds_same(&path, u) {
+            return Err(CliError(format!(
+                "{} exists and does not hold the documents of {}; nothing done",
+                path.display(),
+                mikey_sakke::input::excerpt(u)
+            )));
         }
         plan.push((u.clone(), path));
     }
