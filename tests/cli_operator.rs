@@ -997,6 +997,21 @@ fn out_dir_is_created_alike_by_provision_and_distribute() {
     let o = prov(&d.path("one.xml"), &["--user", "sip:a@c.org"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(d.path("one.xml").is_file());
+    // A symbolic link given as the output file is replaced, never followed.
+    #[cfg(unix)]
+    {
+        std::fs::write(d.path("victim"), "precious").unwrap();
+        std::os::unix::fs::symlink(d.path("victim"), d.path("link.xml")).unwrap();
+        let o = prov(&d.path("link.xml"), &["--user", "sip:a@c.org"]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(
+            std::fs::read_to_string(d.path("victim")).unwrap(),
+            "precious"
+        );
+        let m = std::fs::symlink_metadata(d.path("link.xml")).unwrap();
+        assert!(m.file_type().is_file());
+        assert_eq!(mode(&d.path("link.xml")), 0o600);
+    }
     // A regular file where the directory should be: one line from both, nothing registered.
     std::fs::write(d.path("plain"), "x").unwrap();
     fails_with(
@@ -1279,6 +1294,48 @@ fn every_time_option_takes_one_syntax_and_states_its_range() {
         ),
     ] {
         fails(&args, Some(PASS), needle);
+    }
+    // Without --state, ue receive keeps its state in the user's data directory: a message
+    // received there once is a replay in a later run.
+    let home = d.path("xdg");
+    let receive_default = || {
+        cli::bin(
+            &[
+                "ue",
+                "receive",
+                "--cert",
+                s(&cert),
+                "--keys",
+                s(&key_file(bob)),
+                "--message",
+                s(&d.path("pck1.mikey")),
+            ],
+            None,
+        )
+        .env("XDG_DATA_HOME", &home)
+        .output()
+        .unwrap()
+    };
+    let o = receive_default();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(home.join("mikey-sakke").is_dir());
+    fails_with(&receive_default(), "replayed message");
+    // ue receive has the interoperability and state options of mikey receive.
+    let (ue, mikey) = (
+        ok(&["ue", "receive", "--help"]),
+        ok(&["mikey", "receive", "--help"]),
+    );
+    for option in [
+        "--profile",
+        "--compat-signature",
+        "--compat-minimal-w",
+        "--compat-legacy-key-params",
+        "--state",
+        "--no-state",
+        "--max-skew",
+        "--no-time-check",
+    ] {
+        assert!(ue.contains(option) && mikey.contains(option), "{option}");
     }
     // The forms are named in every time option's --help.
     for cmd in [
