@@ -731,6 +731,21 @@ fn an_edited_setting_is_one_clear_error() {
     );
 }
 
+/// Asserts that a `--skip-invalid` run of the list `list` succeeded and reported exactly the
+/// lines `skipped` (as `skipped FILE:LINE:`) and the summary `summary`; returns its stderr.
+fn assert_skipped(o: &Output, list: &Path, skipped: &[usize], summary: &str) -> String {
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    let reported: Vec<usize> = err
+        .lines()
+        .filter_map(|l| l.strip_prefix(&format!("skipped {}:", list.display())))
+        .map(|rest| rest.split(':').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(reported, skipped, "{err}");
+    assert!(err.contains(summary), "{summary:?} not in {err}");
+    err
+}
+
 #[test]
 fn skip_invalid_schemes_and_ranges() {
     let d = Dir::new("ranges");
@@ -765,25 +780,20 @@ fn skip_invalid_schemes_and_ranges() {
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0);
     // with it: the valid lines are issued, the rest reported with file:line
-    let o = prov(&["--skip-invalid"]);
-    let err = String::from_utf8_lossy(&o.stderr).to_string();
-    assert!(o.status.success(), "{err}");
-    for line in [":2:", ":3:", ":5:"] {
-        assert!(
-            err.contains(&format!("{}{line}", users.display())),
-            "{line}: {err}"
-        );
-    }
-    assert!(
-        err.contains("3 invalid line(s) skipped, 2 URI(s) used"),
-        "{err}"
+    assert_skipped(
+        &prov(&["--skip-invalid"]),
+        &users,
+        &[2, 3, 5],
+        "3 invalid line(s) skipped, 2 URI(s) used",
     );
     assert_eq!(std::fs::read_dir(&out).unwrap().count(), 2);
     // another scheme set: tel is refused now, mcx accepted
-    let o = prov(&["--skip-invalid", "--schemes", "sip,mcx"]);
-    let err = String::from_utf8_lossy(&o.stderr).to_string();
-    assert!(o.status.success(), "{err}");
-    assert!(err.contains(":4:") && !err.contains(":5:"), "{err}");
+    assert_skipped(
+        &prov(&["--skip-invalid", "--schemes", "sip,mcx"]),
+        &users,
+        &[2, 3, 4],
+        "3 invalid line(s) skipped, 2 URI(s) used",
+    );
     assert_eq!(std::fs::read_dir(&out).unwrap().count(), 3);
     let o = prov(&["--schemes", "sip,1x"]);
     assert_eq!(o.status.code(), Some(1));
@@ -831,50 +841,104 @@ fn gms_setup(d: &Dir) -> (PathBuf, PathBuf, PathBuf) {
     let cert = d.path("cert.xml");
     std::fs::write(&cert, ok(&["kms", "certificate", "--store", s(&db)])).unwrap();
     let keys = d.path("gms.xml");
-    ok(&[
-        "kms",
-        "provision",
-        "--store",
-        s(&db),
-        "--user",
-        "sip:gms@c.org",
-        "--out",
-        s(&keys),
-    ]);
+    ok(&provision_args(&db, &["sip:gms@c.org"], &keys, &[]));
     (db, cert, keys)
 }
 
-/// `gms distribute` of the members file `members` into `out`, with `extra` options.
-fn distribute(cert: &Path, keys: &Path, members: &Path, out: &Path, extra: &[&str]) -> Output {
-    let mut a = vec![
-        "gms",
-        "distribute",
-        "--cert",
-        s(cert),
-        "--keys",
-        s(keys),
-        "--group-id",
-        "sip:g@c.org",
-        "--members",
-        s(members),
-        "--out",
-        s(out),
+/// The arguments of `gms distribute` with the files `[cert, keys, members, out]` and `extra`.
+fn distribute_args<'a>(
+    [cert, keys, members, out]: [&'a Path; 4],
+    extra: &[&'a str],
+) -> Vec<&'a str> {
+    let files = [
+        ("--cert", cert),
+        ("--keys", keys),
+        ("--members", members),
+        ("--out", out),
     ];
-    a.extend(extra);
-    run_env(&a, None)
+    cli::args(
+        &["gms", "distribute", "--group-id", "sip:g@c.org"],
+        &files,
+        extra,
+    )
+}
+
+/// Runs [`distribute_args`].
+fn distribute(cert: &Path, keys: &Path, members: &Path, out: &Path, extra: &[&str]) -> Output {
+    run_env(&distribute_args([cert, keys, members, out], extra), None)
+}
+
+/// The arguments of `kms provision` of `users` on the store `db` into `out`, with `extra`.
+fn provision_args<'a>(
+    db: &'a Path,
+    users: &[&'a str],
+    out: &'a Path,
+    extra: &[&'a str],
+) -> Vec<&'a str> {
+    let mut a = cli::args(
+        &["kms", "provision"],
+        &[("--store", db), ("--out", out)],
+        extra,
+    );
+    for u in users {
+        a.extend(["--user", u]);
+    }
+    a
+}
+
+/// The arguments of `ue send --type TYPE --to PEER` with the files `[cert, keys, out]`.
+fn send_args<'a>(
+    [kind, to]: [&'a str; 2],
+    [cert, keys, out]: [&'a Path; 3],
+    extra: &[&'a str],
+) -> Vec<&'a str> {
+    let files = [("--cert", cert), ("--keys", keys), ("--out", out)];
+    cli::args(&["ue", "send", "--type", kind, "--to", to], &files, extra)
+}
+
+/// The arguments of `ue receive` of `message` with `cert` and `keys`.
+fn receive_args<'a>(
+    cert: &'a Path,
+    keys: &'a Path,
+    message: &'a Path,
+    extra: &[&'a str],
+) -> Vec<&'a str> {
+    cli::args(
+        &["ue", "receive"],
+        &[("--cert", cert), ("--keys", keys), ("--message", message)],
+        extra,
+    )
+}
+
+/// The arguments of `ue fetch` of `sip:a@c.org`'s key sets from an address where no KMS
+/// listens, with the token file `token`.
+fn fetch_nowhere_args<'a>(token: &'a Path, out: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
+    let head = [
+        "ue",
+        "fetch",
+        "--kms",
+        "https://127.0.0.1:9",
+        "--user",
+        "sip:a@c.org",
+    ];
+    cli::args(&head, &[("--token", token), ("--out", out)], extra)
 }
 
 #[test]
 fn gms_distribute_checks_its_members_file_and_the_files_in_the_way() {
     let d = Dir::new("gms-list");
     let (_db, cert, keys) = gms_setup(&d);
-    let members = d.path("members.txt");
-    std::fs::write(
-        &members,
-        "# group g\nsip:a@c.org\nhello world\nsip:a@c.org # again\ntel:+4412345\nmcptt:b@c.org\nftp:x\n",
-    )
-    .unwrap();
-    let out = d.path("msgs");
+    let lines = [
+        "# group g",
+        "sip:a@c.org",
+        "hello world",
+        "sip:a@c.org # again",
+        "tel:+4412345",
+        "mcptt:b@c.org",
+        "ftp:x",
+    ];
+    let (members, out) = (d.path("members.txt"), d.path("msgs"));
+    std::fs::write(&members, lines.join("\n")).unwrap();
     // Refused as a whole: nothing built, the directory not even created.
     let o = distribute(&cert, &keys, &members, &out, &[]);
     fails_with(&o, "2 invalid line(s), nothing done");
@@ -886,17 +950,11 @@ fn gms_distribute_checks_its_members_file_and_the_files_in_the_way() {
     assert!(!out.exists());
     // --skip-invalid: the valid lines, the repeat once, the rest reported with file:line.
     let o = distribute(&cert, &keys, &members, &out, &["--skip-invalid"]);
-    let err = String::from_utf8_lossy(&o.stderr).to_string();
-    assert_eq!(o.status.code(), Some(0), "{err}");
-    for line in [":3:", ":7:"] {
-        assert!(
-            err.contains(&format!("skipped {}{line}", members.display())),
-            "{line}: {err}"
-        );
-    }
-    assert!(
-        err.contains("2 invalid line(s) skipped, 3 URI(s) used"),
-        "{err}"
+    let err = assert_skipped(
+        &o,
+        &members,
+        &[3, 7],
+        "2 invalid line(s) skipped, 3 URI(s) used",
     );
     assert!(err.contains("repeated on line(s) 4; used once"), "{err}");
     let stdout = String::from_utf8_lossy(&o.stdout);
@@ -914,15 +972,11 @@ fn gms_distribute_checks_its_members_file_and_the_files_in_the_way() {
         &out2,
         &["--skip-invalid", "--schemes", "sip,ftp"],
     );
-    let err = String::from_utf8_lossy(&o.stderr).to_string();
-    assert_eq!(o.status.code(), Some(0), "{err}");
-    assert!(
-        err.contains(":5:") && err.contains(":6:") && !err.contains(":7:"),
-        "{err}"
-    );
-    assert!(
-        err.contains("3 invalid line(s) skipped, 2 URI(s) used"),
-        "{err}"
+    assert_skipped(
+        &o,
+        &members,
+        &[3, 5, 6],
+        "3 invalid line(s) skipped, 2 URI(s) used",
     );
     fails_with(
         &distribute(&cert, &keys, &members, &out2, &["--schemes", "sip,1x"]),
@@ -1059,22 +1113,18 @@ fn every_time_option_takes_one_syntax_and_states_its_range() {
     let keys = d.path("keys");
     let key_file = |u: &str| keys.join(format!("{}.xml", mikey_sakke::input::file_name_for(u)));
     let cert = d.path("cert.xml");
+    let (alice_keys, bob_keys) = (key_file(alice), key_file(bob));
+    let (members, gx, x, pck0, pck1, f) = (
+        d.path("members.txt"),
+        d.path("gx"),
+        d.path("x.mikey"),
+        d.path("pck0.mikey"),
+        d.path("pck1.mikey"),
+        d.path("f"),
+    );
     for (i, t) in time_forms(0).iter().enumerate() {
         // kms provision --time and kms certificate --time
-        let out = ok(&[
-            "kms",
-            "provision",
-            "--store",
-            s(&db),
-            "--user",
-            alice,
-            "--user",
-            bob,
-            "--out",
-            s(&keys),
-            "--time",
-            t,
-        ]);
+        let out = ok(&provision_args(&db, &[alice, bob], &keys, &["--time", t]));
         assert!(out.contains("written = 2 files"), "{t}: {out}");
         std::fs::write(
             &cert,
@@ -1083,42 +1133,19 @@ fn every_time_option_takes_one_syntax_and_states_its_range() {
         .unwrap();
         // ue send --time and ue receive --now
         let msg = d.path(&format!("pck{i}.mikey"));
-        let sent = ok(&[
-            "ue",
-            "send",
-            "--type",
-            "pck",
-            "--to",
-            bob,
-            "--cert",
-            s(&cert),
-            "--keys",
-            s(&key_file(alice)),
-            "--out",
-            s(&msg),
-            "--time",
-            t,
-        ]);
+        let sent = ok(&send_args(
+            ["pck", bob],
+            [&cert, &alice_keys, &msg],
+            &["--time", t],
+        ));
         assert!(sent.contains("key_id = "), "{sent}");
-        let got = ok(&[
-            "ue",
-            "receive",
-            "--cert",
-            s(&cert),
-            "--keys",
-            s(&key_file(bob)),
-            "--message",
-            s(&msg),
-            "--now",
-            t,
-        ]);
+        let got = ok(&receive_args(&cert, &bob_keys, &msg, &["--now", t]));
         assert!(got.contains("key_type = PCK"), "{t}: {got}");
         // gms distribute --time and kms audit export --since
-        let members = d.path("members.txt");
         std::fs::write(&members, format!("{bob}\n")).unwrap();
         let o = distribute(
             &cert,
-            &key_file(alice),
+            &alice_keys,
             &members,
             &d.path(&format!("g{i}")),
             &["--time", t],
@@ -1143,16 +1170,7 @@ fn every_time_option_takes_one_syntax_and_states_its_range() {
     std::fs::write(&token, "a.b.c\n").unwrap();
     for (args, option) in [
         (
-            vec![
-                "kms",
-                "provision",
-                "--store",
-                s(&db),
-                "--user",
-                alice,
-                "--time",
-                bad,
-            ],
+            provision_args(&db, &[alice], &keys, &["--time", bad]),
             "--time",
         ),
         (
@@ -1168,75 +1186,18 @@ fn every_time_option_takes_one_syntax_and_states_its_range() {
             "--since",
         ),
         (
-            vec![
-                "gms",
-                "distribute",
-                "--cert",
-                s(&cert),
-                "--keys",
-                s(&key_file(alice)),
-                "--group-id",
-                "sip:g@c.org",
-                "--members",
-                s(&d.path("members.txt")),
-                "--out",
-                s(&d.path("gx")),
-                "--time",
-                bad,
-            ],
+            distribute_args([&cert, &alice_keys, &members, &gx], &["--time", bad]),
             "--time",
         ),
         (
-            vec![
-                "ue",
-                "send",
-                "--type",
-                "csk",
-                "--to",
-                bob,
-                "--cert",
-                s(&cert),
-                "--keys",
-                s(&key_file(alice)),
-                "--out",
-                s(&d.path("x.mikey")),
-                "--time",
-                bad,
-            ],
+            send_args(["csk", bob], [&cert, &alice_keys, &x], &["--time", bad]),
             "--time",
         ),
         (
-            vec![
-                "ue",
-                "receive",
-                "--cert",
-                s(&cert),
-                "--keys",
-                s(&key_file(bob)),
-                "--message",
-                s(&d.path("pck0.mikey")),
-                "--now",
-                bad,
-            ],
+            receive_args(&cert, &bob_keys, &pck0, &["--now", bad]),
             "--now",
         ),
-        (
-            vec![
-                "ue",
-                "fetch",
-                "--kms",
-                "https://127.0.0.1:9",
-                "--user",
-                alice,
-                "--token",
-                s(&token),
-                "--out",
-                s(&d.path("f")),
-                "--time",
-                bad,
-            ],
-            "--time",
-        ),
+        (fetch_nowhere_args(&token, &f, &["--time", bad]), "--time"),
     ] {
         let e = fails(
             &args,
@@ -1247,23 +1208,7 @@ fn every_time_option_takes_one_syntax_and_states_its_range() {
     }
     // ue fetch takes every form (it then fails to connect, not on the time).
     for t in time_forms(0) {
-        let o = run_env(
-            &[
-                "ue",
-                "fetch",
-                "--kms",
-                "https://127.0.0.1:9",
-                "--user",
-                alice,
-                "--token",
-                s(&token),
-                "--out",
-                s(&d.path("f")),
-                "--time",
-                &t,
-            ],
-            None,
-        );
+        let o = run_env(&fetch_nowhere_args(&token, &f, &["--time", &t]), None);
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(1), "{err}");
         assert!(!err.contains("--time"), "{t}: {err}");
@@ -1299,22 +1244,10 @@ fn every_time_option_takes_one_syntax_and_states_its_range() {
     // received there once is a replay in a later run.
     let home = d.path("xdg");
     let receive_default = || {
-        cli::bin(
-            &[
-                "ue",
-                "receive",
-                "--cert",
-                s(&cert),
-                "--keys",
-                s(&key_file(bob)),
-                "--message",
-                s(&d.path("pck1.mikey")),
-            ],
-            None,
-        )
-        .env("XDG_DATA_HOME", &home)
-        .output()
-        .unwrap()
+        cli::bin(&receive_args(&cert, &bob_keys, &pck1, &[]), None)
+            .env("XDG_DATA_HOME", &home)
+            .output()
+            .unwrap()
     };
     let o = receive_default();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -1395,37 +1328,16 @@ fn every_kind_of_input_file_is_read_with_a_cap() {
     let small_token = d.path("token");
     std::fs::write(&small_token, "a.b.c\n").unwrap();
     let gmk = format!("@{}", secret.display());
+    let (out, fetched) = (d.path("o"), d.path("f"));
     let limit = |cap: usize| format!("larger than the {cap}-octet limit for this input");
     for (args, cap) in [
         // URI lists
         (
-            vec![
-                "kms",
-                "provision",
-                "--store",
-                s(&db),
-                "--users-file",
-                s(&list),
-                "--out",
-                s(&d.path("o")),
-            ],
+            provision_args(&db, &[], &out, &["--users-file", s(&list)]),
             caps::URI_LIST,
         ),
         (
-            vec![
-                "gms",
-                "distribute",
-                "--cert",
-                s(&cert),
-                "--keys",
-                s(&keys),
-                "--group-id",
-                "sip:g@c.org",
-                "--members",
-                s(&list),
-                "--out",
-                s(&d.path("o")),
-            ],
+            distribute_args([&cert, &keys, &list, &out], &[]),
             caps::URI_LIST,
         ),
         // XML documents
@@ -1444,38 +1356,15 @@ fn every_kind_of_input_file_is_read_with_a_cap() {
         // MIKEY messages
         (vec!["mikey", "inspect", s(&message)], caps::MIKEY_MESSAGE),
         (
-            vec![
-                "ue",
-                "receive",
-                "--cert",
-                s(&cert),
-                "--keys",
-                s(&keys),
-                "--message",
-                s(&message),
-            ],
+            receive_args(&cert, &keys, &message, &[]),
             caps::MIKEY_MESSAGE,
         ),
         // secrets and passphrases
         (
-            vec![
-                "gms",
-                "distribute",
-                "--cert",
-                s(&cert),
-                "--keys",
-                s(&keys),
-                "--group-id",
-                "sip:g@c.org",
-                "--members",
-                s(&list),
-                "--out",
-                s(&d.path("o")),
-                "--gmk",
-                &gmk,
-                "--gmk-id",
-                "0ABCDEF1",
-            ],
+            distribute_args(
+                [&cert, &keys, &list, &out],
+                &["--gmk", &gmk, "--gmk-id", "0ABCDEF1"],
+            ),
             caps::KEY_TEXT,
         ),
         (
@@ -1490,48 +1379,17 @@ fn every_kind_of_input_file_is_read_with_a_cap() {
             caps::KEY_TEXT,
         ),
         (
-            vec![
-                "kms",
-                "passphrase",
-                "change",
-                "--store",
-                s(&db),
-                "--new-passphrase-file",
-                s(&secret),
-            ],
+            cli::args(
+                &["kms", "passphrase", "change"],
+                &[("--store", &db), ("--new-passphrase-file", &secret)],
+                &[],
+            ),
             caps::KEY_TEXT,
         ),
         // access tokens and PEM files
+        (fetch_nowhere_args(&token, &fetched, &[]), caps::TOKEN),
         (
-            vec![
-                "ue",
-                "fetch",
-                "--kms",
-                "https://127.0.0.1:9",
-                "--user",
-                "sip:a@c.org",
-                "--token",
-                s(&token),
-                "--out",
-                s(&d.path("f")),
-            ],
-            caps::TOKEN,
-        ),
-        (
-            vec![
-                "ue",
-                "fetch",
-                "--kms",
-                "https://127.0.0.1:9",
-                "--user",
-                "sip:a@c.org",
-                "--token",
-                s(&small_token),
-                "--ca",
-                s(&pem),
-                "--out",
-                s(&d.path("f")),
-            ],
+            fetch_nowhere_args(&small_token, &fetched, &["--ca", s(&pem)]),
             caps::PEM,
         ),
         (
@@ -1633,38 +1491,21 @@ fn every_store_command_names_its_passphrase_sources_and_checks_its_values() {
 fn store_commands_writing_to_a_full_device_are_one_error_line() {
     let d = Dir::new("full");
     let db = init(&d);
-    ok(&[
-        "kms",
-        "provision",
-        "--store",
-        s(&db),
-        "--user",
-        "sip:a@c.org",
-        "--out",
-        s(&d.path("a.xml")),
-    ]);
-    for args in [
-        &["kms", "audit", "export", "--store", s(&db)][..],
-        &[
-            "kms",
-            "audit",
-            "export",
-            "--store",
-            s(&db),
-            "--format",
-            "csv",
-        ],
-        &["kms", "users", "list", "--store", s(&db), "--json"],
-        &["kms", "certificate", "--store", s(&db)],
-        &[
-            "kms",
-            "provision",
-            "--store",
-            s(&db),
-            "--user",
-            "sip:a@c.org",
-        ],
+    ok(&provision_args(
+        &db,
+        &["sip:a@c.org"],
+        &d.path("a.xml"),
+        &[],
+    ));
+    for words in [
+        &["kms", "audit", "export"][..],
+        &["kms", "audit", "export", "--format", "csv"],
+        &["kms", "users", "list", "--json"],
+        &["kms", "certificate"],
+        &["kms", "provision", "--user", "sip:a@c.org"],
     ] {
+        let args = cli::args(words, &[("--store", &db)], &[]);
+        let args = args.as_slice();
         let full = std::fs::OpenOptions::new()
             .write(true)
             .open("/dev/full")
@@ -1700,32 +1541,24 @@ fn opens_with(db: &Path, pass: &str) -> bool {
 fn a_killed_passphrase_change_leaves_the_old_or_the_new_one() {
     let d = Dir::new("repass-kill");
     let db = init(&d);
-    std::fs::write(d.path("u.txt"), "sip:a@c.org\nsip:b@c.org\nsip:c@c.org\n").unwrap();
-    ok(&[
-        "kms",
-        "provision",
-        "--store",
-        s(&db),
-        "--users-file",
-        s(&d.path("u.txt")),
-        "--out",
-        s(&d.path("keys")),
-    ]);
+    ok(&provision_args(
+        &db,
+        &["sip:a@c.org", "sip:b@c.org", "sip:c@c.org"],
+        &d.path("keys"),
+        &[],
+    ));
     let passes = [PASS, "the second passphrase of the store"];
     for (i, p) in passes.iter().enumerate() {
         std::fs::write(d.path(&format!("p{i}")), format!("{p}\n")).unwrap();
     }
+    let files = [d.path("p0"), d.path("p1")];
     let change = |from: usize| {
+        let new = [
+            ("--store", db.as_path()),
+            ("--new-passphrase-file", &files[1 - from]),
+        ];
         cli::bin(
-            &[
-                "kms",
-                "passphrase",
-                "change",
-                "--store",
-                s(&db),
-                "--new-passphrase-file",
-                s(&d.path(&format!("p{}", 1 - from))),
-            ],
+            &cli::args(&["kms", "passphrase", "change"], &new, &[]),
             Some(passes[from]),
         )
         .stderr(std::process::Stdio::null())
