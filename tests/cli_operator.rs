@@ -40,16 +40,18 @@ fn fails(args: &[&str], pass: Option<&str>, needle: &str) -> String {
     e
 }
 
+/// The arguments of `kms init` of the store `db` for kms.example.org.
+fn init_args(db: &Path) -> Vec<&str> {
+    cli::args(
+        &["kms", "init", "--kms-uri", "kms.example.org"],
+        &[("--store", db)],
+        &[],
+    )
+}
+
 fn init(d: &Dir) -> PathBuf {
     let db = d.path("kms.db");
-    ok(&[
-        "kms",
-        "init",
-        "--store",
-        s(&db),
-        "--kms-uri",
-        "kms.example.org",
-    ]);
+    ok(&init_args(&db));
     db
 }
 
@@ -226,14 +228,7 @@ fn uri_lists_are_validated_before_anything_is_registered() {
 fn passphrase_rules() {
     let d = Dir::new("pass");
     let db = d.path("kms.db");
-    let args = [
-        "kms",
-        "init",
-        "--store",
-        s(&db),
-        "--kms-uri",
-        "kms.example.org",
-    ];
+    let args = init_args(&db);
     fails(&args, Some("short"), "shorter than 12 characters");
     assert!(!db.exists());
     let mut weak = args.to_vec();
@@ -1590,4 +1585,67 @@ fn a_killed_passphrase_change_leaves_the_old_or_the_new_one() {
         }
     }
     eprintln!("{killed} changes stopped before their commit, {completed} after");
+}
+
+/// Runs the binary with `args` on a terminal (util-linux `script`), typing `typed` lines;
+/// `pass` in the environment. Returns the exit status and everything the terminal showed.
+#[cfg(target_os = "linux")]
+fn on_terminal(args: &[&str], pass: Option<&str>, typed: &[&str]) -> (Option<i32>, String) {
+    use std::io::Write as _;
+    let line = format!("{} {}", env!("CARGO_BIN_EXE_mikey-sakke"), args.join(" "));
+    let mut c = Command::new("script");
+    c.args(["-qec", &line, "/dev/null"])
+        .env_remove("MIKEY_SAKKE_PASSPHRASE")
+        .env_remove("MIKEY_SAKKE_STORE")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    if let Some(p) = pass {
+        c.env("MIKEY_SAKKE_PASSPHRASE", p);
+    }
+    let mut child = c.spawn().expect("util-linux script");
+    let mut input = child.stdin.take().unwrap();
+    for t in typed {
+        writeln!(input, "{t}").unwrap();
+    }
+    drop(input);
+    let o = child.wait_with_output().unwrap();
+    let shown =
+        String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
+    (o.status.code(), shown)
+}
+
+/// On a terminal, a new passphrase is asked twice (kms init, kms passphrase change) and must
+/// be strong enough; two different entries change nothing.
+#[test]
+#[cfg(target_os = "linux")]
+fn a_new_passphrase_on_a_terminal_is_asked_twice() {
+    let d = Dir::new("tty");
+    let db = d.path("kms.db");
+    let init = init_args(&db);
+    let (code, shown) = on_terminal(&init, None, &["first passphrase 1", "other passphrase 2"]);
+    assert_eq!(code, Some(1), "{shown}");
+    assert!(
+        shown.contains("the same passphrase again") && shown.contains("the two passphrases differ"),
+        "{shown}"
+    );
+    assert!(!db.exists());
+    let (code, shown) = on_terminal(&init, None, &["short", "short"]);
+    assert_eq!(code, Some(1), "{shown}");
+    assert!(shown.contains("shorter than 12 characters"), "{shown}");
+    assert!(!db.exists());
+    let typed = "typed on the terminal";
+    let (code, shown) = on_terminal(&init, None, &[typed, typed]);
+    assert_eq!(code, Some(0), "{shown}");
+    assert!(opens_with(&db, typed));
+    // The new passphrase of a change, twice; the current one from the environment.
+    let change = ["kms", "passphrase", "change", "--store", s(&db)];
+    let new = "the changed passphrase";
+    let (code, shown) = on_terminal(&change, Some(typed), &[new, "not the same"]);
+    assert_eq!(code, Some(1), "{shown}");
+    assert!(opens_with(&db, typed));
+    let (code, shown) = on_terminal(&change, Some(typed), &[new, new]);
+    assert_eq!(code, Some(0), "{shown}");
+    assert!(shown.contains("passphrase = changed"), "{shown}");
+    assert!(opens_with(&db, new) && !opens_with(&db, typed));
 }
