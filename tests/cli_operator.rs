@@ -127,6 +127,18 @@ fn file_names_never_collide_and_existing_files_are_checked_first() {
         );
     }
 
+    // A very long URI: a capped name with a hash suffix, still its own file.
+    let long = format!("sip:{}@c.org", "x/".repeat(300));
+    let before: Vec<_> = std::fs::read_dir(&keys).unwrap().flatten().collect();
+    ok(&provision_args(&db, &[&long], &keys, &[]));
+    let stem = mikey_sakke::input::file_name_for(&long);
+    assert!(
+        stem.len() <= mikey_sakke::input::MAX_FILE_STEM && stem.contains('~'),
+        "{stem}"
+    );
+    let doc = std::fs::read_to_string(keys.join(format!("{stem}.xml"))).unwrap();
+    assert_eq!(KmsResponse::from_xml(&doc).unwrap().user_uri, long);
+    assert_eq!(std::fs::read_dir(&keys).unwrap().count(), before.len() + 1);
     // A file in the way that holds someone else's documents stops the batch before anything is
     // issued or registered.
     let newcomer = "sip:new@c.org";
