@@ -112,7 +112,8 @@ pub fn read_bounded_from<R: Read>(
     Ok(buf)
 }
 
-/// Reads a file (or standard input for `-`) of at most `cap` octets.
+/// Reads a file (or standard input for `-`) of at most `cap` octets; a regular file whose size
+/// is over the cap is refused without reading it.
 ///
 /// # Errors
 /// As [`read_bounded_from`], naming the file.
@@ -125,6 +126,12 @@ pub fn read_bounded(path: &Path, cap: usize) -> Result<Vec<u8>, InputError> {
         what: what.clone(),
         reason: e.to_string(),
     })?;
+    // A regular file over the cap is refused before a single octet is read; other files
+    // (pipes, devices) stop at the cap.
+    let over = |len: u64| usize::try_from(len).map_or(true, |l| l > cap);
+    if file.metadata().is_ok_and(|m| m.is_file() && over(m.len())) {
+        return Err(InputError::TooLarge { what, cap });
+    }
     read_bounded_from(file, cap, &what)
 }
 

@@ -96,6 +96,26 @@ fn receives_the_published_gmk_message() {
     }
     assert!(out.contains("key_type = GMK\n"));
     assert!(out.contains("key_parameters_status = 00000001\n"));
+    // The same clock in the other forms of the one time syntax.
+    let ntp = 0xEC89_8DA8_u64;
+    for now in [
+        mikey_sakke::input::rfc3339(ntp),
+        format!("ntp:{ntp}"),
+        format!("0x{ntp:x}"),
+    ] {
+        let o = receive(&["--now", &now], &v("gmk_I_MESSAGE_b64"));
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{now}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    // A bare number is not one of them (it was taken as NTP seconds before).
+    assert_one_line_error(
+        &receive(&["--now", &ntp.to_string()], &v("gmk_I_MESSAGE_b64")),
+        "--now: ",
+    );
 }
 
 #[test]

@@ -642,3 +642,44 @@ fn two_servers_on_one_postgres_store() {
         b.stop();
     });
 }
+
+/// #19 item 3: `kms revoke` on the store of a running server: from then on the server serves
+/// and issues none of the URI's key sets (403, "revoked"), already issued or not, and
+/// `kms unrevoke` lifts it; another user is not affected.
+#[test]
+fn a_revocation_through_the_cli_is_honoured_by_the_running_server() {
+    let kms = Kms::new("e2e-revoke", &[ALICE, BOB], Backend::Sqlite);
+    let server = kms.serve(&["--no-access-log"]);
+    let (alice_token, bob_token) = (kms.token_file(ALICE), kms.token_file(BOB));
+    let fetch = |user: &str, token: &std::path::Path, dir: &str| {
+        fetch_args(
+            &server.url(),
+            user,
+            s(token),
+            Some(s(&kms.ca)),
+            s(&kms.tmp.path(dir)),
+        )
+    };
+    ok(&fetch(ALICE, &alice_token, "a1"));
+    let revoke = [
+        "kms",
+        "revoke",
+        "--store",
+        &kms.store,
+        "--user",
+        ALICE,
+        "--reason",
+        "lost device",
+    ];
+    assert!(ok(&revoke).contains("changed = yes"));
+    // The key sets issued by the first fetch are no longer served.
+    let err = fails(&fetch(ALICE, &alice_token, "a2"));
+    assert!(err.contains("403") && err.contains("revoked"), "{err}");
+    assert!(!kms.tmp.path("a2").join("cert.xml").exists());
+    ok(&fetch(BOB, &bob_token, "b1"));
+    ok(&["kms", "unrevoke", "--store", &kms.store, "--user", ALICE]);
+    ok(&fetch(ALICE, &alice_token, "a3"));
+    let audit = ok(&["kms", "audit", "export", "--store", &kms.store]);
+    assert!(audit.contains("\"event\":\"revoked\""), "{audit}");
+    server.stop();
+}

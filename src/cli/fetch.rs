@@ -2,8 +2,9 @@
 
 use std::path::PathBuf;
 
-use super::{CliError, Output, read_text};
+use super::{CliError, Output, ntp_time};
 use mikey_sakke::fetch::{FetchRequest, fetch_blocking, write_files};
+use mikey_sakke::input::{NTP_UNIX_OFFSET, caps, read_bounded, read_bounded_text};
 
 /// Options of `ue fetch`.
 #[derive(clap::Args, Debug)]
@@ -14,14 +15,16 @@ pub struct FetchArgs {
     /// Your MC service ID (or a group URI you manage).
     #[arg(long, value_name = "URI")]
     pub user: String,
-    /// The access token from the IdMS: a file, or `-` for standard input.
+    /// The access token from the IdMS: a file, or `-` for standard input (at most 64 KiB).
     #[arg(long, value_name = "FILE|-")]
     pub token: PathBuf,
-    /// Trust these CA certificates (PEM) for the KMS instead of the system's.
+    /// Trust these CA certificates (PEM, at most 1 MiB) for the KMS instead of the system's.
     #[arg(long, value_name = "PEM")]
     pub ca: Option<PathBuf>,
-    /// The time whose key period is current (RFC 3339, UTC); default: the KMS's clock.
-    #[arg(long, value_name = "RFC3339")]
+    /// The time whose key period is current (RFC 3339 such as 2026-11-24T12:00:00Z,
+    /// ntp:SECONDS or 0xHEX NTP seconds; from 1970 to 2036-02-07, and within the KMS's key
+    /// periods); default: the KMS's clock.
+    #[arg(long, value_name = "TIME")]
     pub time: Option<String>,
     /// The output directory: cert.xml and keyset-<period>.xml (mode 0600).
     #[arg(long, value_name = "DIR")]
@@ -39,22 +42,24 @@ pub struct FetchArgs {
 /// # Errors
 /// A one-line message: TLS failure, 401/403/404, a malformed or invalid response, a file error.
 pub fn run(args: &FetchArgs) -> Result<Output, CliError> {
-    let token = zeroize::Zeroizing::new(read_text(&args.token)?.trim().to_string());
+    let raw = zeroize::Zeroizing::new(
+        read_bounded_text(&args.token, caps::TOKEN)
+            .map_err(|e| CliError(format!("--token: {e}")))?,
+    );
+    let token = zeroize::Zeroizing::new(raw.trim().to_string());
     if token.is_empty() {
         return Err(CliError(format!("--token {}: empty", args.token.display())));
     }
     let mut req = FetchRequest::new(args.kms.clone(), args.user.clone(), token);
     if let Some(ca) = &args.ca {
-        req.ca_pem = Some(
-            std::fs::read(ca)
-                .map_err(|e| CliError(format!("cannot read {}: {e}", ca.display())))?,
-        );
+        req.ca_pem = Some(read_bounded(ca, caps::PEM).map_err(|e| CliError(format!("--ca: {e}")))?);
     }
     if let Some(t) = &args.time {
-        req.time =
-            Some(humantime::parse_rfc3339_weak(t.trim()).map_err(|e| {
-                CliError(format!("--time: {e} (expected e.g. 2026-11-24T12:00:00Z)"))
-            })?);
+        let ntp = ntp_time("time", Some(t))?;
+        req.time = Some(
+            std::time::UNIX_EPOCH
+                + std::time::Duration::from_secs(ntp.saturating_sub(NTP_UNIX_OFFSET)),
+        );
     }
     req.insecure_http = args.insecure_http;
     req.timeout = std::time::Duration::from_secs(args.timeout.max(1));

@@ -1,15 +1,17 @@
 //! `mikey-sakke gms ...`: the group manager.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use super::ue::load_response;
 use super::{
-    CliError, Output, ntp_time, os_rng, output_plan, parse_hex, progress, secret_hex, write_planned,
+    CliError, Output, create_out_dir, ntp_time, os_rng, output_plan, parse_hex, progress,
+    secret_hex, write_planned,
 };
 use mikey_sakke::gms::{self, Distribution, GroupKey, GroupManager};
 use mikey_sakke::mcx::key_id::KeyId;
+use mikey_sakke::mcx::uid::KeyPeriods;
 use mikey_sakke::sakke::Ssv;
 
 /// Group manager commands (TS 33.180 E.2).
@@ -35,7 +37,9 @@ pub enum GmsCommand {
         /// How the members file is checked.
         #[command(flatten)]
         list: super::UriListArgs,
-        /// The output directory (created if missing).
+        /// The output directory (created, mode 0700, if missing, as by `kms provision --out`).
+        /// A `<member>.mikey` file already there is replaced only when it holds a message to
+        /// that member.
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
         /// Use this 16-octet GMK instead of a fresh random one: @FILE (hex in a file), - (hex
@@ -52,6 +56,39 @@ pub enum GmsCommand {
         #[arg(long)]
         show_key: bool,
     },
+}
+
+/// Whether the file at `path` (not a symbolic link) is an I_MESSAGE to `member`: its hashed
+/// responder UID (IDRuidr) is the member's UID at the responder's KMS (IDRkmsr) for the key
+/// period of its timestamp.
+fn holds_message_to(path: &Path, member: &str, periods: KeyPeriods) -> bool {
+    use mikey_sakke::input::{caps, decode_message, read_bounded};
+    use mikey_sakke::mikey::{IdRole, Timestamp};
+    let is_file = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_file());
+    let Some(raw) = is_file
+        .then(|| read_bounded(path, caps::MIKEY_MESSAGE).ok())
+        .flatten()
+    else {
+        return false;
+    };
+    let Ok(octets) = decode_message(&raw) else {
+        return false;
+    };
+    let Ok(msg) = mikey_sakke::mikey::parse(&octets) else {
+        return false;
+    };
+    let (Some(uidr), Some(kmsr), Some(Timestamp::NtpUtc(t))) = (
+        msg.idr(IdRole::HASHED_RESPONDER),
+        msg.idr(IdRole::RESPONDER_KMS),
+        msg.timestamp(),
+    ) else {
+        return false;
+    };
+    periods
+        .period_number(t >> 32)
+        .ok()
+        .and_then(|p| mikey_sakke::mcx::uid::uid(member.as_bytes(), kmsr.data, periods, p).ok())
+        .is_some_and(|uid| uid.as_slice() == uidr.data)
 }
 
 /// Runs one `gms` subcommand.
@@ -100,13 +137,15 @@ pub fn run(cmd: &GmsCommand) -> Result<Output, CliError> {
             if members.is_empty() {
                 return Err(CliError::new("the members file lists no URI"));
             }
-            std::fs::create_dir_all(out)
-                .map_err(|e| CliError(format!("cannot create {}: {e}", out.display())))?;
-            // One file per member, collision free, planned before any message is built.
+            // One file per member, collision free, planned before any message is built: a
+            // file in the way is replaced only when it holds a message to the same member.
+            let periods = cert.key_periods();
+            let holds = |p: &Path, member: &str| holds_message_to(p, member, periods);
             let plan: std::collections::HashMap<String, PathBuf> =
-                output_plan(out, &members, "mikey", false)?
+                output_plan(out, &members, "mikey", &holds)?
                     .into_iter()
                     .collect();
+            create_out_dir(out)?;
             let period = gm
                 .period_of(ntp << 32)
                 .map_err(|e| CliError(e.to_string()))?;

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::{
-    CliError, Output, PassphraseArgs, ntp_time, output_plan, passphrase_to_open, progress, rfc3339,
-    write_planned,
+    CliError, Output, PassphraseArgs, create_out_dir, holds_key_sets_of, ntp_time, output_plan,
+    passphrase_to_open, progress, rfc3339, write_planned,
 };
 use mikey_sakke::kms::documents;
 use mikey_sakke::kms::jobs::{Until, WorkerOptions, WorkerReport, run_worker};
@@ -137,8 +137,9 @@ pub struct ProvisionArgs {
     /// How many consecutive key periods from that time (clients hold two).
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=12))]
     periods: u64,
-    /// Output: a file (one user), or a directory (one `<uri>.xml` per user). Default: stdout
-    /// for one user.
+    /// Output: a file (one user), or a directory (one `<uri>.xml` per user; it is one when it
+    /// exists as one, or with several URIs or --users-file, and is created, mode 0700, if
+    /// missing, as by `gms distribute --out`). Default: stdout for one user.
     #[arg(long, value_name = "FILE|DIR", conflicts_with = "detach")]
     out: Option<PathBuf>,
     /// Record the job and return at once (print its number): `kms worker` processes do it.
@@ -148,27 +149,49 @@ pub struct ProvisionArgs {
     work: WorkOpts,
 }
 
-/// Checks that an output file can be written where it is asked for.
-fn check_out(uris: &[String], out: Option<&Path>, detach: bool) -> Result<(), CliError> {
-    if uris.len() > 1 && !detach && !out.is_some_and(Path::is_dir) {
-        return Err(CliError::new(
-            "several URIs: give --out DIR (an existing directory)",
-        ));
-    }
-    if let Some(file) = out.filter(|p| !p.is_dir()) {
-        let parent = file
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        if !parent.is_dir() {
-            return Err(CliError(format!(
-                "cannot write {}: {} is not a directory",
-                file.display(),
-                parent.display()
-            )));
+/// Where `kms provision --out` writes: one file, or a directory of `<uri>.xml` files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OutKind {
+    /// Standard output, or nothing written (`--detach`).
+    None,
+    /// One file.
+    File,
+    /// A directory, created (mode 0700) if missing, as `gms distribute --out` does.
+    Dir,
+}
+
+/// What `--out` is, checked before anything is issued: a directory when it is one, or when
+/// several URIs or a users file are given (created if missing); else a file, whose directory
+/// must exist.
+fn check_out(
+    uris: &[String],
+    out: Option<&Path>,
+    users_file: bool,
+    detach: bool,
+) -> Result<OutKind, CliError> {
+    let Some(out) = out.filter(|_| !detach) else {
+        if uris.len() > 1 && !detach {
+            return Err(CliError::new(
+                "several URIs: give --out DIR (created if missing)",
+            ));
         }
+        return Ok(OutKind::None);
+    };
+    if out.is_dir() || uris.len() > 1 || users_file {
+        return Ok(OutKind::Dir);
     }
-    Ok(())
+    let parent = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if !parent.is_dir() {
+        return Err(CliError(format!(
+            "cannot write {}: {} is not a directory",
+            out.display(),
+            parent.display()
+        )));
+    }
+    Ok(OutKind::File)
 }
 
 /// NTP seconds of 2000-01-01T00:00:00Z: no MCX key set is issued for an earlier time.
@@ -176,9 +199,14 @@ const PROVISION_FLOOR_NTP: u64 = 3_155_673_600;
 /// How far ahead key sets may be provisioned: ten years (of 365 days).
 const PROVISION_AHEAD_SECS: u64 = 10 * 365 * 86_400;
 
-/// Refuses a provisioning time before the KMS certificate's ValidFrom (the start of key period
-/// 0; and before 2000) or more than ten years ahead, naming the range.
-fn check_provision_time(
+/// Refuses a time given to `--option` of a store command (`kms provision --time`, `kms
+/// certificate --time`) before the KMS certificate's ValidFrom (the start of key period 0; and
+/// before 2000) or more than ten years ahead, naming the range.
+///
+/// # Errors
+/// The time outside the range, with the range.
+pub fn check_kms_time(
+    option: &str,
     config: &mikey_sakke::kms::store::KmsConfig,
     ntp: u64,
 ) -> Result<(), CliError> {
@@ -188,8 +216,8 @@ fn check_provision_time(
         return Ok(());
     }
     Err(CliError(format!(
-        "--time {}: outside {} .. {} (from the KMS certificate's ValidFrom, not before 2000, to \
-         ten years from now)",
+        "--{option} {}: outside {} .. {} (from the KMS certificate's ValidFrom, not before 2000, \
+         to ten years from now)",
         rfc3339(ntp),
         rfc3339(from),
         rfc3339(to)
@@ -244,14 +272,19 @@ pub fn provision(a: &ProvisionArgs) -> Result<Output, CliError> {
     }
     // Checked before anything is issued or recorded: where each file goes, and that files in
     // the way hold the same URI's documents.
-    check_out(&uris, a.out.as_deref(), a.detach)?;
+    let out_kind = check_out(&uris, a.out.as_deref(), a.users_file.is_some(), a.detach)?;
     let plan = match a.out.as_deref() {
-        Some(dir) if dir.is_dir() && !a.detach => Some(output_plan(dir, &uris, "xml", true)?),
+        Some(dir) if out_kind == OutKind::Dir => {
+            Some(output_plan(dir, &uris, "xml", &holds_key_sets_of)?)
+        }
         _ => None,
     };
     let config = s.config().clone();
     let ntp = ntp_time("time", a.time.as_deref())?;
-    check_provision_time(&config, ntp)?;
+    check_kms_time("time", &config, ntp)?;
+    if let (Some(dir), OutKind::Dir) = (a.out.as_deref(), out_kind) {
+        create_out_dir(dir)?;
+    }
     let first = config
         .periods
         .period_number(ntp)

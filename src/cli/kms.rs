@@ -35,8 +35,10 @@ pub enum KmsCommand {
     Certificate {
         #[command(flatten)]
         store: StoreOpt,
-        /// The time whose key period's master keys to certify (RFC 3339, UTC); default now.
-        #[arg(long, value_name = "RFC3339")]
+        /// The time whose key period's master keys to certify (RFC 3339, `ntp:SECONDS` or
+        /// `0xHEX`); default now. From the KMS certificate's ValidFrom (the start of key
+        /// period 0, not before 2000-01-01T00:00:00Z) to ten years from now.
+        #[arg(long, value_name = "TIME")]
         time: Option<String>,
     },
     /// Issue, validate and record key sets (RSK, SSK, PVT) for users or groups, for the key
@@ -83,8 +85,8 @@ pub enum KmsCommand {
     Rotate {
         #[command(flatten)]
         store: StoreOpt,
-        /// When the new generation takes over (RFC 3339, `ntp:SECONDS` or `0xHEX`; after the
-        /// current key period).
+        /// When the new generation takes over (RFC 3339, `ntp:SECONDS` or `0xHEX`): after the
+        /// current key period, at most ten years from now.
         #[arg(long, value_name = "TIME")]
         effective: String,
     },
@@ -205,7 +207,6 @@ pub fn run(cmd: &KmsCommand) -> Result<Output, CliError> {
                     KEY_PERIOD_RANGE.end()
                 )));
             }
-            let pass = new_passphrase(&store.pass)?;
             let config = KmsConfig {
                 kms_uri: kms_uri.clone(),
                 periods: KeyPeriods {
@@ -214,6 +215,9 @@ pub fn run(cmd: &KmsCommand) -> Result<Output, CliError> {
                 },
                 parameter_set: 1,
             };
+            // Before the passphrase is asked for.
+            config.check().map_err(|e| store_error(&e))?;
+            let pass = new_passphrase(&store.pass)?;
             let spec = store.spec()?;
             let s = create_store(&spec, &pass, &config, KdfParams::DEFAULT, &mut os_rng())
                 .map_err(|e| store_error(&e))?;
@@ -234,6 +238,7 @@ pub fn run(cmd: &KmsCommand) -> Result<Output, CliError> {
             let s = store.open()?;
             let ntp = ntp_time("time", time.as_deref())?;
             let config = s.config().clone();
+            super::jobs::check_kms_time("time", &config, ntp)?;
             let period = config
                 .periods
                 .period_number(ntp)
@@ -253,6 +258,7 @@ pub fn run(cmd: &KmsCommand) -> Result<Output, CliError> {
         KmsCommand::Rotate { store, effective } => {
             let s = store.open()?;
             let at = ntp_time("effective", Some(effective))?;
+            super::jobs::check_kms_time("effective", s.config(), at)?;
             let r =
                 mikey_sakke::kms::rotation::rotate(&*s, at, ntp_time("time", None)?, &mut os_rng())
                     .map_err(|e| store_error(&e))?;

@@ -51,8 +51,9 @@ pub struct ReceiveArgs {
     /// Accept the message only from this initiator UID.
     #[arg(long, value_name = "HEX")]
     initiator_uid: Option<String>,
-    /// Your clock, NTP seconds since 1900 (decimal, or hex with 0x); default: the system clock.
-    #[arg(long, value_name = "NTP", conflicts_with = "no_time_check")]
+    /// Your clock (RFC 3339 such as 2026-11-24T12:00:00Z, ntp:SECONDS or 0xHEX NTP seconds;
+    /// not before 1970); default: the system clock.
+    #[arg(long, value_name = "TIME", conflicts_with = "no_time_check")]
     now: Option<String>,
     /// Do not compare the timestamp with a clock (for recorded messages).
     #[arg(long)]
@@ -199,15 +200,6 @@ pub fn ntp_now() -> u64 {
     unix + NTP_UNIX_OFFSET
 }
 
-fn parse_ntp(s: &str) -> Result<u64, CliError> {
-    let t = s.trim();
-    let v = match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
-        Some(h) => u64::from_str_radix(h, 16),
-        None => t.parse(),
-    };
-    v.map_err(|_| CliError(format!("--now: not an NTP time in seconds: {t:?}")))
-}
-
 fn fixed<const N: usize>(name: &str, hex: &str) -> Result<[u8; N], CliError> {
     let v = super::parse_hex(name, hex)?;
     v.as_slice()
@@ -240,10 +232,7 @@ fn receive(a: &ReceiveArgs) -> Result<Output, CliError> {
     let time = if a.no_time_check {
         TimeCheck::Disabled
     } else {
-        let now = match &a.now {
-            Some(s) => parse_ntp(s)?,
-            None => ntp_now(),
-        };
+        let now = super::ntp_time("now", a.now.as_deref())?;
         TimeCheck::Window {
             now,
             max_skew: a.max_skew,

@@ -400,8 +400,8 @@ pub fn read_uris(path: &std::path::Path, opts: &UriListArgs) -> Result<Vec<Strin
 
 /// The output files for `uris` in `dir`, one per URI (`<encoded URI>.<ext>`, collision free:
 /// [`mikey_sakke::input::file_name_for`]), checked before any work: no two URIs share a file,
-/// and a file that exists is only replaced when `key_sets` says it is a KmsResponse and it
-/// holds the same URI's documents.
+/// and a file that exists (or a symbolic link there) is only replaced when `holds_same(path,
+/// uri)` says it holds that URI's documents ([`holds_key_sets_of`] for key sets).
 ///
 /// # Errors
 /// A message naming the file in the way.
@@ -409,7 +409,7 @@ pub fn output_plan(
     dir: &std::path::Path,
     uris: &[String],
     ext: &str,
-    key_sets: bool,
+    holds_same: &dyn Fn(&std::path::Path, &str) -> bool,
 ) -> Result<Vec<(String, std::path::PathBuf)>, CliError> {
     use mikey_sakke::input::file_name_for;
     let mut seen = std::collections::HashMap::new();
@@ -424,22 +424,44 @@ pub fn output_plan(
                 path.display()
             )));
         }
-        if key_sets && std::fs::symlink_metadata(&path).is_ok() {
-            let holds_same = read_text(&path)
-                .ok()
-                .and_then(|x| mikey_sakke::annex_d::KmsResponse::from_xml(&x).ok())
-                .is_some_and(|r| r.user_uri == *u);
-            if !holds_same {
-                return Err(CliError(format!(
-                    "{} exists and does not hold the documents of {}; nothing done",
-                    path.display(),
-                    mikey_sakke::input::excerpt(u)
-                )));
-            }
+        if std::fs::symlink_metadata(&path).is_ok() && !holds_same(&path, u) {
+            return Err(CliError(format!(
+                "{} exists and does not hold the documents of {}; nothing done",
+                path.display(),
+                mikey_sakke::input::excerpt(u)
+            )));
         }
         plan.push((u.clone(), path));
     }
     Ok(plan)
+}
+
+/// Whether the file at `path` is a KmsResponse for `uri` (a key-set file `kms provision` may
+/// replace). A symbolic link is never one.
+pub fn holds_key_sets_of(path: &std::path::Path, uri: &str) -> bool {
+    let is_file = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_file());
+    is_file
+        && read_text(path)
+            .ok()
+            .and_then(|x| mikey_sakke::annex_d::KmsResponse::from_xml(&x).ok())
+            .is_some_and(|r| r.user_uri == uri)
+}
+
+/// Creates the output directory `dir` (and its missing parents) with mode 0700, or accepts it
+/// when it exists: `kms provision` and `gms distribute` treat `--out DIR` alike.
+///
+/// # Errors
+/// A message naming the directory (a file in the way, no permission).
+pub fn create_out_dir(dir: &std::path::Path) -> Result<(), CliError> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(dir)
+        .map_err(|e| CliError(format!("cannot create {}: {e}", dir.display())))
 }
 
 /// Writes planned files holding secrets (0600, atomically, never through a symbolic link, one

@@ -233,13 +233,13 @@ fn header_alg(token: &str) -> Option<String> {
 }
 
 impl Authenticator {
-    /// Reads a JWKS file.
+    /// Reads a JWKS file (at most [`crate::input::caps::PEM`] octets).
     ///
     /// # Errors
     /// [`JwksError`] for an unreadable file or an unusable key.
     pub fn from_jwks_file(path: &Path, config: AuthConfig) -> Result<Self, JwksError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| JwksError::Read(format!("cannot read {}: {e}", path.display())))?;
+        let text = crate::input::read_bounded_text(path, crate::input::caps::PEM)
+            .map_err(|e| JwksError::Read(e.to_string()))?;
         Self::from_jwks_json(&text, config)
     }
 

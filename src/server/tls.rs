@@ -44,13 +44,15 @@ pub(crate) fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-/// Reads a PEM certificate chain (leaf first).
+/// Reads a PEM certificate chain (leaf first), of at most [`crate::input::caps::PEM`] octets.
 ///
 /// # Errors
 /// [`TlsError::Certificate`] naming the file.
 pub fn load_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
-    let certs = CertificateDer::pem_file_iter(path)
-        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+    let pem = crate::input::read_bounded(path, crate::input::caps::PEM)
+        .map_err(|e| TlsError::Certificate(e.to_string()))?;
+    let certs = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
         .map_err(|e| TlsError::Certificate(format!("{}: {e}", path.display())))?;
     if certs.is_empty() {
         return Err(TlsError::Certificate(format!(
@@ -68,7 +70,11 @@ pub fn load_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, Tl
 /// [`TlsError`] for unreadable files or a key that does not fit the certificate.
 pub fn server_config(cert_chain: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, TlsError> {
     let certs = load_certificates(cert_chain)?;
-    let key = PrivateKeyDer::from_pem_file(key)
+    let pem = zeroize::Zeroizing::new(
+        crate::input::read_bounded(key, crate::input::caps::PEM)
+            .map_err(|e| TlsError::Key(e.to_string()))?,
+    );
+    let key = PrivateKeyDer::from_pem_slice(&pem)
         .map_err(|e| TlsError::Key(format!("{}: {e}", key.display())))?;
     server_config_from(certs, key)
 }

@@ -78,3 +78,18 @@ pub fn fails_with(o: &Output, needle: &str) {
 pub fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
+
+/// A command line: the words `head` (subcommands and plain options), then each `(option, path)`
+/// pair, then `extra`.
+pub fn args<'a>(
+    head: &[&'a str],
+    paths: &[(&'a str, &'a Path)],
+    extra: &[&'a str],
+) -> Vec<&'a str> {
+    let mut a = head.to_vec();
+    for (option, path) in paths {
+        a.extend([*option, s(path)]);
+    }
+    a.extend(extra);
+    a
+}

@@ -206,13 +206,31 @@ pub struct KmsConfig {
 }
 
 impl KmsConfig {
-    /// Checks what a store needs: a KMS URI and a key period of at least one second.
+    /// Checks what a store needs: a KMS URI (without whitespace or control characters, at
+    /// most [`crate::input::caps::URI`] octets) and a key period of at least one second.
     ///
     /// # Errors
     /// [`StoreError::Invalid`] naming the problem.
     pub fn check(&self) -> Result<(), StoreError> {
         if self.kms_uri.is_empty() {
             return Err(StoreError::Invalid("the KMS URI is empty".into()));
+        }
+        if let Some(c) = self
+            .kms_uri
+            .chars()
+            .find(|c| c.is_whitespace() || c.is_control())
+        {
+            return Err(StoreError::Invalid(format!(
+                "the KMS URI {:?} holds the character {c:?} (no whitespace or control characters)",
+                crate::input::excerpt(&self.kms_uri)
+            )));
+        }
+        if self.kms_uri.len() > crate::input::caps::URI {
+            return Err(StoreError::Invalid(format!(
+                "the KMS URI is {} octets long, over the {}-octet limit",
+                self.kms_uri.len(),
+                crate::input::caps::URI
+            )));
         }
         if self.periods.length == 0 {
             return Err(StoreError::Invalid(
