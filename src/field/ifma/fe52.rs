@@ -186,9 +186,6 @@ impl Fe52 {
     pub(crate) fn select(a: &Self, b: &Self, choice: subtle::Choice) -> Self {
         #[cfg(feature = "ct-taint")]
         crate::ct::paths::hit(crate::ct::paths::Path::Fe52Select);
-        if bool::from(choice) {
-            return *b; // PLANT 2
-        }
         let mut out = *a;
         for (o, (x, y)) in out.0.iter_mut().zip(a.0.iter().zip(&b.0)) {
             *o = u64::conditional_select(x, y, choice);
