@@ -16,6 +16,7 @@
 
 use rand_core::CryptoRng;
 
+use crate::annex_d::LoadError;
 use crate::annex_d::{KmsCertificate, KmsKeySet};
 use crate::eccsi::SigningKey;
 use crate::mcx::imessage::{
@@ -126,25 +127,11 @@ impl GroupManager {
     /// # Errors
     /// The [`GmsError`] of the first key set that fails.
     pub fn load(cert: &KmsCertificate, key_sets: &[KmsKeySet]) -> Result<Self, GmsError> {
-        let kms = cert
-            .kms_public_key()
-            .map_err(|e| GmsError::BadCertificate(e.to_string()))?;
-        let kpak = cert
-            .kpak()
-            .map_err(|e| GmsError::BadCertificate(e.to_string()))?;
-        let periods = cert.key_periods();
-        if key_sets.is_empty() {
-            return Err(GmsError::NoKeySets);
-        }
+        let (kms, kpak, periods) = cert.load_keys(key_sets)?;
         let mut signers = Vec::with_capacity(key_sets.len());
         for ks in key_sets {
             let p = ks.key_period_no;
-            if ks.kms_uri != cert.kms_uri {
-                return Err(GmsError::WrongKms {
-                    key_set: ks.kms_uri.clone(),
-                    certificate: cert.kms_uri.clone(),
-                });
-            }
+            cert.check_issuer(ks)?;
             let ssk = ks.ssk().map_err(|_| GmsError::InvalidKeySet(p))?;
             let pvt = ks.pvt().map_err(|_| GmsError::InvalidKeySet(p))?;
             let signer = SigningKey::new(&kpak, ks.user_id(), ssk, &pvt)
@@ -359,4 +346,17 @@ pub fn distribute(
             message: m.message,
         })
         .collect())
+}
+
+impl From<LoadError> for GmsError {
+    fn from(e: LoadError) -> Self {
+        match e {
+            LoadError::BadCertificate(e) => Self::BadCertificate(e),
+            LoadError::NoKeySets => Self::NoKeySets,
+            LoadError::WrongKms(key_set, certificate) => Self::WrongKms {
+                key_set,
+                certificate,
+            },
+        }
+    }
 }

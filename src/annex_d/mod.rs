@@ -75,6 +75,7 @@ mod write;
 
 pub use errors::{AnnexDError, Position};
 pub use request::{AnyKmsRequest, KmsRequest, RawXml, SignedKmsRequest};
+pub(crate) use types::LoadError;
 pub use types::{
     KmsCertCache, KmsCertificate, KmsError, KmsKeyProv, KmsKeySet, KmsMessage, KmsResponse, Role,
 };

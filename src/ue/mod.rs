@@ -16,6 +16,7 @@ pub mod state;
 
 pub use send::{PeerKey, PeerKeyKind};
 
+use crate::annex_d::LoadError;
 use crate::annex_d::{KmsCertificate, KmsKeySet};
 use crate::eccsi::{Kpak, SigningKey};
 use crate::mcx::imessage::{
@@ -150,25 +151,11 @@ impl Client {
     /// # Errors
     /// The [`ClientError`] of the first key set that fails.
     pub fn load(cert: &KmsCertificate, key_sets: &[KmsKeySet]) -> Result<Self, ClientError> {
-        let kms = cert
-            .kms_public_key()
-            .map_err(|e| ClientError::BadCertificate(e.to_string()))?;
-        let kpak = cert
-            .kpak()
-            .map_err(|e| ClientError::BadCertificate(e.to_string()))?;
-        let periods = cert.key_periods();
-        if key_sets.is_empty() {
-            return Err(ClientError::NoKeySets);
-        }
+        let (kms, kpak, periods) = cert.load_keys(key_sets)?;
         let mut keys = Vec::with_capacity(key_sets.len());
         for ks in key_sets {
             let p = ks.key_period_no;
-            if ks.kms_uri != cert.kms_uri {
-                return Err(ClientError::WrongKms {
-                    key_set: ks.kms_uri.clone(),
-                    certificate: cert.kms_uri.clone(),
-                });
-            }
+            cert.check_issuer(ks)?;
             if ks.derived_user_id(periods).ok().as_ref() != Some(ks.user_id()) {
                 return Err(ClientError::WrongUserId(p));
             }
@@ -318,5 +305,18 @@ impl Client {
             compat_legacy_key_params: compat.legacy_key_params,
         };
         imessage::receive_parsed(&receiver, time, replay, &parsed).map_err(ClientError::Receive)
+    }
+}
+
+impl From<LoadError> for ClientError {
+    fn from(e: LoadError) -> Self {
+        match e {
+            LoadError::BadCertificate(e) => Self::BadCertificate(e),
+            LoadError::NoKeySets => Self::NoKeySets,
+            LoadError::WrongKms(key_set, certificate) => Self::WrongKms {
+                key_set,
+                certificate,
+            },
+        }
     }
 }

@@ -700,6 +700,28 @@ pub(crate) fn sql_to_u64(v: i64) -> Result<u64, StoreError> {
     u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("negative value {v}")))
 }
 
+/// The migration steps a store of schema `version` still needs to reach `supported`, the
+/// last of `migrations` (step `i` migrates version `i` to `i + 1`), after the checks every
+/// backend makes: a newer schema is [`StoreError::NewerSchema`], version 0 is
+/// [`StoreError::NotAStore`].
+pub(crate) fn pending_migrations<'a>(
+    migrations: &'a [&'a str],
+    version: u64,
+    supported: u64,
+) -> Result<&'a [&'a str], StoreError> {
+    if version > supported {
+        return Err(StoreError::NewerSchema {
+            found: version,
+            supported,
+        });
+    }
+    if version == 0 {
+        return Err(StoreError::NotAStore("schema version 0".into()));
+    }
+    let done = usize::try_from(version).unwrap_or(usize::MAX);
+    Ok(migrations.get(done..).unwrap_or(&[]))
+}
+
 /// The current Unix time in seconds.
 pub(crate) fn now_unix() -> i64 {
     std::time::SystemTime::now()

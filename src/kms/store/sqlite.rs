@@ -36,7 +36,8 @@ use super::settings::{self, Settings};
 use super::{
     BackendError, Delivery, ExternalCertificate, IssueLogEntry, IssuedKeySet, KdfParams, KeySetRow,
     KmsConfig, KmsStore, MasterKeys, PrincipalKind, Recorded, StoreError, new_generation, now_unix,
-    open_generation, open_key_set_authenticated, seal_key_set, sql_to_u64, u64_to_sql,
+    open_generation, open_key_set_authenticated, pending_migrations, seal_key_set, sql_to_u64,
+    u64_to_sql,
 };
 use crate::mcx::uid::KeyPeriods;
 
@@ -426,19 +427,7 @@ fn migrate(conn: &mut Connection) -> Result<(u64, u64), StoreError> {
         .db()?;
     // Another process may have migrated it meanwhile.
     let version = meta_num(&tx, "schema_version")?;
-    if version > SCHEMA_VERSION {
-        return Err(StoreError::NewerSchema {
-            found: version,
-            supported: SCHEMA_VERSION,
-        });
-    }
-    if version == 0 {
-        return Err(StoreError::NotAStore("schema version 0".into()));
-    }
-    for step in MIGRATIONS
-        .iter()
-        .skip(usize::try_from(version).unwrap_or(usize::MAX))
-    {
+    for step in pending_migrations(&MIGRATIONS, version, SCHEMA_VERSION)? {
         tx.execute_batch(step).db()?;
     }
     if version < SCHEMA_VERSION {

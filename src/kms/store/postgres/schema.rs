@@ -4,7 +4,7 @@
 use postgres::{Client, Transaction};
 
 use super::{Db, MIGRATIONS, SCHEMA_LOCK, SCHEMA_VERSION, col};
-use crate::kms::store::StoreError;
+use crate::kms::store::{StoreError, pending_migrations};
 
 /// The tables of schema version 1.
 pub(super) const SCHEMA_V1: &str = "CREATE TABLE meta (key TEXT PRIMARY KEY, value BYTEA NOT NULL);
@@ -105,19 +105,7 @@ pub(super) fn migrate_client(client: &mut Client) -> Result<(u64, u64), StoreErr
     }
     // Another process may have migrated it meanwhile: read the version under the lock.
     let version = meta_num(&mut tx, "schema_version")?;
-    if version > SCHEMA_VERSION {
-        return Err(StoreError::NewerSchema {
-            found: version,
-            supported: SCHEMA_VERSION,
-        });
-    }
-    if version == 0 {
-        return Err(StoreError::NotAStore("schema version 0".into()));
-    }
-    for step in MIGRATIONS
-        .iter()
-        .skip(usize::try_from(version).unwrap_or(usize::MAX))
-    {
+    for step in pending_migrations(&MIGRATIONS, version, SCHEMA_VERSION)? {
         tx.batch_execute(step).db()?;
     }
     if version < SCHEMA_VERSION {
