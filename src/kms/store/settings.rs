@@ -70,9 +70,13 @@ impl Settings {
     /// # Errors
     /// [`StoreError::Tampered`] naming the first setting that differs (or the tag itself).
     pub(crate) fn verify(&self, sealer: &Sealer, tag: &[u8]) -> Result<bool, StoreError> {
-        let plain = sealer
+        let mut plain = sealer
             .try_unseal(SETTINGS_AAD, tag)
             .ok_or_else(|| StoreError::Tampered("settings_tag".into()))?;
+        // The tagged text is the encoding of settings kept in clear in the store (URI, key
+        // periods, KDF parameters, salt, schema version): public, although it was decrypted
+        // under the secret store key.
+        crate::ct::declassify_in_place(plain.as_mut_slice());
         let text =
             std::str::from_utf8(&plain).map_err(|_| StoreError::Tampered("settings_tag".into()))?;
         let tagged: Vec<(&str, &str)> = text.lines().filter_map(|l| l.split_once('=')).collect();
