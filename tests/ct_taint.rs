@@ -275,6 +275,9 @@ fn workload_keys() {
     sakke::PreparedKms::new(&kms)
         .validate_rsk(&rsk2, &id)
         .unwrap();
+    // The KMS's self-check of an RSK it issued, with z: [a + z]RSK == P (secret z, secret
+    // RSK octets).
+    z2.check_issued_rsk(&rsk2, &id).unwrap();
 
     // Encapsulation (secret SSV and r), decapsulation (secret RSK), with and without tables.
     let (ssv, ed) = sakke::encapsulate(&mut rng, &kms, &id);

@@ -18,6 +18,9 @@ use std::time::Duration;
 
 pub use ops::measure;
 
+/// The operations that run only when `only` selects them (each takes several seconds).
+pub const OPT_IN: &[&str] = &["kms_provision_2000"];
+
 /// What to measure and for how long.
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -25,7 +28,7 @@ pub struct Options {
     pub rounds: u32,
     /// Minimum duration of one round (short operations are repeated within it).
     pub round: Duration,
-    /// Only the operations whose name contains this text (all when `None`).
+    /// Only the operations whose name contains this text (all but [`OPT_IN`] when `None`).
     pub only: Option<String>,
     /// Whether to measure the OpenSSL yardstick (`openssl speed`, about 3 s).
     pub openssl: bool,
@@ -36,6 +39,12 @@ impl Options {
     pub fn wants(&self, name: &str) -> bool {
         self.only.as_deref().is_none_or(|o| name.contains(o))
     }
+
+    /// Whether the opt-in operation `name` (one that does not run by default, see
+    /// [`OPT_IN`]) is selected: only when `only` names it.
+    pub fn wants_opt_in(&self, name: &str) -> bool {
+        self.only.as_deref().is_some_and(|o| name.contains(o))
+    }
 }
 
 /// One measured operation.
@@ -44,7 +53,8 @@ pub struct Measurement {
     /// The operation's name (stable: scripts and the README's table use it).
     pub op: &'static str,
     /// Median nanoseconds per call (per recipient for `sakke_encapsulate_batch8`, wall time of
-    /// the whole distribution for `gmk_fanout_2000`).
+    /// the whole distribution for `gmk_fanout_2000`, of the whole run for
+    /// `kms_provision_2000`).
     pub ns: f64,
 }
 

@@ -150,6 +150,10 @@ pub(super) fn run(options: &Options) -> Result<Vec<Measurement>, BenchError> {
     run_op("sakke_rsk_validate_no_tables", &mut || {
         black_box(rsk.validate(&kms, black_box(&id)).ok());
     });
+    // The KMS's self-check of an RSK it has just issued: [a + z]RSK == P with z at hand.
+    run_op("sakke_rsk_check_kms", &mut || {
+        black_box(z.check_issued_rsk(&rsk, black_box(&id)).ok());
+    });
     let mut rng3 = os_rng();
     run_op("sakke_kms_keygen", &mut || {
         black_box(MasterSecret::random(&mut rng3).public_key());
@@ -171,6 +175,16 @@ pub(super) fn run(options: &Options) -> Result<Vec<Measurement>, BenchError> {
         );
     });
 
+    #[cfg(feature = "kms")]
+    {
+        let master = kms_ops::master_keys(&z, &eccsi_kms);
+        let mut uris = (0u64..).map(|i| format!("sip:user{i}@example.org"));
+        run_op("kms_issue_key_set", &mut || {
+            let uri = uris.next().unwrap_or_default();
+            black_box(kms_ops::issue_one(&master, black_box(&uri)).ok());
+        });
+    }
+
     for m in &mut results {
         if m.op == "sakke_encapsulate_batch8" {
             m.ns /= 8.0;
@@ -180,6 +194,13 @@ pub(super) fn run(options: &Options) -> Result<Vec<Measurement>, BenchError> {
         results.push(Measurement {
             op: "gmk_fanout_2000",
             ns: fanout_2000(&signer, &kms)?,
+        });
+    }
+    #[cfg(feature = "kms")]
+    if options.wants_opt_in("kms_provision_2000") {
+        results.push(Measurement {
+            op: "kms_provision_2000",
+            ns: kms_ops::provision_2000()?,
         });
     }
     Ok(results)
@@ -220,4 +241,120 @@ fn fanout_2000(signer: &SigningKey, kms: &sakke::KmsPublicKey) -> Result<f64, Be
     }
     samples.sort_by(f64::total_cmp);
     Ok(samples[1])
+}
+
+/// The KMS rows: one key set issued and checked, and a provisioning run end to end.
+#[cfg(feature = "kms")]
+mod kms_ops {
+    use std::time::Instant;
+
+    use super::super::BenchError;
+    use crate::eccsi::KmsKeyPair;
+    use crate::kms::provision::{ProvisionError, issue_key_set, provision};
+    use crate::kms::store::{
+        IssuedKeySet, KdfParams, KmsConfig, KmsStore, MasterKeys, PrincipalKind, SqliteStore,
+    };
+    use crate::mcx::uid::KeyPeriods;
+    use crate::sakke::MasterSecret;
+
+    const KMS_URI: &str = "kms.example.org";
+    const PERIODS: KeyPeriods = KeyPeriods {
+        length: 2_592_000,
+        offset: 0,
+    };
+
+    /// The master keys of the fixtures, as a store hands them to provisioning.
+    pub(super) fn master_keys(z: &MasterSecret, eccsi: &KmsKeyPair) -> MasterKeys {
+        MasterKeys {
+            generation: 1,
+            first_period: 0,
+            last_period: None,
+            sakke: z.clone(),
+            eccsi: eccsi.clone(),
+            sakke_public: z.public_key(),
+            kpak: *eccsi.kpak(),
+        }
+    }
+
+    /// What provisioning does for one (URI, period) before recording it: the UID, the RSK
+    /// issued and self-checked, the ECCSI (SSK, PVT) issued and checked.
+    pub(super) fn issue_one(
+        master: &MasterKeys,
+        uri: &str,
+    ) -> Result<IssuedKeySet, ProvisionError> {
+        issue_key_set(master, KMS_URI, PERIODS, uri, 1_500)
+    }
+
+    /// A temporary directory, removed on drop.
+    struct TempDir(std::path::PathBuf);
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// Wall time (ns, one run) of provisioning 2 000 users for 2 key periods (4 000 key sets)
+    /// into a fresh SQLite store in a temporary directory, on all cores, and writing each
+    /// user's KeyProv response (both periods) as a file in that directory, as `kms provision
+    /// --out DIR` does. Creating the store (Argon2id, master keys) is not timed.
+    pub(super) fn provision_2000() -> Result<f64, BenchError> {
+        let fail = |_| BenchError::Setup("kms_provision_2000");
+        let mut dir = std::env::temp_dir();
+        let nonce = rand_core::Rng::next_u64(&mut super::os_rng());
+        dir.push(format!(
+            "mikey-sakke-bench-{}-{nonce:016x}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&dir).map_err(|_| BenchError::Setup("temporary directory"))?;
+        let dir = TempDir(dir);
+        let config = KmsConfig {
+            kms_uri: KMS_URI.into(),
+            periods: PERIODS,
+            parameter_set: 1,
+        };
+        let store = SqliteStore::create(
+            &dir.0.join("kms.db"),
+            b"bench passphrase",
+            &config,
+            KdfParams::TEST_ONLY,
+            &mut super::os_rng(),
+        )
+        .map_err(|_| BenchError::Setup("kms store"))?;
+        let uris: Vec<String> = (0..2000)
+            .map(|i| format!("sip:user{i}@example.org"))
+            .collect();
+        let periods = [1_500, 1_501];
+        let t = Instant::now();
+        let sets =
+            provision(&store, &uris, PrincipalKind::User, &periods, &|_| {}).map_err(fail)?;
+        let mut by_uri: std::collections::HashMap<&str, Vec<&IssuedKeySet>> =
+            std::collections::HashMap::new();
+        for r in &sets {
+            by_uri.entry(r.set.uri.as_str()).or_default().push(&r.set);
+        }
+        let mut docs: Vec<(std::path::PathBuf, Vec<u8>)> = uris
+            .iter()
+            .enumerate()
+            .map(|(i, u)| {
+                let sets = by_uri.get(u.as_str()).cloned().unwrap_or_default();
+                let xml = crate::kms::documents::key_prov_response(
+                    store.config(),
+                    u,
+                    "2026-12-07T00:00:00Z",
+                    sets,
+                )
+                .to_xml();
+                (dir.0.join(format!("user{i}.xml")), xml.into_bytes())
+            })
+            .collect();
+        crate::output::write_secret_files(docs.iter().map(|(p, d)| (p.as_path(), d.as_slice())))
+            .map_err(|_| BenchError::Setup("writing the key files"))?;
+        let ns = t.elapsed().as_secs_f64() * 1e9;
+        // The documents hold the RSKs and SSKs.
+        for (_, d) in &mut docs {
+            zeroize::Zeroize::zeroize(d);
+        }
+        Ok(ns)
+    }
 }

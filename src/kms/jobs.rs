@@ -16,10 +16,9 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
-use super::provision::{CHUNK, ProvisionError, issue_key_set_with};
+use super::provision::{CHUNK, ProvisionError, issue_key_set};
 use super::store::jobs::ClaimedRow;
 use super::store::{AnyStore, IssuedKeySet, MasterKeys, StoreError};
-use crate::sakke::PreparedKms;
 
 /// When a worker stops.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,8 +94,8 @@ pub fn default_worker_name() -> String {
     format!("{host}/{}/{}", std::process::id(), hex::encode(tag))
 }
 
-/// The master keys of one period and the pairing tables of their public key.
-type PeriodKeys = Arc<(MasterKeys, PreparedKms)>;
+/// The master keys of one period.
+type PeriodKeys = Arc<MasterKeys>;
 
 fn clone_set(s: &IssuedKeySet) -> IssuedKeySet {
     IssuedKeySet {
@@ -179,8 +178,7 @@ pub fn run_worker(
                 Some(k) => Arc::clone(k),
                 None => match retry(opts, &mut report, || store.master_keys(period)) {
                     Ok(m) => {
-                        let prepared = PreparedKms::new(&m.sakke_public);
-                        let k = Arc::new((m, prepared));
+                        let k = Arc::new(m);
                         keys.insert(period, Arc::clone(&k));
                         k
                     }
@@ -195,19 +193,10 @@ pub fn run_worker(
                     Err(e) => return Err(e.into()),
                 },
             };
-            let (master, prepared) = (&pk.0, &pk.1);
+            let master = &*pk;
             let issued: Vec<Result<IssuedKeySet, ProvisionError>> = rows
                 .par_iter()
-                .map(|r| {
-                    issue_key_set_with(
-                        master,
-                        Some(prepared),
-                        &config.kms_uri,
-                        config.periods,
-                        &r.uri,
-                        period,
-                    )
-                })
+                .map(|r| issue_key_set(master, &config.kms_uri, config.periods, &r.uri, period))
                 .collect();
             let mut ok: Vec<(i64, IssuedKeySet)> = Vec::with_capacity(issued.len());
             for (row, set) in rows.iter().zip(issued) {

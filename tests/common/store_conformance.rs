@@ -281,6 +281,27 @@ pub fn principals_and_kinds<H: Harness>() {
         store.register("", PrincipalKind::User),
         Err(StoreError::Invalid(_))
     ));
+    // A batch: new URIs registered with the kind given, known ones keep theirs.
+    let batch = vec![
+        "sip:b@example.org".to_string(),
+        "sip:g@example.org".to_string(),
+        "sip:c@example.org".to_string(),
+    ];
+    store.register_all(&batch, PrincipalKind::User).unwrap();
+    for (u, k) in [
+        ("sip:b@example.org", PrincipalKind::User),
+        ("sip:c@example.org", PrincipalKind::User),
+        ("sip:g@example.org", PrincipalKind::Group),
+    ] {
+        assert_eq!(store.kind(u).unwrap(), Some(k), "{u}");
+    }
+    assert!(matches!(
+        store.register_all(
+            &["sip:d@example.org".into(), String::new()],
+            PrincipalKind::User
+        ),
+        Err(StoreError::Invalid(_))
+    ));
     drop(store);
     let store = h.open(PASS).unwrap();
     assert_eq!(

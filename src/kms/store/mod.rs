@@ -415,6 +415,19 @@ pub trait KmsStore: Send + Sync + core::fmt::Debug {
     /// [`StoreError::Invalid`] for an empty URI; backend errors.
     fn register(&self, uri: &str, kind: PrincipalKind) -> Result<(), StoreError>;
 
+    /// Registers several URIs of one kind as [`Self::register`] does each; a backend may do
+    /// it in one transaction (SQLite does: one commit, one fsync, for a whole batch).
+    ///
+    /// # Errors
+    /// [`StoreError::Invalid`] for an empty URI (then none of them is registered by SQLite);
+    /// backend errors.
+    fn register_all(&self, uris: &[String], kind: PrincipalKind) -> Result<(), StoreError> {
+        for u in uris {
+            self.register(u, kind)?;
+        }
+        Ok(())
+    }
+
     /// Whether `uri` is registered.
     ///
     /// # Errors

@@ -526,6 +526,29 @@ impl KmsStore for SqliteStore {
         Ok(())
     }
 
+    fn register_all(&self, uris: &[String], kind: PrincipalKind) -> Result<(), StoreError> {
+        if uris.iter().any(String::is_empty) {
+            return Err(StoreError::Invalid("empty URI".into()));
+        }
+        let mut conn = self.conn()?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .db()?;
+        {
+            let mut reg = tx
+                .prepare(
+                    "INSERT OR IGNORE INTO principals (uri, kind, created_at) VALUES (?1, ?2, ?3)",
+                )
+                .db()?;
+            let now = now_unix();
+            for u in uris {
+                reg.execute(params![u, kind.as_str(), now]).db()?;
+            }
+        }
+        tx.commit().db()?;
+        Ok(())
+    }
+
     fn kind(&self, uri: &str) -> Result<Option<PrincipalKind>, StoreError> {
         // The hot path of the KMS service: cached prepared statements.
         let kind: Option<String> = self
