@@ -571,7 +571,9 @@ pub fn period_certificate_file_name(period: u64) -> String {
 
 /// Writes `cert.xml`, one `cert-<period>.xml` per [`Fetched::period_certificates`] and one
 /// `keyset-<period>.xml` per key period into `dir` (created with mode 0700 if missing), every
-/// file with mode 0600, each written to a temporary name and renamed.
+/// file with mode 0600, never through a symbolic link, each written to a fresh temporary file
+/// and renamed ([`crate::output::write_secret_files`]): a failed write (a full disk) leaves the
+/// previous file, or none, never a partial one.
 ///
 /// # Errors
 /// [`FetchError::Write`] naming the file.
@@ -583,40 +585,26 @@ pub fn write_files(fetched: &Fetched, dir: &Path) -> Result<Vec<PathBuf>, FetchE
     builder
         .create(dir)
         .map_err(|e| FetchError::Write(format!("cannot create {}: {e}", dir.display())))?;
-    let mut written = Vec::new();
-    let cert = dir.join("cert.xml");
-    write_private(&cert, fetched.certificate_xml.as_bytes())?;
-    written.push(cert);
+    let mut files: Vec<(PathBuf, Zeroizing<String>)> = Vec::new();
+    files.push((
+        dir.join("cert.xml"),
+        Zeroizing::new(fetched.certificate_xml.clone()),
+    ));
     for (p, doc) in &fetched.period_certificates {
-        let path = dir.join(period_certificate_file_name(*p));
-        write_private(&path, doc.to_xml().as_bytes())?;
-        written.push(path);
+        files.push((
+            dir.join(period_certificate_file_name(*p)),
+            Zeroizing::new(doc.to_xml()),
+        ));
     }
     for (p, doc) in &fetched.key_sets {
-        let path = dir.join(key_set_file_name(*p));
-        let xml = Zeroizing::new(doc.to_xml());
-        write_private(&path, xml.as_bytes())?;
-        written.push(path);
+        files.push((
+            dir.join(key_set_file_name(*p)),
+            Zeroizing::new(doc.to_xml()),
+        ));
     }
-    Ok(written)
-}
-
-fn write_private(path: &Path, data: &[u8]) -> Result<(), FetchError> {
-    use std::io::Write as _;
-    let err =
-        |e: std::io::Error| FetchError::Write(format!("cannot write {}: {e}", path.display()));
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let mut f = opts.open(&tmp).map_err(err)?;
-    f.write_all(data).map_err(err)?;
-    f.sync_all().map_err(err)?;
-    drop(f);
-    std::fs::rename(&tmp, path).map_err(err)
+    crate::output::write_secret_files(files.iter().map(|(p, x)| (p.as_path(), x.as_bytes())))
+        .map_err(|e| FetchError::Write(e.to_string()))?;
+    Ok(files.into_iter().map(|(p, _)| p).collect())
 }
 
 #[cfg(test)]

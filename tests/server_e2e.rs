@@ -764,6 +764,42 @@ fn fetch_and_receive_across_master_key_generations() {
     );
     assert_ne!(g1.kpak().unwrap(), g2.kpak().unwrap());
     assert!(g1.valid_to.is_some() && g2.valid_to.is_none());
+    // Writing the files fails for lack of space (files limited to 0 KiB, SIGXFSZ ignored): one
+    // error line, exit 1, nothing written into a new directory, an earlier fetch unchanged.
+    let before: Vec<Vec<u8>> = files(&a_now)
+        .iter()
+        .map(|f| std::fs::read(a_now.join(f)).unwrap())
+        .collect();
+    for dir in [kms.tmp.path("a-full"), a_now.clone()] {
+        let o = Command::new("bash")
+            .arg("-c")
+            .arg("trap '' XFSZ; ulimit -f 0 && exec \"$0\" \"$@\"")
+            .arg(env!("CARGO_BIN_EXE_mikey-sakke"))
+            .args(fetch_args(
+                &server.url(),
+                ALICE,
+                s(&alice_token),
+                Some(s(&kms.ca)),
+                s(&dir),
+            ))
+            .env("XDG_DATA_HOME", fresh_state_home())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.contains("cannot write") && err.contains("File too large"),
+            "{err}"
+        );
+    }
+    assert!(files(&kms.tmp.path("a-full")).is_empty());
+    let after: Vec<Vec<u8>> = files(&a_now)
+        .iter()
+        .map(|f| std::fs::read(a_now.join(f)).unwrap())
+        .collect();
+    assert_eq!(before, after);
     // A time in p-1: G0 in cert.xml (asked for with /init/<time>), p under G1.
     let a_old = fetch(ALICE, &alice_token, "a-old", Some(start(p - 1) + 60));
     assert_eq!(
