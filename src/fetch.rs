@@ -21,7 +21,8 @@
 //! `/init` (a `--time` in an older generation, or the next period after a scheduled rotation),
 //! the certificate of that period is asked for with `/init/<NTP start of the period, 16 hex
 //! digits>` (this KMS's extension, see `docs/kms-interface.md`; a KMS that never rotated is
-//! only ever sent the plain Annex D requests). The current period's certificate is
+//! only ever sent the plain Annex D requests, and a 404 to it falls back to `/init`'s
+//! certificate). The current period's certificate is
 //! [`Fetched::certificate`] (`cert.xml`), any other in [`Fetched::period_certificates`]
 //! (`cert-<period>.xml`), and each key set is validated against its own.
 
@@ -513,10 +514,16 @@ pub async fn fetch(req: &FetchRequest) -> Result<Fetched, FetchError> {
             .cloned();
         let doc = match known {
             Some(doc) => doc,
-            None => {
-                conn.post(&format!("/init/{:016X}", start << 32), &req.token)
-                    .await?
-            }
+            None => match conn
+                .post(&format!("/init/{:016X}", start << 32), &req.token)
+                .await
+            {
+                Ok(doc) => doc,
+                // A KMS without the extension (its ValidTo may be a mere expiry): the key set
+                // is validated against `/init`'s certificate as before.
+                Err(FetchError::NotFound(_)) => init.clone(),
+                Err(e) => return Err(e),
+            },
         };
         certs.push((*p, doc));
     }
