@@ -14,6 +14,17 @@
 //! s6.1.2; SSK/PVT: RFC 6507 s5.1.2; UserID = the UID of the URI) before anything is returned,
 //! so [`write_files`] only ever writes keys that work. [`fetch_blocking`] is the same for callers
 //! without an async runtime.
+//!
+//! # Master-key rotation
+//! Each master-key generation has its own certificate, whose `ValidFrom`/`ValidTo` bound the key
+//! periods it serves. When a period fetched lies outside the validity of the certificate from
+//! `/init` (a `--time` in an older generation, or the next period after a scheduled rotation),
+//! the certificate of that period is asked for with `/init/<NTP start of the period, 16 hex
+//! digits>` (this KMS's extension, see `docs/kms-interface.md`; a KMS that never rotated is
+//! only ever sent the plain Annex D requests, and a 404 to it falls back to `/init`'s
+//! certificate). The current period's certificate is
+//! [`Fetched::certificate`] (`cert.xml`), any other in [`Fetched::period_certificates`]
+//! (`cert-<period>.xml`), and each key set is validated against its own.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -28,7 +39,7 @@ use rustls::pki_types::{CertificateDer, ServerName};
 use tokio::io::{AsyncRead, AsyncWrite};
 use zeroize::Zeroizing;
 
-use crate::annex_d::{KmsKeyProv, KmsMessage, KmsResponse};
+use crate::annex_d::{KmsCertificate, KmsKeyProv, KmsMessage, KmsResponse};
 use crate::ue::{Client, ClientError};
 
 /// The root of the Annex D resources (TS 33.180 D.2.1).
@@ -88,13 +99,17 @@ impl FetchRequest {
 /// Validated documents from the KMS.
 #[derive(Debug)]
 pub struct Fetched {
-    /// The KmsResponse with the KMS certificate (KmsInit), as the KMS sent it.
+    /// The KmsResponse with the KMS certificate (KmsInit) of the current key period's
+    /// master-key generation, as XML.
     pub certificate_xml: String,
     /// The parsed certificate response.
     pub certificate: KmsResponse,
     /// One KmsResponse (KmsKeyProv) per key period, current first, each holding that period's
     /// key set only.
     pub key_sets: Vec<(u64, KmsResponse)>,
+    /// The KmsResponse (KmsInit) of each key period in `key_sets` whose master-key generation
+    /// is not `certificate`'s (after a rotation), by key period; empty without a rotation.
+    pub period_certificates: Vec<(u64, KmsResponse)>,
 }
 
 /// Why a fetch failed.
@@ -412,8 +427,21 @@ fn only_key_set(doc: &KmsResponse, period: u64) -> Option<KmsResponse> {
     Some(out)
 }
 
+/// Whether `cert`'s `ValidFrom`/`ValidTo` (each when present) cover NTP second `t`.
+fn covers(cert: &KmsCertificate, t: u64) -> bool {
+    let bound = |v: Option<&String>| v.and_then(|v| crate::input::parse_time("ValidTo", v).ok());
+    bound(cert.valid_from.as_ref()).is_none_or(|from| from <= t)
+        && bound(cert.valid_to.as_ref()).is_none_or(|to| t <= to)
+}
+
+/// The KmsCertificate of a KmsResponse, or [`FetchError::Malformed`] naming `what`.
+fn certificate_of<'a>(doc: &'a KmsResponse, what: &str) -> Result<&'a KmsCertificate, FetchError> {
+    doc.certificate()
+        .ok_or_else(|| FetchError::Malformed(format!("{what}: no KmsCertificate")))
+}
+
 /// Fetches and validates the KMS certificate and the key sets of the current and the next key
-/// period.
+/// period (with the certificate of each period's master-key generation, see the module docs).
 ///
 /// # Errors
 /// [`FetchError`] naming the step that failed; nothing is returned unless every key set
@@ -421,12 +449,8 @@ fn only_key_set(doc: &KmsResponse, period: u64) -> Option<KmsResponse> {
 pub async fn fetch(req: &FetchRequest) -> Result<Fetched, FetchError> {
     let target = parse_target(&req.kms, req.insecure_http)?;
     let mut conn = Connection::open(&target, req).await?;
-    let certificate = conn.post("/init", &req.token).await?;
-    let cert = certificate
-        .certificate()
-        .ok_or_else(|| FetchError::Malformed("init: no KmsCertificate".into()))?
-        .clone();
-    let periods = cert.key_periods();
+    let init = conn.post("/init", &req.token).await?;
+    let periods = certificate_of(&init, "init")?.key_periods();
     let uri = escape_segment(&req.user);
     let (current_doc, current) = match req.time {
         Some(t) => {
@@ -452,12 +476,17 @@ pub async fn fetch(req: &FetchRequest) -> Result<Fetched, FetchError> {
         }
     };
     let next = current + 1;
-    let start = periods
-        .period_start(next)
-        .filter(|s| *s <= u64::from(u32::MAX))
-        .ok_or_else(|| FetchError::Malformed("the next key period starts after 2036".into()))?;
+    let start_of = |p: u64| {
+        periods
+            .period_start(p)
+            .filter(|s| *s <= u64::from(u32::MAX))
+            .ok_or_else(|| FetchError::Malformed(format!("key period {p} starts after 2036")))
+    };
     let next_doc = conn
-        .post(&format!("/keyprov/{uri}/{:016X}", start << 32), &req.token)
+        .post(
+            &format!("/keyprov/{uri}/{:016X}", start_of(next)? << 32),
+            &req.token,
+        )
         .await?;
     let mut key_sets = Vec::with_capacity(2);
     for (doc, p) in [(&current_doc, current), (&next_doc, next)] {
@@ -474,15 +503,46 @@ pub async fn fetch(req: &FetchRequest) -> Result<Fetched, FetchError> {
         }
         key_sets.push((p, one));
     }
-    let all: Vec<_> = key_sets
-        .iter()
-        .flat_map(|(_, d)| d.key_sets().iter().cloned())
+    // The certificate of each period: `/init`'s when its validity covers the period's start,
+    // else the one the KMS serves for that start (another master-key generation).
+    let mut certs: Vec<(u64, KmsResponse)> = Vec::with_capacity(2);
+    for (p, _) in &key_sets {
+        let start = start_of(*p)?;
+        let known = std::iter::once(&init)
+            .chain(certs.iter().map(|(_, d)| d))
+            .find(|d| d.certificate().is_some_and(|c| covers(c, start)))
+            .cloned();
+        let doc = match known {
+            Some(doc) => doc,
+            None => match conn
+                .post(&format!("/init/{:016X}", start << 32), &req.token)
+                .await
+            {
+                Ok(doc) => doc,
+                // A KMS without the extension (its ValidTo may be a mere expiry): the key set
+                // is validated against `/init`'s certificate as before.
+                Err(FetchError::NotFound(_)) => init.clone(),
+                Err(e) => return Err(e),
+            },
+        };
+        certs.push((*p, doc));
+    }
+    for ((p, doc), (_, cert_doc)) in key_sets.iter().zip(&certs) {
+        let cert = certificate_of(cert_doc, &format!("init for key period {p}"))?;
+        Client::load(cert, doc.key_sets()).map_err(FetchError::Invalid)?;
+    }
+    let mut certs = certs.into_iter();
+    let (_, certificate) = certs
+        .next()
+        .ok_or_else(|| FetchError::Malformed("no key period".into()))?;
+    let period_certificates = certs
+        .filter(|(_, d)| d.certificate() != certificate.certificate())
         .collect();
-    Client::load(&cert, &all).map_err(FetchError::Invalid)?;
     Ok(Fetched {
         certificate_xml: certificate.to_xml(),
         certificate,
         key_sets,
+        period_certificates,
     })
 }
 
@@ -510,8 +570,17 @@ pub fn key_set_file_name(period: u64) -> String {
     format!("keyset-{period}.xml")
 }
 
-/// Writes `cert.xml` and one `keyset-<period>.xml` per key period into `dir` (created with mode
-/// 0700 if missing), every file with mode 0600, each written to a temporary name and renamed.
+/// The file name of the certificate of a key period whose master-key generation is not that
+/// of `cert.xml` ([`Fetched::period_certificates`]).
+pub fn period_certificate_file_name(period: u64) -> String {
+    format!("cert-{period}.xml")
+}
+
+/// Writes `cert.xml`, one `cert-<period>.xml` per [`Fetched::period_certificates`] and one
+/// `keyset-<period>.xml` per key period into `dir` (created with mode 0700 if missing), every
+/// file with mode 0600, never through a symbolic link, each written to a fresh temporary file
+/// and renamed ([`crate::output::write_secret_files`]): a failed write (a full disk) leaves the
+/// previous file, or none, never a partial one.
 ///
 /// # Errors
 /// [`FetchError::Write`] naming the file.
@@ -523,35 +592,26 @@ pub fn write_files(fetched: &Fetched, dir: &Path) -> Result<Vec<PathBuf>, FetchE
     builder
         .create(dir)
         .map_err(|e| FetchError::Write(format!("cannot create {}: {e}", dir.display())))?;
-    let mut written = Vec::new();
-    let cert = dir.join("cert.xml");
-    write_private(&cert, fetched.certificate_xml.as_bytes())?;
-    written.push(cert);
-    for (p, doc) in &fetched.key_sets {
-        let path = dir.join(key_set_file_name(*p));
-        let xml = Zeroizing::new(doc.to_xml());
-        write_private(&path, xml.as_bytes())?;
-        written.push(path);
+    let mut files: Vec<(PathBuf, Zeroizing<String>)> = Vec::new();
+    files.push((
+        dir.join("cert.xml"),
+        Zeroizing::new(fetched.certificate_xml.clone()),
+    ));
+    for (p, doc) in &fetched.period_certificates {
+        files.push((
+            dir.join(period_certificate_file_name(*p)),
+            Zeroizing::new(doc.to_xml()),
+        ));
     }
-    Ok(written)
-}
-
-fn write_private(path: &Path, data: &[u8]) -> Result<(), FetchError> {
-    use std::io::Write as _;
-    let err =
-        |e: std::io::Error| FetchError::Write(format!("cannot write {}: {e}", path.display()));
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let mut f = opts.open(&tmp).map_err(err)?;
-    f.write_all(data).map_err(err)?;
-    f.sync_all().map_err(err)?;
-    drop(f);
-    std::fs::rename(&tmp, path).map_err(err)
+    for (p, doc) in &fetched.key_sets {
+        files.push((
+            dir.join(key_set_file_name(*p)),
+            Zeroizing::new(doc.to_xml()),
+        ));
+    }
+    crate::output::write_secret_files(files.iter().map(|(p, x)| (p.as_path(), x.as_bytes())))
+        .map_err(|e| FetchError::Write(e.to_string()))?;
+    Ok(files.into_iter().map(|(p, _)| p).collect())
 }
 
 #[cfg(test)]

@@ -112,8 +112,7 @@ fn main() {
                         .collect::<Vec<_>>()
                         .join(" ");
                     let msg = msg.strip_prefix("error: ").unwrap_or(&msg);
-                    eprintln!("error: {msg} (see --help)");
-                    std::process::exit(1);
+                    fail(&format!("{msg} (see --help)"));
                 }
             }
         }
@@ -127,14 +126,19 @@ fn main() {
                 .write_all(out.render().as_bytes())
                 .and_then(|()| stdout.flush())
             {
-                eprintln!("error: cannot write standard output: {e}");
-                std::process::exit(1);
+                fail(&format!("cannot write standard output: {e}"));
             }
             std::process::exit(out.status);
         }
-        Err(e) => {
-            eprintln!("error: {e}");
-            std::process::exit(1);
-        }
+        Err(e) => fail(&e.to_string()),
     }
+}
+
+/// Reports `msg` as the one error line and exits with status 1. A standard error that cannot
+/// be written (a full disk, `/dev/full`) loses the line but still gives exit 1, never a panic
+/// (which `eprintln!` would be).
+fn fail(msg: &str) -> ! {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr().lock(), "error: {msg}");
+    std::process::exit(1)
 }

@@ -13,7 +13,7 @@ use mikey_sakke::annex_d::{
 };
 use mikey_sakke::kms::documents;
 use mikey_sakke::kms::provision::provision;
-use mikey_sakke::kms::service::{Context, KmsService, Refusal};
+use mikey_sakke::kms::service::{Context, INIT_PATH, KmsService, Principal, Refusal};
 use mikey_sakke::kms::store::{KdfParams, KmsConfig, KmsStore, PrincipalKind, SqliteStore};
 use mikey_sakke::mcx::uid::KeyPeriods;
 use rand_chacha::ChaCha20Rng;
@@ -242,6 +242,16 @@ fn every_written_document_validates() {
             "init-new-generation",
             documents::init_response(&config, "sip:alice@example.org", time, new_cert).to_xml(),
         ),
+        // `/init/<time>` (rotation, docs/kms-interface.md): the service's rendered reply.
+        ("init-at-time", {
+            let t = config.periods.period_start(1599).unwrap() << 32;
+            let alice = Principal {
+                uri: "sip:alice@example.org".into(),
+            };
+            let r = svc.respond(Some(&alice), &format!("{INIT_PATH}/{t:016X}"), b"", &ctx);
+            assert_eq!(r.status, 200, "{}", r.body);
+            r.body
+        }),
     ];
     let mut failures = Vec::new();
     for (name, xml) in &docs {

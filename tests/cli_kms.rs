@@ -709,4 +709,54 @@ fn client_state_send_and_receive_across_runs_and_domains() {
         std::fs::read(state.join("replay-cache")).unwrap(),
         b"MSRC\x07garbage"
     );
+
+    // The persistent replay cache is bounded: a new state gets the default capacity, and a
+    // cache never holds more than its capacity across runs (here a state whose cache was
+    // made with capacity 2): the oldest entry goes first.
+    use mikey_sakke::mcx::imessage::ReplayCache;
+    let cache_of = |dir: &Path| {
+        ReplayCache::from_bytes(&std::fs::read(dir.join("replay-cache")).unwrap()).unwrap()
+    };
+    assert_eq!(
+        cache_of(&fresh).capacity(),
+        mikey_sakke::ue::state::DEFAULT_REPLAY_CAPACITY
+    );
+    let bounded = t.path("bounded-state");
+    std::fs::create_dir(&bounded).unwrap();
+    std::fs::write(bounded.join("replay-cache"), ReplayCache::new(2).to_bytes()).unwrap();
+    let receive_bounded = |msg: &Path| {
+        run(&[
+            "ue",
+            "receive",
+            "--cert",
+            s(&a_cert),
+            "--keys",
+            s(&bob),
+            "--message",
+            s(msg),
+            "--state",
+            s(&bounded),
+        ])
+    };
+    let msgs: Vec<_> = (0..3)
+        .map(|i| {
+            let m = t.path(&format!("bounded-{i}.mikey"));
+            send("pck", "sip:bob@a.example.org", &m, &[]);
+            m
+        })
+        .collect();
+    for (i, m) in msgs.iter().enumerate() {
+        stdout(&receive_bounded(m));
+        let c = cache_of(&bounded);
+        assert_eq!(
+            (c.capacity(), c.len()),
+            (2, (i + 1).min(2)),
+            "after message {i}"
+        );
+    }
+    // The newest is still refused; the oldest, evicted, is not remembered any more.
+    fails(&receive_bounded(&msgs[2]), "replayed message");
+    stdout(&receive_bounded(&msgs[0]));
+    assert_eq!(cache_of(&bounded).len(), 2);
+    fails(&receive_bounded(&msgs[0]), "replayed message");
 }

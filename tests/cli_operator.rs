@@ -1024,6 +1024,84 @@ fn gms_distribute_checks_its_members_file_and_the_files_in_the_way() {
     }
 }
 
+/// #19 items 2 and 8: `gms distribute --members -` reads the list from standard input (the
+/// same rules as a file); writing the messages fails for lack of space (files limited to 0 KiB):
+/// one error line, exit 1, and no message file left, partial or temporary; messages written
+/// before stay as they were.
+#[test]
+#[cfg(unix)]
+fn gms_distribute_members_from_stdin_and_a_failing_write() {
+    use std::io::Write as _;
+    let d = Dir::new("gms-stdin");
+    let (_db, cert, keys) = gms_setup(&d);
+    let (dash, out) = (Path::new("-"), d.path("msgs"));
+    let mut child = cli::bin(&distribute_args([&cert, &keys, dash, &out], &[]), None)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"# the group\nsip:a@c.org\n\ntel:+4412345 # desk\nsip:a@c.org\n")
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        stdout.contains("members = 2") && stdout.contains("written = 2"),
+        "{stdout}"
+    );
+    let name = |u: &str| out.join(format!("{}.mikey", mikey_sakke::input::file_name_for(u)));
+    let before = std::fs::read(name("sip:a@c.org")).unwrap();
+    assert!(name("tel:+4412345").exists());
+    // An invalid line from standard input is reported as such, with its line number.
+    let mut child = cli::bin(
+        &distribute_args([&cert, &keys, dash, &d.path("m2")], &[]),
+        None,
+    )
+    .stdin(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"sip:a@c.org\nhello world\n")
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    fails_with(&o, "1 invalid line(s), nothing done");
+    assert!(String::from_utf8_lossy(&o.stderr).contains(":2:"));
+    // Writes failing for lack of space, into a new directory and over the earlier messages.
+    std::fs::write(d.path("members.txt"), "sip:a@c.org\ntel:+4412345\n").unwrap();
+    let members = d.path("members.txt");
+    let fresh = d.path("msgs-full");
+    for dir in [&fresh, &out] {
+        let o = cli::bin_file_size_limited(
+            &distribute_args([&cert, &keys, &members, dir], &[]),
+            None,
+            0,
+        )
+        .output()
+        .unwrap();
+        fails_with(&o, "cannot write");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains("File too large"), "{err}");
+    }
+    assert_eq!(std::fs::read_dir(&fresh).unwrap().count(), 0);
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 2);
+    assert_eq!(std::fs::read(name("sip:a@c.org")).unwrap(), before);
+}
+
 #[test]
 fn out_dir_is_created_alike_by_provision_and_distribute() {
     let d = Dir::new("outdir");

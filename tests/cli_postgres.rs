@@ -303,6 +303,52 @@ fn lifecycle_on_postgres() {
         "pg_dump",
     );
     assert!(!t.path("b.db").exists());
+    // #19 item 8: writing the key files fails for lack of space (the files limited to 0 KiB;
+    // the PostgreSQL store is another process's files): one error line, exit 1, no panic, and
+    // no file in the directory, neither a partial key file nor a temporary one; over key files
+    // written before, those stay as they were.
+    let (fresh, full) = (t.path("keys-fresh"), t.path("keys-full"));
+    std::fs::create_dir(&fresh).unwrap();
+    std::fs::create_dir(&full).unwrap();
+    let provision_into = |dir: &std::path::Path| {
+        vec![
+            "kms",
+            "provision",
+            "--store",
+            &url,
+            "--user",
+            b,
+            "--out",
+            s(dir),
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect::<Vec<_>>()
+    };
+    let limited = |dir: &std::path::Path| {
+        let args = provision_into(dir);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        cli::bin_file_size_limited(&args, Some(PASS), 0)
+            .output()
+            .unwrap()
+    };
+    let o = limited(&fresh);
+    fails(&o, "cannot write");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("File too large"), "{err}");
+    assert_eq!(
+        err.lines().filter(|l| l.starts_with("error")).count(),
+        1,
+        "{err}"
+    );
+    assert_eq!(std::fs::read_dir(&fresh).unwrap().count(), 0);
+    let args = provision_into(&full);
+    ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let file = full.join("sip%3Ab%40example.org.xml");
+    let before = std::fs::read(&file).unwrap();
+    fails(&limited(&full), "cannot write");
+    assert_eq!(std::fs::read(&file).unwrap(), before);
+    assert_eq!(std::fs::read_dir(&full).unwrap().count(), 1);
     // passphrase change in one transaction: old fails, new opens every key set
     let new = "a new postgres passphrase";
     std::fs::write(t.path("new.txt"), new).unwrap();

@@ -1,5 +1,6 @@
 //! A command whose standard output cannot be written (a full device, a closed pipe) reports one
-//! error line and exits 1; it never panics (exit 101).
+//! error line and exits 1; it never panics (exit 101), not even when standard error cannot be
+//! written either.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::process::{Command, Stdio};
@@ -50,4 +51,36 @@ fn closed_pipe_is_one_error_line() {
         }
         other => panic!("exit {other:?}: {err}"),
     }
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn an_error_with_standard_error_on_a_full_device_is_still_exit_1() {
+    let full = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap()
+    };
+    for (args, code) in [
+        (&["eccsi", "public-key", "--ksak", "zz"][..], 1),
+        (&["eccsi", "public-key", "--no-such-option"][..], 1),
+        (&["eccsi", "public-key", "--ksak", "012345"][..], 0),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_mikey-sakke"))
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(full()))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(code), "{args:?}");
+    }
+    // Both full: the output error cannot be reported, exit 1 all the same.
+    let out = Command::new(env!("CARGO_BIN_EXE_mikey-sakke"))
+        .args(["eccsi", "public-key", "--ksak", "012345"])
+        .stdout(Stdio::from(full()))
+        .stderr(Stdio::from(full()))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
 }

@@ -650,3 +650,88 @@ fn a_revoked_uri_is_neither_served_nor_issued() {
         .unwrap();
     assert_eq!((again.issued, again.served), (0, 1));
 }
+
+/// #19 item 3, master-key rotation through the service: `/init` serves the certificate of the
+/// current period's generation, `/init/<NTP time>` that of the time's generation (plain `/init`
+/// unchanged); each period's key set loads under its own generation's certificate only.
+#[test]
+fn init_at_a_time_serves_that_generation_after_a_rotation() {
+    let tmp = Tmp::new("rotation");
+    let (_s, svc) = service(&tmp);
+    let now_ntp = 1_767_225_600 + NTP_UNIX;
+    let (cur, next) = (current_period(), current_period() + 1);
+    let next_start = PERIODS.period_start(next).unwrap();
+    let r = mikey_sakke::kms::rotation::rotate(
+        svc.store(),
+        next_start,
+        now_ntp,
+        &mut ChaCha20Rng::seed_from_u64(9),
+    )
+    .unwrap();
+    assert_eq!(r.first_period, next);
+    let init = |req: &Request| {
+        svc.handle(&who(ALICE), req, &ctx())
+            .unwrap()
+            .document
+            .certificate()
+            .unwrap()
+            .clone()
+    };
+    let old = init(&Request::Init);
+    let at_now = init(&Request::InitAt {
+        time: now_ntp << 32,
+    });
+    let new = init(&Request::InitAt {
+        time: (next_start + 7) << 32 | 0xABCD,
+    });
+    assert_eq!(old, at_now);
+    assert_ne!(old.kpak().unwrap(), new.kpak().unwrap());
+    assert!(old.valid_to.is_some() && new.valid_to.is_none());
+    let set = |p: u64| {
+        let t = PERIODS.period_start(p).unwrap() << 32;
+        svc.handle(&who(ALICE), &keyprov(None, Some(t)), &ctx())
+            .unwrap()
+            .document
+            .key_sets()
+            .to_vec()
+    };
+    let (a, b) = (set(cur), set(next));
+    // the problem this solves: the current certificate did not issue the next period's set
+    assert!(Client::load(&old, &b).is_err());
+    assert!(Client::load(&new, &a).is_err());
+    assert_eq!(Client::load(&old, &a).unwrap().key_periods(), vec![cur]);
+    assert_eq!(Client::load(&new, &b).unwrap().key_periods(), vec![next]);
+    // through the path: 16 hex digits, either case; the ClientReqUrl names it
+    let path = format!("{INIT_PATH}/{:016x}", next_start << 32);
+    assert_eq!(
+        parse(&path),
+        Ok(Request::InitAt {
+            time: next_start << 32
+        })
+    );
+    assert_eq!(
+        Request::InitAt {
+            time: next_start << 32
+        }
+        .path(),
+        format!("{INIT_PATH}/{:016X}", next_start << 32)
+    );
+    let reply = svc.respond(Some(&who(ALICE)), &path, b"", &ctx());
+    assert_eq!(reply.status, 200);
+    let doc = KmsResponse::from_xml(&reply.body).unwrap();
+    assert_eq!(doc.certificate().unwrap(), &new);
+    assert_eq!(doc.client_req_url, format!("https://kms.example.org{path}"));
+    // a time before the first key period; anything but 16 hex digits is no resource
+    assert_eq!(
+        svc.handle(&who(ALICE), &Request::InitAt { time: 5 << 32 }, &ctx())
+            .unwrap_err(),
+        Refusal::NoKeyPeriod
+    );
+    for p in ["D6B43232", "D6B432320000000G", "D6B4323200000000/x"] {
+        assert_eq!(
+            parse(&format!("{INIT_PATH}/{p}")),
+            Err(Refusal::NotFound),
+            "{p}"
+        );
+    }
+}

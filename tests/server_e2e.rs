@@ -683,3 +683,233 @@ fn a_revocation_through_the_cli_is_honoured_by_the_running_server() {
     assert!(audit.contains("\"event\":\"revoked\""), "{audit}");
     server.stop();
 }
+
+/// The certificate in a KmsResponse (KmsInit) file.
+fn cert_in(path: &std::path::Path) -> mikey_sakke::annex_d::KmsCertificate {
+    let doc = KmsResponse::from_xml(&std::fs::read_to_string(path).unwrap()).unwrap();
+    doc.certificate().unwrap().clone()
+}
+
+/// #19 item 3, master-key rotation end to end: generation G0 up to the period before the
+/// current one p, G1 for p (added through the library before any key set was issued, as if a
+/// rotation had taken effect at p's start), G2 from p+1 on (`kms rotate` on the running
+/// server's store). `ue fetch` now, for a time in p-1 and for a time in p+1 writes each key set
+/// with its own generation's certificate (`cert.xml` for the current period, `cert-<P>.xml` for
+/// a next period of another generation); a GMK message of each of the three periods, sent with
+/// the GMS's key set and certificate of that period, is received by alice with hers.
+#[test]
+fn fetch_and_receive_across_master_key_generations() {
+    use rand_core::SeedableRng as _;
+    let kms = Kms::new("e2e-rotation", &[ALICE, GMS], Backend::Sqlite);
+    let periods = open(&kms.store).config().periods;
+    let unix_now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let p = periods.period_number(unix_now + 2_208_988_800).unwrap();
+    open(&kms.store)
+        .add_generation(p, &mut rand_chacha::ChaCha20Rng::seed_from_u64(11))
+        .unwrap();
+    let server = kms.serve(&["--no-access-log"]);
+    let start = |q: u64| periods.period_start(q).unwrap();
+    let rotated = ok(&[
+        "kms",
+        "rotate",
+        "--store",
+        &kms.store,
+        "--effective",
+        &format!("ntp:{}", start(p + 1)),
+    ]);
+    assert!(
+        rotated.contains(&format!("first_key_period = {}", p + 1)),
+        "{rotated}"
+    );
+    let (alice_token, gms_token) = (kms.token_file(ALICE), kms.token_file(GMS));
+    let fetch = |user: &str, token: &std::path::Path, dir: &str, time: Option<u64>| {
+        let mut a = fetch_args(
+            &server.url(),
+            user,
+            s(token),
+            Some(s(&kms.ca)),
+            s(&kms.tmp.path(dir)),
+        );
+        if let Some(t) = time {
+            a.extend(["--time".to_string(), format!("ntp:{t}")]);
+        }
+        ok(&a);
+        kms.tmp.path(dir)
+    };
+    let files = |dir: &std::path::Path| {
+        let mut f: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        f.sort();
+        f
+    };
+    // Now: p under G1 (cert.xml), p+1 under G2 (cert-<p+1>.xml).
+    let a_now = fetch(ALICE, &alice_token, "a-now", None);
+    assert_eq!(
+        files(&a_now),
+        [
+            format!("cert-{}.xml", p + 1),
+            "cert.xml".into(),
+            format!("keyset-{p}.xml"),
+            format!("keyset-{}.xml", p + 1),
+        ]
+    );
+    let (g1, g2) = (
+        cert_in(&a_now.join("cert.xml")),
+        cert_in(&a_now.join(format!("cert-{}.xml", p + 1))),
+    );
+    assert_ne!(g1.kpak().unwrap(), g2.kpak().unwrap());
+    assert!(g1.valid_to.is_some() && g2.valid_to.is_none());
+    // Writing the files fails for lack of space (files limited to 0 KiB, SIGXFSZ ignored): one
+    // error line, exit 1, nothing written into a new directory, an earlier fetch unchanged.
+    let before: Vec<Vec<u8>> = files(&a_now)
+        .iter()
+        .map(|f| std::fs::read(a_now.join(f)).unwrap())
+        .collect();
+    for dir in [kms.tmp.path("a-full"), a_now.clone()] {
+        let o = Command::new("bash")
+            .arg("-c")
+            .arg("trap '' XFSZ; ulimit -f 0 && exec \"$0\" \"$@\"")
+            .arg(env!("CARGO_BIN_EXE_mikey-sakke"))
+            .args(fetch_args(
+                &server.url(),
+                ALICE,
+                s(&alice_token),
+                Some(s(&kms.ca)),
+                s(&dir),
+            ))
+            .env("XDG_DATA_HOME", fresh_state_home())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.contains("cannot write") && err.contains("File too large"),
+            "{err}"
+        );
+    }
+    assert!(files(&kms.tmp.path("a-full")).is_empty());
+    let after: Vec<Vec<u8>> = files(&a_now)
+        .iter()
+        .map(|f| std::fs::read(a_now.join(f)).unwrap())
+        .collect();
+    assert_eq!(before, after);
+    // A time in p-1: G0 in cert.xml (asked for with /init/<time>), p under G1.
+    let a_old = fetch(ALICE, &alice_token, "a-old", Some(start(p - 1) + 60));
+    assert_eq!(
+        files(&a_old),
+        [
+            format!("cert-{p}.xml"),
+            "cert.xml".into(),
+            format!("keyset-{}.xml", p - 1),
+            format!("keyset-{p}.xml"),
+        ]
+    );
+    let g0 = cert_in(&a_old.join("cert.xml"));
+    assert_ne!(g0.kpak().unwrap(), g1.kpak().unwrap());
+    assert_eq!(cert_in(&a_old.join(format!("cert-{p}.xml"))), g1);
+    // A time in p+1: p+1 and p+2 both under G2, one certificate.
+    let a_new = fetch(ALICE, &alice_token, "a-new", Some(start(p + 1) + 60));
+    assert_eq!(
+        files(&a_new),
+        [
+            "cert.xml".to_string(),
+            format!("keyset-{}.xml", p + 1),
+            format!("keyset-{}.xml", p + 2),
+        ]
+    );
+    assert_eq!(cert_in(&a_new.join("cert.xml")), g2);
+    // The GMS sends one GMK message per period, each received under its own certificate.
+    let g_old = fetch(GMS, &gms_token, "g-old", Some(start(p - 1) + 60));
+    let g_now = fetch(GMS, &gms_token, "g-now", None);
+    let members = kms.tmp.path("members.txt");
+    std::fs::write(&members, format!("{ALICE}\n")).unwrap();
+    for (i, (q, gms_cert, gms_keys, alice_cert, alice_keys)) in [
+        (
+            p - 1,
+            g_old.join("cert.xml"),
+            g_old.join(format!("keyset-{}.xml", p - 1)),
+            a_old.join("cert.xml"),
+            a_old.join(format!("keyset-{}.xml", p - 1)),
+        ),
+        (
+            p,
+            g_now.join("cert.xml"),
+            g_now.join(format!("keyset-{p}.xml")),
+            a_now.join("cert.xml"),
+            a_now.join(format!("keyset-{p}.xml")),
+        ),
+        (
+            p + 1,
+            g_now.join(format!("cert-{}.xml", p + 1)),
+            g_now.join(format!("keyset-{}.xml", p + 1)),
+            a_new.join("cert.xml"),
+            a_new.join(format!("keyset-{}.xml", p + 1)),
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let t = format!("ntp:{}", start(q) + 120);
+        let gmk = format!("{i:02X}112233445566778899AABBCCDDEEFF");
+        let msgs = kms.tmp.path(&format!("msgs-{q}"));
+        ok(&[
+            "gms",
+            "distribute",
+            "--cert",
+            s(&gms_cert),
+            "--keys",
+            s(&gms_keys),
+            "--group-id",
+            GROUP,
+            "--members",
+            s(&members),
+            "--out",
+            s(&msgs),
+            "--gmk",
+            &gmk,
+            "--gmk-id",
+            "0ABCDEF1",
+            "--time",
+            &t,
+        ]);
+        let got = ok(&[
+            "ue",
+            "receive",
+            "--cert",
+            s(&alice_cert),
+            "--keys",
+            s(&alice_keys),
+            "--message",
+            s(&msgs.join("sip%3Aalice%40example.org.mikey")),
+            "--now",
+            &t,
+        ]);
+        assert!(got.contains(&format!("key = {gmk}\n")), "period {q}: {got}");
+        // Under another generation's certificate the same key set does not load.
+        let wrong = if q == p {
+            a_old.join("cert.xml")
+        } else {
+            a_now.join("cert.xml")
+        };
+        fails(&[
+            "ue",
+            "receive",
+            "--cert",
+            s(&wrong),
+            "--keys",
+            s(&alice_keys),
+            "--message",
+            s(&msgs.join("sip%3Aalice%40example.org.mikey")),
+            "--now",
+            &t,
+        ]);
+    }
+    server.stop();
+}

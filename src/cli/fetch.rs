@@ -26,7 +26,9 @@ pub struct FetchArgs {
     /// periods); default: the KMS's clock.
     #[arg(long, value_name = "TIME")]
     pub time: Option<String>,
-    /// The output directory: cert.xml and keyset-<period>.xml (mode 0600).
+    /// The output directory: cert.xml (the current period's KMS certificate), keyset-<period>.xml
+    /// and, for a next period under another master-key generation (after `kms rotate`),
+    /// cert-<period>.xml (mode 0600).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// Allow an http:// KMS (token and keys in clear: labs only).

@@ -22,7 +22,8 @@ pub enum UeCommand {
     /// time. Prints the key ID and the peer's UID (the key itself only with --show-key).
     Send(Box<SendArgs>),
     /// Provision yourself from the KMS over HTTPS: the KMS certificate and the key sets of the
-    /// current and the next key period, validated, written with mode 0600.
+    /// current and the next key period, validated (each against its own master-key generation's
+    /// certificate), written with mode 0600.
     #[cfg(feature = "fetch")]
     Fetch(Box<super::fetch::FetchArgs>),
 }

@@ -2,7 +2,8 @@
 //! periods from a time on (RFC 6509 s3.2: master keys change only at a key period boundary).
 //! Key sets of earlier periods keep being served from the generation that issued them; the
 //! KMS certificate of each generation carries its `ValidFrom` and `ValidTo`
-//! ([`super::documents::certificate`]).
+//! ([`super::documents::certificate`]), and the service serves it for its periods at
+//! `/init/<NTP time>` ([`super::service`]; plain `/init` gives the current period's).
 
 use rand_core::CryptoRng;
 

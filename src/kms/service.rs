@@ -4,8 +4,14 @@
 //! `spawn_blocking`); the refusal codes are documented in `docs/kms-interface.md`.
 //!
 //! # Resources
-//! * `POST {BASE_PATH}/init`: the KMS certificate of the master-key generation of the current
-//!   key period.
+//! * `POST {BASE_PATH}/init[/<NTP time, 16 hex digits>]`: the KMS certificate of the
+//!   master-key generation serving the key period containing the time (default now). The plain
+//!   `/init` is Annex D's; the time segment (as on `keyprov`) is this KMS's extension for
+//!   master-key rotation ([`super::rotation`]): every generation has its own certificate
+//!   (its `ValidFrom`/`ValidTo` bound its periods) and a `KmsInit` holds exactly one, so a
+//!   client provisioning a period outside its certificate's validity (an old period, or one
+//!   after a scheduled rotation) asks for the certificate of that period's start. A segment
+//!   that is not 16 hex digits is no resource (404), as before.
 //! * `POST {BASE_PATH}/keyprov[/<URI>[/<NTP time, 16 hex digits>]]`: one key set, of the
 //!   caller's own URI by default, for the key period containing the time (default now).
 //! * `POST {BASE_PATH}/certcache[/<cache number>]`: the certificates of other KMSs.
@@ -56,8 +62,14 @@ pub struct Context {
 /// A parsed request (from the path and the body).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Request {
-    /// KMS Initialize.
+    /// KMS Initialize: the certificate of the current key period's generation.
     Init,
+    /// KMS Initialize for a time (`/init/<16 hex digits>`, this KMS's extension): the
+    /// certificate of the master-key generation serving the key period containing `time`.
+    InitAt {
+        /// A 64-bit NTP time (seconds in the high 32 bits).
+        time: u64,
+    },
     /// KMS KeyProvision.
     KeyProv {
         /// The user or group URI (decoded); `None`: the caller's own.
@@ -287,6 +299,12 @@ impl Request {
         }
         let req = match segs.as_slice() {
             ["init"] => Request::Init,
+            // Only a time is a resource under init (anything else stays unknown, 404).
+            ["init", t] if t.len() == 16 && t.bytes().all(|c| c.is_ascii_hexdigit()) => {
+                Request::InitAt {
+                    time: parse_time(t)?,
+                }
+            }
             ["keyprov"] => Request::KeyProv {
                 uri: None,
                 time: None,
@@ -324,6 +342,7 @@ impl Request {
     pub fn path(&self) -> String {
         match self {
             Self::Init => INIT_PATH.to_string(),
+            Self::InitAt { time } => format!("{INIT_PATH}/{time:016X}"),
             Self::KeyProv { uri: None, .. } => KEYPROV_PATH.to_string(),
             Self::KeyProv {
                 uri: Some(u),
@@ -451,8 +470,12 @@ impl KmsService {
         let time = date_time(ctx.now);
         let url = client_req_url(&self.config.kms_uri, &req.path());
         match req {
-            Request::Init => {
-                let period = self.period(Self::now_ntp(ctx)?)?;
+            Request::Init | Request::InitAt { .. } => {
+                let ntp = match req {
+                    Request::InitAt { time } => time >> 32,
+                    _ => Self::now_ntp(ctx)?,
+                };
+                let period = self.period(ntp)?;
                 let cert = self.certificate(period)?;
                 let mut doc = documents::init_response(&self.config, &who.uri, &time, cert);
                 doc.client_req_url = url;

@@ -52,6 +52,28 @@ pub fn bin(args: &[&str], pass: Option<&str>) -> Command {
     c
 }
 
+/// [`bin`] run with its files limited to `kib` KiB (`RLIMIT_FSIZE`, through `bash`'s `ulimit
+/// -f`), SIGXFSZ ignored so that a write past the limit fails with EFBIG (as a full disk fails
+/// it with ENOSPC) instead of killing the process (Rust's runtime does not ignore SIGXFSZ).
+/// Standard output and error are pipes (not subject to the limit).
+pub fn bin_file_size_limited(args: &[&str], pass: Option<&str>, kib: u64) -> Command {
+    let mut c = Command::new("bash");
+    c.arg("-c")
+        .arg(format!(
+            "trap '' XFSZ; ulimit -f {kib} && exec \"$0\" \"$@\""
+        ))
+        .arg(env!("CARGO_BIN_EXE_mikey-sakke"))
+        .args(args)
+        .env_remove("MIKEY_SAKKE_PASSPHRASE")
+        .env_remove("MIKEY_SAKKE_STORE")
+        .env("XDG_DATA_HOME", fresh_state_home())
+        .stdin(Stdio::null());
+    if let Some(p) = pass {
+        c.env("MIKEY_SAKKE_PASSPHRASE", p);
+    }
+    c
+}
+
 /// Runs `c`, asserts exit status 0, returns standard output.
 pub fn ok_cmd(mut c: Command) -> String {
     let o = c.output().unwrap();
