@@ -39,6 +39,7 @@ use rustls::pki_types::{CertificateDer, ServerName};
 use tokio::io::{AsyncRead, AsyncWrite};
 use zeroize::Zeroizing;
 
+pub use crate::annex_d::escape_segment;
 use crate::annex_d::{KmsCertificate, KmsKeyProv, KmsMessage, KmsResponse};
 use crate::ue::{Client, ClientError};
 
@@ -218,19 +219,6 @@ fn parse_target(kms: &str, insecure_http: bool) -> Result<Target, FetchError> {
         port,
         prefix,
     })
-}
-
-/// Percent-escapes everything but RFC 3986 unreserved characters (a URI in a path segment).
-pub fn escape_segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() * 3);
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 fn client_tls(ca_pem: Option<&[u8]>) -> Result<Arc<rustls::ClientConfig>, FetchError> {

@@ -69,12 +69,14 @@ mod errors;
 mod octets;
 mod read;
 mod request;
+mod resource;
 mod tree;
 mod types;
 mod write;
 
 pub use errors::{AnnexDError, Position};
 pub use request::{AnyKmsRequest, KmsRequest, RawXml, SignedKmsRequest};
+pub use resource::escape_segment;
 pub(crate) use types::LoadError;
 pub use types::{
     KmsCertCache, KmsCertificate, KmsError, KmsKeyProv, KmsKeySet, KmsMessage, KmsResponse, Role,

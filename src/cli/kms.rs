@@ -143,27 +143,22 @@ pub enum KmsCommand {
 #[derive(clap::Subcommand, Debug)]
 pub enum GroupCommand {
     /// Make a URI (a group management server) a manager of a group; registers the group.
-    AddManager {
-        #[command(flatten)]
-        store: StoreOpt,
-        /// The group URI.
-        #[arg(long, value_name = "URI")]
-        group: String,
-        /// The manager's URI (the MC service ID of its access token).
-        #[arg(long, value_name = "URI")]
-        manager: String,
-    },
+    AddManager(GroupManagerArgs),
     /// Remove a manager from a group.
-    RemoveManager {
-        #[command(flatten)]
-        store: StoreOpt,
-        /// The group URI.
-        #[arg(long, value_name = "URI")]
-        group: String,
-        /// The manager's URI.
-        #[arg(long, value_name = "URI")]
-        manager: String,
-    },
+    RemoveManager(GroupManagerArgs),
+}
+
+/// The arguments of `kms group add-manager` and `kms group remove-manager`.
+#[derive(clap::Args, Debug)]
+pub struct GroupManagerArgs {
+    #[command(flatten)]
+    store: StoreOpt,
+    /// The group URI.
+    #[arg(long, value_name = "URI")]
+    group: String,
+    /// The manager's URI (the MC service ID of its access token).
+    #[arg(long, value_name = "URI")]
+    manager: String,
 }
 
 /// `kms certcache ...`.
@@ -284,38 +279,27 @@ pub fn run(cmd: &KmsCommand) -> Result<Output, CliError> {
 }
 
 fn group(cmd: &GroupCommand) -> Result<Output, CliError> {
-    match cmd {
-        GroupCommand::AddManager {
-            store,
-            group,
-            manager,
-        } => {
-            let s = store.open()?;
-            s.add_group_manager(group, manager)
-                .map_err(|e| store_error(&e))?;
-            let managers = s.group_managers(group).map_err(|e| store_error(&e))?;
-            Ok(Output::new()
-                .text("group", group)
-                .text("managers", managers.join(" ")))
-        }
-        GroupCommand::RemoveManager {
-            store,
-            group,
-            manager,
-        } => {
-            let s = store.open()?;
-            if !s
-                .remove_group_manager(group, manager)
-                .map_err(|e| store_error(&e))?
-            {
-                return Err(CliError(format!("{manager} is not a manager of {group}")));
-            }
-            let managers = s.group_managers(group).map_err(|e| store_error(&e))?;
-            Ok(Output::new()
-                .text("group", group)
-                .text("managers", managers.join(" ")))
-        }
+    let (a, add) = match cmd {
+        GroupCommand::AddManager(a) => (a, true),
+        GroupCommand::RemoveManager(a) => (a, false),
+    };
+    let s = a.store.open()?;
+    if add {
+        s.add_group_manager(&a.group, &a.manager)
+            .map_err(|e| store_error(&e))?;
+    } else if !s
+        .remove_group_manager(&a.group, &a.manager)
+        .map_err(|e| store_error(&e))?
+    {
+        return Err(CliError(format!(
+            "{} is not a manager of {}",
+            a.manager, a.group
+        )));
     }
+    let managers = s.group_managers(&a.group).map_err(|e| store_error(&e))?;
+    Ok(Output::new()
+        .text("group", &a.group)
+        .text("managers", managers.join(" ")))
 }
 
 fn certcache(cmd: &CertcacheCommand) -> Result<Output, CliError> {

@@ -51,20 +51,53 @@ pub struct ReceiveArgs {
     /// Accept the message only from this initiator UID.
     #[arg(long, value_name = "HEX")]
     initiator_uid: Option<String>,
+    #[command(flatten)]
+    opts: ReceiveOptions,
+}
+
+/// The options `mikey receive` and `ue receive` share: the timestamp window, the
+/// interoperability options and the client state.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ReceiveOptions {
     /// Your clock (RFC 3339 such as 2026-11-24T12:00:00Z, ntp:SECONDS or 0xHEX NTP seconds;
-    /// not before 1970); default: the system clock.
+    /// not before 1970; for `ue receive` also not before the KMS certificate's ValidFrom, not
+    /// after its ValidTo nor 2036-02-07); default: the system clock.
     #[arg(long, value_name = "TIME", conflicts_with = "no_time_check")]
-    now: Option<String>,
+    pub now: Option<String>,
     /// Do not compare the timestamp with a clock (for recorded messages).
     #[arg(long)]
-    no_time_check: bool,
+    pub no_time_check: bool,
     /// Allowed clock skew in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 300)]
-    max_skew: u64,
+    pub max_skew: u64,
     #[command(flatten)]
-    interop: InteropArgs,
+    pub interop: InteropArgs,
     #[command(flatten)]
-    state: StateArgs,
+    pub state: StateArgs,
+}
+
+impl ReceiveOptions {
+    /// The time check: none with `--no-time-check`, else the window around `--now` (which
+    /// `check_given` must accept when it was given) or the system clock.
+    ///
+    /// # Errors
+    /// A `--now` that does not read as a time, or `check_given`'s error.
+    pub fn time_check(
+        &self,
+        check_given: impl FnOnce(u64) -> Result<(), CliError>,
+    ) -> Result<TimeCheck, CliError> {
+        if self.no_time_check {
+            return Ok(TimeCheck::Disabled);
+        }
+        let now = super::ntp_time("now", self.now.as_deref())?;
+        if self.now.is_some() {
+            check_given(now)?;
+        }
+        Ok(TimeCheck::Window {
+            now,
+            max_skew: self.max_skew,
+        })
+    }
 }
 
 /// The interoperability options of `mikey receive` and `ue receive`: each relaxes one check
@@ -229,16 +262,8 @@ fn receive(a: &ReceiveArgs) -> Result<Output, CliError> {
         .as_deref()
         .map(|h| fixed::<32>("initiator-uid", h))
         .transpose()?;
-    let time = if a.no_time_check {
-        TimeCheck::Disabled
-    } else {
-        let now = super::ntp_time("now", a.now.as_deref())?;
-        TimeCheck::Window {
-            now,
-            max_skew: a.max_skew,
-        }
-    };
-    let compat = a.interop.compat();
+    let time = a.opts.time_check(|_| Ok(()))?;
+    let compat = a.opts.interop.compat();
     let receiver = Receiver {
         uid: &uid,
         user_uri: a.user_uri.as_deref().map(str::as_bytes),
@@ -251,7 +276,7 @@ fn receive(a: &ReceiveArgs) -> Result<Output, CliError> {
         compat_minimal_w: compat.minimal_w,
         compat_legacy_key_params: compat.legacy_key_params,
     };
-    let state = a.state.open()?;
+    let state = a.opts.state.open()?;
     let got = receive_with_state(state, time, |replay| {
         imessage::receive(&receiver, time, Some(replay), &octets)
             .map_err(|e| format!("message rejected: {e}"))

@@ -3,10 +3,9 @@
 
 use std::path::PathBuf;
 
-use super::mikey::{InteropArgs, StateArgs, read_message, receive_with_state, received_output};
+use super::mikey::{ReceiveOptions, read_message, receive_with_state, received_output};
 use super::{CliError, Output, ntp_time, os_rng, read_text};
 use mikey_sakke::annex_d::{KmsCertificate, KmsResponse};
-use mikey_sakke::mcx::imessage::TimeCheck;
 use mikey_sakke::ue::{Client, PeerKeyKind};
 
 /// Receiving-client commands.
@@ -52,21 +51,8 @@ pub struct ReceiveArgs {
     /// messages whose IDRkmsi names its KMS); may be repeated.
     #[arg(long, value_name = "CERT.xml")]
     peer_cert: Vec<PathBuf>,
-    /// Your clock (RFC 3339, ntp:SECONDS or 0xHEX NTP seconds; not before the KMS
-    /// certificate's ValidFrom, not after its ValidTo nor 2036-02-07); default the system
-    /// clock.
-    #[arg(long, value_name = "TIME", conflicts_with = "no_time_check")]
-    now: Option<String>,
-    /// Do not compare the timestamp with a clock.
-    #[arg(long)]
-    no_time_check: bool,
-    /// Allowed clock skew in seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
-    max_skew: u64,
     #[command(flatten)]
-    interop: InteropArgs,
-    #[command(flatten)]
-    state: StateArgs,
+    opts: ReceiveOptions,
 }
 
 /// The key a `ue send` message carries.
@@ -157,22 +143,13 @@ fn receive(a: &ReceiveArgs) -> Result<Output, CliError> {
             .map_err(|e| CliError(format!("{}: {e}", c.display())))?;
     }
     let octets = read_message(&a.message)?;
-    let time = if a.no_time_check {
-        TimeCheck::Disabled
-    } else {
-        let now = ntp_time("now", a.now.as_deref())?;
-        if a.now.is_some() {
-            client
-                .check_clock(now)
-                .map_err(|e| CliError(format!("--now: {e}")))?;
-        }
-        TimeCheck::Window {
-            now,
-            max_skew: a.max_skew,
-        }
-    };
-    let compat = a.interop.compat();
-    let state = a.state.open()?;
+    let time = a.opts.time_check(|now| {
+        client
+            .check_clock(now)
+            .map_err(|e| CliError(format!("--now: {e}")))
+    })?;
+    let compat = a.opts.interop.compat();
+    let state = a.opts.state.open()?;
     let got = receive_with_state(state, time, |replay| {
         client.receive_with(&octets, time, Some(replay), compat)
     })?;

@@ -36,6 +36,8 @@ use super::documents::{self, client_req_url};
 pub use super::documents::{BASE_PATH, CERTCACHE_PATH, INIT_PATH, KEYPROV_PATH};
 use super::provision::{ProvisionError, issue_key_set};
 use super::store::{KmsConfig, KmsStore, StoreError};
+/// Percent-escapes everything but unreserved characters (RFC 3986): a URI in a path segment.
+pub use crate::annex_d::escape_segment as escape;
 use crate::annex_d::{
     AnnexDError, AnyKmsRequest, KmsCertificate, KmsError, KmsMessage, KmsResponse,
 };
@@ -356,19 +358,6 @@ impl Request {
             Self::CertCache { cache_num: Some(n) } => format!("{CERTCACHE_PATH}/{n}"),
         }
     }
-}
-
-/// Percent-escapes everything but unreserved characters (RFC 3986).
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// Checks a request body: empty (or XML whitespace only), or a request document.
