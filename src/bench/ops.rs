@@ -272,7 +272,7 @@ mod kms_ops {
             sakke: z.clone(),
             eccsi: eccsi.clone(),
             sakke_public: z.public_key(),
-            kpak: *eccsi.kpak(),
+            kpak: eccsi.kpak().clone(),
         }
     }
 

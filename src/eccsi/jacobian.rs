@@ -1,6 +1,7 @@
 //! Variable-time P-256 arithmetic for verification: Jacobian coordinates (a = -3 doubling,
-//! mixed addition with affine table points), width-w NAF recoding, and an interleaved
-//! two-term multi-scalar multiplication with a fixed table for G.
+//! mixed addition with affine table points), width-w NAF recoding, and interleaved
+//! multi-scalar multiplications with a fixed table for G: two terms over split tables (a
+//! known signer's Y), three full-length terms (G, a signature's PVT, the KMS's KPAK).
 //!
 //! `p256`'s own `lincomb_vartime` uses complete projective formulas (about 12 multiplications
 //! per doubling and per addition); Jacobian doubling costs 3M + 5S and mixed addition 7M + 4S,
@@ -43,6 +44,17 @@ impl Affine {
         Some(Self {
             x: fe(&a.x()),
             y: fe(&a.y()),
+        })
+    }
+
+    /// Converts a `p256` affine point; `None` for the identity.
+    pub(crate) fn from_affine_point(p: &AffinePoint) -> Option<Self> {
+        if bool::from(p.is_identity()) {
+            return None;
+        }
+        Some(Self {
+            x: fe(&p.x()),
+            y: fe(&p.y()),
         })
     }
 
@@ -336,6 +348,50 @@ pub(crate) fn mul_g_add_vartime(a: &Scalar, b: &Scalar, table: Option<&SplitTabl
     acc
 }
 
+impl OddMultiples {
+    /// The table of a fixed base kept for many calls (a KMS's KPAK): as wide as G's.
+    pub(crate) fn for_fixed_base(b: &Affine) -> Self {
+        Self::new(b, G_WINDOW)
+    }
+}
+
+/// `[a]G + [b]P + [c]K` for public scalars and two public bases, P given by a per-call table
+/// ([`OddMultiples::for_point`]) and K by a kept one ([`OddMultiples::for_fixed_base`]): three
+/// interleaved full-length wNAF chains sharing at most 257 doublings, which start at the
+/// highest non-zero digit.
+pub(crate) fn mul3_vartime(
+    a: &Scalar,
+    b: &Scalar,
+    p: &OddMultiples,
+    c: &Scalar,
+    k: &OddMultiples,
+) -> Jac {
+    let chains = [
+        (wnaf(a, G_WINDOW), &G_SPLIT.lo),
+        (wnaf(b, VAR_WINDOW), p),
+        (wnaf(c, G_WINDOW), k),
+    ];
+    let top = chains
+        .iter()
+        .filter_map(|(naf, _)| naf.iter().rposition(|&d| d != 0))
+        .max();
+    let Some(top) = top else {
+        return Jac::IDENTITY;
+    };
+    let mut acc = Jac::IDENTITY;
+    for i in (0..=top).rev() {
+        acc = acc.double();
+        for (naf, t) in &chains {
+            if naf[i] != 0
+                && let Some(q) = t.get(naf[i])
+            {
+                acc = acc.add_affine(&q);
+            }
+        }
+    }
+    acc
+}
+
 /// `[k]B + C` for a public scalar and public points (C = `None` for the identity).
 pub(crate) fn mul_add_vartime(k: &Scalar, table: &OddMultiples, c: Option<&Affine>) -> Jac {
     let n = wnaf(k, VAR_WINDOW);
@@ -470,6 +526,81 @@ mod tests {
         let neg_g = Affine::from_p256(&-g).unwrap();
         assert!(mul_add_vartime(&Scalar::ONE, &table, Some(&neg_g)).is_identity());
         assert_eq!(Jac::IDENTITY.to_p256(), ProjectivePoint::IDENTITY);
+    }
+
+    /// `[a]G + [b]P + [c]K` by `p256`, for comparison.
+    fn mul3_reference(
+        a: &Scalar,
+        b: &Scalar,
+        p: &ProjectivePoint,
+        c: &Scalar,
+        k: &ProjectivePoint,
+    ) -> ProjectivePoint {
+        ProjectivePoint::lincomb_vartime(&[(ProjectivePoint::GENERATOR, *a), (*p, *b), (*k, *c)])
+    }
+
+    fn mul3(
+        a: &Scalar,
+        b: &Scalar,
+        p: &ProjectivePoint,
+        c: &Scalar,
+        k: &ProjectivePoint,
+    ) -> ProjectivePoint {
+        let pt = OddMultiples::for_point(&Affine::from_p256(p).unwrap());
+        let kt = OddMultiples::for_fixed_base(&Affine::from_p256(k).unwrap());
+        mul3_vartime(a, b, &pt, c, &kt).to_p256()
+    }
+
+    #[test]
+    fn three_scalar_matches_p256() {
+        for seed in 0..40 {
+            let (a, b, c) = (scalar(seed), scalar(seed + 100), scalar(seed + 200));
+            let p = ProjectivePoint::GENERATOR * scalar(seed + 300);
+            let k = ProjectivePoint::GENERATOR * scalar(seed + 400);
+            assert_eq!(mul3(&a, &b, &p, &c, &k), mul3_reference(&a, &b, &p, &c, &k));
+        }
+    }
+
+    #[test]
+    fn three_scalar_exceptional_cases() {
+        let g = ProjectivePoint::GENERATOR;
+        let a = scalar(11);
+        let c = scalar(12);
+        let k = g * scalar(13);
+        // P = K = G: every digit position where two chains are non-zero adds a point to
+        // itself or to its opposite somewhere along the chain.
+        for (a, b, c) in [
+            (Scalar::ONE, Scalar::ONE, Scalar::ZERO),
+            (Scalar::ONE, -Scalar::ONE, Scalar::ZERO),
+            (Scalar::ONE, -Scalar::ONE, Scalar::ONE),
+            (Scalar::ONE, Scalar::ONE, Scalar::ONE),
+            (a, a, a),
+            (a, -a, a),
+            (a, a, -a.double()),
+            (a, -a, Scalar::ZERO),
+            (-Scalar::ONE, -Scalar::ONE, -Scalar::ONE),
+        ] {
+            let ours = mul3(&a, &b, &g, &c, &g);
+            assert_eq!(ours, g * (a + b + c), "P = K = G");
+            assert_eq!(mul3(&a, &b, &-g, &c, &g), g * (a - b + c), "P = -G");
+        }
+        // The result (and an intermediate accumulator) is the identity: [a]G + [-a]G + [0]K,
+        // and [a]G + [c]P - [c]P with P = K.
+        assert!(bool::from(
+            mul3(&a, &-a, &g, &Scalar::ZERO, &k).is_identity()
+        ));
+        assert!(bool::from(
+            mul3(&Scalar::ZERO, &c, &k, &-c, &k).is_identity()
+        ));
+        assert_eq!(mul3(&a, &c, &k, &-c, &k), g * a);
+        // All scalars zero; one scalar only; the largest scalars (the 257th NAF digit).
+        assert!(bool::from(
+            mul3(&Scalar::ZERO, &Scalar::ZERO, &k, &Scalar::ZERO, &k).is_identity()
+        ));
+        assert_eq!(mul3(&Scalar::ZERO, &Scalar::ZERO, &k, &c, &k), k * c);
+        assert_eq!(mul3(&Scalar::ZERO, &a, &k, &Scalar::ZERO, &g), k * a);
+        let m = -Scalar::ONE;
+        assert_eq!(mul3(&m, &m, &k, &m, &k), mul3_reference(&m, &m, &k, &m, &k));
     }
 
     #[test]
