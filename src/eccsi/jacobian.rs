@@ -26,6 +26,9 @@ type Fe = <NistP256 as FieldArithmetic>::FieldElement;
 const G_WINDOW: u32 = 8;
 /// NAF width for a per-call or per-signer table (8 odd multiples).
 const VAR_WINDOW: u32 = 5;
+/// NAF width of the full-length chains of G and of a KMS's KPAK in the three-term
+/// multiplication (256 odd multiples, 16 KiB, built once per process or per KMS).
+const WIDE_WINDOW: u32 = 10;
 
 /// An affine point other than the identity.
 #[derive(Clone, Copy, Debug)]
@@ -161,6 +164,25 @@ impl Jac {
     }
 }
 
+/// The inverse in F_p (0 for 0) by the crate's safegcd (about 1.5 us) rather than `p256`'s
+/// Fermat exponentiation (about 8 us). The safegcd is constant time; here that is not needed.
+fn invert(x: &Fe) -> Fe {
+    let be = x.to_repr();
+    let mut le = [0u64; 4];
+    for (i, chunk) in be.rchunks_exact(8).enumerate() {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(chunk);
+        le[i] = u64::from_be_bytes(b);
+    }
+    let inv = crate::field::safegcd::invert(&le, &super::base_mul::P256_P);
+    let mut out = FieldBytes::default();
+    for (chunk, w) in out.rchunks_exact_mut(8).zip(inv) {
+        chunk.copy_from_slice(&w.to_be_bytes());
+    }
+    // The inverse is below p, so it always decodes.
+    fe(&out)
+}
+
 /// Affine forms of `points` with one field inversion (Montgomery's trick); `None` for the
 /// identity.
 fn normalize(points: &[Jac]) -> Vec<Option<Affine>> {
@@ -173,7 +195,7 @@ fn normalize(points: &[Jac]) -> Vec<Option<Affine>> {
             acc *= p.z;
         }
     }
-    let mut inv = Option::<Fe>::from(acc.invert()).unwrap_or(Fe::ZERO);
+    let mut inv = invert(&acc);
     let mut out = vec![None; points.len()];
     for (i, p) in points.iter().enumerate().rev() {
         if p.is_identity() {
@@ -250,7 +272,7 @@ fn halves(k: &Scalar) -> ([u64; 6], [u64; 6]) {
 
 /// [`wnaf`] of an integer below 2^256 given as limbs (the top two limbs zero).
 fn wnaf_limbs(limbs: &[u64; 6], w: u32) -> [i16; 257] {
-    debug_assert!((2..=8).contains(&w));
+    debug_assert!((2..=WIDE_WINDOW).contains(&w));
     let width = 1u64 << w;
     let mask = width - 1;
     let mut naf = [0i16; 257];
@@ -268,7 +290,7 @@ fn wnaf_limbs(limbs: &[u64; 6], w: u32) -> [i16; 257] {
             pos += 1;
             continue;
         }
-        // window <= 2^w and w <= 8: both fit an i16.
+        // window <= 2^w and w <= 10: both fit an i16.
         let value = i16::try_from(window).unwrap_or(0);
         if window < width / 2 {
             carry = 0;
@@ -311,6 +333,16 @@ impl SplitTable {
 }
 
 /// The split tables of G, built on first use.
+/// The odd multiples of G for the full-length chain of the three-term multiplication, built
+/// on first use.
+static G_WIDE: LazyLock<OddMultiples> = LazyLock::new(|| {
+    let g = Affine::from_p256(&ProjectivePoint::GENERATOR).unwrap_or(Affine {
+        x: Fe::ZERO,
+        y: Fe::ZERO,
+    });
+    OddMultiples::new(&g, WIDE_WINDOW)
+});
+
 static G_SPLIT: LazyLock<SplitTable> = LazyLock::new(|| {
     let g = Affine::from_p256(&ProjectivePoint::GENERATOR).unwrap_or(Affine {
         x: Fe::ZERO,
@@ -349,9 +381,10 @@ pub(crate) fn mul_g_add_vartime(a: &Scalar, b: &Scalar, table: Option<&SplitTabl
 }
 
 impl OddMultiples {
-    /// The table of a fixed base kept for many calls (a KMS's KPAK): as wide as G's.
+    /// The table of a fixed base kept for many calls (a KMS's KPAK), as wide as G's in the
+    /// three-term multiplication.
     pub(crate) fn for_fixed_base(b: &Affine) -> Self {
-        Self::new(b, G_WINDOW)
+        Self::new(b, WIDE_WINDOW)
     }
 }
 
@@ -367,9 +400,9 @@ pub(crate) fn mul3_vartime(
     k: &OddMultiples,
 ) -> Jac {
     let chains = [
-        (wnaf(a, G_WINDOW), &G_SPLIT.lo),
+        (wnaf(a, WIDE_WINDOW), &*G_WIDE),
         (wnaf(b, VAR_WINDOW), p),
-        (wnaf(c, G_WINDOW), k),
+        (wnaf(c, WIDE_WINDOW), k),
     ];
     let top = chains
         .iter()
@@ -458,7 +491,7 @@ mod tests {
     fn wnaf_recodes_the_scalar() {
         for seed in 0..200 {
             let k = scalar(seed);
-            for w in [2, 4, 5, 8] {
+            for w in [2, 4, 5, 8, 10] {
                 let naf = wnaf(&k, w);
                 assert_eq!(naf_value(&naf), k, "w = {w}");
                 for (i, &d) in naf.iter().enumerate() {
@@ -601,6 +634,19 @@ mod tests {
         assert_eq!(mul3(&Scalar::ZERO, &a, &k, &Scalar::ZERO, &g), k * a);
         let m = -Scalar::ONE;
         assert_eq!(mul3(&m, &m, &k, &m, &k), mul3_reference(&m, &m, &k, &m, &k));
+    }
+
+    #[test]
+    fn safegcd_inverse_in_fp() {
+        assert!(bool::from(invert(&Fe::ZERO).is_zero()));
+        assert_eq!(invert(&Fe::ONE), Fe::ONE);
+        let mut x = Fe::from(3u64);
+        for _ in 0..50 {
+            assert_eq!(invert(&x) * x, Fe::ONE);
+            assert_eq!(invert(&x), Option::<Fe>::from(x.invert()).unwrap());
+            x = x.square() + Fe::from(7u64);
+        }
+        assert_eq!(invert(&-Fe::ONE), -Fe::ONE);
     }
 
     #[test]

@@ -185,7 +185,7 @@ public_point!(
     "KMS Public Authentication Key, KPAK = \\[KSAK\\]G (RFC 6507 s4.2): the community's public \
      key, against which every (SSK, PVT) is validated and every signature verified.\n\n\
      A `Kpak` also carries, shared by its clones, a table of odd multiples of the point that \
-     the first verification of a new signer's signature builds (about 4 KiB): keep the `Kpak` \
+     the first verification of a new signer's signature builds (16 KiB): keep the `Kpak` \
      of a KMS (cloning is cheap) rather than decoding it again for every signature.",
     TableCache
 );
