@@ -167,6 +167,9 @@ pub(super) fn run(options: &Options) -> Result<Vec<Measurement>, BenchError> {
     run_op("eccsi_verify", &mut || {
         black_box(verifier.verify(black_box(&msg), &sig).ok());
     });
+    // A signer not seen before: HS and J = [s HE]G + [s r HS]PVT + [s r]KPAK afresh, by one
+    // multi-scalar multiplication; the KPAK's table lives in the `Kpak` (built once per KMS,
+    // at the first call, and shared by the clones each `VerifyingKey::new` takes).
     run_op("eccsi_verify_new_signer", &mut || {
         black_box(
             VerifyingKey::new(eccsi_kms.kpak(), &id)

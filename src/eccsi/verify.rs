@@ -76,7 +76,7 @@ impl VerifyingKey {
         let sr = s * &reduce_mod_q(signature.r());
         Some(mul3_vartime(
             &(s * &reduce_mod_q(&he)),
-            &(sr * &reduce_mod_q(&hs)),
+            &(sr * reduce_mod_q(&hs)),
             &OddMultiples::for_point(&pvt),
             &sr,
             kpak_table,
