@@ -32,8 +32,8 @@ enum Command {
     /// sakke_rsk_issue; sakke_rsk_validate (a KMS batch: Z's pairing tables kept) and
     /// sakke_rsk_validate_no_tables (a client: nothing precomputed); sakke_kms_keygen (z and
     /// Z); eccsi_sign;
-    /// eccsi_verify (the signer's prepared key kept) and eccsi_verify_new_signer (HS and Y
-    /// computed afresh); gmk_fanout_2000 (wall time to build the 2000 I_MESSAGEs of one GMK on
+    /// eccsi_verify (the signer's prepared key kept) and eccsi_verify_new_signer (HS and J
+    /// computed afresh, the KMS's KPAK table kept); gmk_fanout_2000 (wall time to build the 2000 I_MESSAGEs of one GMK on
     /// all cores). Takes about a minute.
     Bench(cli::bench::BenchArgs),
     /// End-to-end demonstration on a temporary store: a KMS, a group manager and N members;

@@ -40,12 +40,13 @@ use zeroize::Zeroize;
 use crate::ct::{lookup, signed_digits};
 
 /// P-256's field prime for the safegcd inversion (little-endian words).
-const P256_P: crate::field::safegcd::Modulus62<5> = crate::field::safegcd::Modulus62::new(&[
-    0xffff_ffff_ffff_ffff,
-    0x0000_0000_ffff_ffff,
-    0x0000_0000_0000_0000,
-    0xffff_ffff_0000_0001,
-]);
+pub(super) const P256_P: crate::field::safegcd::Modulus62<5> =
+    crate::field::safegcd::Modulus62::new(&[
+        0xffff_ffff_ffff_ffff,
+        0x0000_0000_ffff_ffff,
+        0x0000_0000_0000_0000,
+        0xffff_ffff_0000_0001,
+    ]);
 
 /// Window width in bits.
 const W: usize = 6;

@@ -1,6 +1,7 @@
 //! Variable-time P-256 arithmetic for verification: Jacobian coordinates (a = -3 doubling,
-//! mixed addition with affine table points), width-w NAF recoding, and an interleaved
-//! two-term multi-scalar multiplication with a fixed table for G.
+//! mixed addition with affine table points), width-w NAF recoding, and interleaved
+//! multi-scalar multiplications with a fixed table for G: two terms over split tables (a
+//! known signer's Y), three full-length terms (G, a signature's PVT, the KMS's KPAK).
 //!
 //! `p256`'s own `lincomb_vartime` uses complete projective formulas (about 12 multiplications
 //! per doubling and per addition); Jacobian doubling costs 3M + 5S and mixed addition 7M + 4S,
@@ -25,6 +26,9 @@ type Fe = <NistP256 as FieldArithmetic>::FieldElement;
 const G_WINDOW: u32 = 8;
 /// NAF width for a per-call or per-signer table (8 odd multiples).
 const VAR_WINDOW: u32 = 5;
+/// NAF width of the full-length chains of G and of a KMS's KPAK in the three-term
+/// multiplication (256 odd multiples, 16 KiB, built once per process or per KMS).
+const WIDE_WINDOW: u32 = 10;
 
 /// An affine point other than the identity.
 #[derive(Clone, Copy, Debug)]
@@ -43,6 +47,17 @@ impl Affine {
         Some(Self {
             x: fe(&a.x()),
             y: fe(&a.y()),
+        })
+    }
+
+    /// Converts a `p256` affine point; `None` for the identity.
+    pub(crate) fn from_affine_point(p: &AffinePoint) -> Option<Self> {
+        if bool::from(p.is_identity()) {
+            return None;
+        }
+        Some(Self {
+            x: fe(&p.x()),
+            y: fe(&p.y()),
         })
     }
 
@@ -149,6 +164,25 @@ impl Jac {
     }
 }
 
+/// The inverse in F_p (0 for 0) by the crate's safegcd (about 1.5 us) rather than `p256`'s
+/// Fermat exponentiation (about 8 us). The safegcd is constant time; here that is not needed.
+fn invert(x: &Fe) -> Fe {
+    let be = x.to_repr();
+    let mut le = [0u64; 4];
+    for (i, chunk) in be.rchunks_exact(8).enumerate() {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(chunk);
+        le[i] = u64::from_be_bytes(b);
+    }
+    let inv = crate::field::safegcd::invert(&le, &super::base_mul::P256_P);
+    let mut out = FieldBytes::default();
+    for (chunk, w) in out.rchunks_exact_mut(8).zip(inv) {
+        chunk.copy_from_slice(&w.to_be_bytes());
+    }
+    // The inverse is below p, so it always decodes.
+    fe(&out)
+}
+
 /// Affine forms of `points` with one field inversion (Montgomery's trick); `None` for the
 /// identity.
 fn normalize(points: &[Jac]) -> Vec<Option<Affine>> {
@@ -161,7 +195,7 @@ fn normalize(points: &[Jac]) -> Vec<Option<Affine>> {
             acc *= p.z;
         }
     }
-    let mut inv = Option::<Fe>::from(acc.invert()).unwrap_or(Fe::ZERO);
+    let mut inv = invert(&acc);
     let mut out = vec![None; points.len()];
     for (i, p) in points.iter().enumerate().rev() {
         if p.is_identity() {
@@ -238,7 +272,7 @@ fn halves(k: &Scalar) -> ([u64; 6], [u64; 6]) {
 
 /// [`wnaf`] of an integer below 2^256 given as limbs (the top two limbs zero).
 fn wnaf_limbs(limbs: &[u64; 6], w: u32) -> [i16; 257] {
-    debug_assert!((2..=8).contains(&w));
+    debug_assert!((2..=WIDE_WINDOW).contains(&w));
     let width = 1u64 << w;
     let mask = width - 1;
     let mut naf = [0i16; 257];
@@ -256,7 +290,7 @@ fn wnaf_limbs(limbs: &[u64; 6], w: u32) -> [i16; 257] {
             pos += 1;
             continue;
         }
-        // window <= 2^w and w <= 8: both fit an i16.
+        // window <= 2^w and w <= 10: both fit an i16.
         let value = i16::try_from(window).unwrap_or(0);
         if window < width / 2 {
             carry = 0;
@@ -299,6 +333,16 @@ impl SplitTable {
 }
 
 /// The split tables of G, built on first use.
+/// The odd multiples of G for the full-length chain of the three-term multiplication, built
+/// on first use.
+static G_WIDE: LazyLock<OddMultiples> = LazyLock::new(|| {
+    let g = Affine::from_p256(&ProjectivePoint::GENERATOR).unwrap_or(Affine {
+        x: Fe::ZERO,
+        y: Fe::ZERO,
+    });
+    OddMultiples::new(&g, WIDE_WINDOW)
+});
+
 static G_SPLIT: LazyLock<SplitTable> = LazyLock::new(|| {
     let g = Affine::from_p256(&ProjectivePoint::GENERATOR).unwrap_or(Affine {
         x: Fe::ZERO,
@@ -330,6 +374,51 @@ pub(crate) fn mul_g_add_vartime(a: &Scalar, b: &Scalar, table: Option<&SplitTabl
                 && let Some(p) = t.get(naf[i])
             {
                 acc = acc.add_affine(&p);
+            }
+        }
+    }
+    acc
+}
+
+impl OddMultiples {
+    /// The table of a fixed base kept for many calls (a KMS's KPAK), as wide as G's in the
+    /// three-term multiplication.
+    pub(crate) fn for_fixed_base(b: &Affine) -> Self {
+        Self::new(b, WIDE_WINDOW)
+    }
+}
+
+/// `[a]G + [b]P + [c]K` for public scalars and two public bases, P given by a per-call table
+/// ([`OddMultiples::for_point`]) and K by a kept one ([`OddMultiples::for_fixed_base`]): three
+/// interleaved full-length wNAF chains sharing at most 257 doublings, which start at the
+/// highest non-zero digit.
+pub(crate) fn mul3_vartime(
+    a: &Scalar,
+    b: &Scalar,
+    p: &OddMultiples,
+    c: &Scalar,
+    k: &OddMultiples,
+) -> Jac {
+    let chains = [
+        (wnaf(a, WIDE_WINDOW), &*G_WIDE),
+        (wnaf(b, VAR_WINDOW), p),
+        (wnaf(c, WIDE_WINDOW), k),
+    ];
+    let top = chains
+        .iter()
+        .filter_map(|(naf, _)| naf.iter().rposition(|&d| d != 0))
+        .max();
+    let Some(top) = top else {
+        return Jac::IDENTITY;
+    };
+    let mut acc = Jac::IDENTITY;
+    for i in (0..=top).rev() {
+        acc = acc.double();
+        for (naf, t) in &chains {
+            if naf[i] != 0
+                && let Some(q) = t.get(naf[i])
+            {
+                acc = acc.add_affine(&q);
             }
         }
     }
@@ -402,7 +491,7 @@ mod tests {
     fn wnaf_recodes_the_scalar() {
         for seed in 0..200 {
             let k = scalar(seed);
-            for w in [2, 4, 5, 8] {
+            for w in [2, 4, 5, 8, 10] {
                 let naf = wnaf(&k, w);
                 assert_eq!(naf_value(&naf), k, "w = {w}");
                 for (i, &d) in naf.iter().enumerate() {
@@ -470,6 +559,94 @@ mod tests {
         let neg_g = Affine::from_p256(&-g).unwrap();
         assert!(mul_add_vartime(&Scalar::ONE, &table, Some(&neg_g)).is_identity());
         assert_eq!(Jac::IDENTITY.to_p256(), ProjectivePoint::IDENTITY);
+    }
+
+    /// `[a]G + [b]P + [c]K` by `p256`, for comparison.
+    fn mul3_reference(
+        a: &Scalar,
+        b: &Scalar,
+        p: &ProjectivePoint,
+        c: &Scalar,
+        k: &ProjectivePoint,
+    ) -> ProjectivePoint {
+        ProjectivePoint::lincomb_vartime(&[(ProjectivePoint::GENERATOR, *a), (*p, *b), (*k, *c)])
+    }
+
+    fn mul3(
+        a: &Scalar,
+        b: &Scalar,
+        p: &ProjectivePoint,
+        c: &Scalar,
+        k: &ProjectivePoint,
+    ) -> ProjectivePoint {
+        let pt = OddMultiples::for_point(&Affine::from_p256(p).unwrap());
+        let kt = OddMultiples::for_fixed_base(&Affine::from_p256(k).unwrap());
+        mul3_vartime(a, b, &pt, c, &kt).to_p256()
+    }
+
+    #[test]
+    fn three_scalar_matches_p256() {
+        for seed in 0..40 {
+            let (a, b, c) = (scalar(seed), scalar(seed + 100), scalar(seed + 200));
+            let p = ProjectivePoint::GENERATOR * scalar(seed + 300);
+            let k = ProjectivePoint::GENERATOR * scalar(seed + 400);
+            assert_eq!(mul3(&a, &b, &p, &c, &k), mul3_reference(&a, &b, &p, &c, &k));
+        }
+    }
+
+    #[test]
+    fn three_scalar_exceptional_cases() {
+        let g = ProjectivePoint::GENERATOR;
+        let a = scalar(11);
+        let c = scalar(12);
+        let k = g * scalar(13);
+        // P = K = G: every digit position where two chains are non-zero adds a point to
+        // itself or to its opposite somewhere along the chain.
+        for (a, b, c) in [
+            (Scalar::ONE, Scalar::ONE, Scalar::ZERO),
+            (Scalar::ONE, -Scalar::ONE, Scalar::ZERO),
+            (Scalar::ONE, -Scalar::ONE, Scalar::ONE),
+            (Scalar::ONE, Scalar::ONE, Scalar::ONE),
+            (a, a, a),
+            (a, -a, a),
+            (a, a, -a.double()),
+            (a, -a, Scalar::ZERO),
+            (-Scalar::ONE, -Scalar::ONE, -Scalar::ONE),
+        ] {
+            let ours = mul3(&a, &b, &g, &c, &g);
+            assert_eq!(ours, g * (a + b + c), "P = K = G");
+            assert_eq!(mul3(&a, &b, &-g, &c, &g), g * (a - b + c), "P = -G");
+        }
+        // The result (and an intermediate accumulator) is the identity: [a]G + [-a]G + [0]K,
+        // and [a]G + [c]P - [c]P with P = K.
+        assert!(bool::from(
+            mul3(&a, &-a, &g, &Scalar::ZERO, &k).is_identity()
+        ));
+        assert!(bool::from(
+            mul3(&Scalar::ZERO, &c, &k, &-c, &k).is_identity()
+        ));
+        assert_eq!(mul3(&a, &c, &k, &-c, &k), g * a);
+        // All scalars zero; one scalar only; the largest scalars (the 257th NAF digit).
+        assert!(bool::from(
+            mul3(&Scalar::ZERO, &Scalar::ZERO, &k, &Scalar::ZERO, &k).is_identity()
+        ));
+        assert_eq!(mul3(&Scalar::ZERO, &Scalar::ZERO, &k, &c, &k), k * c);
+        assert_eq!(mul3(&Scalar::ZERO, &a, &k, &Scalar::ZERO, &g), k * a);
+        let m = -Scalar::ONE;
+        assert_eq!(mul3(&m, &m, &k, &m, &k), mul3_reference(&m, &m, &k, &m, &k));
+    }
+
+    #[test]
+    fn safegcd_inverse_in_fp() {
+        assert!(bool::from(invert(&Fe::ZERO).is_zero()));
+        assert_eq!(invert(&Fe::ONE), Fe::ONE);
+        let mut x = Fe::from(3u64);
+        for _ in 0..50 {
+            assert_eq!(invert(&x) * x, Fe::ONE);
+            assert_eq!(invert(&x), Option::<Fe>::from(x.invert()).unwrap());
+            x = x.square() + Fe::from(7u64);
+        }
+        assert_eq!(invert(&-Fe::ONE), -Fe::ONE);
     }
 
     #[test]

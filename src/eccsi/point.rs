@@ -1,11 +1,13 @@
 //! The public points of ECCSI, KPAK and PVT, and the 65-octet point codec (RFC 6507 s3.2).
 
 use core::fmt;
+use std::sync::{Arc, OnceLock};
 
 use p256::elliptic_curve::point::AffineCoordinates;
 use p256::{AffinePoint, FieldBytes, ProjectivePoint};
 
 use super::encoding::DecodeError;
+use super::jacobian::{Affine, OddMultiples};
 use super::{N, P_BYTES, POINT_LEN, hex_array};
 
 /// The generator G of P-256 as hashed by RFC 6507 s5.1.1 step 3 (`0x04 || Gx || Gy`, s4.1).
@@ -63,17 +65,34 @@ fn decode_point(bytes: &[u8], what: &'static str) -> Result<AffinePoint, DecodeE
         .ok_or(DecodeError::NotOnCurve { what })
 }
 
+/// The KPAK's verification table (odd multiples for the multi-scalar multiplication of a new
+/// signer's verification), built on first use and shared by every clone of the [`Kpak`]: a
+/// verifier keeps one per KMS without doing anything. `None` inside only for the identity,
+/// which a `Kpak` never is.
+#[derive(Clone, Default)]
+pub(crate) struct TableCache(Arc<OnceLock<Option<OddMultiples>>>);
+
+impl fmt::Debug for TableCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TableCache")
+            .field("built", &self.0.get().is_some())
+            .finish()
+    }
+}
+
 macro_rules! public_point {
-    ($name:ident, $what:literal, $doc:literal) => {
+    ($name:ident, $what:literal, $doc:literal, $cache:ty) => {
         #[doc = $doc]
         ///
         /// A value of this type is always a point on P-256 other than the identity, kept with
         /// its 65-octet encoding `0x04 || x || y` (RFC 6507 s3.2), which is what the hashes of
         /// s5.1.1 step 3 take.
-        #[derive(Clone, Copy)]
+        #[derive(Clone)]
         pub struct $name {
             point: AffinePoint,
             bytes: [u8; POINT_LEN],
+            #[allow(dead_code, reason = "read for `Kpak` only (`Pvt` has none)")]
+            cache: $cache,
         }
 
         impl $name {
@@ -94,6 +113,7 @@ macro_rules! public_point {
                 Ok(Self {
                     point,
                     bytes: encode_point(&point),
+                    cache: <$cache as Default>::default(),
                 })
             }
 
@@ -121,6 +141,7 @@ macro_rules! public_point {
                 Self {
                     point,
                     bytes: encode_point(&point),
+                    cache: <$cache as Default>::default(),
                 }
             }
         }
@@ -162,15 +183,35 @@ public_point!(
     Kpak,
     "KPAK",
     "KMS Public Authentication Key, KPAK = \\[KSAK\\]G (RFC 6507 s4.2): the community's public \
-     key, against which every (SSK, PVT) is validated and every signature verified."
+     key, against which every (SSK, PVT) is validated and every signature verified.\n\n\
+     A `Kpak` also carries, shared by its clones, a table of odd multiples of the point that \
+     the first verification of a new signer's signature builds (16 KiB): keep the `Kpak` \
+     of a KMS (cloning is cheap) rather than decoding it again for every signature.",
+    TableCache
 );
+
+impl Kpak {
+    /// The odd multiples of KPAK for [`super::jacobian::mul3_vartime`], built on first use
+    /// and shared by every clone; `None` only for the identity, which a `Kpak` never is.
+    pub(crate) fn table_vartime(&self) -> Option<&OddMultiples> {
+        self.cache
+            .0
+            .get_or_init(|| {
+                Affine::from_affine_point(&self.point).map(|a| OddMultiples::for_fixed_base(&a))
+            })
+            .as_ref()
+    }
+}
 
 public_point!(
     Pvt,
     "PVT",
     "Public Validation Token, PVT = \\[v\\]G (RFC 6507 s4.3, s5.1.1 step 2): issued with an SSK, \
-     and carried in every signature made with it."
+     and carried in every signature made with it.",
+    ()
 );
+
+impl Copy for Pvt {}
 
 #[cfg(test)]
 mod tests {

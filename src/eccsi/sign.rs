@@ -74,7 +74,7 @@ impl SigningKey {
         Ok(Self {
             ssk,
             pvt: *pvt,
-            kpak: *kpak,
+            kpak: kpak.clone(),
             id: id.to_vec(),
             hs,
             y: y.to_affine(),
