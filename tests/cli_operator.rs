@@ -519,6 +519,21 @@ fn lifecycle_revoke_list_audit_backup_and_passphrase_change() {
     }
     assert_eq!(jsonl.lines().count(), 7);
     assert!(!jsonl.contains("UserDecryptKey") && !jsonl.contains("rsk"));
+    // its report line goes to standard error: a standard error that cannot be written drops
+    // the line, the export itself succeeds (exit 0, never a panic)
+    #[cfg(target_os = "linux")]
+    {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let o = cli::bin(&["kms", "audit", "export", "--store", s(&db)], Some(PASS))
+            .stderr(std::process::Stdio::from(full))
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0));
+        assert_eq!(String::from_utf8(o.stdout).unwrap(), jsonl);
+    }
     let later = ok(&[
         "kms",
         "audit",

@@ -173,7 +173,7 @@ pub fn run(cmd: &GmsCommand) -> Result<Output, CliError> {
                 .filter_map(|m| plan.get(&m.member).map(|p| (p.clone(), m.message.clone())))
                 .collect();
             let written = write_planned(&files)?;
-            eprintln!(
+            note!(
                 "distributed GMK {} to {} members in {secs:.2} s: {:.0} messages/s",
                 key.gmk_id,
                 messages.len(),

@@ -260,7 +260,7 @@ pub fn provision(a: &ProvisionArgs) -> Result<Output, CliError> {
     let before = uris.len();
     uris.retain(|u| !revoked.contains(u));
     if uris.len() < before {
-        eprintln!(
+        note!(
             "skipped {} revoked URIs (kms unrevoke to issue them again)",
             before - uris.len()
         );
@@ -303,9 +303,10 @@ pub fn provision(a: &ProvisionArgs) -> Result<Output, CliError> {
         .job(job)
         .map_err(|e| store_error(&e))?
         .ok_or_else(|| CliError(format!("job {job} vanished")))?;
-    eprintln!(
+    note!(
         "job {job}: {} key sets, {} recorded already",
-        start.total, start.done
+        start.total,
+        start.done
     );
     if a.detach {
         return Ok(Output::new()
@@ -339,7 +340,7 @@ pub fn provision(a: &ProvisionArgs) -> Result<Output, CliError> {
     if end.failed > 0 {
         return Err(failed_error(store, job, end.failed));
     }
-    eprintln!(
+    note!(
         "provisioned {} key sets ({} new, {} already recorded) for {} URIs in {secs:.2} s: {:.0} key sets/s",
         end.total,
         end.new,
@@ -408,7 +409,7 @@ pub fn worker(a: &WorkerArgs) -> Result<Output, CliError> {
     };
     let opts = a.work.options(until, a.job);
     let name = opts.name.clone();
-    eprintln!("worker {name} on {}", a.store.spec()?);
+    note!("worker {name} on {}", a.store.spec()?);
     let store: &dyn AnyStore = &*s;
     let mut last = Instant::now();
     let report = a
@@ -417,9 +418,12 @@ pub fn worker(a: &WorkerArgs) -> Result<Output, CliError> {
             run_worker(store, &opts, &mut |r: &WorkerReport| {
                 if last.elapsed() >= Duration::from_secs(5) {
                     last = Instant::now();
-                    eprintln!(
+                    note!(
                         "worker {}: {} rows done ({} new), {} failed",
-                        opts.name, r.done, r.new, r.failed
+                        opts.name,
+                        r.done,
+                        r.new,
+                        r.failed
                     );
                 }
             })

@@ -275,7 +275,7 @@ pub fn audit(cmd: &AuditCommand) -> Result<Output, CliError> {
         .map_err(|e| err(&e))?;
     w.flush()
         .map_err(|e| CliError(format!("cannot write standard output: {e}")))?;
-    eprintln!("{n} audit events");
+    note!("{n} audit events");
     Ok(Output::new())
 }
 

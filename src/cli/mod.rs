@@ -2,6 +2,16 @@
 //! errors. Each area (`sakke`, `eccsi`, ...) has its own module with a clap `Subcommand` enum and a
 //! `run` function returning an [`Output`].
 
+/// `eprintln!` that never panics: a progress or report line to standard error is dropped when
+/// standard error cannot be written (`2>/dev/full`, a closed pipe), instead of aborting the
+/// command with exit 101. The final error line is written by `main` the same way.
+macro_rules! note {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 pub mod bench;
 pub mod demo;
 pub mod eccsi;
@@ -358,9 +368,9 @@ pub fn read_uris(path: &std::path::Path, opts: &UriListArgs) -> Result<Vec<Strin
     let list = parse_uri_list(&data, &name, &opts.policy()?);
     if opts.skip_invalid && !list.invalid.is_empty() {
         for e in &list.invalid {
-            eprintln!("skipped {e}");
+            note!("skipped {e}");
         }
-        eprintln!(
+        note!(
             "{name}: {} invalid line(s) skipped, {} URI(s) used",
             list.invalid.len(),
             list.uris.len()
@@ -389,7 +399,7 @@ pub fn read_uris(path: &std::path::Path, opts: &UriListArgs) -> Result<Vec<Strin
     }
     for (uri, lines) in &list.duplicates {
         let lines: Vec<String> = lines.iter().map(ToString::to_string).collect();
-        eprintln!(
+        note!(
             "{name}: {} repeated on line(s) {}; used once",
             mikey_sakke::input::excerpt(uri),
             lines.join(", ")

@@ -331,11 +331,11 @@ pub fn run(args: &ServeArgs) -> Result<Output, CliError> {
             "listen": server.local_addr().map(|a| a.to_string()),
             "metrics": server.metrics_addr().map(|a| a.to_string()),
         });
-        eprintln!("{started}");
+        note!("{started}");
         let handle = server.shutdown_handle();
         tokio::spawn(async move {
             signal().await;
-            eprintln!("{}", serde_json::json!({"event": "shutting down"}));
+            note!("{}", serde_json::json!({"event": "shutting down"}));
             handle.shutdown();
         });
         let metrics = server.metrics();

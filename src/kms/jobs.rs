@@ -122,7 +122,15 @@ fn retry<T>(
         match f() {
             Err(StoreError::Backend(e)) if start.elapsed() < opts.retry_for => {
                 report.retries += 1;
-                eprintln!("worker {}: store unavailable, retrying: {e}", opts.name);
+                {
+                    // never a panic when standard error cannot be written
+                    use std::io::Write as _;
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "worker {}: store unavailable, retrying: {e}",
+                        opts.name
+                    );
+                }
                 std::thread::sleep(pause);
                 pause = (pause * 2).min(Duration::from_secs(5));
             }
