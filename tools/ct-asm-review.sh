@@ -31,6 +31,8 @@ indexed='[(]%[a-z0-9]*,%[a-z0-9]+(,[1248])?[)]'
 # and the multi-byte nops are alignment padding that touches no memory: neither is a memory
 # access, so neither is flagged.
 notmem='[ \t](lea|nop[lwq]?)[ \t]'
+# The same for grep -E (the per-function summary counts), where `\t` in brackets is not a tab.
+notmem_ere='[[:space:]](lea|nop[lwq]?)[[:space:]]'
 # Normalised patterns of a body's flagged instructions, one per line: a jump with the
 # instruction that set its flags ("cmp $0x10,%rcx ; jne"), a cmov or an indexed operand as it
 # stands; addresses, jump targets, symbols and displacements are dropped.
@@ -57,7 +59,7 @@ report() { # name, body
     n=$(printf '%s\n' "$2" | wc -l)
     branches=$(printf '%s\n' "$2" | grep -cE "$jumps" || true)
     cmovs=$(printf '%s\n' "$2" | grep -cE '\scmov' || true)
-    indexes=$(printf '%s\n' "$2" | grep -E "$indexed" | grep -cvE "$notmem" || true)
+    indexes=$(printf '%s\n' "$2" | grep -E "$indexed" | grep -cvE "$notmem_ere" || true)
     echo "== $1: $n instructions, $branches conditional jumps, $cmovs cmov, $indexes indexed operands"
     printf '%s\n' "$2" | grep -B3 -E "$jumps|\scmov|$indexed" | sed 's/^/    /' || true
 }
