@@ -35,13 +35,7 @@ fn main() {
     // A real GMS loads the KMS certificate and its key sets with `GroupManager::load`.
     let gm = GroupManager::new(signer, period, &kms_public, kms_uri, periods);
     let key = GroupKey::generate(&mut rng);
-    let dist = Distribution {
-        group_id: "sip:patrol-east@example.org",
-        text: "patrol east",
-        ntp_time: now_ntp << 32,
-        activation: [0; 5],
-        expiry: [0; 5],
-    };
+    let dist = Distribution::new("sip:patrol-east@example.org", "patrol east", now_ntp);
     let t = std::time::Instant::now();
     let messages = gms::distribute(&gm, &key, &dist, &members, &|| {}).unwrap();
     println!(

@@ -202,6 +202,21 @@ pub struct Distribution<'a> {
     pub expiry: [u8; 5],
 }
 
+impl<'a> Distribution<'a> {
+    /// A distribution of the group `group_id` named `text` at the start of the NTP second
+    /// `ntp_seconds` (the 64-bit time `ntp_seconds << 32`), with the activation and expiry
+    /// fields zero.
+    pub fn new(group_id: &'a str, text: &'a str, ntp_seconds: u64) -> Self {
+        Self {
+            group_id,
+            text,
+            ntp_time: ntp_seconds << 32,
+            activation: [0; 5],
+            expiry: [0; 5],
+        }
+    }
+}
+
 /// Why the group manager could not load its keys or make a member's message.
 #[derive(Debug)]
 #[non_exhaustive]

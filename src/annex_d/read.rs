@@ -147,15 +147,14 @@ pub(super) fn nonempty(cx: Cx<'_>, el: &El<'_>) -> Result<String, AnnexDError> {
     Ok(s.to_string())
 }
 
-pub(super) fn opt_string(
+/// The optional child `name` of `parent`, read with `value` when present.
+pub(super) fn opt<T>(
     cx: Cx<'_>,
     parent: &El<'_>,
     name: &str,
-) -> Result<Option<String>, AnnexDError> {
-    parent
-        .child(cx, name)?
-        .map(|el| string(cx, &el))
-        .transpose()
+    value: impl FnOnce(Cx<'_>, &El<'_>) -> Result<T, AnnexDError>,
+) -> Result<Option<T>, AnnexDError> {
+    parent.child(cx, name)?.map(|el| value(cx, &el)).transpose()
 }
 
 /// An `xs:integer` that is non-negative and fits 64 bits (`+` sign and leading zeros allowed).
@@ -172,14 +171,6 @@ pub(super) fn uint(cx: Cx<'_>, el: &El<'_>) -> Result<u64, AnnexDError> {
         .ok_or_else(|| el.bad_value(cx, "not a non-negative integer below 2^64"))
 }
 
-pub(super) fn opt_uint(
-    cx: Cx<'_>,
-    parent: &El<'_>,
-    name: &str,
-) -> Result<Option<u64>, AnnexDError> {
-    parent.child(cx, name)?.map(|el| uint(cx, &el)).transpose()
-}
-
 /// An `xs:boolean`: `true`, `false`, `1` or `0`.
 pub(super) fn parse_bool(s: &str) -> Option<bool> {
     match s {
@@ -189,18 +180,9 @@ pub(super) fn parse_bool(s: &str) -> Option<bool> {
     }
 }
 
-pub(super) fn opt_bool(
-    cx: Cx<'_>,
-    parent: &El<'_>,
-    name: &str,
-) -> Result<Option<bool>, AnnexDError> {
-    parent
-        .child(cx, name)?
-        .map(|el| {
-            parse_bool(el.text(cx)?)
-                .ok_or_else(|| el.bad_value(cx, "not a boolean (true, false, 1, 0)"))
-        })
-        .transpose()
+/// An `xs:boolean` element.
+pub(super) fn boolean(cx: Cx<'_>, el: &El<'_>) -> Result<bool, AnnexDError> {
+    parse_bool(el.text(cx)?).ok_or_else(|| el.bad_value(cx, "not a boolean (true, false, 1, 0)"))
 }
 
 /// The octets of a key value or UserID: `nominal` is the usual length (it tells hexBinary
@@ -302,7 +284,7 @@ pub(super) fn read_response(xml: &str) -> Result<KmsResponse, AnnexDError> {
         user_uri: nonempty(cx, &el.required(cx, "UserUri")?)?,
         kms_uri: nonempty(cx, &el.required(cx, "KmsUri")?)?,
         time: nonempty(cx, &el.required(cx, "Time")?)?,
-        kms_id: opt_string(cx, &el, "KmsId")?,
+        kms_id: opt(cx, &el, "KmsId", string)?,
         client_req_url: nonempty(cx, &el.required(cx, "ClientReqUrl")?)?,
         message: el
             .child(cx, "KmsMessage")?
@@ -421,18 +403,18 @@ pub(super) fn certificate(cx: Cx<'_>, el: &El<'_>) -> Result<KmsCertificate, Ann
         version: el.attr("Version").map(str::to_string),
         role,
         is_security_gateway,
-        cert_uri: opt_string(cx, el, "CertUri")?,
+        cert_uri: opt(cx, el, "CertUri", string)?,
         kms_uri: nonempty(cx, &el.required(cx, "KmsUri")?)?,
-        issuer: opt_string(cx, el, "Issuer")?,
-        valid_from: opt_string(cx, el, "ValidFrom")?,
-        valid_to: opt_string(cx, el, "ValidTo")?,
-        revoked: opt_bool(cx, el, "Revoked")?,
+        issuer: opt(cx, el, "Issuer", string)?,
+        valid_from: opt(cx, el, "ValidFrom", string)?,
+        valid_to: opt(cx, el, "ValidTo", string)?,
+        revoked: opt(cx, el, "Revoked", boolean)?,
         user_id_format: string(cx, &el.required(cx, "UserIdFormat")?)?,
         user_key_period,
         user_key_offset: uint(cx, &el.required(cx, "UserKeyOffset")?)?,
         pub_enc_key: fixed::<POINT_LEN>(cx, &el.required(cx, "PubEncKey")?)?,
         pub_auth_key: fixed::<{ eccsi::POINT_LEN }>(cx, &el.required(cx, "PubAuthKey")?)?,
-        parameter_set: opt_uint(cx, el, "ParameterSet")?,
+        parameter_set: opt(cx, el, "ParameterSet", uint)?,
         kms_domains,
     })
 }
@@ -471,14 +453,14 @@ fn key_set(cx: Cx<'_>, el: &El<'_>) -> Result<KmsKeySet, AnnexDError> {
     )?;
     Ok(KmsKeySet {
         kms_uri: nonempty(cx, &el.required(cx, "KmsUri")?)?,
-        cert_uri: opt_string(cx, el, "CertUri")?,
-        issuer: opt_string(cx, el, "Issuer")?,
+        cert_uri: opt(cx, el, "CertUri", string)?,
+        issuer: opt(cx, el, "Issuer", string)?,
         user_uri: nonempty(cx, &el.required(cx, "UserUri")?)?,
         user_id: fixed::<USER_ID_LEN>(cx, &el.required(cx, "UserID")?)?,
-        valid_from: opt_string(cx, el, "ValidFrom")?,
-        valid_to: opt_string(cx, el, "ValidTo")?,
+        valid_from: opt(cx, el, "ValidFrom", string)?,
+        valid_to: opt(cx, el, "ValidTo", string)?,
         key_period_no: uint(cx, &el.required(cx, "KeyPeriodNo")?)?,
-        revoked: opt_bool(cx, el, "Revoked")?,
+        revoked: opt(cx, el, "Revoked", boolean)?,
         user_decrypt_key: SecretOctets::new(rsk),
         user_signing_key_ssk: SecretOctets::new(ssk),
         user_pub_token_pvt: fixed::<{ eccsi::POINT_LEN }>(

@@ -255,8 +255,8 @@ fn request(cx: Cx<'_>, el: &El<'_>) -> Result<KmsRequest, AnnexDError> {
         user_uri: read::nonempty(cx, &el.required(cx, "UserUri")?)?,
         kms_uri: read::nonempty(cx, &el.required(cx, "KmsUri")?)?,
         time: read::nonempty(cx, &el.required(cx, "Time")?)?,
-        client_id: read::opt_string(cx, el, "ClientId")?,
-        device_id: read::opt_string(cx, el, "DeviceId")?,
+        client_id: read::opt(cx, el, "ClientId", read::string)?,
+        device_id: read::opt(cx, el, "DeviceId", read::string)?,
         client_req_url: read::nonempty(cx, &el.required(cx, "ClientReqUrl")?)?,
         krr_list: el
             .child(cx, "KrrList")?
@@ -266,8 +266,8 @@ fn request(cx: Cx<'_>, el: &El<'_>) -> Result<KmsRequest, AnnexDError> {
             .child(cx, "ClientError")?
             .map(|e| read::kms_error(cx, &e))
             .transpose()?,
-        trk_id: read::opt_string(cx, el, "TrK-ID")?,
-        signature_id: read::opt_string(cx, el, "Signature-ID")?,
+        trk_id: read::opt(cx, el, "TrK-ID", read::string)?,
+        signature_id: read::opt(cx, el, "Signature-ID", read::string)?,
     })
 }
 

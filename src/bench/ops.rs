@@ -227,13 +227,7 @@ fn fanout_2000(signer: &SigningKey, kms: &sakke::KmsPublicKey) -> Result<f64, Be
         .map(|i| format!("sip:member{i}@example.org"))
         .collect();
     let key = GroupKey::generate(&mut os_rng());
-    let dist = Distribution {
-        group_id: "sip:group@example.org",
-        text: "",
-        ntp_time: ntp_seconds << 32,
-        activation: [0; 5],
-        expiry: [0; 5],
-    };
+    let dist = Distribution::new("sip:group@example.org", "", ntp_seconds);
     let mut samples = Vec::new();
     for _ in 0..3 {
         let t = Instant::now();

@@ -120,13 +120,11 @@ fn run_in(
     let t = Instant::now();
     let gm = GroupManager::new(signer, period, &master.sakke_public, kms_uri, periods);
     let key = GroupKey::generate(rng);
-    let dist = Distribution {
-        group_id: "sip:fire-brigade-north@example.org",
-        text: "fire brigade north",
-        ntp_time: now << 32,
-        activation: [0; 5],
-        expiry: [0; 5],
-    };
+    let dist = Distribution::new(
+        "sip:fire-brigade-north@example.org",
+        "fire brigade north",
+        now,
+    );
     let members: Vec<String> = uris[..n].to_vec();
     let messages =
         gms::distribute(&gm, &key, &dist, &members, &|| {}).map_err(|e| fail("distribute")(&e))?;

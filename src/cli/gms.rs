@@ -149,13 +149,7 @@ pub fn run(cmd: &GmsCommand) -> Result<Output, CliError> {
             let period = gm
                 .period_of(ntp << 32)
                 .map_err(|e| CliError(e.to_string()))?;
-            let dist = Distribution {
-                group_id,
-                text: "",
-                ntp_time: ntp << 32,
-                activation: [0; 5],
-                expiry: [0; 5],
-            };
+            let dist = Distribution::new(group_id, "", ntp);
             let bar = progress(u64::try_from(members.len()).unwrap_or(0), "distributing");
             let count = AtomicU64::new(0);
             let t = Instant::now();

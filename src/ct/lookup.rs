@@ -243,6 +243,15 @@ fn lookup_tile<const N: usize, const C: usize, const L: usize>(
 mod tests {
     use super::*;
 
+    /// What a lookup of `idx` in `table` (entries numbered from `first`) must give: the entry,
+    /// or zero for an index no entry has.
+    fn expected<const N: usize>(table: &[[u64; N]], first: u64, idx: u64) -> [u64; N] {
+        idx.checked_sub(first)
+            .and_then(|i| table.get(usize::try_from(i).ok()?))
+            .copied()
+            .unwrap_or([0; N])
+    }
+
     #[test]
     fn every_index_of_both_builds() {
         let table: Vec<[u64; 48]> = (0..16u64)
@@ -250,11 +259,7 @@ mod tests {
             .collect();
         for first in [0u64, 1] {
             for idx in 0..20u64 {
-                let want = idx
-                    .checked_sub(first)
-                    .and_then(|i| table.get(usize::try_from(i).ok()?))
-                    .copied()
-                    .unwrap_or([0; 48]);
+                let want = expected(&table, first, idx);
                 assert_eq!(lookup(&table, first, idx), want, "{first} {idx}");
                 assert_eq!(lookup_body(&table, first, idx), want, "{first} {idx}");
             }
@@ -284,11 +289,7 @@ mod tests {
             let mut many = vec![[7u64; N]; count];
             lookup_many(&table, 1, &idxs, &mut many);
             for (m, &idx) in many.iter().zip(&idxs) {
-                let want = idx
-                    .checked_sub(1)
-                    .and_then(|i| table.get(usize::try_from(i).ok()?))
-                    .copied()
-                    .unwrap_or([0; N]);
+                let want = expected(&table, 1, idx);
                 assert_eq!(*m, want, "N = {N}, {count} indices, {idx}");
             }
         }
@@ -310,11 +311,7 @@ mod tests {
         let mut many = vec![[5u64; 8]; idxs.len()];
         lookup_many(&table, 1, &idxs, &mut many);
         for (m, &idx) in many.iter().zip(&idxs) {
-            let want = idx
-                .checked_sub(1)
-                .and_then(|i| table.get(usize::try_from(i).ok()?))
-                .copied()
-                .unwrap_or([0; 8]);
+            let want = expected(&table, 1, idx);
             assert_eq!(lookup(&table, 1, idx), want, "{idx}");
             assert_eq!(lookup_body(&table, 1, idx), want, "{idx}");
             assert_eq!(*m, want, "{idx}");

@@ -140,17 +140,14 @@ impl AffinePoint {
         Ok(p)
     }
 
-    /// Decodes and fully validates a 257-octet point that is *secret* (an RSK): the same checks
-    /// as [`AffinePoint::from_bytes`], each computed in constant time (the subgroup test runs the
-    /// complete formulas over the public bits of q). Only the verdicts are declassified, one
-    /// check at a time in the order prefix, range, curve, subgroup: the timing shows which check
-    /// failed first, which the returned error says anyway, and never the coordinates. (An input
-    /// that fails an earlier check skips the costly subgroup test.)
+    /// The coordinates of a 257-octet `0x04 || x || y` that may be secret, each decoded in
+    /// constant time (`None` unless below p); the prefix is left to the caller. The only
+    /// branch is on the (public) length; the scratch copies of the coordinates are wiped.
     ///
     /// # Errors
-    /// [`PointError::WrongLength`] for a length other than 257 (public), otherwise the error of
-    /// the first failing check in the order prefix, range, curve, subgroup.
-    pub fn from_bytes_ct(bytes: &[u8]) -> Result<Self, PointError> {
+    /// [`PointError::WrongLength`] for a length other than 257.
+    #[inline(always)]
+    pub(crate) fn coordinates_ct(bytes: &[u8]) -> Result<(CtOption<Fp>, CtOption<Fp>), PointError> {
         if bytes.len() != POINT_LEN {
             return Err(PointError::WrongLength {
                 expected: POINT_LEN,
@@ -165,6 +162,21 @@ impl AffinePoint {
         let y = Fp::from_bytes(&yb);
         zeroize::Zeroize::zeroize(&mut xb);
         zeroize::Zeroize::zeroize(&mut yb);
+        Ok((x, y))
+    }
+
+    /// Decodes and fully validates a 257-octet point that is *secret* (an RSK): the same checks
+    /// as [`AffinePoint::from_bytes`], each computed in constant time (the subgroup test runs the
+    /// complete formulas over the public bits of q). Only the verdicts are declassified, one
+    /// check at a time in the order prefix, range, curve, subgroup: the timing shows which check
+    /// failed first, which the returned error says anyway, and never the coordinates. (An input
+    /// that fails an earlier check skips the costly subgroup test.)
+    ///
+    /// # Errors
+    /// [`PointError::WrongLength`] for a length other than 257 (public), otherwise the error of
+    /// the first failing check in the order prefix, range, curve, subgroup.
+    pub fn from_bytes_ct(bytes: &[u8]) -> Result<Self, PointError> {
+        let (x, y) = Self::coordinates_ct(bytes)?;
         let prefix_ok = bytes[0].ct_eq(&0x04);
         let range_ok = x.is_some() & y.is_some();
         let p = Self {

@@ -28,6 +28,8 @@ pub(crate) mod kernel;
 #[cfg(feature = "test-helpers")]
 pub(crate) mod kernel_test;
 pub(crate) mod safegcd;
+#[cfg(test)]
+mod test_rng;
 
 #[cfg(feature = "op-count")]
 pub use kernel::op_count;

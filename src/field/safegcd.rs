@@ -368,25 +368,14 @@ mod tests {
         out
     }
 
-    /// xorshift64*.
-    struct Rng(u64);
+    use crate::field::test_rng::Rng;
 
     impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-        }
-
         /// A value below `bound` (by masking to its bit length and rejecting).
         fn below(&mut self, bound: &BigInt) -> BigInt {
             let bits = bound.bits();
             loop {
-                let mut l = [0u64; 16];
-                for w in l.iter_mut() {
-                    *w = self.next();
-                }
+                let l = self.limbs();
                 let v = to_big(&l) & ((BigInt::from(1) << bits) - 1);
                 if &v < bound {
                     return v;
@@ -496,10 +485,7 @@ mod tests {
     fn limb_conversions_round_trip() {
         let mut rng = Rng(0x1234_5678_9ABC_DEF1);
         for _ in 0..200 {
-            let mut x = [0u64; 16];
-            for w in x.iter_mut() {
-                *w = rng.next();
-            }
+            let x = rng.limbs();
             let s = to_signed62(&x);
             assert!(s.iter().all(|&l| (0..1 << 62).contains(&l)));
             assert_eq!(s62_to_big(&s), to_big(&x));

@@ -287,20 +287,7 @@ impl ReceiverSecretKey {
     pub(crate) fn from_store_authenticated_bytes_unchecked(
         bytes: &[u8],
     ) -> Result<Self, PointError> {
-        if bytes.len() != POINT_LEN {
-            return Err(PointError::WrongLength {
-                expected: POINT_LEN,
-                got: bytes.len(),
-            });
-        }
-        let mut xb = [0u8; FP_LEN];
-        let mut yb = [0u8; FP_LEN];
-        xb.copy_from_slice(&bytes[1..=FP_LEN]);
-        yb.copy_from_slice(&bytes[FP_LEN + 1..]);
-        let x = crate::field::Fp::from_bytes(&xb);
-        let y = crate::field::Fp::from_bytes(&yb);
-        xb.zeroize();
-        yb.zeroize();
+        let (x, y) = AffinePoint::coordinates_ct(bytes)?;
         let point = AffinePoint::from_coordinates_unchecked(
             x.unwrap_or(crate::field::Fp::ZERO),
             y.unwrap_or(crate::field::Fp::ZERO),

@@ -722,21 +722,12 @@ pub(crate) use fe52::Fe52;
 mod tests {
     use super::*;
 
-    /// xorshift64* for reproducible test values.
-    struct Rng(u64);
+    use crate::field::test_rng::Rng;
+
     impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-        }
         fn fp(&mut self) -> crate::field::Fp {
             loop {
-                let mut l = [0u64; 16];
-                for x in l.iter_mut() {
-                    *x = self.next();
-                }
+                let mut l = self.limbs();
                 // Sparse and dense limbs alike: sometimes all-ones or zero runs.
                 match self.next() % 4 {
                     0 => l[(self.next() % 16) as usize] = u64::MAX,
