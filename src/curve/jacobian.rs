@@ -123,6 +123,45 @@ fn shr1(n: &mut [u64; 16]) {
 
 /// Whether `[q]p = O`, exactly, for any point of E (public data only: variable time).
 pub(crate) fn is_killed_by_q_vartime(p: &AffinePoint) -> bool {
+    #[cfg(fuzzing)]
+    return fuzzing_memo::killed_by_q(p);
+    #[cfg(not(fuzzing))]
+    killed_by_q_vartime(p)
+}
+
+/// Fuzz builds only (`cargo fuzz` sets `cfg(fuzzing)`): the subgroup check of the last few
+/// points is remembered. A fuzz target that reads the same KMS public key from thousands of
+/// mutated inputs (a store's master keys) spent 80% of its time here under the sanitizer; the
+/// check is a pure function of the point, so the answers are unchanged. Never compiled into a
+/// shipped build.
+#[cfg(fuzzing)]
+mod fuzzing_memo {
+    use std::sync::Mutex;
+
+    use super::{AffinePoint, killed_by_q_vartime};
+    use crate::params::POINT_LEN;
+
+    static SEEN: Mutex<Vec<([u8; POINT_LEN], bool)>> = Mutex::new(Vec::new());
+
+    pub(super) fn killed_by_q(p: &AffinePoint) -> bool {
+        let key = p.to_bytes();
+        if let Ok(seen) = SEEN.lock() {
+            if let Some(&(_, answer)) = seen.iter().find(|(k, _)| *k == key) {
+                return answer;
+            }
+        }
+        let answer = killed_by_q_vartime(p);
+        if let Ok(mut seen) = SEEN.lock() {
+            if seen.len() >= 16 {
+                seen.clear();
+            }
+            seen.push((key, answer));
+        }
+        answer
+    }
+}
+
+fn killed_by_q_vartime(p: &AffinePoint) -> bool {
     if bool::from(p.infinity) {
         return true;
     }
