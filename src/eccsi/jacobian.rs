@@ -332,24 +332,21 @@ impl SplitTable {
     }
 }
 
-/// The split tables of G, built on first use.
+/// G in affine form (the P-256 generator always converts; the identity stand-in is unreachable).
+fn generator() -> Affine {
+    Affine::from_p256(&ProjectivePoint::GENERATOR).unwrap_or(Affine {
+        x: Fe::ZERO,
+        y: Fe::ZERO,
+    })
+}
+
 /// The odd multiples of G for the full-length chain of the three-term multiplication, built
 /// on first use.
-static G_WIDE: LazyLock<OddMultiples> = LazyLock::new(|| {
-    let g = Affine::from_p256(&ProjectivePoint::GENERATOR).unwrap_or(Affine {
-        x: Fe::ZERO,
-        y: Fe::ZERO,
-    });
-    OddMultiples::new(&g, WIDE_WINDOW)
-});
+static G_WIDE: LazyLock<OddMultiples> =
+    LazyLock::new(|| OddMultiples::new(&generator(), WIDE_WINDOW));
 
-static G_SPLIT: LazyLock<SplitTable> = LazyLock::new(|| {
-    let g = Affine::from_p256(&ProjectivePoint::GENERATOR).unwrap_or(Affine {
-        x: Fe::ZERO,
-        y: Fe::ZERO,
-    });
-    SplitTable::new(&g, G_WINDOW)
-});
+/// The split tables of G, built on first use.
+static G_SPLIT: LazyLock<SplitTable> = LazyLock::new(|| SplitTable::new(&generator(), G_WINDOW));
 
 /// `[a]G + [b]B` for public scalars and a public base given by its split tables (`None` for
 /// B = identity): four interleaved 128-bit wNAF chains sharing 129 doublings.
@@ -366,10 +363,19 @@ pub(crate) fn mul_g_add_vartime(a: &Scalar, b: &Scalar, table: Option<&SplitTabl
         chains.push((wnaf_limbs(&b_hi, VAR_WINDOW), &t.hi));
     }
     // A 128-bit half has at most 129 NAF digits.
+    interleaved_chains_vartime(&chains, 128)
+}
+
+/// The interleaved wNAF chains of a multi-scalar multiplication on public data: from digit
+/// `top` down to digit 0, one doubling per digit, then, chain by chain in order, one addition
+/// of the odd multiple that the chain's non-zero digit names. Inlined into each caller, so each
+/// keeps its own loop (a constant `top` for the split-table path) as when it was written there.
+#[inline(always)]
+fn interleaved_chains_vartime(chains: &[([i16; 257], &OddMultiples)], top: usize) -> Jac {
     let mut acc = Jac::IDENTITY;
-    for i in (0..129).rev() {
+    for i in (0..=top).rev() {
         acc = acc.double();
-        for (naf, t) in &chains {
+        for (naf, t) in chains {
             if naf[i] != 0
                 && let Some(p) = t.get(naf[i])
             {
@@ -411,18 +417,7 @@ pub(crate) fn mul3_vartime(
     let Some(top) = top else {
         return Jac::IDENTITY;
     };
-    let mut acc = Jac::IDENTITY;
-    for i in (0..=top).rev() {
-        acc = acc.double();
-        for (naf, t) in &chains {
-            if naf[i] != 0
-                && let Some(q) = t.get(naf[i])
-            {
-                acc = acc.add_affine(&q);
-            }
-        }
-    }
-    acc
+    interleaved_chains_vartime(&chains, top)
 }
 
 /// `[k]B + C` for a public scalar and public points (C = `None` for the identity).
