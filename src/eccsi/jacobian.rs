@@ -167,13 +167,7 @@ impl Jac {
 /// The inverse in F_p (0 for 0) by the crate's safegcd (about 1.5 us) rather than `p256`'s
 /// Fermat exponentiation (about 8 us). The safegcd is constant time; here that is not needed.
 fn invert(x: &Fe) -> Fe {
-    let be = x.to_repr();
-    let mut le = [0u64; 4];
-    for (i, chunk) in be.rchunks_exact(8).enumerate() {
-        let mut b = [0u8; 8];
-        b.copy_from_slice(chunk);
-        le[i] = u64::from_be_bytes(b);
-    }
+    let le = le_limbs(&x.to_repr());
     let inv = crate::field::safegcd::invert(&le, &super::base_mul::P256_P);
     let mut out = FieldBytes::default();
     for (chunk, w) in out.rchunks_exact_mut(8).zip(inv) {
@@ -246,16 +240,21 @@ impl OddMultiples {
     }
 }
 
-/// Little-endian 64-bit limbs of a scalar with two zero limbs of headroom for window reads.
-fn limbs_of(k: &Scalar) -> [u64; 6] {
-    let bytes = k.to_repr();
-    let mut limbs = [0u64; 6];
-    for (i, chunk) in bytes.rchunks_exact(8).enumerate() {
+/// The little-endian 64-bit limbs of a 32-octet big-endian encoding (public data).
+fn le_limbs(be: &FieldBytes) -> [u64; 4] {
+    let mut le = [0u64; 4];
+    for (i, chunk) in be.rchunks_exact(8).enumerate() {
         let mut b = [0u8; 8];
         b.copy_from_slice(chunk);
-        limbs[i] = u64::from_be_bytes(b);
+        le[i] = u64::from_be_bytes(b);
     }
-    limbs
+    le
+}
+
+/// Little-endian 64-bit limbs of a scalar with two zero limbs of headroom for window reads.
+fn limbs_of(k: &Scalar) -> [u64; 6] {
+    let [l0, l1, l2, l3] = le_limbs(&k.to_repr());
+    [l0, l1, l2, l3, 0, 0]
 }
 
 /// Width-w NAF of a scalar (< 2^256), least significant digit first: every non-zero digit is
