@@ -16,8 +16,7 @@
 
 use rand_core::CryptoRng;
 
-use crate::annex_d::LoadError;
-use crate::annex_d::{KmsCertificate, KmsKeySet};
+use crate::annex_d::{KeySetError, KmsCertificate, KmsKeySet};
 use crate::eccsi::SigningKey;
 use crate::mcx::imessage::{
     self, BatchKeyParams, BatchKind, BatchSpec, BuildManyError, BuildMessageError, Initiator,
@@ -130,17 +129,9 @@ impl GroupManager {
         let (kms, kpak, periods) = cert.load_keys(key_sets)?;
         let mut signers = Vec::with_capacity(key_sets.len());
         for ks in key_sets {
-            let p = ks.key_period_no;
-            cert.check_issuer(ks)?;
-            let ssk = ks.ssk().map_err(|_| GmsError::InvalidKeySet(p))?;
-            let pvt = ks.pvt().map_err(|_| GmsError::InvalidKeySet(p))?;
-            let signer = SigningKey::new(&kpak, ks.user_id(), ssk, &pvt)
-                .map_err(|_| GmsError::InvalidKeySet(p))?;
-            if ks.derived_user_id(periods).ok().as_ref() != Some(ks.user_id()) {
-                return Err(GmsError::WrongUserId(p));
-            }
+            let signer = cert.load_signer(&kpak, periods, ks)?;
             signers.push(PeriodSigner {
-                period_no: p,
+                period_no: ks.key_period_no,
                 signer,
             });
         }
@@ -227,21 +218,8 @@ pub enum GmsError {
     BadTime,
     /// Building the message failed.
     Build(BuildMessageError),
-    /// The certificate's keys do not decode.
-    BadCertificate(String),
-    /// A key set was issued by another KMS.
-    WrongKms {
-        /// The key set's KMS URI.
-        key_set: String,
-        /// The certificate's KMS URI.
-        certificate: String,
-    },
-    /// A key set's UserID is not the UID of its user URI for its period.
-    WrongUserId(u64),
-    /// A key set's SSK/PVT do not validate against the certificate.
-    InvalidKeySet(u64),
-    /// No key set was given.
-    NoKeySets,
+    /// The certificate or a key set was refused on load.
+    KeySet(KeySetError),
     /// No signer key set for the key period of the message time.
     NoSignerForPeriod(u64),
     /// A GMK-ID whose purpose tag is not 0 (GMK).
@@ -254,24 +232,7 @@ impl core::fmt::Display for GmsError {
             Self::BadMemberUri(u) => write!(f, "member URI too long: {u}"),
             Self::BadTime => f.write_str("the message time lies before the first key period"),
             Self::Build(e) => write!(f, "{e}"),
-            Self::BadCertificate(e) => write!(f, "KMS certificate: {e}"),
-            Self::WrongKms {
-                key_set,
-                certificate,
-            } => write!(
-                f,
-                "key set from KMS {key_set}, certificate of KMS {certificate}"
-            ),
-            Self::WrongUserId(p) => write!(
-                f,
-                "key set for period {p}: UserID does not match the user URI"
-            ),
-            Self::InvalidKeySet(p) => write!(
-                f,
-                "key set for period {p}: the signer's SSK/PVT do not validate against the \
-                 certificate"
-            ),
-            Self::NoKeySets => f.write_str("no key sets"),
+            Self::KeySet(e) => write!(f, "{e}"),
             Self::NoSignerForPeriod(p) => write!(
                 f,
                 "no key set for key period {p} (the period of the message time)"
@@ -363,15 +324,8 @@ pub fn distribute(
         .collect())
 }
 
-impl From<LoadError> for GmsError {
-    fn from(e: LoadError) -> Self {
-        match e {
-            LoadError::BadCertificate(e) => Self::BadCertificate(e),
-            LoadError::NoKeySets => Self::NoKeySets,
-            LoadError::WrongKms(key_set, certificate) => Self::WrongKms {
-                key_set,
-                certificate,
-            },
-        }
+impl From<KeySetError> for GmsError {
+    fn from(e: KeySetError) -> Self {
+        Self::KeySet(e)
     }
 }

@@ -28,8 +28,8 @@ use rand_core::SeedableRng;
 
 use common::{MCX, RFC6507, RFC6508, get, parse};
 use mikey_sakke::annex_d::{
-    AnnexDError, KmsCertificate, KmsKeyProv, KmsKeySet, KmsMessage, KmsResponse, MAX_DEPTH,
-    MAX_DOCUMENT_LEN, MAX_ELEMENTS,
+    AnnexDError, KeySetError, KmsCertificate, KmsKeyProv, KmsKeySet, KmsMessage, KmsResponse,
+    MAX_DEPTH, MAX_DOCUMENT_LEN, MAX_ELEMENTS,
 };
 use mikey_sakke::curve::AffinePoint;
 use mikey_sakke::eccsi::{self, DecodeError, Kpak, Ksak, Pvt, Signature, SigningKey, Ssk};
@@ -39,6 +39,7 @@ use mikey_sakke::mcx::kdf::KdfError;
 use mikey_sakke::mcx::key_id::{KeyId, guk_id};
 use mikey_sakke::mcx::key_params::{self, GroupIdIe, KeyParameters, KeyParamsError};
 use mikey_sakke::mcx::uid::{KeyPeriods, PeriodError, Uid, uid};
+use mikey_sakke::mikey::sakke_steps::StepError;
 use mikey_sakke::mikey::{
     self, Context, EncrAlg, Kemac, KeyData, KeyDataType, KeyValidity, MacAlg, ParseError,
     ParseErrorKind, Payload, PayloadType, Timestamp,
@@ -2106,7 +2107,7 @@ fn annex_d_typed_accessors() {
     let bad = KmsResponse::from_xml(&keys).unwrap();
     assert!(matches!(
         Client::load(cert.certificate().unwrap(), bad.key_sets()),
-        Err(ClientError::InvalidKeySet(236))
+        Err(ClientError::KeySet(KeySetError::InvalidSigningKey(236)))
     ));
     let bad_cert = KmsResponse::from_xml(&set_element(
         &cert_xml,
@@ -2117,11 +2118,11 @@ fn annex_d_typed_accessors() {
     let good_keys = KmsResponse::from_xml(&keys_xml).unwrap();
     assert!(matches!(
         Client::load(bad_cert.certificate().unwrap(), good_keys.key_sets()),
-        Err(ClientError::BadCertificate(m)) if m.contains("subgroup")
+        Err(ClientError::KeySet(KeySetError::BadCertificate(m))) if m.contains("subgroup")
     ));
     assert!(matches!(
         Client::load(cert.certificate().unwrap(), &[]),
-        Err(ClientError::NoKeySets)
+        Err(ClientError::KeySet(KeySetError::NoKeySets))
     ));
 }
 
@@ -2334,7 +2335,7 @@ fn receive_table() {
     let bad_ed = |e: PointError| Want {
         desc: format!("Err(BadEncapsulatedData({e:?}))"),
         check: Box::new(
-            move |r: &Result<(), ReceiveError>| matches!(r, Err(ReceiveError::BadEncapsulatedData(x)) if *x == e),
+            move |r: &Result<(), ReceiveError>| matches!(r, Err(ReceiveError::Step(StepError::BadEncapsulatedData(x))) if *x == e),
         ),
     };
     let t_237 = (237u64 * 16_777_215 + 5) << 32;
@@ -2369,17 +2370,17 @@ fn receive_table() {
         case(
             "HDR data type 0 (pre-shared)",
             with_octet(msg, 1, 0),
-            err_matching!(ReceiveError::NotSakkeMessage(0)),
+            err_matching!(ReceiveError::Step(StepError::NotSakkeMessage(0))),
         ),
         case(
             "a flipped signature bit",
             flip(msg.len() - 70),
-            err_matching!(ReceiveError::BadSignature),
+            err_matching!(ReceiveError::Step(StepError::BadSignature)),
         ),
         case(
             "a flipped bit in the signed part (RAND)",
             flip(g.at(PayloadType::RAND, 0) + 3),
-            err_matching!(ReceiveError::BadSignature),
+            err_matching!(ReceiveError::Step(StepError::BadSignature)),
         ),
         case(
             "signature s = 0",
@@ -2389,7 +2390,7 @@ fn receive_table() {
                 m[s..s + 32].fill(0);
                 m
             },
-            err_matching!(ReceiveError::BadSignature),
+            err_matching!(ReceiveError::Step(StepError::BadSignature)),
         ),
         case(
             "signature PVT off the curve",
@@ -2399,17 +2400,17 @@ fn receive_table() {
                 m[l - 1] ^= 1;
                 m
             },
-            err_matching!(ReceiveError::BadSignature),
+            err_matching!(ReceiveError::Step(StepError::BadSignature)),
         ),
         case(
             "re-signed: H flipped",
             g.resign(flip(ed_at + 260)),
-            err_matching!(ReceiveError::DecapsulationFailed),
+            err_matching!(ReceiveError::Step(StepError::DecapsulationFailed)),
         ),
         case(
             "re-signed: R a different valid point (G)",
             g.with_sakke_data(&cat(&[&c.e.enc_pt(&c.g), &h])),
-            err_matching!(ReceiveError::DecapsulationFailed),
+            err_matching!(ReceiveError::Step(StepError::DecapsulationFailed)),
         ),
         case(
             "re-signed: R of order 4",
@@ -2452,7 +2453,7 @@ fn receive_table() {
         case(
             "re-signed: SAKKE data of 272 octets",
             g.with_sakke_data(&ed[..272]),
-            err_matching!(ReceiveError::DecapsulationFailed),
+            err_matching!(ReceiveError::Step(StepError::DecapsulationFailed)),
         ),
         case(
             "re-signed: SAKKE data of 271 octets",
@@ -2481,9 +2482,9 @@ fn receive_table() {
         case(
             "re-signed: SAKKE params 2",
             g.resign(with_octet(msg, sakke_at + 1, 2)),
-            err_matching!(ReceiveError::BadSakkePayload(
+            err_matching!(ReceiveError::Step(StepError::BadSakkePayload(
                 "unsupported SAKKE parameter set"
-            )),
+            ))),
         ),
         case(
             "re-signed: key parameters ciphertext bit flipped",
@@ -2513,17 +2514,17 @@ fn receive_table() {
         case(
             "re-signed: no T payload",
             g.edited(|p| p.retain(|x| !matches!(x, Payload::T(_)))),
-            err_matching!(ReceiveError::MissingPayload("T")),
+            err_matching!(ReceiveError::Step(StepError::MissingPayload("T"))),
         ),
         case(
             "re-signed: no RAND payload",
             g.edited(|p| p.retain(|x| !matches!(x, Payload::Rand(_)))),
-            err_matching!(ReceiveError::MissingPayload("RAND")),
+            err_matching!(ReceiveError::Step(StepError::MissingPayload("RAND"))),
         ),
         case(
             "re-signed: no SAKKE payload",
             g.edited(|p| p.retain(|x| !matches!(x, Payload::Sakke(_)))),
-            err_matching!(ReceiveError::MissingPayload("SAKKE")),
+            err_matching!(ReceiveError::Step(StepError::MissingPayload("SAKKE"))),
         ),
         case(
             "no SIGN payload",
@@ -2539,7 +2540,7 @@ fn receive_table() {
             )
             .unwrap()
             .encode(),
-            err_matching!(ReceiveError::MissingPayload("SIGN")),
+            err_matching!(ReceiveError::Step(StepError::MissingPayload("SIGN"))),
         ),
         case(
             "re-signed: T payload twice",
@@ -2551,7 +2552,7 @@ fn receive_table() {
                     .unwrap();
                 p.insert(0, t);
             }),
-            err_matching!(ReceiveError::DuplicatePayload("T")),
+            err_matching!(ReceiveError::Step(StepError::DuplicatePayload("T"))),
         ),
         case(
             "re-signed: TS type counter",
@@ -2562,7 +2563,7 @@ fn receive_table() {
                     }
                 }
             }),
-            err_matching!(ReceiveError::BadTimestampType),
+            err_matching!(ReceiveError::Step(StepError::BadTimestampType)),
         ),
         case(
             "re-signed: time of key period 237",
@@ -2596,7 +2597,7 @@ fn receive_table() {
             let want = if k.name.contains("key period 237") {
                 err_matching!(ClientError::NoKeySetForPeriod(237))
             } else if k.name.contains("TS type counter") || k.name.contains("no T payload") {
-                err_matching!(ClientError::Receive(ReceiveError::MissingPayload("T")))
+                err_matching!(ClientError::Receive(ReceiveError::Step(StepError::MissingPayload("T"))))
             } else if k.name.starts_with("control") {
                 accepted()
             } else {

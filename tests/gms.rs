@@ -150,6 +150,7 @@ fn two_thousand_members_recover_the_same_gmk() {
 /// and signs with the key set of the message time's key period.
 #[test]
 fn group_manager_loads_its_key_sets_and_signs_with_the_messages_period() {
+    use mikey_sakke::annex_d::KeySetError;
     use mikey_sakke::annex_d::{KmsCertificate, KmsKeySet};
     use mikey_sakke::gms::GmsError;
     use mikey_sakke::mcx::key_id::{KeyId, PurposeTag};
@@ -225,17 +226,20 @@ fn group_manager_loads_its_key_sets_and_signs_with_the_messages_period() {
     // not the UID of the user URI.
     assert!(matches!(
         GroupManager::load(&cert, &[]),
-        Err(GmsError::NoKeySets)
+        Err(GmsError::KeySet(KeySetError::NoKeySets))
     ));
     let other_kms = KmsCertificate::new("kms.other.org", &zpub, eccsi.kpak(), periods);
     assert!(matches!(
         GroupManager::load(&other_kms, std::slice::from_ref(&ks0)),
-        Err(GmsError::WrongKms { .. })
+        Err(GmsError::KeySet(KeySetError::WrongKms { .. }))
     ));
     let mut forged = bob.clone();
     forged.user_id = uid0;
     let e = GroupManager::load(&cert, &[forged]).unwrap_err();
-    assert!(matches!(e, GmsError::InvalidKeySet(p) if p == p0), "{e}");
+    assert!(
+        matches!(e, GmsError::KeySet(KeySetError::InvalidSigningKey(p)) if p == p0),
+        "{e}"
+    );
     assert!(
         e.to_string()
             .contains("the signer's SSK/PVT do not validate")
@@ -244,7 +248,7 @@ fn group_manager_loads_its_key_sets_and_signs_with_the_messages_period() {
     relabelled.user_uri = "sip:someone-else@example.org".into();
     assert!(matches!(
         GroupManager::load(&cert, &[relabelled]),
-        Err(GmsError::WrongUserId(p)) if p == p0
+        Err(GmsError::KeySet(KeySetError::WrongUserId(p))) if p == p0
     ));
     // A GMK-ID must carry the GMK purpose tag.
     let gmk = Ssv::random(&mut rng);

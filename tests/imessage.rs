@@ -15,6 +15,7 @@ use mikey_sakke::mcx::imessage::{
 use mikey_sakke::mcx::key_id::{KeyId, PurposeTag, guk_id};
 use mikey_sakke::mcx::key_params::{KeyParameters, STATUS_NOT_REVOKED};
 use mikey_sakke::mcx::uid::{KeyPeriods, Uid, uid};
+use mikey_sakke::mikey::sakke_steps::StepError;
 use mikey_sakke::sakke::{KmsPublicKey, MasterSecret, PreparedReceiver, ReceiverSecretKey, Ssv};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -181,7 +182,7 @@ fn receiver_checks_reject_with_the_right_error() {
     imessage::receive(&receiver, window, Some(&mut cache), &msg).unwrap();
     assert!(matches!(
         imessage::receive(&receiver, window, Some(&mut cache), &msg),
-        Err(ReceiveError::Replay)
+        Err(ReceiveError::Step(StepError::Replay))
     ));
     // expired and future timestamps
     for now in [T_SECONDS + 61, T_SECONDS - 61, T_SECONDS + 86_400 * 365] {
@@ -192,7 +193,10 @@ fn receiver_checks_reject_with_the_right_error() {
             &msg,
         );
         assert!(
-            matches!(r, Err(ReceiveError::TimestampOutOfWindow { .. })),
+            matches!(
+                r,
+                Err(ReceiveError::Step(StepError::TimestampOutOfWindow { .. }))
+            ),
             "{r:?}"
         );
     }
@@ -204,7 +208,7 @@ fn receiver_checks_reject_with_the_right_error() {
         assert!(r.is_err(), "flip at {i}");
         if i >= msg.len() - 129 || i == 300 {
             assert!(
-                matches!(r, Err(ReceiveError::BadSignature)),
+                matches!(r, Err(ReceiveError::Step(StepError::BadSignature))),
                 "flip at {i}: {r:?}"
             );
         }
@@ -395,7 +399,7 @@ fn the_q_minus_s_copy_verifies_but_is_a_replay() {
         imessage::receive(&receiver, window, Some(&mut cache), first).unwrap();
         assert!(matches!(
             imessage::receive(&receiver, window, Some(&mut cache), second),
-            Err(ReceiveError::Replay)
+            Err(ReceiveError::Step(StepError::Replay))
         ));
         assert_eq!(cache.len(), 1);
     }
@@ -406,13 +410,13 @@ fn the_q_minus_s_copy_verifies_but_is_a_replay() {
     assert_eq!(c.key, a.key);
     assert!(matches!(
         imessage::receive(&receiver, window, Some(&mut cache), &msg),
-        Err(ReceiveError::Replay)
+        Err(ReceiveError::Step(StepError::Replay))
     ));
 }
 
 #[test]
 fn the_generic_replay_step_keys_on_the_signed_octets_without_the_signature() {
-    use mikey_sakke::mikey::sakke_steps::{self, IMessage, StepError};
+    use mikey_sakke::mikey::sakke_steps::{self, IMessage};
     let p = published();
     let msg = b64("gmk_I_MESSAGE_b64");
     let altered = with_negated_s(&msg);

@@ -8,6 +8,7 @@ use mikey_sakke::mcx::imessage::{
     self, Initiator, KeyKind, MessageSpec, ReceiveError, Receiver, Responder, TimeCheck,
 };
 use mikey_sakke::mcx::key_id::{KeyId, PurposeTag};
+use mikey_sakke::mikey::sakke_steps::StepError;
 use mikey_sakke::mikey::{self, Payload, Sakke};
 use mikey_sakke::sakke::{
     self, KmsPublicKey, MasterSecret, PreparedReceiver, PreparedRecipient, Ssv, hazmat,
@@ -142,12 +143,12 @@ fn sakke_data_of_272_octets_is_accepted() {
     );
     assert!(matches!(
         r,
-        Err(ReceiveError::BadEncapsulatedData(
+        Err(ReceiveError::Step(StepError::BadEncapsulatedData(
             mikey_sakke::PointError::WrongLength {
                 expected: 273,
                 got: 271
             }
-        ))
+        )))
     ));
 }
 
@@ -172,7 +173,10 @@ fn minimal_length_gr_senders_are_understood_only_in_compat_mode() {
     let octets = build(&mut w, &ssv);
     let msg = resign_with_sakke_data(&mut w, &octets, &buggy.to_bytes(), false);
     let r = imessage::receive(&receiver(&w, false, false), TimeCheck::Disabled, None, &msg);
-    assert!(matches!(r, Err(ReceiveError::DecapsulationFailed)));
+    assert!(matches!(
+        r,
+        Err(ReceiveError::Step(StepError::DecapsulationFailed))
+    ));
     let got =
         imessage::receive(&receiver(&w, false, true), TimeCheck::Disabled, None, &msg).unwrap();
     assert_eq!(got.key, ssv);
@@ -203,7 +207,10 @@ fn signatures_without_the_sign_header_need_the_compat_mode() {
         .to_vec();
     let alt = resign_with_sakke_data(&mut w, &octets, &ed, true);
     let r = imessage::receive(&receiver(&w, false, false), TimeCheck::Disabled, None, &alt);
-    assert!(matches!(r, Err(ReceiveError::BadSignature)));
+    assert!(matches!(
+        r,
+        Err(ReceiveError::Step(StepError::BadSignature))
+    ));
     let got =
         imessage::receive(&receiver(&w, true, false), TimeCheck::Disabled, None, &alt).unwrap();
     assert_eq!(got.key, ssv);
@@ -260,7 +267,7 @@ fn duplicate_or_missing_mandatory_payloads_are_rejected() {
             ps.insert(i, dup);
         });
         assert!(
-            matches!(rx(&w, &m), Err(ReceiveError::DuplicatePayload(n)) if n == name),
+            matches!(rx(&w, &m), Err(ReceiveError::Step(StepError::DuplicatePayload(n))) if n == name),
             "{name}: {:?}",
             rx(&w, &m)
         );
@@ -270,7 +277,7 @@ fn duplicate_or_missing_mandatory_payloads_are_rejected() {
             ps.remove(i);
         });
         assert!(
-            matches!(rx(&w, &m), Err(ReceiveError::MissingPayload(n)) if n == name),
+            matches!(rx(&w, &m), Err(ReceiveError::Step(StepError::MissingPayload(n))) if n == name),
             "{name}: {:?}",
             rx(&w, &m)
         );
@@ -281,7 +288,7 @@ fn duplicate_or_missing_mandatory_payloads_are_rejected() {
     });
     assert!(matches!(
         rx(&w, &m),
-        Err(ReceiveError::MissingPayload("IDRuidr"))
+        Err(ReceiveError::Step(StepError::MissingPayload("IDRuidr")))
     ));
     // a message without SIGN
     let msg = mikey::parse(&octets).unwrap();
@@ -290,7 +297,7 @@ fn duplicate_or_missing_mandatory_payloads_are_rejected() {
     let unsigned = mikey::Message::new(hdr, payloads).unwrap().encode();
     assert!(matches!(
         rx(&w, &unsigned),
-        Err(ReceiveError::MissingPayload("SIGN"))
+        Err(ReceiveError::Step(StepError::MissingPayload("SIGN")))
     ));
 }
 

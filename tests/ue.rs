@@ -7,10 +7,13 @@ mod common;
 
 use base64::Engine;
 use common::{MCX, get, parse, with_negated_s};
-use mikey_sakke::annex_d::{KmsCertificate, KmsKeyProv, KmsKeySet, KmsMessage, KmsResponse};
+use mikey_sakke::annex_d::{
+    KeySetError, KmsCertificate, KmsKeyProv, KmsKeySet, KmsMessage, KmsResponse,
+};
 use mikey_sakke::eccsi::{Kpak, Pvt, Ssk};
 use mikey_sakke::mcx::imessage::TimeCheck;
 use mikey_sakke::mcx::uid::KeyPeriods;
+use mikey_sakke::mikey::sakke_steps::StepError;
 use mikey_sakke::sakke::{KmsPublicKey, ReceiverSecretKey};
 use mikey_sakke::ue::{Client, ClientError};
 
@@ -101,7 +104,7 @@ fn key_sets_for_the_wrong_period_or_user_are_refused() {
     let (cert, keys) = documents("alice", 237);
     assert!(matches!(
         load(&cert, &keys),
-        Err(ClientError::WrongUserId(237))
+        Err(ClientError::KeySet(KeySetError::WrongUserId(237)))
     ));
     // A key set whose RSK belongs to someone else.
     let (cert, keys) = documents("alice", 236);
@@ -116,7 +119,7 @@ fn key_sets_for_the_wrong_period_or_user_are_refused() {
     assert_ne!(swapped, keys);
     assert!(matches!(
         load(&cert, &swapped),
-        Err(ClientError::InvalidKeySet(236))
+        Err(ClientError::KeySet(KeySetError::InvalidRsk(236)))
     ));
 }
 
@@ -148,7 +151,7 @@ fn the_client_refuses_the_q_minus_s_copy_as_a_replay() {
         client.receive(first, time, Some(&mut cache)).unwrap();
         assert!(matches!(
             client.receive(second, time, Some(&mut cache)),
-            Err(ClientError::Receive(ReceiveError::Replay))
+            Err(ClientError::Receive(ReceiveError::Step(StepError::Replay)))
         ));
     }
     // A different message to alice, signed by the GMS, is accepted by the same cache.
@@ -197,7 +200,7 @@ fn the_client_refuses_the_q_minus_s_copy_as_a_replay() {
     assert_eq!(got.key_id, key_id);
     assert!(matches!(
         client.receive(&with_negated_s(&fresh), time, Some(&mut cache)),
-        Err(ClientError::Receive(ReceiveError::Replay))
+        Err(ClientError::Receive(ReceiveError::Step(StepError::Replay)))
     ));
     assert_eq!(cache.len(), 2);
 }

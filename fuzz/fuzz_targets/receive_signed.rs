@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use libfuzzer_sys::fuzz_target;
 use mikey_sakke::eccsi::{Kpak, Pvt, SIGNATURE_LEN, SigningKey, Ssk};
 use mikey_sakke::mcx::imessage::{self, ReceiveError, Receiver, ReplayCache, TimeCheck};
+use mikey_sakke::mikey::sakke_steps::StepError;
 use mikey_sakke::sakke::{KmsPublicKey, PreparedReceiver, ReceiverSecretKey};
 use rand_core::SeedableRng;
 
@@ -129,10 +130,10 @@ fuzz_target!(|data: &[u8]| {
         Ok(_) => true,
         Err(e) => matches!(
             e,
-            ReceiveError::Replay
-                | ReceiveError::BadSakkePayload(_)
-                | ReceiveError::BadEncapsulatedData(_)
-                | ReceiveError::DecapsulationFailed
+            ReceiveError::Step(StepError::Replay)
+                | ReceiveError::Step(StepError::BadSakkePayload(_))
+                | ReceiveError::Step(StepError::BadEncapsulatedData(_))
+                | ReceiveError::Step(StepError::DecapsulationFailed)
                 | ReceiveError::InconsistentKeyIds
                 | ReceiveError::KeyParameters(_)
         ),
@@ -141,7 +142,7 @@ fuzz_target!(|data: &[u8]| {
     // signed octets).
     if result.is_ok() {
         let again = imessage::receive(&r, TimeCheck::Disabled, Some(&mut cache), &message);
-        assert!(matches!(again, Err(ReceiveError::Replay)), "{again:?}");
+        assert!(matches!(again, Err(ReceiveError::Step(StepError::Replay))), "{again:?}");
     }
     let n = INPUTS.fetch_add(1, Ordering::Relaxed) + 1;
     let passed = PAST_SIGNATURE.fetch_add(u64::from(past), Ordering::Relaxed) + u64::from(past);

@@ -66,6 +66,7 @@
 //! ```
 
 mod errors;
+mod load;
 mod octets;
 mod read;
 mod request;
@@ -75,9 +76,9 @@ mod types;
 mod write;
 
 pub use errors::{AnnexDError, Position};
+pub use load::KeySetError;
 pub use request::{AnyKmsRequest, KmsRequest, RawXml, SignedKmsRequest};
 pub use resource::escape_segment;
-pub(crate) use types::LoadError;
 pub use types::{
     KmsCertCache, KmsCertificate, KmsError, KmsKeyProv, KmsKeySet, KmsMessage, KmsResponse, Role,
 };

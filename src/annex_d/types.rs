@@ -312,48 +312,6 @@ impl KmsCertificate {
     }
 }
 
-/// What the group manager and the client refuse alike when they load a certificate and key sets.
-pub(crate) enum LoadError {
-    /// The certificate's KMS public key or KPAK does not decode.
-    BadCertificate(String),
-    /// No key set was given.
-    NoKeySets,
-    /// A key set was issued by another KMS: (its KMS URI, the certificate's).
-    WrongKms(String, String),
-}
-
-impl KmsCertificate {
-    /// The certificate's decoded Z, KPAK and key periods, the checks shared by
-    /// `Gms::load` and `ue::Client::load`, in their order: Z, KPAK, then at least one key set.
-    pub(crate) fn load_keys(
-        &self,
-        key_sets: &[KmsKeySet],
-    ) -> Result<(KmsPublicKey, Kpak, KeyPeriods), LoadError> {
-        let kms = self
-            .kms_public_key()
-            .map_err(|e| LoadError::BadCertificate(e.to_string()))?;
-        let kpak = self
-            .kpak()
-            .map_err(|e| LoadError::BadCertificate(e.to_string()))?;
-        if key_sets.is_empty() {
-            return Err(LoadError::NoKeySets);
-        }
-        Ok((kms, kpak, self.key_periods()))
-    }
-
-    /// [`LoadError::WrongKms`] unless `key_set` was issued by this certificate's KMS.
-    pub(crate) fn check_issuer(&self, key_set: &KmsKeySet) -> Result<(), LoadError> {
-        if key_set.kms_uri == self.kms_uri {
-            Ok(())
-        } else {
-            Err(LoadError::WrongKms(
-                key_set.kms_uri.clone(),
-                self.kms_uri.clone(),
-            ))
-        }
-    }
-}
-
 impl KmsKeySet {
     /// A key set issued by the KMS `kms_uri` to `user_uri` for key period `key_period_no`, whose
     /// UID is `user_id`, with the user's SAKKE RSK and ECCSI (SSK, PVT). The optional elements

@@ -167,13 +167,7 @@ impl Jac {
 /// The inverse in F_p (0 for 0) by the crate's safegcd (about 1.5 us) rather than `p256`'s
 /// Fermat exponentiation (about 8 us). The safegcd is constant time; here that is not needed.
 fn invert(x: &Fe) -> Fe {
-    let be = x.to_repr();
-    let mut le = [0u64; 4];
-    for (i, chunk) in be.rchunks_exact(8).enumerate() {
-        let mut b = [0u8; 8];
-        b.copy_from_slice(chunk);
-        le[i] = u64::from_be_bytes(b);
-    }
+    let le = le_limbs(&x.to_repr());
     let inv = crate::field::safegcd::invert(&le, &super::base_mul::P256_P);
     let mut out = FieldBytes::default();
     for (chunk, w) in out.rchunks_exact_mut(8).zip(inv) {
@@ -246,16 +240,21 @@ impl OddMultiples {
     }
 }
 
-/// Little-endian 64-bit limbs of a scalar with two zero limbs of headroom for window reads.
-fn limbs_of(k: &Scalar) -> [u64; 6] {
-    let bytes = k.to_repr();
-    let mut limbs = [0u64; 6];
-    for (i, chunk) in bytes.rchunks_exact(8).enumerate() {
+/// The little-endian 64-bit limbs of a 32-octet big-endian encoding (public data).
+fn le_limbs(be: &FieldBytes) -> [u64; 4] {
+    let mut le = [0u64; 4];
+    for (i, chunk) in be.rchunks_exact(8).enumerate() {
         let mut b = [0u8; 8];
         b.copy_from_slice(chunk);
-        limbs[i] = u64::from_be_bytes(b);
+        le[i] = u64::from_be_bytes(b);
     }
-    limbs
+    le
+}
+
+/// Little-endian 64-bit limbs of a scalar with two zero limbs of headroom for window reads.
+fn limbs_of(k: &Scalar) -> [u64; 6] {
+    let [l0, l1, l2, l3] = le_limbs(&k.to_repr());
+    [l0, l1, l2, l3, 0, 0]
 }
 
 /// Width-w NAF of a scalar (< 2^256), least significant digit first: every non-zero digit is
@@ -332,24 +331,21 @@ impl SplitTable {
     }
 }
 
-/// The split tables of G, built on first use.
+/// G in affine form (the P-256 generator always converts; the identity stand-in is unreachable).
+fn generator() -> Affine {
+    Affine::from_p256(&ProjectivePoint::GENERATOR).unwrap_or(Affine {
+        x: Fe::ZERO,
+        y: Fe::ZERO,
+    })
+}
+
 /// The odd multiples of G for the full-length chain of the three-term multiplication, built
 /// on first use.
-static G_WIDE: LazyLock<OddMultiples> = LazyLock::new(|| {
-    let g = Affine::from_p256(&ProjectivePoint::GENERATOR).unwrap_or(Affine {
-        x: Fe::ZERO,
-        y: Fe::ZERO,
-    });
-    OddMultiples::new(&g, WIDE_WINDOW)
-});
+static G_WIDE: LazyLock<OddMultiples> =
+    LazyLock::new(|| OddMultiples::new(&generator(), WIDE_WINDOW));
 
-static G_SPLIT: LazyLock<SplitTable> = LazyLock::new(|| {
-    let g = Affine::from_p256(&ProjectivePoint::GENERATOR).unwrap_or(Affine {
-        x: Fe::ZERO,
-        y: Fe::ZERO,
-    });
-    SplitTable::new(&g, G_WINDOW)
-});
+/// The split tables of G, built on first use.
+static G_SPLIT: LazyLock<SplitTable> = LazyLock::new(|| SplitTable::new(&generator(), G_WINDOW));
 
 /// `[a]G + [b]B` for public scalars and a public base given by its split tables (`None` for
 /// B = identity): four interleaved 128-bit wNAF chains sharing 129 doublings.
@@ -366,10 +362,19 @@ pub(crate) fn mul_g_add_vartime(a: &Scalar, b: &Scalar, table: Option<&SplitTabl
         chains.push((wnaf_limbs(&b_hi, VAR_WINDOW), &t.hi));
     }
     // A 128-bit half has at most 129 NAF digits.
+    interleaved_chains_vartime(&chains, 128)
+}
+
+/// The interleaved wNAF chains of a multi-scalar multiplication on public data: from digit
+/// `top` down to digit 0, one doubling per digit, then, chain by chain in order, one addition
+/// of the odd multiple that the chain's non-zero digit names. Inlined into each caller, so each
+/// keeps its own loop (a constant `top` for the split-table path) as when it was written there.
+#[inline(always)]
+fn interleaved_chains_vartime(chains: &[([i16; 257], &OddMultiples)], top: usize) -> Jac {
     let mut acc = Jac::IDENTITY;
-    for i in (0..129).rev() {
+    for i in (0..=top).rev() {
         acc = acc.double();
-        for (naf, t) in &chains {
+        for (naf, t) in chains {
             if naf[i] != 0
                 && let Some(p) = t.get(naf[i])
             {
@@ -411,18 +416,7 @@ pub(crate) fn mul3_vartime(
     let Some(top) = top else {
         return Jac::IDENTITY;
     };
-    let mut acc = Jac::IDENTITY;
-    for i in (0..=top).rev() {
-        acc = acc.double();
-        for (naf, t) in &chains {
-            if naf[i] != 0
-                && let Some(q) = t.get(naf[i])
-            {
-                acc = acc.add_affine(&q);
-            }
-        }
-    }
-    acc
+    interleaved_chains_vartime(&chains, top)
 }
 
 /// `[k]B + C` for a public scalar and public points (C = `None` for the identity).

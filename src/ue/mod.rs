@@ -16,13 +16,13 @@ pub mod state;
 
 pub use send::{PeerKey, PeerKeyKind};
 
-use crate::annex_d::LoadError;
-use crate::annex_d::{KmsCertificate, KmsKeySet};
+use crate::annex_d::{KeySetError, KmsCertificate, KmsKeySet};
 use crate::eccsi::{Kpak, SigningKey};
 use crate::mcx::imessage::{
     self, Compat, ReceiveError, ReceivedKey, Receiver, ReplayCache, TimeCheck,
 };
 use crate::mcx::uid::{KeyPeriods, Uid};
+use crate::mikey::sakke_steps::StepError;
 use crate::mikey::{self, IdRole, Payload, Timestamp};
 use crate::sakke::{KmsPublicKey, PreparedReceiver};
 
@@ -30,21 +30,8 @@ use crate::sakke::{KmsPublicKey, PreparedReceiver};
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum ClientError {
-    /// The certificate's keys do not decode.
-    BadCertificate(String),
-    /// A key set was issued by another KMS.
-    WrongKms {
-        /// The key set's KMS URI.
-        key_set: String,
-        /// The certificate's KMS URI.
-        certificate: String,
-    },
-    /// A key set's UserID is not the UID of its user URI for its period.
-    WrongUserId(u64),
-    /// A key set does not validate against the certificate (RSK or SSK/PVT).
-    InvalidKeySet(u64),
-    /// No key set was given.
-    NoKeySets,
+    /// The certificate or a key set was refused on load (or a peer's certificate on send).
+    KeySet(KeySetError),
     /// No key set for the key period of the message.
     NoKeySetForPeriod(u64),
     /// The message was rejected.
@@ -66,25 +53,7 @@ pub enum ClientError {
 impl core::fmt::Display for ClientError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            Self::BadCertificate(e) => write!(f, "KMS certificate: {e}"),
-            Self::WrongKms {
-                key_set,
-                certificate,
-            } => {
-                write!(
-                    f,
-                    "key set from KMS {key_set}, certificate of KMS {certificate}"
-                )
-            }
-            Self::WrongUserId(p) => write!(
-                f,
-                "key set for period {p}: UserID does not match the user URI"
-            ),
-            Self::InvalidKeySet(p) => write!(
-                f,
-                "key set for period {p} does not validate against the KMS certificate"
-            ),
-            Self::NoKeySets => f.write_str("no key sets"),
+            Self::KeySet(e) => write!(f, "{e}"),
             Self::NoKeySetForPeriod(p) => write!(
                 f,
                 "no key set for key period {p} (the period of the message)"
@@ -155,18 +124,11 @@ impl Client {
         let mut keys = Vec::with_capacity(key_sets.len());
         for ks in key_sets {
             let p = ks.key_period_no;
-            cert.check_issuer(ks)?;
-            if ks.derived_user_id(periods).ok().as_ref() != Some(ks.user_id()) {
-                return Err(ClientError::WrongUserId(p));
-            }
+            let signer = cert.load_signer(&kpak, periods, ks)?;
             let uid = *ks.user_id();
-            let rsk = ks.rsk().map_err(|_| ClientError::InvalidKeySet(p))?;
-            let rsk = PreparedReceiver::new(&kms, &uid, &rsk)
-                .map_err(|_| ClientError::InvalidKeySet(p))?;
-            let ssk = ks.ssk().map_err(|_| ClientError::InvalidKeySet(p))?;
-            let pvt = ks.pvt().map_err(|_| ClientError::InvalidKeySet(p))?;
-            let signer = SigningKey::new(&kpak, &uid, ssk, &pvt)
-                .map_err(|_| ClientError::InvalidKeySet(p))?;
+            let rsk = ks.rsk().map_err(|_| KeySetError::InvalidRsk(p))?;
+            let rsk =
+                PreparedReceiver::new(&kms, &uid, &rsk).map_err(|_| KeySetError::InvalidRsk(p))?;
             keys.push(PeriodKeys {
                 period_no: p,
                 uid,
@@ -194,11 +156,11 @@ impl Client {
     /// naming no KMS, this client's KMS or an unknown one is verified with this client's KPAK.
     ///
     /// # Errors
-    /// [`ClientError::BadCertificate`] if its KPAK does not decode.
+    /// [`ClientError::KeySet`] ([`KeySetError::BadCertificate`]) if its KPAK does not decode.
     pub fn trust_kms(&mut self, cert: &KmsCertificate) -> Result<(), ClientError> {
         let kpak = cert
             .kpak()
-            .map_err(|e| ClientError::BadCertificate(e.to_string()))?;
+            .map_err(|e| KeySetError::BadCertificate(e.to_string()))?;
         self.trusted.retain(|(u, _)| *u != cert.kms_uri);
         self.trusted.push((cert.kms_uri.clone(), kpak));
         Ok(())
@@ -237,7 +199,7 @@ impl Client {
     /// period from its timestamp, and hands the parsed message to
     /// [`imessage::receive_parsed`] with that period's keys. The replay cache, if given, keys
     /// on the signed octets without the signature, so a copy with an altered signature
-    /// (`(r, q - s)`) of a message it has seen is refused as [`ReceiveError::Replay`].
+    /// (`(r, q - s)`) of a message it has seen is refused as [`StepError::Replay`] ([`ReceiveError::Step`]).
     ///
     /// # Errors
     /// [`ClientError::NoKeySetForPeriod`], or [`ClientError::Receive`] with the protocol error.
@@ -272,7 +234,9 @@ impl Client {
                 Payload::T(Timestamp::NtpUtc(v) | Timestamp::Ntp(v)) => Some(v >> 32),
                 _ => None,
             })
-            .ok_or(ClientError::Receive(ReceiveError::MissingPayload("T")))?;
+            .ok_or(ClientError::Receive(ReceiveError::Step(
+                StepError::MissingPayload("T"),
+            )))?;
         let period = self
             .periods
             .period_number(seconds)
@@ -308,15 +272,8 @@ impl Client {
     }
 }
 
-impl From<LoadError> for ClientError {
-    fn from(e: LoadError) -> Self {
-        match e {
-            LoadError::BadCertificate(e) => Self::BadCertificate(e),
-            LoadError::NoKeySets => Self::NoKeySets,
-            LoadError::WrongKms(key_set, certificate) => Self::WrongKms {
-                key_set,
-                certificate,
-            },
-        }
+impl From<KeySetError> for ClientError {
+    fn from(e: KeySetError) -> Self {
+        Self::KeySet(e)
     }
 }

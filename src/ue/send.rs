@@ -18,7 +18,7 @@
 use rand_core::CryptoRng;
 
 use super::{Client, ClientError};
-use crate::annex_d::KmsCertificate;
+use crate::annex_d::{KeySetError, KmsCertificate};
 use crate::mcx::imessage::{
     self, CS_ID_CSK_MCPTT, CS_ID_MCPTT_PRIVATE_INITIATOR, Initiator, KeyKind, MessageSpec,
     Responder,
@@ -81,7 +81,7 @@ impl Client {
     /// # Errors
     /// [`ClientError::ClockOutOfRange`] for a time outside this client's certificate,
     /// [`ClientError::NoKeySetForPeriod`] without a key set for the time's period,
-    /// [`ClientError::BadCertificate`] for a peer certificate whose Z does not decode,
+    /// [`ClientError::KeySet`] ([`KeySetError::BadCertificate`]) for a peer certificate whose Z does not decode,
     /// [`ClientError::BadPeerUri`], or [`ClientError::Build`].
     pub fn send<R: CryptoRng + ?Sized>(
         &self,
@@ -105,7 +105,7 @@ impl Client {
         let (peer_z, peer_kms_uri, peer_periods) = match peer_kms {
             Some(cert) => (
                 cert.kms_public_key()
-                    .map_err(|e| ClientError::BadCertificate(e.to_string()))?,
+                    .map_err(|e| KeySetError::BadCertificate(e.to_string()))?,
                 cert.kms_uri.as_str(),
                 cert.key_periods(),
             ),

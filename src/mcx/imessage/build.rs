@@ -10,7 +10,7 @@ use crate::mcx::key_id::{KeyId, guk_id};
 use crate::mcx::key_params::{self, KeyParameters, ProtectedHeader};
 use crate::mcx::srtp;
 use crate::mcx::uid::{KeyPeriods, Uid, uid};
-use crate::mikey::sakke_steps::{self, Draft, SakkeKms};
+use crate::mikey::sakke_steps::{self, BuildStepError, Draft, SakkeKms};
 use crate::mikey::{
     CsIdMap, ExtType, GeneralExtension, GenericIdEntry, IdRole, IdType, Idr, PolicyParam, PrfFunc,
     ProtType, Sakke, SakkeParams, SecurityPolicy,
@@ -94,7 +94,7 @@ fn build_parts<R: CryptoRng + ?Sized>(
                 data: d,
             }
             .encode_standalone()
-            .map_err(BuildMessageError::Codec)?,
+            .map_err(BuildStepError::Codec)?,
         ),
         None => None,
     };

@@ -52,8 +52,8 @@ use super::key_id::KeyId;
 use super::key_params::{self, KeyParameters};
 use super::uid::Uid;
 use crate::eccsi::SigningKey;
+use crate::mikey::IdScheme;
 use crate::mikey::sakke_steps::BuildStepError;
-use crate::mikey::{self, IdScheme};
 use crate::sakke::{self, EncapsulatedData, KmsPublicKey, Ssv};
 
 /// The SRTP policy TS 33.180 E.2 recommends for group calls (Table E.2-1), as deployed peers
@@ -162,24 +162,22 @@ pub struct MessageSpec<'a> {
     pub sakke_to_self: Option<&'a EncapsulatedData>,
 }
 
-/// Why a message could not be built.
+/// Why a message could not be built: a generic building step ([`BuildMessageError::Step`]:
+/// the codec refused a field, or signing failed) or this profile's key parameters.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum BuildMessageError {
-    /// The codec refused a field.
-    Codec(mikey::BuildError),
+    /// A generic building step failed.
+    Step(BuildStepError),
     /// The key parameters could not be encoded.
     KeyParams(key_params::KeyParamsError),
-    /// Signing failed.
-    Sign,
 }
 
 impl core::fmt::Display for BuildMessageError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            Self::Codec(e) => write!(f, "building the MIKEY message: {e}"),
+            Self::Step(e) => write!(f, "{e}"),
             Self::KeyParams(e) => write!(f, "building the key parameters: {e}"),
-            Self::Sign => f.write_str("ECCSI signing failed"),
         }
     }
 }
@@ -188,9 +186,6 @@ impl std::error::Error for BuildMessageError {}
 
 impl From<BuildStepError> for BuildMessageError {
     fn from(e: BuildStepError) -> Self {
-        match e {
-            BuildStepError::Codec(c) => Self::Codec(c),
-            BuildStepError::Sign => Self::Sign,
-        }
+        Self::Step(e)
     }
 }

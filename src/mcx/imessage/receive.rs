@@ -86,31 +86,18 @@ pub struct ReceivedKey {
 // drop; the other fields are public protocol data.
 impl zeroize::ZeroizeOnDrop for ReceivedKey {}
 
-/// Why a message was rejected. Cryptographic failures say which check failed at the protocol
-/// level; the primitives below stay opaque.
+/// Why a message was rejected: a generic MIKEY-SAKKE step ([`ReceiveError::Step`]) or one of
+/// this profile's checks. Cryptographic failures say which check failed at the protocol level;
+/// the primitives below stay opaque.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum ReceiveError {
     /// The octets are not a MIKEY message.
     Malformed(mikey::ParseError),
-    /// The HDR data type is not SAKKE (26).
-    NotSakkeMessage(u8),
-    /// A mandatory payload is missing.
-    MissingPayload(&'static str),
-    /// A payload that must appear once appears more often.
-    DuplicatePayload(&'static str),
-    /// The timestamp is not NTP-UTC or NTP.
-    BadTimestampType,
-    /// The timestamp lies outside the clock-skew window.
-    TimestampOutOfWindow {
-        /// The message's time, NTP seconds.
-        message: u64,
-        /// The receiver's clock.
-        now: u64,
-    },
-    /// The message was received before (possibly with another encoding of its signature,
-    /// such as `(r, q - s)`: the replay cache keys on the signed octets without it).
-    Replay,
+    /// A generic step refused the message: its shape, timestamp, replay (also of another
+    /// encoding of its signature, such as `(r, q - s)`: the replay cache keys on the signed
+    /// octets without it), signature or SAKKE payload.
+    Step(StepError),
     /// The message's key period is not the one of the receiver's keys.
     WrongKeyPeriod {
         /// The period of the message time.
@@ -122,15 +109,6 @@ pub enum ReceiveError {
     NotForThisReceiver,
     /// The initiator is not the expected one.
     UnexpectedInitiator,
-    /// The ECCSI signature does not verify.
-    BadSignature,
-    /// The SAKKE payload is malformed or uses unsupported parameters.
-    BadSakkePayload(&'static str),
-    /// The SAKKE payload's Encapsulated Data is not 273 octets (or the 272-octet legacy form)
-    /// or its point `R` is not a valid point of the order-q subgroup. The data is public.
-    BadEncapsulatedData(crate::PointError),
-    /// Decapsulation failed (the RFC 6508 TEST == R check).
-    DecapsulationFailed,
     /// The key identifiers are inconsistent (SPI vs CSB ID, or key parameters' DPPK-ID).
     InconsistentKeyIds,
     /// The key parameters could not be decrypted or decoded.
@@ -141,17 +119,7 @@ impl core::fmt::Display for ReceiveError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             Self::Malformed(e) => write!(f, "malformed message: {e}"),
-            Self::NotSakkeMessage(t) => write!(f, "not a MIKEY-SAKKE message (data type {t})"),
-            Self::MissingPayload(p) => write!(f, "missing mandatory payload {p}"),
-            Self::DuplicatePayload(p) => write!(f, "payload {p} appears more than once"),
-            Self::BadTimestampType => f.write_str("timestamp is not NTP-UTC or NTP"),
-            Self::TimestampOutOfWindow { message, now } => {
-                write!(
-                    f,
-                    "timestamp {message} is outside the allowed clock skew of now ({now})"
-                )
-            }
-            Self::Replay => f.write_str("replayed message"),
+            Self::Step(e) => write!(f, "{e}"),
             Self::WrongKeyPeriod { message, keys } => {
                 write!(
                     f,
@@ -160,10 +128,6 @@ impl core::fmt::Display for ReceiveError {
             }
             Self::NotForThisReceiver => f.write_str("message is addressed to another receiver"),
             Self::UnexpectedInitiator => f.write_str("message is from an unexpected initiator"),
-            Self::BadSignature => f.write_str("ECCSI signature verification failed"),
-            Self::BadSakkePayload(why) => write!(f, "SAKKE payload: {why}"),
-            Self::BadEncapsulatedData(e) => write!(f, "SAKKE Encapsulated Data: {e}"),
-            Self::DecapsulationFailed => f.write_str("SAKKE decapsulation failed"),
             Self::InconsistentKeyIds => f.write_str("inconsistent key identifiers"),
             Self::KeyParameters(e) => write!(f, "key parameters: {e}"),
         }
@@ -174,7 +138,7 @@ impl std::error::Error for ReceiveError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Malformed(e) => Some(e),
-            Self::BadEncapsulatedData(e) => Some(e),
+            Self::Step(e) => e.source(),
             Self::KeyParameters(e) => Some(e),
             _ => None,
         }
@@ -183,20 +147,7 @@ impl std::error::Error for ReceiveError {
 
 impl From<StepError> for ReceiveError {
     fn from(e: StepError) -> Self {
-        match e {
-            StepError::NotSakkeMessage(t) => Self::NotSakkeMessage(t),
-            StepError::MissingPayload(p) => Self::MissingPayload(p),
-            StepError::DuplicatePayload(p) => Self::DuplicatePayload(p),
-            StepError::BadTimestampType => Self::BadTimestampType,
-            StepError::TimestampOutOfWindow { message, now } => {
-                Self::TimestampOutOfWindow { message, now }
-            }
-            StepError::Replay => Self::Replay,
-            StepError::BadSakkePayload(why) => Self::BadSakkePayload(why),
-            StepError::BadEncapsulatedData(e) => Self::BadEncapsulatedData(e),
-            StepError::BadSignature => Self::BadSignature,
-            StepError::DecapsulationFailed => Self::DecapsulationFailed,
-        }
+        Self::Step(e)
     }
 }
 
@@ -268,9 +219,9 @@ impl Profile for Receiver<'_> {
             {
                 Some(Ok(s)) => s,
                 Some(Err(_)) => {
-                    return Err(ReceiveError::BadSakkePayload(
-                        "malformed SAKKE-to-self extension",
-                    ));
+                    return Err(
+                        StepError::BadSakkePayload("malformed SAKKE-to-self extension").into(),
+                    );
                 }
                 None => return Err(ReceiveError::NotForThisReceiver),
             }
