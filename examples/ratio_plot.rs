@@ -62,10 +62,10 @@ fn parse(text: &str) -> Vec<(String, f64)> {
         let line = line.trim().trim_end_matches(',');
         if let Some(v) = line.strip_prefix("\"op\": ") {
             op = Some(v.trim_matches('"').to_string());
-        } else if let Some(v) = line.strip_prefix("\"ours_over_wolf\": ") {
-            if let (Some(o), Ok(r)) = (op.take(), v.parse::<f64>()) {
-                out.push((o, r));
-            }
+        } else if let Some(v) = line.strip_prefix("\"ours_over_wolf\": ")
+            && let (Some(o), Ok(r)) = (op.take(), v.parse::<f64>())
+        {
+            out.push((o, r));
         }
     }
     out
