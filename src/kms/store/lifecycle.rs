@@ -262,9 +262,10 @@ impl SealedPair {
 pub(crate) const MASTERS_TO_RESEAL: &str = "SELECT generation, first_period, sakke_z_sealed, \
      eccsi_ksak_sealed FROM master_keys ORDER BY generation";
 
-/// Writes the re-sealed master keys of generation `$1`, for both backends.
+/// Writes the re-sealed master keys (`$1` z, `$2` KSAK) of generation `$3`, for both backends
+/// (in a shared text `$1` comes first, see [`super::rows`]).
 pub(crate) const UPDATE_MASTER_SEALS: &str =
-    "UPDATE master_keys SET sakke_z_sealed = $2, eccsi_ksak_sealed = $3 WHERE generation = $1";
+    "UPDATE master_keys SET sakke_z_sealed = $1, eccsi_ksak_sealed = $2 WHERE generation = $3";
 
 /// The meta rows a passphrase change rewrites (with [`super::settings::UPSERT_META`]), with
 /// their new values: the KDF settings, the check value and the settings tag under the new key.

@@ -600,6 +600,14 @@ pub(crate) fn check_new_generation(start: i64, first: i64, issued: i64) -> Resul
     Ok(())
 }
 
+/// The check of URI arguments: none may be empty.
+pub(crate) fn check_uris(uris: &[&str]) -> Result<(), StoreError> {
+    if uris.iter().any(|u| u.is_empty()) {
+        return Err(StoreError::Invalid("empty URI".into()));
+    }
+    Ok(())
+}
+
 /// The check of [`KmsStore::add_group_manager`] once `group` is registered as `kind`.
 pub(crate) fn check_group(group: &str, kind: &str) -> Result<(), StoreError> {
     if kind != PrincipalKind::Group.as_str() {

@@ -443,15 +443,9 @@ impl KmsStore for PgStore {
     }
 
     fn register(&self, uri: &str, kind: PrincipalKind) -> Result<(), StoreError> {
-        if uri.is_empty() {
-            return Err(StoreError::Invalid("empty URI".into()));
-        }
+        super::check_uris(&[uri])?;
         self.client()?
-            .execute(
-                "INSERT INTO principals (uri, kind, created_at) VALUES ($1, $2, $3)
-                 ON CONFLICT (uri) DO NOTHING",
-                &[&uri, &kind.as_str(), &now_unix()],
-            )
+            .execute(rows::REGISTER, &[&uri, &kind.as_str(), &now_unix()])
             .db()?;
         Ok(())
     }
@@ -578,17 +572,11 @@ impl KmsStore for PgStore {
     }
 
     fn add_group_manager(&self, group: &str, manager: &str) -> Result<(), StoreError> {
-        if group.is_empty() || manager.is_empty() {
-            return Err(StoreError::Invalid("empty URI".into()));
-        }
+        super::check_uris(&[group, manager])?;
         self.in_tx(|tx| {
             let now = now_unix();
-            tx.execute(
-                "INSERT INTO principals (uri, kind, created_at) VALUES ($1, 'group', $2)
-                 ON CONFLICT (uri) DO NOTHING",
-                &[&group, &now],
-            )
-            .db()?;
+            let kind = PrincipalKind::Group.as_str();
+            tx.execute(rows::REGISTER, &[&group, &kind, &now]).db()?;
             let kind: String = col(
                 &tx.query_one("SELECT kind FROM principals WHERE uri = $1", &[&group])
                     .db()?,

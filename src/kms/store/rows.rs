@@ -250,3 +250,8 @@ pub(crate) const REVOKED_URIS_QUERY: &str = "SELECT uri FROM revocations ORDER B
 /// The failed rows of job `$1`, at most `$2`, for both backends.
 pub(crate) const FAILURES_QUERY: &str = "SELECT uri, period_no, failed FROM job_rows \
      WHERE job_id = $1 AND failed IS NOT NULL ORDER BY id LIMIT $2";
+
+/// Registers URI `$1` as kind `$2` at Unix time `$3`, unless it is registered (then its kind
+/// stays), for both backends.
+pub(crate) const REGISTER: &str = "INSERT INTO principals (uri, kind, created_at) \
+     VALUES ($1, $2, $3) ON CONFLICT (uri) DO NOTHING";

@@ -450,7 +450,7 @@ impl KmsStore for SqliteStore {
             return Err(StoreError::Invalid("empty URI".into()));
         }
         self.in_tx(|tx| {
-            let mut reg = tx.prepare(REGISTER).db()?;
+            let mut reg = tx.prepare(rows::REGISTER).db()?;
             let now = now_unix();
             for u in uris {
                 reg.execute(params![u, kind.as_str(), now]).db()?;
@@ -559,13 +559,11 @@ impl KmsStore for SqliteStore {
     }
 
     fn add_group_manager(&self, group: &str, manager: &str) -> Result<(), StoreError> {
-        if group.is_empty() || manager.is_empty() {
-            return Err(StoreError::Invalid("empty URI".into()));
-        }
+        super::check_uris(&[group, manager])?;
         self.in_tx(|tx| {
             let now = now_unix();
-            tx.execute(REGISTER, params![group, PrincipalKind::Group.as_str(), now])
-                .db()?;
+            let kind = PrincipalKind::Group.as_str();
+            tx.execute(rows::REGISTER, params![group, kind, now]).db()?;
             let kind: String = tx
                 .query_row("SELECT kind FROM principals WHERE uri = ?1", [group], |r| {
                     r.get(0)
@@ -676,7 +674,3 @@ impl KmsStore for SqliteStore {
         meta_num(&*self.conn()?, "cache_num")
     }
 }
-
-/// Registers a principal (`$1` URI, `$2` kind, `$3` time) unless it is registered.
-pub(super) const REGISTER: &str =
-    "INSERT OR IGNORE INTO principals (uri, kind, created_at) VALUES (?1, ?2, ?3)";

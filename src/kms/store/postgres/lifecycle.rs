@@ -135,7 +135,7 @@ impl LifecycleStore for PgStore {
                 .db()?;
             for m in query_all(tx, MASTERS_TO_RESEAL, &[], rows::sealed_master)? {
                 let [z, ksak] = m.reseal(old, &new.sealer)?;
-                tx.execute(UPDATE_MASTER_SEALS, &[&m.id, &z, &ksak]).db()?;
+                tx.execute(UPDATE_MASTER_SEALS, &[&z, &ksak, &m.id]).db()?;
             }
             let update = tx
                 .prepare("UPDATE issued SET rsk_sealed = $2, ssk_sealed = $3 WHERE seq = $1")

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use rusqlite::params;
 
-use super::{Db, REGISTER, SqliteStore, query_all};
+use super::{Db, SqliteStore, query_all};
 use crate::kms::store::jobs::{
     ClaimedRow, FailedRow, JobStore, JobSummary, WorkerShare, check_new_job, lease_ms,
 };
@@ -78,7 +78,7 @@ impl JobStore for SqliteStore {
             )
             .db()?;
             let job = tx.last_insert_rowid();
-            let mut reg = tx.prepare(REGISTER).db()?;
+            let mut reg = tx.prepare(rows::REGISTER).db()?;
             let mut row = tx
                 .prepare(
                     "INSERT OR IGNORE INTO job_rows (job_id, uri, period_no) VALUES (?1, ?2, ?3)",

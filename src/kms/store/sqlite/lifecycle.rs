@@ -185,7 +185,7 @@ impl LifecycleStore for SqliteStore {
         self.in_tx(|tx| {
             for m in query_all(tx, MASTERS_TO_RESEAL, [], rows::sealed_master)? {
                 let [z, ksak] = m.reseal(old, &new.sealer)?;
-                tx.execute(UPDATE_MASTER_SEALS, params![m.id, z, ksak])
+                tx.execute(UPDATE_MASTER_SEALS, params![z, ksak, m.id])
                     .db()?;
             }
             let mut last = 0i64;
