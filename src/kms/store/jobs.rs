@@ -164,8 +164,9 @@ pub trait JobStore: Send + Sync {
     fn failures(&self, id: i64, limit: usize) -> Result<Vec<FailedRow>, StoreError>;
 }
 
-/// Checks the arguments of [`JobStore::create_job`].
-pub(crate) fn check_new_job(uris: &[String], period_nos: &[u64]) -> Result<(), StoreError> {
+/// Checks the arguments of [`JobStore::create_job`]; returns the key periods as database
+/// integers.
+pub(crate) fn check_new_job(uris: &[String], period_nos: &[u64]) -> Result<Vec<i64>, StoreError> {
     if uris.is_empty() || period_nos.is_empty() {
         return Err(StoreError::Invalid(
             "a job needs URIs and key periods".into(),
@@ -174,7 +175,7 @@ pub(crate) fn check_new_job(uris: &[String], period_nos: &[u64]) -> Result<(), S
     if uris.iter().any(String::is_empty) {
         return Err(StoreError::Invalid("empty URI".into()));
     }
-    Ok(())
+    period_nos.iter().map(|&p| super::u64_to_sql(p)).collect()
 }
 
 /// A lease duration in milliseconds, at least one.

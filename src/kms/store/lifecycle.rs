@@ -237,6 +237,36 @@ pub(crate) fn reseal(
     new.seal(aad, &plain)
 }
 
+/// A stored row holding two sealed values, as a passphrase change reads it: a master-key
+/// generation (z and KSAK) or an issued key set (RSK and SSK).
+pub(crate) struct SealedPair {
+    /// The row's key (the generation, or the issued row's sequence number).
+    pub id: i64,
+    /// The additional data each value is bound to.
+    pub aad: [String; 2],
+    /// The two sealed values.
+    pub sealed: [Vec<u8>; 2],
+}
+
+impl SealedPair {
+    /// Both values opened with `old` and sealed again with `new`, bound as before.
+    pub(crate) fn reseal(&self, old: &Sealer, new: &Sealer) -> Result<[Vec<u8>; 2], StoreError> {
+        Ok([
+            reseal(old, new, &self.aad[0], &self.sealed[0])?,
+            reseal(old, new, &self.aad[1], &self.sealed[1])?,
+        ])
+    }
+}
+
+/// The master keys to re-seal ([`super::rows::sealed_master`]'s columns), for both backends.
+pub(crate) const MASTERS_TO_RESEAL: &str = "SELECT generation, first_period, sakke_z_sealed, \
+     eccsi_ksak_sealed FROM master_keys ORDER BY generation";
+
+/// Writes the re-sealed master keys (`$1` z, `$2` KSAK) of generation `$3`, for both backends
+/// (in a shared text `$1` comes first, see [`super::rows`]).
+pub(crate) const UPDATE_MASTER_SEALS: &str =
+    "UPDATE master_keys SET sakke_z_sealed = $1, eccsi_ksak_sealed = $2 WHERE generation = $3";
+
 /// The meta rows a passphrase change rewrites (with [`super::settings::UPSERT_META`]), with
 /// their new values: the KDF settings, the check value and the settings tag under the new key.
 pub(crate) fn new_seal_meta(

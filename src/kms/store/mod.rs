@@ -554,6 +554,79 @@ pub trait KmsStore: Send + Sync + core::fmt::Debug {
 }
 
 // ----------------------------------------------------------------------------------------------
+// What every backend holds and checks, the same way.
+
+/// What an open store of any backend holds besides its connection: the sealing key and the
+/// configuration.
+pub(crate) struct StoreKeys {
+    /// The key derived from the passphrase (wiped on drop).
+    pub sealer: seal::Sealer,
+    /// The configuration.
+    pub config: KmsConfig,
+}
+
+impl StoreKeys {
+    /// The keys of a store opened or created with `config`.
+    pub(crate) fn new(sealer: seal::Sealer, config: &KmsConfig) -> Self {
+        Self {
+            sealer,
+            config: config.clone(),
+        }
+    }
+
+    /// The `Debug` text of a store named `name`: its configuration, nothing of the key.
+    pub(crate) fn debug_store(
+        &self,
+        f: &mut core::fmt::Formatter<'_>,
+        name: &str,
+    ) -> core::fmt::Result {
+        f.debug_struct(name)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The checks before a new generation from period `first` on, when the current one starts at
+/// `start` and `issued` key sets of period `first` or later are recorded.
+pub(crate) fn check_new_generation(start: i64, first: i64, issued: i64) -> Result<(), StoreError> {
+    if start >= first {
+        return Err(StoreError::Invalid(format!(
+            "a new generation must start after period {start}"
+        )));
+    }
+    if issued > 0 {
+        return Err(lifecycle::issued_ahead(first, issued));
+    }
+    Ok(())
+}
+
+/// The check of URI arguments: none may be empty.
+pub(crate) fn check_uris(uris: &[&str]) -> Result<(), StoreError> {
+    if uris.iter().any(|u| u.is_empty()) {
+        return Err(StoreError::Invalid("empty URI".into()));
+    }
+    Ok(())
+}
+
+/// The check of [`KmsStore::add_group_manager`] once `group` is registered as `kind`.
+pub(crate) fn check_group(group: &str, kind: &str) -> Result<(), StoreError> {
+    if kind != PrincipalKind::Group.as_str() {
+        return Err(StoreError::Invalid(format!(
+            "{group} is registered as a {kind}, not a group"
+        )));
+    }
+    Ok(())
+}
+
+/// The check of [`KmsStore::add_external_certificate`]'s argument.
+pub(crate) fn check_certificate(xml: &str) -> Result<(), StoreError> {
+    if xml.trim().is_empty() {
+        return Err(StoreError::Invalid("empty certificate".into()));
+    }
+    Ok(())
+}
+
+// ----------------------------------------------------------------------------------------------
 // Backend-independent rows: what a backend stores for a generation and a key set, sealed.
 
 /// A new master-key generation, its secrets sealed, ready to store.
@@ -568,24 +641,27 @@ pub(crate) struct SealedGeneration {
     pub kpak: Vec<u8>,
 }
 
-/// Generates the secrets of a generation starting at `first` and seals them.
+/// Generates the secrets of a generation starting at key period `first_period` and seals
+/// them; returns the first period as a database integer with them.
 pub(crate) fn new_generation<R: CryptoRng + ?Sized>(
     sealer: &seal::Sealer,
-    first: i64,
+    first_period: u64,
     rng: &mut R,
-) -> Result<SealedGeneration, StoreError> {
+) -> Result<(i64, SealedGeneration), StoreError> {
+    let first = u64_to_sql(first_period)?;
     let z = MasterSecret::random(rng);
     let ksak = Ksak::generate(rng).map_err(|_| StoreError::Invalid("RNG failure".into()))?;
     let z_public = z.public_key().to_bytes().to_vec();
     let kpak = ksak.kpak().to_bytes().to_vec();
     let z_bytes = Zeroizing::new(z.to_bytes());
     let ksak_bytes = ksak.to_bytes();
-    Ok(SealedGeneration {
+    let sealed = SealedGeneration {
         z_sealed: sealer.seal(&seal::master_z_aad(first), z_bytes.as_slice())?,
         ksak_sealed: sealer.seal(&seal::master_ksak_aad(first), ksak_bytes.as_slice())?,
         z_public,
         kpak,
-    })
+    };
+    Ok((first, sealed))
 }
 
 /// A stored generation row.
@@ -651,6 +727,34 @@ pub(crate) fn seal_key_set(
             ssk.as_slice(),
         )?,
     })
+}
+
+/// Seals every set of a [`KmsStore::record`] call (before any lock or transaction is taken).
+pub(crate) fn seal_key_sets(
+    sealer: &seal::Sealer,
+    sets: &[IssuedKeySet],
+) -> Result<Vec<SealedKeySet>, StoreError> {
+    sets.iter().map(|s| seal_key_set(sealer, s)).collect()
+}
+
+/// The result of a [`KmsStore::record`] call: each set as passed in where this call recorded
+/// it (`earlier` is `None`), else the earlier record, opened (outside any lock or
+/// transaction).
+pub(crate) fn open_recorded(
+    sealer: &seal::Sealer,
+    sets: Vec<IssuedKeySet>,
+    earlier: Vec<Option<KeySetRow>>,
+) -> Result<Vec<Recorded>, StoreError> {
+    sets.into_iter()
+        .zip(earlier)
+        .map(|(set, row)| match row {
+            None => Ok(Recorded { set, new: true }),
+            Some(row) => Ok(Recorded {
+                set: open_key_set_authenticated(sealer, &set.uri, set.period_no, &row)?,
+                new: false,
+            }),
+        })
+        .collect()
 }
 
 /// A stored key-set row.
@@ -722,6 +826,14 @@ pub(crate) fn pending_migrations<'a>(
     version: u64,
     supported: u64,
 ) -> Result<&'a [&'a str], StoreError> {
+    check_version(version, supported)?;
+    let done = usize::try_from(version).unwrap_or(usize::MAX);
+    Ok(migrations.get(done..).unwrap_or(&[]))
+}
+
+/// The schema version check every backend makes: a newer schema than `supported` is
+/// [`StoreError::NewerSchema`], version 0 is [`StoreError::NotAStore`].
+pub(crate) fn check_version(version: u64, supported: u64) -> Result<(), StoreError> {
     if version > supported {
         return Err(StoreError::NewerSchema {
             found: version,
@@ -731,8 +843,7 @@ pub(crate) fn pending_migrations<'a>(
     if version == 0 {
         return Err(StoreError::NotAStore("schema version 0".into()));
     }
-    let done = usize::try_from(version).unwrap_or(usize::MAX);
-    Ok(migrations.get(done..).unwrap_or(&[]))
+    Ok(())
 }
 
 /// The current Unix time in seconds.

@@ -39,14 +39,13 @@ use rand_core::CryptoRng;
 use sha2::Digest as _;
 
 use super::rows;
-use super::seal::Sealer;
-use super::settings::{self, Settings};
+use super::settings;
 use super::{
     BackendError, Delivery, ExternalCertificate, IssueLogEntry, IssuedKeySet, KdfParams, KeySetRow,
-    KmsConfig, KmsStore, MasterKeys, PrincipalKind, Recorded, StoreError, new_generation, now_unix,
-    open_generation, open_key_set_authenticated, seal_key_set, sql_to_u64, u64_to_sql,
+    KmsConfig, KmsStore, MasterKeys, PrincipalKind, Recorded, SealedGeneration, StoreError,
+    StoreKeys, new_generation, now_unix, open_generation, open_key_set_authenticated,
+    open_recorded, seal_key_sets, sql_to_u64, u64_to_sql,
 };
-use crate::mcx::uid::KeyPeriods;
 
 /// Schema version written by this code: the number of [`MIGRATIONS`] (the same numbers as
 /// the SQLite backend's).
@@ -125,6 +124,9 @@ impl rows::Row for postgres::Row {
     fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError> {
         col(self, i)
     }
+    fn flag(&self, i: usize) -> Result<bool, StoreError> {
+        col(self, i)
+    }
 }
 
 /// Every row of `sql` with `params`, read by `map` ([`rows`]).
@@ -196,15 +198,12 @@ fn connect(config: &postgres::Config) -> Result<Client, StoreError> {
 /// An open PostgreSQL KMS store: a connection pool, the sealing key and the configuration.
 pub struct PgStore {
     pool: Pool,
-    sealer: Sealer,
-    config: KmsConfig,
+    keys: StoreKeys,
 }
 
 impl core::fmt::Debug for PgStore {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("PgStore")
-            .field("config", &self.config)
-            .finish_non_exhaustive()
+        self.keys.debug_store(f, "PgStore")
     }
 }
 
@@ -250,18 +249,16 @@ impl PgStore {
         for step in MIGRATIONS {
             tx.batch_execute(step).db()?;
         }
-        for (k, v) in meta {
-            tx.execute("INSERT INTO meta (key, value) VALUES ($1, $2)", &[&k, &v])
-                .db()?;
-        }
+        upsert_meta(&mut tx, &meta)?;
         tx.commit().db()?;
         drop(client);
+        let keys = StoreKeys::new(sealer, config);
+        let (first, sealed) = new_generation(&keys.sealer, 0, rng)?;
         let store = Self {
             pool: pool(pg)?,
-            sealer,
-            config: config.clone(),
+            keys,
         };
-        store.add_generation_with(0, rng)?;
+        store.insert_generation(first, &sealed)?;
         Ok(store)
     }
 
@@ -279,73 +276,20 @@ impl PgStore {
                 "no KMS store in this database".into(),
             ));
         }
-        let mut get = |k: &str| -> Result<Vec<u8>, StoreError> {
-            meta_value(&mut client, k)?.ok_or_else(|| StoreError::NotAStore(format!("missing {k}")))
-        };
-        let mut text = |k: &str| -> Result<String, StoreError> {
-            String::from_utf8(get(k)?).map_err(|_| StoreError::Corrupt(k.to_string()))
-        };
-        let mut num = |k: &str| -> Result<u64, StoreError> {
-            text(k)?
-                .parse()
-                .map_err(|_| StoreError::Corrupt(k.to_string()))
-        };
-        let version = num("schema_version")?;
-        if version > SCHEMA_VERSION {
-            return Err(StoreError::NewerSchema {
-                found: version,
-                supported: SCHEMA_VERSION,
-            });
-        }
-        if version == 0 {
-            return Err(StoreError::NotAStore(format!("schema version {version}")));
-        }
-        let cost = |v: u64, k: &str| u32::try_from(v).map_err(|_| StoreError::Corrupt(k.into()));
-        let kdf = KdfParams {
-            m_cost: cost(num("kdf_m_cost")?, "kdf_m_cost")?,
-            t_cost: cost(num("kdf_t_cost")?, "kdf_t_cost")?,
-            p_cost: cost(num("kdf_p_cost")?, "kdf_p_cost")?,
-        };
-        let periods = KeyPeriods {
-            length: num("key_period")?,
-            offset: num("key_offset")?,
-        };
-        let parameter_set = u8::try_from(num("parameter_set")?)
-            .map_err(|_| StoreError::Corrupt("parameter_set".into()))?;
-        let kms_uri = text("kms_uri")?;
-        let salt = get("kdf_salt")?;
-        let check = get("check")?;
-        let sealer = Sealer::derive(passphrase, &salt, kdf)?;
-        let kind = sealer.verify_check_kind(&check)?;
-        let config = KmsConfig {
-            kms_uri,
-            periods,
-            parameter_set,
-        };
-        let tag = meta_value(&mut client, "settings_tag")?;
-        let stored = Settings {
-            config: config.clone(),
-            kdf,
-            salt,
-            schema_version: version,
-        };
-        // Verified before anything is migrated or written.
-        let rewrite = settings::on_open(&sealer, kind, &stored, tag.as_deref(), SCHEMA_VERSION)?;
-        if version < SCHEMA_VERSION {
+        let opened =
+            settings::open_stored(passphrase, SCHEMA_VERSION, |k| meta_value(&mut client, k))?;
+        if opened.version < SCHEMA_VERSION {
             migrate_client(&mut client)?;
         }
-        if let Some(rewrite) = rewrite {
+        if let Some(rewrite) = &opened.rewrite {
             let mut tx = client.transaction().db()?;
-            for (k, v) in &rewrite.rows {
-                tx.execute(settings::UPSERT_META, &[k, v]).db()?;
-            }
+            upsert_meta(&mut tx, &rewrite.rows)?;
             tx.commit().db()?;
         }
         drop(client);
         Ok(Self {
             pool: pool(pg)?,
-            sealer,
-            config,
+            keys: StoreKeys::new(opened.sealer, &opened.config),
         })
     }
 
@@ -359,6 +303,16 @@ impl PgStore {
         let pg = client_config(url)?;
         let mut client = connect(&pg)?;
         migrate_client(&mut client)
+    }
+
+    /// Every row of `sql` with `params` on a pooled connection, read by `map` ([`rows`]).
+    pub(super) fn all<T>(
+        &self,
+        sql: &str,
+        params: &[&(dyn postgres::types::ToSql + Sync)],
+        map: fn(&dyn rows::Row) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
+        query_all(&mut *self.client()?, sql, params, map)
     }
 
     fn client(&self) -> Result<Pooled, StoreError> {
@@ -394,13 +348,7 @@ impl PgStore {
         }
     }
 
-    fn add_generation_with<R: CryptoRng + ?Sized>(
-        &self,
-        first_period: u64,
-        rng: &mut R,
-    ) -> Result<i64, StoreError> {
-        let first = u64_to_sql(first_period)?;
-        let sealed = new_generation(&self.sealer, first, rng)?;
+    fn insert_generation(&self, first: i64, sealed: &SealedGeneration) -> Result<i64, StoreError> {
         self.in_tx(|tx| {
             tx.batch_execute("LOCK TABLE master_keys IN SHARE ROW EXCLUSIVE MODE")
                 .db()?;
@@ -413,11 +361,6 @@ impl PgStore {
                 .map(|r| col(&r, 0))
                 .transpose()?;
             if let Some(start) = latest {
-                if start >= first {
-                    return Err(StoreError::Invalid(format!(
-                        "a new generation must start after period {start}"
-                    )));
-                }
                 let issued: i64 = col(
                     &tx.query_one(
                         "SELECT count(*) FROM issued WHERE period_no >= $1",
@@ -426,9 +369,7 @@ impl PgStore {
                     .db()?,
                     0,
                 )?;
-                if issued > 0 {
-                    return Err(super::lifecycle::issued_ahead(first, issued));
-                }
+                super::check_new_generation(start, first, issued)?;
                 tx.execute(
                     "UPDATE master_keys SET last_period = $1 WHERE last_period IS NULL",
                     &[&(first - 1)],
@@ -457,19 +398,16 @@ impl PgStore {
     }
 }
 
-fn key_set_row(r: &postgres::Row) -> Result<KeySetRow, StoreError> {
-    Ok(KeySetRow {
-        generation: col(r, 0)?,
-        user_id: col(r, 1)?,
-        rsk_sealed: col(r, 2)?,
-        ssk_sealed: col(r, 3)?,
-        pvt: col(r, 4)?,
-        issued_at: col(r, 5)?,
-    })
+/// Writes meta rows (insert or replace).
+fn upsert_meta<'a>(
+    tx: &mut Transaction<'_>,
+    rows: impl IntoIterator<Item = &'a (&'static str, Vec<u8>)>,
+) -> Result<(), StoreError> {
+    for (k, v) in rows {
+        tx.execute(settings::UPSERT_META, &[k, v]).db()?;
+    }
+    Ok(())
 }
-
-const KEY_SET_QUERY: &str = "SELECT generation, user_id, rsk_sealed, ssk_sealed, pvt, issued_at \
-     FROM issued WHERE uri = $1 AND period_no = $2";
 
 fn bump_cache_num(tx: &mut Transaction<'_>) -> Result<u64, StoreError> {
     // The row lock serializes concurrent changes of the cache.
@@ -482,7 +420,7 @@ fn bump_cache_num(tx: &mut Transaction<'_>) -> Result<u64, StoreError> {
 
 impl KmsStore for PgStore {
     fn config(&self) -> &KmsConfig {
-        &self.config
+        &self.keys.config
     }
 
     fn add_generation(
@@ -490,7 +428,8 @@ impl KmsStore for PgStore {
         first_period: u64,
         rng: &mut dyn CryptoRng,
     ) -> Result<i64, StoreError> {
-        self.add_generation_with(first_period, rng)
+        let (first, sealed) = new_generation(&self.keys.sealer, first_period, rng)?;
+        self.insert_generation(first, &sealed)
     }
 
     fn master_keys(&self, period_no: u64) -> Result<MasterKeys, StoreError> {
@@ -500,19 +439,13 @@ impl KmsStore for PgStore {
             .query_opt(rows::MASTER_KEYS_QUERY, &[&p])
             .db()?
             .ok_or(StoreError::NoMasterKeyForPeriod(period_no))?;
-        open_generation(&self.sealer, &rows::generation(&row)?)
+        open_generation(&self.keys.sealer, &rows::generation(&row)?)
     }
 
     fn register(&self, uri: &str, kind: PrincipalKind) -> Result<(), StoreError> {
-        if uri.is_empty() {
-            return Err(StoreError::Invalid("empty URI".into()));
-        }
+        super::check_uris(&[uri])?;
         self.client()?
-            .execute(
-                "INSERT INTO principals (uri, kind, created_at) VALUES ($1, $2, $3)
-                 ON CONFLICT (uri) DO NOTHING",
-                &[&uri, &kind.as_str(), &now_unix()],
-            )
+            .execute(rows::REGISTER, &[&uri, &kind.as_str(), &now_unix()])
             .db()?;
         Ok(())
     }
@@ -529,11 +462,7 @@ impl KmsStore for PgStore {
             .db()?
             .map(|r| col(&r, 0))
             .transpose()?;
-        kind.map(|k| {
-            PrincipalKind::from_name(&k)
-                .ok_or_else(|| StoreError::Corrupt(format!("principal kind {k}")))
-        })
-        .transpose()
+        kind.map(|k| rows::kind(&k, "principal kind")).transpose()
     }
 
     fn revocation(&self, uri: &str) -> Result<Option<super::Revocation>, StoreError> {
@@ -544,20 +473,17 @@ impl KmsStore for PgStore {
         let p = u64_to_sql(period_no)?;
         let row = self
             .client()?
-            .query_typed_opt(KEY_SET_QUERY, &[(&uri, Type::TEXT), (&p, Type::INT8)])
+            .query_typed_opt(rows::KEY_SET_QUERY, &[(&uri, Type::TEXT), (&p, Type::INT8)])
             .db()?
-            .map(|r| key_set_row(&r))
+            .map(|r| rows::key_set(&r))
             .transpose()?;
-        row.map(|row| open_key_set_authenticated(&self.sealer, uri, period_no, &row))
+        row.map(|row| open_key_set_authenticated(&self.keys.sealer, uri, period_no, &row))
             .transpose()
     }
 
     fn record(&self, sets: Vec<IssuedKeySet>) -> Result<Vec<Recorded>, StoreError> {
         // Seal before the transaction: no lock is held across the crypto.
-        let mut sealed = Vec::with_capacity(sets.len());
-        for s in &sets {
-            sealed.push(seal_key_set(&self.sealer, s)?);
-        }
+        let sealed = seal_key_sets(&self.keys.sealer, &sets)?;
         let periods = sets
             .iter()
             .map(|s| u64_to_sql(s.period_no))
@@ -617,23 +543,14 @@ impl KmsStore for PgStore {
                 if n == 0 {
                     // Recorded already (by a transaction that has committed: ON CONFLICT waits
                     // for a concurrent insert of the same key to end).
-                    let row = tx.query_one(KEY_SET_QUERY, &[&s.uri, &periods[i]]).db()?;
-                    earlier[i] = Some(key_set_row(&row)?);
+                    let row = tx.query_one(rows::KEY_SET_QUERY, &[&s.uri, &periods[i]]);
+                    earlier[i] = Some(rows::key_set(&row.db()?)?);
                 }
             }
             Ok(earlier)
         })?;
         // Open the earlier records outside the transaction.
-        sets.into_iter()
-            .zip(earlier)
-            .map(|(set, row)| match row {
-                None => Ok(Recorded { set, new: true }),
-                Some(row) => Ok(Recorded {
-                    set: open_key_set_authenticated(&self.sealer, &set.uri, set.period_no, &row)?,
-                    new: false,
-                }),
-            })
-            .collect()
+        open_recorded(&self.keys.sealer, sets, earlier)
     }
 
     fn issued_count(&self) -> Result<u64, StoreError> {
@@ -655,27 +572,17 @@ impl KmsStore for PgStore {
     }
 
     fn add_group_manager(&self, group: &str, manager: &str) -> Result<(), StoreError> {
-        if group.is_empty() || manager.is_empty() {
-            return Err(StoreError::Invalid("empty URI".into()));
-        }
+        super::check_uris(&[group, manager])?;
         self.in_tx(|tx| {
             let now = now_unix();
-            tx.execute(
-                "INSERT INTO principals (uri, kind, created_at) VALUES ($1, 'group', $2)
-                 ON CONFLICT (uri) DO NOTHING",
-                &[&group, &now],
-            )
-            .db()?;
+            let kind = PrincipalKind::Group.as_str();
+            tx.execute(rows::REGISTER, &[&group, &kind, &now]).db()?;
             let kind: String = col(
                 &tx.query_one("SELECT kind FROM principals WHERE uri = $1", &[&group])
                     .db()?,
                 0,
             )?;
-            if kind != PrincipalKind::Group.as_str() {
-                return Err(StoreError::Invalid(format!(
-                    "{group} is registered as a {kind}, not a group"
-                )));
-            }
+            super::check_group(group, &kind)?;
             tx.execute(
                 "INSERT INTO group_managers (group_uri, manager, added_at) VALUES ($1, $2, $3)
                  ON CONFLICT DO NOTHING",
@@ -709,15 +616,7 @@ impl KmsStore for PgStore {
     }
 
     fn group_managers(&self, group: &str) -> Result<Vec<String>, StoreError> {
-        self.client()?
-            .query(
-                "SELECT manager FROM group_managers WHERE group_uri = $1 ORDER BY manager",
-                &[&group],
-            )
-            .db()?
-            .iter()
-            .map(|r| col(r, 0))
-            .collect()
+        self.all(rows::GROUP_MANAGERS_QUERY, &[&group], rows::text)
     }
 
     fn log_delivery(
@@ -731,8 +630,7 @@ impl KmsStore for PgStore {
         // One statement in one round trip (a typed query needs no separate prepare).
         self.client()?
             .query_typed(
-                "INSERT INTO deliveries (principal, uri, period_no, delivered_at, peer)
-                 VALUES ($1, $2, $3, $4, $5)",
+                rows::LOG_DELIVERY,
                 &[
                     (&principal, Type::TEXT),
                     (&uri, Type::TEXT),
@@ -746,18 +644,11 @@ impl KmsStore for PgStore {
     }
 
     fn deliveries(&self) -> Result<Vec<Delivery>, StoreError> {
-        query_all(
-            &mut *self.client()?,
-            rows::DELIVERIES_QUERY,
-            &[],
-            rows::delivery,
-        )
+        self.all(rows::DELIVERIES_QUERY, &[], rows::delivery)
     }
 
     fn add_external_certificate(&self, xml: &str) -> Result<u64, StoreError> {
-        if xml.trim().is_empty() {
-            return Err(StoreError::Invalid("empty certificate".into()));
-        }
+        super::check_certificate(xml)?;
         let hash = sha2::Sha256::digest(xml.as_bytes()).to_vec();
         self.in_tx(|tx| {
             let n = tx
@@ -788,12 +679,7 @@ impl KmsStore for PgStore {
     }
 
     fn external_certificates(&self) -> Result<Vec<ExternalCertificate>, StoreError> {
-        query_all(
-            &mut *self.client()?,
-            rows::EXTERNAL_CERTS_QUERY,
-            &[],
-            rows::external_certificate,
-        )
+        self.all(rows::EXTERNAL_CERTS_QUERY, &[], rows::external_certificate)
     }
 
     fn cache_num(&self) -> Result<u64, StoreError> {

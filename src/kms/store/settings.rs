@@ -152,6 +152,99 @@ pub(crate) fn on_open(
     Ok(Some(Rewrite { rows }))
 }
 
+/// A store being opened, its settings read and checked by [`open_stored`].
+pub(crate) struct Opened {
+    /// The sealing key derived from the passphrase.
+    pub sealer: Sealer,
+    /// The configuration.
+    pub config: KmsConfig,
+    /// The schema version as stored (the store still needs migrating if it is older).
+    pub version: u64,
+    /// What to write (with [`UPSERT_META`]) once the store is migrated.
+    pub rewrite: Option<Rewrite>,
+}
+
+/// A meta row that must be there.
+fn required(
+    get: &mut impl FnMut(&str) -> Result<Option<Vec<u8>>, StoreError>,
+    key: &str,
+) -> Result<Vec<u8>, StoreError> {
+    get(key)?.ok_or_else(|| StoreError::NotAStore(format!("missing {key}")))
+}
+
+/// A meta row holding UTF-8 text.
+fn text(
+    get: &mut impl FnMut(&str) -> Result<Option<Vec<u8>>, StoreError>,
+    key: &str,
+) -> Result<String, StoreError> {
+    String::from_utf8(required(get, key)?).map_err(|_| StoreError::Corrupt(key.to_string()))
+}
+
+/// A meta row holding a decimal number that fits `T`.
+fn num<T: TryFrom<u64>>(
+    get: &mut impl FnMut(&str) -> Result<Option<Vec<u8>>, StoreError>,
+    key: &str,
+) -> Result<T, StoreError> {
+    text(get, key)?
+        .parse::<u64>()
+        .ok()
+        .and_then(|v| T::try_from(v).ok())
+        .ok_or_else(|| StoreError::Corrupt(key.to_string()))
+}
+
+/// Reads and checks the settings of a store being opened with `passphrase`, the same way for
+/// every backend; `get` reads one meta row (`None` if there is none).
+///
+/// Every setting is read first (the schema version first: a newer one than
+/// `current_version` is [`StoreError::NewerSchema`], 0 is [`StoreError::NotAStore`]), then
+/// the key is derived, the passphrase check opened and the settings tag verified
+/// ([`on_open`]), all before anything is migrated or written.
+///
+/// # Errors
+/// [`StoreError::NotAStore`] for a missing row, [`StoreError::Corrupt`] for a row that does
+/// not decode, [`StoreError::NewerSchema`], [`StoreError::WrongPassphrase`],
+/// [`StoreError::Tampered`]; the errors of `get`.
+pub(crate) fn open_stored(
+    passphrase: &[u8],
+    current_version: u64,
+    mut get: impl FnMut(&str) -> Result<Option<Vec<u8>>, StoreError>,
+) -> Result<Opened, StoreError> {
+    let get = &mut get;
+    let version: u64 = num(get, "schema_version")?;
+    super::check_version(version, current_version)?;
+    let kdf = KdfParams {
+        m_cost: num(get, "kdf_m_cost")?,
+        t_cost: num(get, "kdf_t_cost")?,
+        p_cost: num(get, "kdf_p_cost")?,
+    };
+    let config = KmsConfig {
+        kms_uri: text(get, "kms_uri")?,
+        periods: crate::mcx::uid::KeyPeriods {
+            length: num(get, "key_period")?,
+            offset: num(get, "key_offset")?,
+        },
+        parameter_set: num(get, "parameter_set")?,
+    };
+    let salt = required(get, "kdf_salt")?;
+    let check = required(get, "check")?;
+    let tag = get("settings_tag")?;
+    let sealer = Sealer::derive(passphrase, &salt, kdf)?;
+    let kind = sealer.verify_check_kind(&check)?;
+    let stored = Settings {
+        config,
+        kdf,
+        salt,
+        schema_version: version,
+    };
+    let rewrite = on_open(&sealer, kind, &stored, tag.as_deref(), current_version)?;
+    Ok(Opened {
+        sealer,
+        config: stored.config,
+        version,
+        rewrite,
+    })
+}
+
 /// The statement writing one meta row (insert or replace), for both backends (`$1` is the key,
 /// `$2` the value).
 pub(crate) const UPSERT_META: &str = "INSERT INTO meta (key, value) VALUES ($1, $2) \

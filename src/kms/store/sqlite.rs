@@ -28,18 +28,16 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use rand_core::CryptoRng;
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::rows;
-use super::seal::Sealer;
-use super::settings::{self, Settings};
+use super::settings;
 use super::{
-    BackendError, Delivery, ExternalCertificate, IssueLogEntry, IssuedKeySet, KdfParams, KeySetRow,
-    KmsConfig, KmsStore, MasterKeys, PrincipalKind, Recorded, StoreError, new_generation, now_unix,
-    open_generation, open_key_set_authenticated, pending_migrations, seal_key_set, sql_to_u64,
-    u64_to_sql,
+    BackendError, Delivery, ExternalCertificate, IssueLogEntry, IssuedKeySet, KdfParams, KmsConfig,
+    KmsStore, MasterKeys, PrincipalKind, Recorded, SealedGeneration, StoreError, StoreKeys,
+    new_generation, now_unix, open_generation, open_key_set_authenticated, open_recorded,
+    pending_migrations, seal_key_sets, sql_to_u64, u64_to_sql,
 };
-use crate::mcx::uid::KeyPeriods;
 
 mod jobs;
 mod lifecycle;
@@ -118,15 +116,12 @@ impl<T> Db<T> for Result<T, rusqlite::Error> {
 pub struct SqliteStore {
     path: std::path::PathBuf,
     conn: Mutex<Connection>,
-    sealer: Sealer,
-    config: KmsConfig,
+    keys: StoreKeys,
 }
 
 impl core::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("SqliteStore")
-            .field("config", &self.config)
-            .finish_non_exhaustive()
+        self.keys.debug_store(f, "SqliteStore")
     }
 }
 
@@ -139,6 +134,30 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
     conn.pragma_update(None, "synchronous", "FULL").db()?;
     conn.pragma_update(None, "foreign_keys", "ON").db()?;
     Ok(())
+}
+
+/// Whether the database holds the meta table of a store.
+fn has_meta(conn: &Connection) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
+        [],
+        |r| r.get::<_, i64>(0),
+    )
+    .map(|n| n > 0)
+}
+
+/// Runs `f` in one transaction that takes the write lock up front (`BEGIN IMMEDIATE`),
+/// committed if `f` succeeds and rolled back if it fails.
+fn immediate<T>(
+    conn: &mut Connection,
+    f: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .db()?;
+    let v = f(&tx)?;
+    tx.commit().db()?;
+    Ok(v)
 }
 
 fn meta_num(conn: &Connection, key: &str) -> Result<u64, StoreError> {
@@ -168,6 +187,21 @@ fn bump_cache_num(conn: &Connection) -> Result<u64, StoreError> {
     Ok(n)
 }
 
+/// Writes meta rows (insert or replace).
+fn upsert_meta<'a>(
+    conn: &Connection,
+    rows: impl IntoIterator<Item = &'a (&'static str, Vec<u8>)>,
+) -> Result<(), StoreError> {
+    for (k, v) in rows {
+        conn.execute(settings::UPSERT_META, params![k, v]).db()?;
+    }
+    Ok(())
+}
+
+fn not_found(path: &Path) -> StoreError {
+    StoreError::NotAStore(format!("{} does not exist", path.display()))
+}
+
 impl SqliteStore {
     /// Creates a new store at `path` with fresh master secrets (one generation serving every key
     /// period from 0 on), sealed under `passphrase`.
@@ -185,40 +219,26 @@ impl SqliteStore {
         lifecycle::create_private(path)?;
         let mut conn = Connection::open(path).db()?;
         configure(&conn)?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .db()?;
-        let exists: bool = tx
-            .query_row(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
-                [],
-                |r| r.get::<_, i64>(0),
-            )
-            .map(|n| n > 0)
-            .db()?;
-        if exists {
-            return Err(StoreError::AlreadyExists);
-        }
-        for step in MIGRATIONS {
-            tx.execute_batch(step).db()?;
-        }
-        let (sealer, meta) = settings::new_store(passphrase, config, kdf, SCHEMA_VERSION, rng)?;
-        for (k, v) in meta {
-            tx.execute(
-                "INSERT INTO meta (key, value) VALUES (?1, ?2)",
-                params![k, v],
-            )
-            .db()?;
-        }
-        tx.commit().db()?;
+        let sealer = immediate(&mut conn, |tx| {
+            if has_meta(tx).db()? {
+                return Err(StoreError::AlreadyExists);
+            }
+            for step in MIGRATIONS {
+                tx.execute_batch(step).db()?;
+            }
+            let (sealer, meta) = settings::new_store(passphrase, config, kdf, SCHEMA_VERSION, rng)?;
+            upsert_meta(tx, &meta)?;
+            Ok(sealer)
+        })?;
         lifecycle::make_private(path)?;
+        let keys = StoreKeys::new(sealer, config);
+        let (first, sealed) = new_generation(&keys.sealer, 0, rng)?;
         let store = Self {
             path: path.to_path_buf(),
             conn: Mutex::new(conn),
-            sealer,
-            config: config.clone(),
+            keys,
         };
-        store.add_generation_with(0, rng)?;
+        store.insert_generation(first, &sealed)?;
         Ok(store)
     }
 
@@ -230,15 +250,12 @@ impl SqliteStore {
     /// database errors.
     pub fn open(path: &Path, passphrase: &[u8]) -> Result<Self, StoreError> {
         if !path.exists() {
-            return Err(StoreError::NotAStore(format!(
-                "{} does not exist",
-                path.display()
-            )));
+            return Err(not_found(path));
         }
-        let conn = Connection::open(path).db()?;
+        let mut conn = Connection::open(path).db()?;
         configure(&conn)?;
         lifecycle::make_private(path)?;
-        let get = |k: &str| -> Result<Vec<u8>, StoreError> {
+        let opened = settings::open_stored(passphrase, SCHEMA_VERSION, |k| {
             conn.query_row("SELECT value FROM meta WHERE key = ?1", [k], |r| {
                 r.get::<_, Vec<u8>>(0)
             })
@@ -246,81 +263,18 @@ impl SqliteStore {
             .map_err(|e| match e {
                 rusqlite::Error::SqliteFailure(..) => StoreError::NotAStore(e.to_string()),
                 other => StoreError::Backend(BackendError::new(other.to_string(), other)),
-            })?
-            .ok_or_else(|| StoreError::NotAStore(format!("missing {k}")))
-        };
-        let text = |k: &str| -> Result<String, StoreError> {
-            String::from_utf8(get(k)?).map_err(|_| StoreError::Corrupt(k.to_string()))
-        };
-        let num = |k: &str| -> Result<u64, StoreError> {
-            text(k)?
-                .parse()
-                .map_err(|_| StoreError::Corrupt(k.to_string()))
-        };
-        let version = num("schema_version")?;
-        if version > SCHEMA_VERSION {
-            return Err(StoreError::NewerSchema {
-                found: version,
-                supported: SCHEMA_VERSION,
-            });
-        }
-        if version == 0 {
-            return Err(StoreError::NotAStore(format!("schema version {version}")));
-        }
-        let kdf = KdfParams {
-            m_cost: u32::try_from(num("kdf_m_cost")?)
-                .map_err(|_| StoreError::Corrupt("kdf_m_cost".into()))?,
-            t_cost: u32::try_from(num("kdf_t_cost")?)
-                .map_err(|_| StoreError::Corrupt("kdf_t_cost".into()))?,
-            p_cost: u32::try_from(num("kdf_p_cost")?)
-                .map_err(|_| StoreError::Corrupt("kdf_p_cost".into()))?,
-        };
-        let salt = get("kdf_salt")?;
-        let sealer = Sealer::derive(passphrase, &salt, kdf)?;
-        let kind = sealer.verify_check_kind(&get("check")?)?;
-        let config = KmsConfig {
-            kms_uri: text("kms_uri")?,
-            periods: KeyPeriods {
-                length: num("key_period")?,
-                offset: num("key_offset")?,
-            },
-            parameter_set: u8::try_from(num("parameter_set")?)
-                .map_err(|_| StoreError::Corrupt("parameter_set".into()))?,
-        };
-        let tag: Option<Vec<u8>> = conn
-            .query_row(
-                "SELECT value FROM meta WHERE key = 'settings_tag'",
-                [],
-                |r| r.get(0),
-            )
-            .optional()
-            .db()?;
-        let stored = Settings {
-            config: config.clone(),
-            kdf,
-            salt,
-            schema_version: version,
-        };
-        // Verified before anything is migrated or written.
-        let rewrite = settings::on_open(&sealer, kind, &stored, tag.as_deref(), SCHEMA_VERSION)?;
-        let mut conn = conn;
-        if version < SCHEMA_VERSION {
+            })
+        })?;
+        if opened.version < SCHEMA_VERSION {
             migrate(&mut conn)?;
         }
-        if let Some(rewrite) = rewrite {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .db()?;
-            for (k, v) in rewrite.rows {
-                tx.execute(settings::UPSERT_META, params![k, v]).db()?;
-            }
-            tx.commit().db()?;
+        if let Some(rewrite) = &opened.rewrite {
+            immediate(&mut conn, |tx| upsert_meta(tx, &rewrite.rows))?;
         }
         Ok(Self {
             path: path.to_path_buf(),
             conn: Mutex::new(conn),
-            sealer,
-            config,
+            keys: StoreKeys::new(opened.sealer, &opened.config),
         })
     }
 
@@ -332,22 +286,11 @@ impl SqliteStore {
     /// [`StoreError::NotAStore`], [`StoreError::NewerSchema`], database errors.
     pub fn migrate(path: &Path) -> Result<(u64, u64), StoreError> {
         if !path.exists() {
-            return Err(StoreError::NotAStore(format!(
-                "{} does not exist",
-                path.display()
-            )));
+            return Err(not_found(path));
         }
         let mut conn = Connection::open(path).db()?;
         configure(&conn)?;
-        let is_store: bool = conn
-            .query_row(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
-                [],
-                |r| r.get::<_, i64>(0),
-            )
-            .map(|n| n > 0)
-            .map_err(|e| StoreError::NotAStore(e.to_string()))?;
-        if !is_store {
+        if !has_meta(&conn).map_err(|e| StoreError::NotAStore(e.to_string()))? {
             return Err(StoreError::NotAStore("no meta table".into()));
         }
         migrate(&mut conn)
@@ -359,82 +302,73 @@ impl SqliteStore {
             .map_err(|_| StoreError::Backend(BackendError::msg("store connection lock poisoned")))
     }
 
-    fn add_generation_with<R: CryptoRng + ?Sized>(
+    /// Runs `f` in one `BEGIN IMMEDIATE` transaction on the store's connection ([`immediate`]).
+    fn in_tx<T>(
         &self,
-        first_period: u64,
-        rng: &mut R,
-    ) -> Result<i64, StoreError> {
-        let first = u64_to_sql(first_period)?;
-        let sealed = new_generation(&self.sealer, first, rng)?;
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         let mut conn = self.conn()?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .db()?;
-        let latest: Option<i64> = tx
-            .query_row(
-                "SELECT first_period FROM master_keys WHERE last_period IS NULL",
-                [],
-                |r| r.get(0),
-            )
-            .optional()
-            .db()?;
-        if let Some(start) = latest {
-            if start >= first {
-                return Err(StoreError::Invalid(format!(
-                    "a new generation must start after period {start}"
-                )));
-            }
-            let issued: i64 = tx
+        immediate(&mut conn, f)
+    }
+
+    fn insert_generation(&self, first: i64, sealed: &SealedGeneration) -> Result<i64, StoreError> {
+        self.in_tx(|tx| {
+            let latest: Option<i64> = tx
                 .query_row(
-                    "SELECT count(*) FROM issued WHERE period_no >= ?1",
-                    [first],
+                    "SELECT first_period FROM master_keys WHERE last_period IS NULL",
+                    [],
                     |r| r.get(0),
                 )
+                .optional()
                 .db()?;
-            if issued > 0 {
-                return Err(super::lifecycle::issued_ahead(first, issued));
+            if let Some(start) = latest {
+                let issued: i64 = tx
+                    .query_row(
+                        "SELECT count(*) FROM issued WHERE period_no >= ?1",
+                        [first],
+                        |r| r.get(0),
+                    )
+                    .db()?;
+                super::check_new_generation(start, first, issued)?;
+                tx.execute(
+                    "UPDATE master_keys SET last_period = ?1 WHERE last_period IS NULL",
+                    [first - 1],
+                )
+                .db()?;
             }
             tx.execute(
-                "UPDATE master_keys SET last_period = ?1 WHERE last_period IS NULL",
-                [first - 1],
+                "INSERT INTO master_keys (first_period, last_period, sakke_z_sealed,
+                     eccsi_ksak_sealed, sakke_public, eccsi_kpak, created_at)
+                 VALUES (?1, NULL, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    first,
+                    sealed.z_sealed,
+                    sealed.ksak_sealed,
+                    sealed.z_public,
+                    sealed.kpak,
+                    now_unix()
+                ],
             )
             .db()?;
-        }
-        tx.execute(
-            "INSERT INTO master_keys (first_period, last_period, sakke_z_sealed, eccsi_ksak_sealed,
-                 sakke_public, eccsi_kpak, created_at) VALUES (?1, NULL, ?2, ?3, ?4, ?5, ?6)",
-            params![
-                first,
-                sealed.z_sealed,
-                sealed.ksak_sealed,
-                sealed.z_public,
-                sealed.kpak,
-                now_unix()
-            ],
-        )
-        .db()?;
-        let id = tx.last_insert_rowid();
-        tx.commit().db()?;
-        Ok(id)
+            Ok(tx.last_insert_rowid())
+        })
     }
 }
 
 /// Migrates an older store to [`SCHEMA_VERSION`] in one transaction; returns the versions
 /// before and after.
 fn migrate(conn: &mut Connection) -> Result<(u64, u64), StoreError> {
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .db()?;
-    // Another process may have migrated it meanwhile.
-    let version = meta_num(&tx, "schema_version")?;
-    for step in pending_migrations(&MIGRATIONS, version, SCHEMA_VERSION)? {
-        tx.execute_batch(step).db()?;
-    }
-    if version < SCHEMA_VERSION {
-        set_meta_num(&tx, "schema_version", SCHEMA_VERSION)?;
-    }
-    tx.commit().db()?;
-    Ok((version, SCHEMA_VERSION))
+    immediate(conn, |tx| {
+        // Another process may have migrated it meanwhile.
+        let version = meta_num(tx, "schema_version")?;
+        for step in pending_migrations(&MIGRATIONS, version, SCHEMA_VERSION)? {
+            tx.execute_batch(step).db()?;
+        }
+        if version < SCHEMA_VERSION {
+            set_meta_num(tx, "schema_version", SCHEMA_VERSION)?;
+        }
+        Ok((version, SCHEMA_VERSION))
+    })
 }
 
 impl rows::Row for rusqlite::Row<'_> {
@@ -451,6 +385,9 @@ impl rows::Row for rusqlite::Row<'_> {
         self.get(i).map_err(|e| column_error(i, &e))
     }
     fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError> {
+        self.get(i).map_err(|e| column_error(i, &e))
+    }
+    fn flag(&self, i: usize) -> Result<bool, StoreError> {
         self.get(i).map_err(|e| column_error(i, &e))
     }
 }
@@ -475,23 +412,16 @@ pub(super) fn query_all<T>(
     Ok(out)
 }
 
-fn key_set_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<KeySetRow> {
-    Ok(KeySetRow {
-        generation: r.get(0)?,
-        user_id: r.get(1)?,
-        rsk_sealed: r.get(2)?,
-        ssk_sealed: r.get(3)?,
-        pvt: r.get(4)?,
-        issued_at: r.get(5)?,
-    })
+/// The first row of a statement's result, read by `map` ([`rows`]); `None` if there is none.
+pub(super) fn first_row<T>(
+    rows: rusqlite::Result<Option<Result<T, StoreError>>>,
+) -> Result<Option<T>, StoreError> {
+    rows.db()?.transpose()
 }
-
-const KEY_SET_QUERY: &str = "SELECT generation, user_id, rsk_sealed, ssk_sealed, pvt, issued_at \
-     FROM issued WHERE uri = ?1 AND period_no = ?2";
 
 impl KmsStore for SqliteStore {
     fn config(&self) -> &KmsConfig {
-        &self.config
+        &self.keys.config
     }
 
     fn add_generation(
@@ -499,54 +429,34 @@ impl KmsStore for SqliteStore {
         first_period: u64,
         rng: &mut dyn CryptoRng,
     ) -> Result<i64, StoreError> {
-        self.add_generation_with(first_period, rng)
+        let (first, sealed) = new_generation(&self.keys.sealer, first_period, rng)?;
+        self.insert_generation(first, &sealed)
     }
 
     fn master_keys(&self, period_no: u64) -> Result<MasterKeys, StoreError> {
         let p = u64_to_sql(period_no)?;
-        let row = self
-            .conn()?
-            .query_row(rows::MASTER_KEYS_QUERY, [p], |r| Ok(rows::generation(r)))
-            .optional()
-            .db()?
-            .ok_or(StoreError::NoMasterKeyForPeriod(period_no))??;
-        open_generation(&self.sealer, &row)
+        let conn = self.conn()?;
+        let row = conn.query_row(rows::MASTER_KEYS_QUERY, [p], |r| Ok(rows::generation(r)));
+        let row = first_row(row.optional())?.ok_or(StoreError::NoMasterKeyForPeriod(period_no))?;
+        open_generation(&self.keys.sealer, &row)
     }
 
     fn register(&self, uri: &str, kind: PrincipalKind) -> Result<(), StoreError> {
-        if uri.is_empty() {
-            return Err(StoreError::Invalid("empty URI".into()));
-        }
-        self.conn()?
-            .execute(
-                "INSERT OR IGNORE INTO principals (uri, kind, created_at) VALUES (?1, ?2, ?3)",
-                params![uri, kind.as_str(), now_unix()],
-            )
-            .db()?;
-        Ok(())
+        self.register_all(std::slice::from_ref(&uri.to_string()), kind)
     }
 
     fn register_all(&self, uris: &[String], kind: PrincipalKind) -> Result<(), StoreError> {
         if uris.iter().any(String::is_empty) {
             return Err(StoreError::Invalid("empty URI".into()));
         }
-        let mut conn = self.conn()?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .db()?;
-        {
-            let mut reg = tx
-                .prepare(
-                    "INSERT OR IGNORE INTO principals (uri, kind, created_at) VALUES (?1, ?2, ?3)",
-                )
-                .db()?;
+        self.in_tx(|tx| {
+            let mut reg = tx.prepare(rows::REGISTER).db()?;
             let now = now_unix();
             for u in uris {
                 reg.execute(params![u, kind.as_str(), now]).db()?;
             }
-        }
-        tx.commit().db()?;
-        Ok(())
+            Ok(())
+        })
     }
 
     fn kind(&self, uri: &str) -> Result<Option<PrincipalKind>, StoreError> {
@@ -558,11 +468,7 @@ impl KmsStore for SqliteStore {
             .query_row([uri], |r| r.get(0))
             .optional()
             .db()?;
-        kind.map(|k| {
-            PrincipalKind::from_name(&k)
-                .ok_or_else(|| StoreError::Corrupt(format!("principal kind {k}")))
-        })
-        .transpose()
+        kind.map(|k| rows::kind(&k, "principal kind")).transpose()
     }
 
     fn revocation(&self, uri: &str) -> Result<Option<super::Revocation>, StoreError> {
@@ -571,29 +477,21 @@ impl KmsStore for SqliteStore {
 
     fn issued(&self, uri: &str, period_no: u64) -> Result<Option<IssuedKeySet>, StoreError> {
         let p = u64_to_sql(period_no)?;
-        let row = self
-            .conn()?
-            .prepare_cached(KEY_SET_QUERY)
-            .db()?
-            .query_row(params![uri, p], key_set_row)
-            .optional()
-            .db()?;
-        row.map(|row| open_key_set_authenticated(&self.sealer, uri, period_no, &row))
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare_cached(rows::KEY_SET_QUERY).db()?;
+        let row = first_row(
+            stmt.query_row(params![uri, p], |r| Ok(rows::key_set(r)))
+                .optional(),
+        )?;
+        row.map(|row| open_key_set_authenticated(&self.keys.sealer, uri, period_no, &row))
             .transpose()
     }
 
     fn record(&self, sets: Vec<IssuedKeySet>) -> Result<Vec<Recorded>, StoreError> {
         // Seal before taking the write lock.
-        let mut sealed = Vec::with_capacity(sets.len());
-        for s in &sets {
-            sealed.push(seal_key_set(&self.sealer, s)?);
-        }
-        let mut earlier = Vec::with_capacity(sets.len());
-        {
-            let mut conn = self.conn()?;
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .db()?;
+        let sealed = seal_key_sets(&self.keys.sealer, &sets)?;
+        let earlier = self.in_tx(|tx| {
+            let mut earlier = Vec::with_capacity(sets.len());
             for (s, sealed) in sets.iter().zip(sealed) {
                 let revoked: Option<bool> = tx
                     .query_row(
@@ -630,25 +528,16 @@ impl KmsStore for SqliteStore {
                 earlier.push(if n == 1 {
                     None
                 } else {
-                    Some(
-                        tx.query_row(KEY_SET_QUERY, params![s.uri, period], key_set_row)
-                            .db()?,
-                    )
+                    let row = tx.query_row(rows::KEY_SET_QUERY, params![s.uri, period], |r| {
+                        Ok(rows::key_set(r))
+                    });
+                    Some(row.db()??)
                 });
             }
-            tx.commit().db()?;
-        }
+            Ok(earlier)
+        })?;
         // Open the earlier records outside the lock.
-        sets.into_iter()
-            .zip(earlier)
-            .map(|(set, row)| match row {
-                None => Ok(Recorded { set, new: true }),
-                Some(row) => Ok(Recorded {
-                    set: open_key_set_authenticated(&self.sealer, &set.uri, set.period_no, &row)?,
-                    new: false,
-                }),
-            })
-            .collect()
+        open_recorded(&self.keys.sealer, sets, earlier)
     }
 
     fn issued_count(&self) -> Result<u64, StoreError> {
@@ -670,36 +559,25 @@ impl KmsStore for SqliteStore {
     }
 
     fn add_group_manager(&self, group: &str, manager: &str) -> Result<(), StoreError> {
-        if group.is_empty() || manager.is_empty() {
-            return Err(StoreError::Invalid("empty URI".into()));
-        }
-        let mut conn = self.conn()?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
+        super::check_uris(&[group, manager])?;
+        self.in_tx(|tx| {
+            let now = now_unix();
+            let kind = PrincipalKind::Group.as_str();
+            tx.execute(rows::REGISTER, params![group, kind, now]).db()?;
+            let kind: String = tx
+                .query_row("SELECT kind FROM principals WHERE uri = ?1", [group], |r| {
+                    r.get(0)
+                })
+                .db()?;
+            super::check_group(group, &kind)?;
+            tx.execute(
+                "INSERT OR IGNORE INTO group_managers (group_uri, manager, added_at)
+                 VALUES (?1, ?2, ?3)",
+                params![group, manager, now],
+            )
             .db()?;
-        let now = now_unix();
-        tx.execute(
-            "INSERT OR IGNORE INTO principals (uri, kind, created_at) VALUES (?1, 'group', ?2)",
-            params![group, now],
-        )
-        .db()?;
-        let kind: String = tx
-            .query_row("SELECT kind FROM principals WHERE uri = ?1", [group], |r| {
-                r.get(0)
-            })
-            .db()?;
-        if kind != PrincipalKind::Group.as_str() {
-            return Err(StoreError::Invalid(format!(
-                "{group} is registered as a {kind}, not a group"
-            )));
-        }
-        tx.execute(
-            "INSERT OR IGNORE INTO group_managers (group_uri, manager, added_at)
-             VALUES (?1, ?2, ?3)",
-            params![group, manager, now],
-        )
-        .db()?;
-        tx.commit().db()
+            Ok(())
+        })
     }
 
     fn remove_group_manager(&self, group: &str, manager: &str) -> Result<bool, StoreError> {
@@ -725,12 +603,12 @@ impl KmsStore for SqliteStore {
     }
 
     fn group_managers(&self, group: &str) -> Result<Vec<String>, StoreError> {
-        let conn = self.conn()?;
-        let mut stmt = conn
-            .prepare("SELECT manager FROM group_managers WHERE group_uri = ?1 ORDER BY manager")
-            .db()?;
-        let rows = stmt.query_map([group], |r| r.get::<_, String>(0)).db()?;
-        rows.map(Db::db).collect()
+        query_all(
+            &*self.conn()?,
+            rows::GROUP_MANAGERS_QUERY,
+            [group],
+            rows::text,
+        )
     }
 
     fn log_delivery(
@@ -741,20 +619,11 @@ impl KmsStore for SqliteStore {
         at: u64,
         peer: Option<&str>,
     ) -> Result<(), StoreError> {
+        let (period_no, at) = (u64_to_sql(period_no)?, u64_to_sql(at)?);
         // One statement, prepared once per connection, in its own (WAL) transaction.
-        self.conn()?
-            .prepare_cached(
-                "INSERT INTO deliveries (principal, uri, period_no, delivered_at, peer)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-            )
-            .db()?
-            .execute(params![
-                principal,
-                uri,
-                u64_to_sql(period_no)?,
-                u64_to_sql(at)?,
-                peer
-            ])
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare_cached(rows::LOG_DELIVERY).db()?;
+        stmt.execute(params![principal, uri, period_no, at, peer])
             .db()?;
         Ok(())
     }
@@ -764,46 +633,37 @@ impl KmsStore for SqliteStore {
     }
 
     fn add_external_certificate(&self, xml: &str) -> Result<u64, StoreError> {
-        if xml.trim().is_empty() {
-            return Err(StoreError::Invalid("empty certificate".into()));
-        }
-        let mut conn = self.conn()?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .db()?;
-        let n = tx
-            .execute(
-                "INSERT OR IGNORE INTO external_certs (xml, added_at) VALUES (?1, ?2)",
-                params![xml, now_unix()],
-            )
-            .db()?;
-        let num = if n == 1 {
-            bump_cache_num(&tx)?
-        } else {
-            meta_num(&tx, "cache_num")?
-        };
-        tx.commit().db()?;
-        Ok(num)
+        super::check_certificate(xml)?;
+        self.in_tx(|tx| {
+            let n = tx
+                .execute(
+                    "INSERT OR IGNORE INTO external_certs (xml, added_at) VALUES (?1, ?2)",
+                    params![xml, now_unix()],
+                )
+                .db()?;
+            match n {
+                1 => bump_cache_num(tx),
+                _ => meta_num(tx, "cache_num"),
+            }
+        })
     }
 
     fn remove_external_certificate(&self, id: i64) -> Result<bool, StoreError> {
-        let mut conn = self.conn()?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .db()?;
-        let n = tx
-            .execute("DELETE FROM external_certs WHERE id = ?1", [id])
-            .db()?;
-        if n > 0 {
-            bump_cache_num(&tx)?;
-        }
-        tx.commit().db()?;
-        Ok(n > 0)
+        self.in_tx(|tx| {
+            let n = tx
+                .execute("DELETE FROM external_certs WHERE id = ?1", [id])
+                .db()?;
+            if n > 0 {
+                bump_cache_num(tx)?;
+            }
+            Ok(n > 0)
+        })
     }
 
     fn external_certificates(&self) -> Result<Vec<ExternalCertificate>, StoreError> {
+        let conn = self.conn()?;
         query_all(
-            &*self.conn()?,
+            &conn,
             rows::EXTERNAL_CERTS_QUERY,
             [],
             rows::external_certificate,
@@ -811,7 +671,6 @@ impl KmsStore for SqliteStore {
     }
 
     fn cache_num(&self) -> Result<u64, StoreError> {
-        let conn = self.conn()?;
-        meta_num(&conn, "cache_num")
+        meta_num(&*self.conn()?, "cache_num")
     }
 }

@@ -8,7 +8,8 @@ use super::{Db, PgStore, col};
 use crate::kms::store::jobs::{
     ClaimedRow, FailedRow, JobStore, JobSummary, WorkerShare, check_new_job, lease_ms,
 };
-use crate::kms::store::{PrincipalKind, StoreError, now_unix, sql_to_u64, u64_to_sql};
+use crate::kms::store::rows;
+use crate::kms::store::{PrincipalKind, StoreError, now_unix, sql_to_u64};
 
 /// What version 3 adds to version 2: the provisioning job queue.
 pub(super) const SCHEMA_V3_ADDITIONS: &str = "CREATE TABLE jobs (
@@ -48,29 +49,7 @@ const INSERT_BATCH: usize = 10_000;
 
 impl PgStore {
     fn summaries(&self, job: Option<i64>) -> Result<Vec<JobSummary>, StoreError> {
-        let rows = self.client()?.query(SUMMARY_QUERY, &[&job]).db()?;
-        rows.iter()
-            .map(|r| {
-                let kind: String = col(r, 1)?;
-                let kind = PrincipalKind::from_name(&kind)
-                    .ok_or_else(|| StoreError::Corrupt(format!("job kind {kind}")))?;
-                let total = sql_to_u64(col(r, 3)?)?;
-                let done = sql_to_u64(col(r, 4)?)?;
-                let leased = sql_to_u64(col(r, 6)?)?;
-                let failed = sql_to_u64(col(r, 7)?)?;
-                Ok(JobSummary {
-                    id: col(r, 0)?,
-                    kind,
-                    created_at: col(r, 2)?,
-                    total,
-                    done,
-                    new: sql_to_u64(col(r, 5)?)?,
-                    leased,
-                    pending: total.saturating_sub(done + leased + failed),
-                    failed,
-                })
-            })
-            .collect()
+        self.all(SUMMARY_QUERY, &[&job], rows::job_summary)
     }
 }
 
@@ -81,11 +60,7 @@ impl JobStore for PgStore {
         uris: &[String],
         period_nos: &[u64],
     ) -> Result<i64, StoreError> {
-        check_new_job(uris, period_nos)?;
-        let periods = period_nos
-            .iter()
-            .map(|&p| u64_to_sql(p))
-            .collect::<Result<Vec<_>, _>>()?;
+        let periods = check_new_job(uris, period_nos)?;
         self.in_tx(|tx| {
             let job: i64 = col(
                 &tx.query_one(
@@ -144,35 +119,21 @@ impl JobStore for PgStore {
         lease: Duration,
     ) -> Result<Vec<ClaimedRow>, StoreError> {
         let max = i64::try_from(max).unwrap_or(i64::MAX);
-        let rows = self
-            .client()?
-            .query(
-                "UPDATE job_rows r SET worker = $1,
-                     lease_until = now() + $2::bigint * interval '1 millisecond',
-                     attempts = attempts + 1
-                 WHERE r.id IN (SELECT id FROM job_rows
-                     WHERE done_at IS NULL AND failed IS NULL
-                       AND (lease_until IS NULL OR lease_until < now())
-                       AND ($3::bigint IS NULL OR job_id = $3)
-                     ORDER BY job_id, id LIMIT $4
-                     FOR UPDATE SKIP LOCKED)
-                 RETURNING r.id, r.job_id, r.uri, r.period_no, EXISTS (SELECT 1 FROM issued i
-                     WHERE i.uri = r.uri AND i.period_no = r.period_no)",
-                &[&worker, &lease_ms(lease), &job, &max],
-            )
-            .db()?;
-        let mut out = rows
-            .iter()
-            .map(|r| {
-                Ok(ClaimedRow {
-                    id: col(r, 0)?,
-                    job: col(r, 1)?,
-                    uri: col(r, 2)?,
-                    period_no: sql_to_u64(col(r, 3)?)?,
-                    recorded: col(r, 4)?,
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
+        let mut out = self.all(
+            "UPDATE job_rows r SET worker = $1,
+                 lease_until = now() + $2::bigint * interval '1 millisecond',
+                 attempts = attempts + 1
+             WHERE r.id IN (SELECT id FROM job_rows
+                 WHERE done_at IS NULL AND failed IS NULL
+                   AND (lease_until IS NULL OR lease_until < now())
+                   AND ($3::bigint IS NULL OR job_id = $3)
+                 ORDER BY job_id, id LIMIT $4
+                 FOR UPDATE SKIP LOCKED)
+             RETURNING r.id, r.job_id, r.uri, r.period_no, EXISTS (SELECT 1 FROM issued i
+                 WHERE i.uri = r.uri AND i.period_no = r.period_no)",
+            &[&worker, &lease_ms(lease), &job, &max],
+            rows::claimed_row,
+        )?;
         out.sort_by_key(|r| r.id);
         Ok(out)
     }
@@ -224,24 +185,13 @@ impl JobStore for PgStore {
     }
 
     fn workers(&self, id: i64) -> Result<Vec<WorkerShare>, StoreError> {
-        let rows = self
-            .client()?
-            .query(
-                "SELECT done_by, count(*), count(*) FILTER (WHERE new) FROM job_rows
-                 WHERE job_id = $1 AND done_at IS NOT NULL AND done_by IS NOT NULL
-                 GROUP BY done_by ORDER BY done_by",
-                &[&id],
-            )
-            .db()?;
-        rows.iter()
-            .map(|r| {
-                Ok(WorkerShare {
-                    worker: col(r, 0)?,
-                    done: sql_to_u64(col(r, 1)?)?,
-                    new: sql_to_u64(col(r, 2)?)?,
-                })
-            })
-            .collect()
+        self.all(
+            "SELECT done_by, count(*), count(*) FILTER (WHERE new) FROM job_rows
+             WHERE job_id = $1 AND done_at IS NOT NULL AND done_by IS NOT NULL
+             GROUP BY done_by ORDER BY done_by",
+            &[&id],
+            rows::worker_share,
+        )
     }
 
     fn prune_finished_jobs(&self) -> Result<u64, StoreError> {
@@ -265,22 +215,7 @@ impl JobStore for PgStore {
     }
 
     fn failures(&self, id: i64, limit: usize) -> Result<Vec<FailedRow>, StoreError> {
-        let rows = self
-            .client()?
-            .query(
-                "SELECT uri, period_no, failed FROM job_rows
-                 WHERE job_id = $1 AND failed IS NOT NULL ORDER BY id LIMIT $2",
-                &[&id, &i64::try_from(limit).unwrap_or(i64::MAX)],
-            )
-            .db()?;
-        rows.iter()
-            .map(|r| {
-                Ok(FailedRow {
-                    uri: col(r, 0)?,
-                    period_no: sql_to_u64(col(r, 1)?)?,
-                    reason: col(r, 2)?,
-                })
-            })
-            .collect()
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.all(rows::FAILURES_QUERY, &[&id, &limit], rows::failed_row)
     }
 }

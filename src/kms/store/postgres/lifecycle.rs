@@ -5,12 +5,12 @@ use std::path::Path;
 use postgres::fallible_iterator::FallibleIterator as _;
 use rand_core::CryptoRng;
 
-use super::{Db, PgStore, col};
+use super::{Db, PgStore, query_all, upsert_meta};
 use crate::kms::store::lifecycle::{
-    AUDIT_QUERY, AuditKind, AuditSink, LifecycleStore, PrincipalInfo, RESEAL_BATCH, Revocation,
-    new_seal, new_seal_meta, reseal,
+    AUDIT_QUERY, AuditKind, AuditSink, LifecycleStore, MASTERS_TO_RESEAL, PrincipalInfo,
+    RESEAL_BATCH, Revocation, UPDATE_MASTER_SEALS, new_seal, new_seal_meta,
 };
-use crate::kms::store::{KdfParams, StoreError, now_unix, rows, seal, sql_to_u64};
+use crate::kms::store::{KdfParams, StoreError, now_unix, rows};
 
 /// What version 4 adds to version 3: revocations and the lifecycle events of the audit trail.
 pub(super) const SCHEMA_V4_ADDITIONS: &str = "CREATE TABLE revocations (
@@ -30,17 +30,9 @@ pub(super) fn revocation(
     uri: &str,
 ) -> Result<Option<Revocation>, StoreError> {
     client
-        .query_opt(
-            "SELECT revoked_at, reason FROM revocations WHERE uri = $1",
-            &[&uri],
-        )
+        .query_opt(rows::REVOCATION_QUERY, &[&uri])
         .db()?
-        .map(|r| {
-            Ok(Revocation {
-                at: col(&r, 0)?,
-                reason: col(&r, 1)?,
-            })
-        })
+        .map(|r| rows::revocation(&r))
         .transpose()
 }
 
@@ -101,21 +93,11 @@ impl LifecycleStore for PgStore {
     }
 
     fn principals(&self, uri: Option<&str>) -> Result<Vec<PrincipalInfo>, StoreError> {
-        super::query_all(
-            &mut *self.client()?,
-            rows::PRINCIPALS_QUERY,
-            &[&uri],
-            rows::principal,
-        )
+        self.all(rows::PRINCIPALS_QUERY, &[&uri], rows::principal)
     }
 
     fn revoked_uris(&self) -> Result<Vec<String>, StoreError> {
-        self.client()?
-            .query("SELECT uri FROM revocations ORDER BY uri", &[])
-            .db()?
-            .iter()
-            .map(|r| col(r, 0))
-            .collect()
+        self.all(rows::REVOKED_URIS_QUERY, &[], rows::text)
     }
 
     fn audit(&self, since: i64, sink: &mut AuditSink<'_>) -> Result<u64, StoreError> {
@@ -145,66 +127,41 @@ impl LifecycleStore for PgStore {
         rng: &mut dyn CryptoRng,
     ) -> Result<(), StoreError> {
         let new = new_seal(new_passphrase, kdf, rng)?;
-        let old = &self.sealer;
-        let config = &self.config;
+        let old = &self.keys.sealer;
+        let config = &self.keys.config;
         self.in_tx(|tx| {
             // No other process may record or add a generation under the old key meanwhile.
             tx.batch_execute("LOCK TABLE master_keys, issued, meta IN EXCLUSIVE MODE")
                 .db()?;
-            let masters = tx
-                .query(
-                    "SELECT generation, first_period, sakke_z_sealed, eccsi_ksak_sealed
-                     FROM master_keys ORDER BY generation",
-                    &[],
-                )
-                .db()?;
-            for r in &masters {
-                let (generation, first): (i64, i64) = (col(r, 0)?, col(r, 1)?);
-                let z: Vec<u8> = col(r, 2)?;
-                let ksak: Vec<u8> = col(r, 3)?;
-                let z = reseal(old, &new.sealer, &seal::master_z_aad(first), &z)?;
-                let ksak = reseal(old, &new.sealer, &seal::master_ksak_aad(first), &ksak)?;
-                tx.execute(
-                    "UPDATE master_keys SET sakke_z_sealed = $2, eccsi_ksak_sealed = $3
-                     WHERE generation = $1",
-                    &[&generation, &z, &ksak],
-                )
-                .db()?;
+            for m in query_all(tx, MASTERS_TO_RESEAL, &[], rows::sealed_master)? {
+                let [z, ksak] = m.reseal(old, &new.sealer)?;
+                tx.execute(UPDATE_MASTER_SEALS, &[&z, &ksak, &m.id]).db()?;
             }
-            let select = tx
-                .prepare(
-                    "SELECT seq, uri, period_no, rsk_sealed, ssk_sealed FROM issued
-                     WHERE seq > $1 ORDER BY seq LIMIT $2",
-                )
-                .db()?;
             let update = tx
                 .prepare("UPDATE issued SET rsk_sealed = $2, ssk_sealed = $3 WHERE seq = $1")
                 .db()?;
             let mut last = 0i64;
             loop {
-                let batch = tx.query(&select, &[&last, &RESEAL_BATCH]).db()?;
-                if batch.is_empty() {
+                let batch = query_all(
+                    tx,
+                    "SELECT seq, uri, period_no, rsk_sealed, ssk_sealed FROM issued
+                     WHERE seq > $1 ORDER BY seq LIMIT $2",
+                    &[&last, &RESEAL_BATCH],
+                    rows::sealed_issued,
+                )?;
+                let Some(end) = batch.last().map(|b| b.id) else {
                     break;
+                };
+                for row in batch {
+                    let [rsk, ssk] = row.reseal(old, &new.sealer)?;
+                    tx.execute(&update, &[&row.id, &rsk, &ssk]).db()?;
                 }
-                for r in &batch {
-                    let seq: i64 = col(r, 0)?;
-                    let uri: String = col(r, 1)?;
-                    let p = sql_to_u64(col(r, 2)?)?;
-                    let rsk: Vec<u8> = col(r, 3)?;
-                    let ssk: Vec<u8> = col(r, 4)?;
-                    let rsk = reseal(old, &new.sealer, &seal::issued_aad(&uri, p, "rsk"), &rsk)?;
-                    let ssk = reseal(old, &new.sealer, &seal::issued_aad(&uri, p, "ssk"), &ssk)?;
-                    tx.execute(&update, &[&seq, &rsk, &ssk]).db()?;
-                    last = seq;
-                }
+                last = end;
             }
-            for (k, v) in new_seal_meta(&new, config, super::SCHEMA_VERSION)? {
-                tx.execute(crate::kms::store::settings::UPSERT_META, &[&k, &v])
-                    .db()?;
-            }
+            upsert_meta(tx, &new_seal_meta(&new, config, super::SCHEMA_VERSION)?)?;
             event(tx, AuditKind::PassphraseChanged, None, None)
         })?;
-        self.sealer = new.sealer;
+        self.keys.sealer = new.sealer;
         Ok(())
     }
 }

@@ -3,14 +3,14 @@
 use std::path::{Path, PathBuf};
 
 use rand_core::CryptoRng;
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{Db, SqliteStore};
+use super::{Db, SqliteStore, first_row, query_all, upsert_meta};
 use crate::kms::store::lifecycle::{
-    AUDIT_QUERY, AuditKind, AuditSink, LifecycleStore, PrincipalInfo, RESEAL_BATCH, Revocation,
-    new_seal, new_seal_meta, reseal,
+    AUDIT_QUERY, AuditKind, AuditSink, LifecycleStore, MASTERS_TO_RESEAL, PrincipalInfo,
+    RESEAL_BATCH, Revocation, UPDATE_MASTER_SEALS, new_seal, new_seal_meta,
 };
-use crate::kms::store::{KdfParams, StoreError, now_unix, rows, seal, sql_to_u64};
+use crate::kms::store::{KdfParams, StoreError, now_unix, rows};
 
 /// What version 4 adds to version 3: revocations and the lifecycle events of the audit trail.
 pub(super) const SCHEMA_V4_ADDITIONS: &str = "CREATE TABLE revocations (
@@ -23,9 +23,6 @@ pub(super) const SCHEMA_V4_ADDITIONS: &str = "CREATE TABLE revocations (
          event TEXT NOT NULL,
          uri TEXT,
          detail TEXT);";
-
-/// An issued row to re-seal: (rowid, URI, period, sealed RSK, sealed SSK).
-type SealedRow = (i64, String, i64, Vec<u8>, Vec<u8>);
 
 fn io_error(what: &Path, e: &std::io::Error) -> StoreError {
     StoreError::Invalid(format!("{}: {e}", what.display()))
@@ -77,18 +74,8 @@ pub(super) fn make_private(path: &Path) -> Result<(), StoreError> {
 
 /// The revocation of `uri`.
 pub(super) fn revocation(conn: &Connection, uri: &str) -> Result<Option<Revocation>, StoreError> {
-    conn.query_row(
-        "SELECT revoked_at, reason FROM revocations WHERE uri = ?1",
-        [uri],
-        |r| {
-            Ok(Revocation {
-                at: r.get(0)?,
-                reason: r.get(1)?,
-            })
-        },
-    )
-    .optional()
-    .db()
+    let row = conn.query_row(rows::REVOCATION_QUERY, [uri], |r| Ok(rows::revocation(r)));
+    first_row(row.optional())
 }
 
 fn event(
@@ -114,42 +101,36 @@ fn require_registered(conn: &Connection, uri: &str) -> Result<(), StoreError> {
 
 impl LifecycleStore for SqliteStore {
     fn revoke(&self, uri: &str, reason: Option<&str>) -> Result<bool, StoreError> {
-        let mut conn = self.conn()?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .db()?;
-        require_registered(&tx, uri)?;
-        let n = tx
-            .execute(
-                "INSERT OR IGNORE INTO revocations (uri, reason, revoked_at) VALUES (?1, ?2, ?3)",
-                params![uri, reason, now_unix()],
-            )
-            .db()?;
-        if n == 1 {
-            event(&tx, AuditKind::Revoked, Some(uri), reason)?;
-        }
-        tx.commit().db()?;
-        Ok(n == 1)
+        self.in_tx(|tx| {
+            require_registered(tx, uri)?;
+            let n = tx
+                .execute(
+                    "INSERT OR IGNORE INTO revocations (uri, reason, revoked_at) VALUES (?1, ?2, ?3)",
+                    params![uri, reason, now_unix()],
+                )
+                .db()?;
+            if n == 1 {
+                event(tx, AuditKind::Revoked, Some(uri), reason)?;
+            }
+            Ok(n == 1)
+        })
     }
 
     fn unrevoke(&self, uri: &str) -> Result<bool, StoreError> {
-        let mut conn = self.conn()?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .db()?;
-        require_registered(&tx, uri)?;
-        let n = tx
-            .execute("DELETE FROM revocations WHERE uri = ?1", [uri])
-            .db()?;
-        if n > 0 {
-            event(&tx, AuditKind::Unrevoked, Some(uri), None)?;
-        }
-        tx.commit().db()?;
-        Ok(n > 0)
+        self.in_tx(|tx| {
+            require_registered(tx, uri)?;
+            let n = tx
+                .execute("DELETE FROM revocations WHERE uri = ?1", [uri])
+                .db()?;
+            if n > 0 {
+                event(tx, AuditKind::Unrevoked, Some(uri), None)?;
+            }
+            Ok(n > 0)
+        })
     }
 
     fn principals(&self, uri: Option<&str>) -> Result<Vec<PrincipalInfo>, StoreError> {
-        super::query_all(
+        query_all(
             &*self.conn()?,
             rows::PRINCIPALS_QUERY,
             [uri],
@@ -159,11 +140,7 @@ impl LifecycleStore for SqliteStore {
 
     fn revoked_uris(&self) -> Result<Vec<String>, StoreError> {
         let conn = self.conn()?;
-        let mut stmt = conn
-            .prepare("SELECT uri FROM revocations ORDER BY uri")
-            .db()?;
-        let rows = stmt.query_map([], |r| r.get::<_, String>(0)).db()?;
-        rows.map(Db::db).collect()
+        query_all(&conn, rows::REVOKED_URIS_QUERY, [], rows::text)
     }
 
     fn audit(&self, since: i64, sink: &mut AuditSink<'_>) -> Result<u64, StoreError> {
@@ -204,77 +181,43 @@ impl LifecycleStore for SqliteStore {
         rng: &mut dyn CryptoRng,
     ) -> Result<(), StoreError> {
         let new = new_seal(new_passphrase, kdf, rng)?;
-        {
-            let old = &self.sealer;
-            let mut conn = self
-                .conn
-                .lock()
-                .map_err(|_| StoreError::Invalid("store connection lock poisoned".into()))?;
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .db()?;
-            let masters: Vec<(i64, i64, Vec<u8>, Vec<u8>)> = {
-                let mut stmt = tx
-                    .prepare(
-                        "SELECT generation, first_period, sakke_z_sealed, eccsi_ksak_sealed
-                         FROM master_keys ORDER BY generation",
-                    )
+        let old = &self.keys.sealer;
+        self.in_tx(|tx| {
+            for m in query_all(tx, MASTERS_TO_RESEAL, [], rows::sealed_master)? {
+                let [z, ksak] = m.reseal(old, &new.sealer)?;
+                tx.execute(UPDATE_MASTER_SEALS, params![z, ksak, m.id])
                     .db()?;
-                let rows = stmt
-                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-                    .db()?;
-                rows.map(Db::db).collect::<Result<_, _>>()?
-            };
-            for (generation, first, z, ksak) in masters {
-                let z = reseal(old, &new.sealer, &seal::master_z_aad(first), &z)?;
-                let ksak = reseal(old, &new.sealer, &seal::master_ksak_aad(first), &ksak)?;
-                tx.execute(
-                    "UPDATE master_keys SET sakke_z_sealed = ?2, eccsi_ksak_sealed = ?3
-                     WHERE generation = ?1",
-                    params![generation, z, ksak],
-                )
-                .db()?;
             }
             let mut last = 0i64;
             loop {
-                let batch: Vec<SealedRow> = {
-                    let mut stmt = tx
-                        .prepare_cached(
-                            "SELECT rowid, uri, period_no, rsk_sealed, ssk_sealed FROM issued
-                             WHERE rowid > ?1 ORDER BY rowid LIMIT ?2",
-                        )
-                        .db()?;
-                    let rows = stmt
-                        .query_map(params![last, RESEAL_BATCH], |r| {
-                            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-                        })
-                        .db()?;
-                    rows.map(Db::db).collect::<Result<_, _>>()?
-                };
-                let Some(end) = batch.last().map(|b| b.0) else {
+                let batch = query_all(
+                    tx,
+                    "SELECT rowid, uri, period_no, rsk_sealed, ssk_sealed FROM issued
+                     WHERE rowid > ?1 ORDER BY rowid LIMIT ?2",
+                    params![last, RESEAL_BATCH],
+                    rows::sealed_issued,
+                )?;
+                let Some(end) = batch.last().map(|b| b.id) else {
                     break;
                 };
-                for (rowid, uri, period, rsk, ssk) in batch {
-                    let p = sql_to_u64(period)?;
-                    let rsk = reseal(old, &new.sealer, &seal::issued_aad(&uri, p, "rsk"), &rsk)?;
-                    let ssk = reseal(old, &new.sealer, &seal::issued_aad(&uri, p, "ssk"), &ssk)?;
-                    tx.prepare_cached(
+                let mut update = tx
+                    .prepare_cached(
                         "UPDATE issued SET rsk_sealed = ?2, ssk_sealed = ?3 WHERE rowid = ?1",
                     )
-                    .db()?
-                    .execute(params![rowid, rsk, ssk])
                     .db()?;
+                for row in batch {
+                    let [rsk, ssk] = row.reseal(old, &new.sealer)?;
+                    update.execute(params![row.id, rsk, ssk]).db()?;
                 }
                 last = end;
             }
-            for (k, v) in new_seal_meta(&new, &self.config, super::SCHEMA_VERSION)? {
-                tx.execute(crate::kms::store::settings::UPSERT_META, params![k, v])
-                    .db()?;
-            }
-            event(&tx, AuditKind::PassphraseChanged, None, None)?;
-            tx.commit().db()?;
-        }
-        self.sealer = new.sealer;
+            upsert_meta(
+                tx,
+                &new_seal_meta(&new, &self.keys.config, super::SCHEMA_VERSION)?,
+            )?;
+            event(tx, AuditKind::PassphraseChanged, None, None)
+        })?;
+        self.keys.sealer = new.sealer;
         Ok(())
     }
 }
