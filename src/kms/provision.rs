@@ -259,3 +259,46 @@ pub fn provision(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eccsi::KmsKeyPair;
+    use crate::sakke::MasterSecret;
+
+    /// A chunk gives, in the order of the URIs, the refusal of a URI too long for a UID and
+    /// key sets that the receivers' own checks accept (RFC 6508 s6.1.2, RFC 6507 s5.1.2).
+    #[test]
+    fn a_chunk_keeps_its_order_and_validates() {
+        let z = MasterSecret::from_bytes(&[0x5A; 64]).expect("z");
+        let eccsi = KmsKeyPair::from_ksak(
+            crate::eccsi::Ksak::from_bytes(&[0x17; 32]).expect("ksak"),
+        );
+        let master = MasterKeys {
+            generation: 1,
+            first_period: 0,
+            last_period: None,
+            sakke_public: z.public_key(),
+            sakke: z,
+            kpak: eccsi.kpak().clone(),
+            eccsi,
+        };
+        let periods = KeyPeriods {
+            length: 2_592_000,
+            offset: 0,
+        };
+        let long = format!("sip:{}@example.org", "x".repeat(70_000));
+        let uris = ["sip:a@example.org", long.as_str(), "sip:b@example.org"];
+        let got = issue_key_sets(&master, "kms.example.org", periods, &uris, 9);
+        assert_eq!(got.len(), 3);
+        assert!(matches!(&got[1], Err(ProvisionError::BadUri(u)) if u == &long));
+        for (i, set) in [(0, &got[0]), (2, &got[2])] {
+            let set = set.as_ref().expect("issued");
+            assert_eq!(set.uri, uris[i]);
+            set.rsk
+                .validate(&master.sakke_public, &set.user_id)
+                .expect("RSK");
+            SigningKey::new(&master.kpak, &set.user_id, set.ssk.clone(), &set.pvt).expect("SSK");
+        }
+    }
+}
