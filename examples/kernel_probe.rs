@@ -161,7 +161,10 @@ fn main() {
     assert_eq!(q, f1);
     assert_eq!(f1, f2);
     let z = MasterSecret::from_bytes(black_box(&[0x5A; 64])).unwrap();
-    assert!(probe_rsk_batch(&z, &[b"sip:alice@example.org", b"sip:bob@example.org"]));
+    assert!(probe_rsk_batch(
+        &z,
+        &[b"sip:alice@example.org", b"sip:bob@example.org"]
+    ));
     println!(
         "{:?} {:?} {:x} {:?} {} {} {} {:?} {:?} {:?}",
         y.c0, k, i[0], inv, t[0], many[0][0], j[0], e, m.c0, m2.c0

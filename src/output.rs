@@ -212,15 +212,13 @@ pub fn write_secret_files<'a>(
         return Err(e);
     }
     let n = pending.len();
-    let mut renamed = 0;
-    for (tmp, path) in &pending {
+    for (renamed, (tmp, path)) in pending.iter().enumerate() {
         if let Err(e) = std::fs::rename(tmp, path) {
             for (tmp, _) in &pending[renamed..] {
                 let _ = std::fs::remove_file(tmp);
             }
             return Err(io(path)(e));
         }
-        renamed += 1;
     }
     for d in &dirs {
         sync_dir(d)?;

@@ -271,9 +271,8 @@ mod tests {
     #[test]
     fn a_chunk_keeps_its_order_and_validates() {
         let z = MasterSecret::from_bytes(&[0x5A; 64]).expect("z");
-        let eccsi = KmsKeyPair::from_ksak(
-            crate::eccsi::Ksak::from_bytes(&[0x17; 32]).expect("ksak"),
-        );
+        let eccsi =
+            KmsKeyPair::from_ksak(crate::eccsi::Ksak::from_bytes(&[0x17; 32]).expect("ksak"));
         let master = MasterKeys {
             generation: 1,
             first_period: 0,
