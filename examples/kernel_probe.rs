@@ -9,6 +9,7 @@
 use mikey_sakke::curve::{AffinePoint, FixedBaseTable, GeneratorTable52, ProjectivePoint};
 use mikey_sakke::field::{Fp, Fp2, Fq};
 use mikey_sakke::pairing::{PreparedPoint, miller_loop};
+use mikey_sakke::sakke::MasterSecret;
 use mikey_sakke::test_helpers::{self, Limbs, Modulus};
 use std::hint::black_box;
 use subtle::ConditionallySelectable;
@@ -120,6 +121,16 @@ fn probe_fixed_base(k: &Fq) -> (ProjectivePoint, ProjectivePoint) {
     )
 }
 
+/// The KMS's batch RSK issue (shared inversions) and batch self-check (the constant-time
+/// multi-scalar multiplication over the secret RSKs, by secret 128-bit weights).
+#[inline(never)]
+fn probe_rsk_batch(z: &MasterSecret, ids: &[&[u8]]) -> bool {
+    let rsks: Vec<_> = z.issue_rsks(ids).into_iter().flatten().collect();
+    let batch: Vec<_> = rsks.iter().zip(ids.iter().copied()).collect();
+    let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+    z.check_issued_rsks(&batch, &mut rng).is_ok()
+}
+
 fn main() {
     let a = Fp::from_u64(3);
     let b = Fp::from_u64(5);
@@ -149,6 +160,11 @@ fn main() {
     let (f1, f2) = probe_fixed_base(black_box(&Fq::from_u64(5)));
     assert_eq!(q, f1);
     assert_eq!(f1, f2);
+    let z = MasterSecret::from_bytes(black_box(&[0x5A; 64])).unwrap();
+    assert!(probe_rsk_batch(
+        &z,
+        &[b"sip:alice@example.org", b"sip:bob@example.org"]
+    ));
     println!(
         "{:?} {:?} {:x} {:?} {} {} {} {:?} {:?} {:?}",
         y.c0, k, i[0], inv, t[0], many[0][0], j[0], e, m.c0, m2.c0

@@ -23,7 +23,7 @@ use std::process::Command;
 
 use mikey_sakke::eccsi::{KmsKeyPair, SigningKey, Ssk, VerifyingKey};
 use mikey_sakke::field::{Fp, Fq};
-use mikey_sakke::kms::provision::issue_key_set;
+use mikey_sakke::kms::provision::{issue_key_set, issue_key_sets};
 use mikey_sakke::kms::store::{KdfParams, KmsConfig, KmsStore, PrincipalKind, Store};
 use mikey_sakke::mcx::imessage::{
     self, Initiator, KeyKind, KeyParamsSpec, MessageSpec, Receiver, Responder, TimeCheck,
@@ -123,6 +123,15 @@ fn store_workload(rng: &mut TaintedRng) {
     store.register(uri, PrincipalKind::User).unwrap();
     let master = store.master_keys(5).unwrap();
     let set = issue_key_set(&master, &config.kms_uri, config.periods, uri, 5).unwrap();
+    // A chunk as provisioning issues it (RSKs from the unsealed z, batch-checked).
+    let chunk = issue_key_sets(
+        &master,
+        &config.kms_uri,
+        config.periods,
+        &["sip:bob@example.org", "sip:carol@example.org"],
+        5,
+    );
+    assert!(chunk.iter().all(Result::is_ok));
     let recorded = store.record(vec![set]).unwrap();
     assert_eq!(
         recorded.iter().map(|r| r.new).collect::<Vec<_>>(),
@@ -278,6 +287,23 @@ fn workload_keys() {
     // The KMS's self-check of an RSK it issued, with z: [a + z]RSK == P (secret z, secret
     // RSK octets).
     z2.check_issued_rsk(&rsk2, &id).unwrap();
+    // The batch issue (shared inversions) and the batch self-check (one random combination
+    // by a multi-scalar multiplication over the secret RSKs, secret 128-bit weights from the
+    // tainted RNG); then a batch with a bad key, which falls back to the per-key check.
+    let ids: [&[u8]; 3] = [&id, b"sip:bob@example.org", b"sip:carol@example.org"];
+    let rsks: Vec<ReceiverSecretKey> = z2
+        .issue_rsks(&ids)
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let mut batch: Vec<(&ReceiverSecretKey, &[u8])> =
+        rsks.iter().zip(ids.iter().copied()).collect();
+    z2.check_issued_rsks(&batch, &mut rng).unwrap();
+    batch[1].0 = &rsk2;
+    assert_eq!(
+        z2.check_issued_rsks(&batch, &mut rng).unwrap_err().bad(),
+        &[1]
+    );
 
     // Encapsulation (secret SSV and r), decapsulation (secret RSK), with and without tables.
     let (ssv, ed) = sakke::encapsulate(&mut rng, &kms, &id);

@@ -12,7 +12,9 @@
 # kernel (`ifma::mont_mul_n`, its digit core `ifma::amm_core`) and its helpers, the radix-2^52
 # product (`fe52::fe_mul`), the long loops on both backends (`Ifma::with_features::run` holds
 # the radix-2^52 Miller loops and window loops, `pairing::miller_loop` and the other callers
-# the portable ones), the AVX-512 lookups, the safegcd inversion and ECCSI's P-256 comb.
+# the portable ones, among them the KMS batch self-check's multi-scalar loop `curve::msm`,
+# reached through `probe_rsk_batch`), the AVX-512 lookups, the safegcd inversion and ECCSI's
+# P-256 comb.
 #
 #   tools/ct-asm-review.sh            the listing, then the gate
 #   tools/ct-asm-review.sh --observed the normalised patterns found (to update the list after

@@ -52,7 +52,8 @@ impl Options {
 pub struct Measurement {
     /// The operation's name (stable: scripts and the README's table use it).
     pub op: &'static str,
-    /// Median nanoseconds per call (per recipient for `sakke_encapsulate_batch8`, wall time of
+    /// Median nanoseconds per call (per recipient for `sakke_encapsulate_batch8`, per key set
+    /// for `kms_issue_key_set_batched`, wall time of
     /// the whole distribution for `gmk_fanout_2000`, of the whole run for
     /// `kms_provision_2000`).
     pub ns: f64,

@@ -186,11 +186,21 @@ pub(super) fn run(options: &Options) -> Result<Vec<Measurement>, BenchError> {
             let uri = uris.next().unwrap_or_default();
             black_box(kms_ops::issue_one(&master, black_box(&uri)).ok());
         });
+        // The same per key set, issued as provisioning does: chunks of CHUNK sets, the RSKs
+        // issued with shared inversions and self-checked by one random linear combination.
+        run_op("kms_issue_key_set_batched", &mut || {
+            let chunk: Vec<String> = uris.by_ref().take(kms_ops::CHUNK).collect();
+            black_box(kms_ops::issue_chunk(&master, black_box(&chunk)));
+        });
     }
 
     for m in &mut results {
         if m.op == "sakke_encapsulate_batch8" {
             m.ns /= 8.0;
+        }
+        #[cfg(feature = "kms")]
+        if m.op == "kms_issue_key_set_batched" {
+            m.ns /= kms_ops::CHUNK as f64;
         }
     }
     if wanted("gmk_fanout_2000") {
@@ -247,7 +257,7 @@ mod kms_ops {
 
     use super::super::BenchError;
     use crate::eccsi::KmsKeyPair;
-    use crate::kms::provision::{ProvisionError, issue_key_set, provision};
+    use crate::kms::provision::{ProvisionError, issue_key_set, issue_key_sets, provision};
     use crate::kms::store::{
         IssuedKeySet, KdfParams, KmsConfig, KmsStore, MasterKeys, PrincipalKind, SqliteStore,
     };
@@ -280,6 +290,19 @@ mod kms_ops {
         uri: &str,
     ) -> Result<IssuedKeySet, ProvisionError> {
         issue_key_set(master, KMS_URI, PERIODS, uri, 1_500)
+    }
+
+    /// Key sets per call of [`issue_chunk`]: provisioning's chunk.
+    pub(super) const CHUNK: usize = crate::kms::provision::CHUNK;
+
+    /// What provisioning does for a chunk of URIs of one period ([`issue_key_sets`]); returns
+    /// the number of sets issued.
+    pub(super) fn issue_chunk(master: &MasterKeys, uris: &[String]) -> usize {
+        let refs: Vec<&str> = uris.iter().map(String::as_str).collect();
+        issue_key_sets(master, KMS_URI, PERIODS, &refs, 1_500)
+            .iter()
+            .filter(|r| r.is_ok())
+            .count()
     }
 
     /// A temporary directory, removed on drop.

@@ -13,8 +13,10 @@
 
 pub(crate) mod fixed_base;
 mod jacobian;
+mod msm;
 
 pub use fixed_base::{FixedBaseTable, GeneratorTable52};
+pub(crate) use msm::mul_sum_short;
 
 use subtle::{Choice, ConditionallySelectable, ConstantTimeEq, CtOption};
 

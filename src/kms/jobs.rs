@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
-use super::provision::{CHUNK, ProvisionError, issue_key_set};
+use super::provision::{CHUNK, ProvisionError, issue_key_sets};
 use super::store::jobs::ClaimedRow;
 use super::store::{AnyStore, IssuedKeySet, MasterKeys, StoreError};
 
@@ -202,9 +202,13 @@ pub fn run_worker(
                 },
             };
             let master = &*pk;
+            // Chunks of CHUNK rows on the pool's cores, each issued and self-checked together.
             let issued: Vec<Result<IssuedKeySet, ProvisionError>> = rows
-                .par_iter()
-                .map(|r| issue_key_set(master, &config.kms_uri, config.periods, &r.uri, period))
+                .par_chunks(CHUNK)
+                .flat_map_iter(|part| {
+                    let uris: Vec<&str> = part.iter().map(|r| r.uri.as_str()).collect();
+                    issue_key_sets(master, &config.kms_uri, config.periods, &uris, period)
+                })
                 .collect();
             let mut ok: Vec<(i64, IssuedKeySet)> = Vec::with_capacity(issued.len());
             for (row, set) in rows.iter().zip(issued) {

@@ -12,6 +12,7 @@ use rayon::prelude::*;
 use super::store::{IssuedKeySet, KmsStore, MasterKeys, PrincipalKind, Recorded, StoreError};
 use crate::eccsi::SigningKey;
 use crate::mcx::uid::{KeyPeriods, uid};
+use crate::sakke::ReceiverSecretKey;
 
 /// Key sets recorded per transaction in a batch.
 pub const CHUNK: usize = 32;
@@ -103,6 +104,97 @@ pub fn issue_key_set(
     })
 }
 
+/// [`issue_key_set`] for several URIs of one key period at once (a chunk of about
+/// [`CHUNK`]): the UIDs, then the RSKs issued together with shared inversions
+/// ([`crate::sakke::MasterSecret::issue_rsks`]) and self-checked together by one random linear
+/// combination ([`crate::sakke::MasterSecret::check_issued_rsks`], which names a bad key by
+/// falling back to the per-key check), then the (SSK, PVT) pairs as in [`issue_key_set`]. The
+/// results are in the order of `uris`, each with the error [`issue_key_set`] would give.
+pub fn issue_key_sets(
+    master: &MasterKeys,
+    kms_uri: &str,
+    periods: KeyPeriods,
+    uris: &[&str],
+    period_no: u64,
+) -> Vec<Result<IssuedKeySet, ProvisionError>> {
+    // Every entry starts as the refusal of a URI without a UID and is replaced once it has one.
+    let mut out: Vec<Result<IssuedKeySet, ProvisionError>> = uris
+        .iter()
+        .map(|u| Err(ProvisionError::BadUri((*u).into())))
+        .collect();
+    // (position in `uris`, UID) of the URIs that have a UID
+    let uids: Vec<(usize, [u8; 32])> = uris
+        .iter()
+        .enumerate()
+        .filter_map(|(i, u)| {
+            uid(u.as_bytes(), kms_uri.as_bytes(), periods, period_no)
+                .ok()
+                .map(|id| (i, id))
+        })
+        .collect();
+    let ids: Vec<&[u8]> = uids.iter().map(|(_, u)| u.as_slice()).collect();
+    let rsks = master.sakke.issue_rsks(&ids);
+    let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+    // The issued RSKs, with their positions in `uris`, checked together.
+    let issued: Vec<(usize, &[u8], &ReceiverSecretKey)> = uids
+        .iter()
+        .zip(&rsks)
+        .filter_map(|((i, u), r)| r.as_ref().ok().map(|r| (*i, u.as_slice(), r)))
+        .collect();
+    let batch: Vec<(&ReceiverSecretKey, &[u8])> = issued.iter().map(|(_, u, r)| (*r, *u)).collect();
+    let bad: Vec<usize> = match master.sakke.check_issued_rsks(&batch, &mut rng) {
+        Ok(()) => Vec::new(),
+        Err(e) => e
+            .bad()
+            .iter()
+            .filter_map(|&j| issued.get(j))
+            .map(|x| x.0)
+            .collect(),
+    };
+    let issued_at = now_secs();
+    for ((i, user_id), rsk) in uids.iter().zip(rsks) {
+        let uri = uris[*i];
+        out[*i] = match rsk {
+            Err(_) => Err(ProvisionError::NoRsk(uri.into())),
+            Ok(_) if bad.contains(i) => Err(ProvisionError::SelfCheckFailed(uri.into())),
+            Ok(rsk) => eccsi_pair(master, user_id, uri, &mut rng).map(|(ssk, pvt)| IssuedKeySet {
+                uri: uri.to_string(),
+                period_no,
+                generation: master.generation,
+                user_id: *user_id,
+                rsk,
+                ssk,
+                pvt,
+                issued_at,
+            }),
+        };
+    }
+    out
+}
+
+/// The (SSK, PVT) pair of a key set, issued and validated (RFC 6507 s5.1.2).
+fn eccsi_pair(
+    master: &MasterKeys,
+    user_id: &[u8],
+    uri: &str,
+    rng: &mut impl rand_core::CryptoRng,
+) -> Result<(crate::eccsi::Ssk, crate::eccsi::Pvt), ProvisionError> {
+    let (ssk, pvt) = master
+        .eccsi
+        .issue(user_id, rng)
+        .map_err(|_| ProvisionError::SelfCheckFailed(uri.into()))?;
+    SigningKey::new(&master.kpak, user_id, ssk.clone(), &pvt)
+        .map_err(|_| ProvisionError::SelfCheckFailed(uri.into()))?;
+    Ok((ssk, pvt))
+}
+
+/// Seconds since the Unix epoch (0 before it).
+fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
 /// One result of a batch: the key set as recorded, and `new`: `true` if issued by this run,
 /// `false` if it was recorded already.
 pub type Provisioned = Recorded;
@@ -146,8 +238,10 @@ pub fn provision(
         on_progress(done);
         for chunk in todo.chunks(CHUNK * rayon::current_num_threads().max(1)) {
             let issued: Vec<Result<IssuedKeySet, ProvisionError>> = chunk
-                .par_iter()
-                .map(|u| issue_key_set(&master, &config.kms_uri, config.periods, u, period))
+                .par_chunks(CHUNK)
+                .flat_map_iter(|part| {
+                    issue_key_sets(&master, &config.kms_uri, config.periods, part, period)
+                })
                 .collect();
             let issued: Vec<IssuedKeySet> = issued.into_iter().collect::<Result<_, _>>()?;
             let mut issued = issued.into_iter().peekable();
@@ -164,4 +258,46 @@ pub fn provision(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eccsi::KmsKeyPair;
+    use crate::sakke::MasterSecret;
+
+    /// A chunk gives, in the order of the URIs, the refusal of a URI too long for a UID and
+    /// key sets that the receivers' own checks accept (RFC 6508 s6.1.2, RFC 6507 s5.1.2).
+    #[test]
+    fn a_chunk_keeps_its_order_and_validates() {
+        let z = MasterSecret::from_bytes(&[0x5A; 64]).expect("z");
+        let eccsi =
+            KmsKeyPair::from_ksak(crate::eccsi::Ksak::from_bytes(&[0x17; 32]).expect("ksak"));
+        let master = MasterKeys {
+            generation: 1,
+            first_period: 0,
+            last_period: None,
+            sakke_public: z.public_key(),
+            sakke: z,
+            kpak: eccsi.kpak().clone(),
+            eccsi,
+        };
+        let periods = KeyPeriods {
+            length: 2_592_000,
+            offset: 0,
+        };
+        let long = format!("sip:{}@example.org", "x".repeat(70_000));
+        let uris = ["sip:a@example.org", long.as_str(), "sip:b@example.org"];
+        let got = issue_key_sets(&master, "kms.example.org", periods, &uris, 9);
+        assert_eq!(got.len(), 3);
+        assert!(matches!(&got[1], Err(ProvisionError::BadUri(u)) if u == &long));
+        for (i, set) in [(0, &got[0]), (2, &got[2])] {
+            let set = set.as_ref().expect("issued");
+            assert_eq!(set.uri, uris[i]);
+            set.rsk
+                .validate(&master.sakke_public, &set.user_id)
+                .expect("RSK");
+            SigningKey::new(&master.kpak, &set.user_id, set.ssk.clone(), &set.pvt).expect("SSK");
+        }
+    }
 }

@@ -14,7 +14,10 @@
 //! Every operation on a secret (z, the RSK, the SSV, r) is constant time. Cryptographic failures
 //! return the opaque [`Error`].
 
+mod batch;
 pub mod hazmat;
+
+pub use batch::RskBatchError;
 
 use rand_core::CryptoRng;
 use subtle::ConstantTimeEq;
