@@ -25,7 +25,7 @@ use zeroize::Zeroize;
 
 use super::{AffinePoint, Jacobian, ProjectivePoint};
 use crate::ct::{lookup, lookup_many};
-use crate::field::backend::{Backend, Job, TableForm, dispatch};
+use crate::field::backend::{Backend, Job, Portable, TableForm, dispatch};
 use crate::field::kernel::{LIMBS, Limbs};
 use crate::field::{Fp, Fq, LoopField};
 
@@ -50,8 +50,12 @@ pub struct FixedBaseTable {
     /// Window width in bits (public).
     w: usize,
     /// The windows one after the other, `2^(w-1)` entries each; each entry is `x || y` as
-    /// limbs (Montgomery form), the layout of the constant-time lookup.
+    /// limbs (in `form`), the layout of the constant-time lookup.
     entries: Vec<Entry>,
+    /// How the entries store F_p values: the Montgomery form of [`Fp`], or for the wide
+    /// tables on IFMA CPUs the radix-2^52 backend's form, which the batched affine loop reads
+    /// without a conversion (public).
+    form: TableForm,
 }
 
 /// A table entry: the limbs of x, then those of y.
@@ -83,13 +87,7 @@ impl GeneratorTable52 {
         TABLE.get_or_init(|| {
             let mut table = FixedBaseTable::generator().clone();
             let form = TableForm::current();
-            if form != TableForm::Montgomery {
-                for e in &mut table.entries {
-                    let c = AffineCoords::from_entry(e);
-                    e[..LIMBS].copy_from_slice(&form.store(&c.x));
-                    e[LIMBS..].copy_from_slice(&form.store(&c.y));
-                }
-            }
+            table.store_in(form);
             GeneratorTable52 { table, form }
         })
     }
@@ -152,9 +150,41 @@ impl FixedBaseTable {
         Self::with_width(base, W)
     }
 
-    /// The wide table of `base` (8-bit windows, 4 MB) for batches ([`Self::mul_many`]).
+    /// The wide table of `base` (8-bit windows, 4 MB) for batches ([`Self::mul_many`]),
+    /// stored in the form that the backend of this CPU reads directly (the radix-2^52 form on
+    /// IFMA CPUs: `Self::mul_many_affine` then loads entries without a multiplication; the
+    /// other readers convert).
     pub(crate) fn new_wide(base: &AffinePoint) -> Self {
-        Self::with_width(base, W_WIDE)
+        let mut table = Self::with_width(base, W_WIDE);
+        table.store_in(TableForm::current());
+        table
+    }
+
+    /// Re-stores the (Montgomery form) entries in `form`.
+    fn store_in(&mut self, form: TableForm) {
+        if form != self.form {
+            for e in &mut self.entries {
+                let mut c = AffineCoords::from_entry(e);
+                e[..LIMBS].copy_from_slice(&form.store(&c.x));
+                e[LIMBS..].copy_from_slice(&form.store(&c.y));
+                c.zeroize();
+            }
+            self.form = form;
+        }
+    }
+
+    /// An entry's coordinates as [`Fp`] values (a multiplication each unless the table is in
+    /// the Montgomery form; the form is public).
+    #[inline]
+    fn coords(&self, e: &Entry) -> AffineCoords {
+        let c = AffineCoords::from_entry(e);
+        match self.form {
+            TableForm::Montgomery => c,
+            form => AffineCoords {
+                x: form.to_fp(&c.x.0),
+                y: form.to_fp(&c.y.0),
+            },
+        }
     }
 
     /// [`Self::new`] with w-bit windows (w in 2..=10, public).
@@ -176,7 +206,11 @@ impl FixedBaseTable {
             .into_iter()
             .map(AffineCoords::to_entry)
             .collect();
-        Self { w, entries }
+        Self {
+            w,
+            entries,
+            form: TableForm::Montgomery,
+        }
     }
 
     /// The windows of the table, `2^(w-1)` entries each.
@@ -193,7 +227,7 @@ impl FixedBaseTable {
     /// formula's exceptions `acc = +-entry`; an accumulator that is still the identity and a
     /// zero digit are resolved by selects.
     pub fn mul(&self, k: &Fq) -> ProjectivePoint {
-        self.mul_with(k, TableForm::Montgomery)
+        self.mul_with(k, self.form)
     }
 
     /// [`Self::mul`] for entries stored in `form` (the radix-2^52 storage form for
@@ -245,7 +279,7 @@ impl FixedBaseTable {
             lookup_many(window, 1, &idxs, &mut raw);
             for ((acc, r), d) in accs.iter_mut().zip(&raw).zip(&digits) {
                 let (abs, neg) = d[i];
-                let entry = AffineCoords::from_entry(r);
+                let entry = self.coords(r);
                 let y = Fp::conditional_select(&entry.y, &entry.y.neg(), neg);
                 let sum = acc.add_mixed(&entry.x, &y);
                 *acc = ProjectivePoint::conditional_select(acc, &sum, !abs.ct_eq(&0));
@@ -269,7 +303,7 @@ impl FixedBaseTable {
                 .and_then(|d| d.checked_sub(1))
                 .and_then(|d| window.get(d))
             {
-                let e = AffineCoords::from_entry(e);
+                let e = self.coords(e);
                 let y = if bool::from(neg) { e.y.neg() } else { e.y };
                 acc = acc.add_mixed(&e.x, &y);
             }
@@ -439,60 +473,19 @@ impl FixedBaseTable {
         for d in &mut digits {
             d.resize(windows, (0, Choice::from(0)));
         }
-        let mut xs = vec![Fp::ZERO; n];
-        let mut ys = vec![Fp::ZERO; n];
-        let mut infinite = vec![Choice::from(1); n];
-        // Per window and lane: the entry, the numerator and denominator of lambda.
-        let mut x2s = vec![Fp::ZERO; n];
-        let mut y2s = vec![Fp::ZERO; n];
-        let mut nums = vec![Fp::ZERO; n];
-        let mut dens = vec![Fp::ZERO; n];
-        let mut idxs = Vec::with_capacity(n);
-        let mut raw = Vec::with_capacity(n);
-        for i in 0..windows {
-            // The window's entries for every lane, one batched scan per table.
-            let mut lane0 = 0;
-            for (table, ks) in jobs {
-                let lanes = lane0..lane0 + ks.len();
-                lane0 += ks.len();
-                // (public: the table's shape)
-                let Some(window) = table.windows().nth(i) else {
-                    // past this table's top window: its lanes' digits are zero
-                    continue;
-                };
-                idxs.clear();
-                idxs.extend(digits[lanes.clone()].iter().map(|d| d[i].0));
-                raw.clear();
-                raw.resize(ks.len(), [0u64; 2 * LIMBS]);
-                lookup_many(window, 1, &idxs, &mut raw);
-                for (l, r) in lanes.zip(&raw) {
-                    let e = AffineCoords::from_entry(r);
-                    x2s[l] = e.x;
-                    y2s[l] = Fp::conditional_select(&e.y, &e.y.neg(), digits[l][i].1);
-                }
-            }
-            // lambda's numerator and denominator; a lane that adds nothing real (zero digit
-            // or identity accumulator) divides by one.
-            for l in 0..n {
-                let real = !digits[l][i].0.ct_eq(&0) & !infinite[l];
-                nums[l] = y2s[l].sub(&ys[l]);
-                dens[l] = Fp::conditional_select(&Fp::ONE, &x2s[l].sub(&xs[l]), real);
-            }
-            Fp::batch_invert(&mut dens);
-            for l in 0..n {
-                let lambda = nums[l].mul(&dens[l]);
-                let x3 = lambda.square().sub(&xs[l]).sub(&x2s[l]);
-                let y3 = lambda.mul(&xs[l].sub(&x3)).sub(&ys[l]);
-                let (abs, _) = digits[l][i];
-                let nonzero = !abs.ct_eq(&0);
-                // A non-zero digit: the sum, or the entry itself on the identity.
-                let x_new = Fp::conditional_select(&x3, &x2s[l], infinite[l]);
-                let y_new = Fp::conditional_select(&y3, &y2s[l], infinite[l]);
-                xs[l] = Fp::conditional_select(&xs[l], &x_new, nonzero);
-                ys[l] = Fp::conditional_select(&ys[l], &y_new, nonzero);
-                infinite[l] &= !nonzero;
-            }
-        }
+        let all_direct = jobs.iter().all(|(t, _)| t.form == TableForm::current());
+        let batch = AffineBatch {
+            jobs,
+            digits: &digits,
+            windows,
+        };
+        // On the radix-2^52 backend when every table is stored for it (the wide tables);
+        // otherwise on `Fp`, whose products need no conversion of Montgomery-form entries.
+        let (mut xs, mut ys, infinite) = if all_direct {
+            dispatch(batch)
+        } else {
+            batch.run(Portable)
+        };
         let mut out = Vec::with_capacity(jobs.len());
         let mut lane = 0;
         for (_, ks) in jobs {
@@ -513,16 +506,206 @@ impl FixedBaseTable {
             }
             out.push(points);
         }
-        for v in [&mut xs, &mut ys, &mut x2s, &mut y2s, &mut nums, &mut dens] {
-            v.zeroize();
-        }
-        idxs.zeroize();
-        raw.zeroize();
+        xs.zeroize();
+        ys.zeroize();
         for d in digits.iter_mut().flatten() {
             d.0.zeroize();
             d.1 = Choice::from(0);
         }
         out
+    }
+}
+
+/// The window loop of [`FixedBaseTable::mul_many_affine`] as a backend job: every lane's
+/// affine accumulator, returned as `Fp` values with the lanes' identity flags.
+struct AffineBatch<'a> {
+    jobs: &'a [(&'a FixedBaseTable, &'a [Fq])],
+    /// Every lane's digits (the jobs' lanes one after the other), `windows` each.
+    digits: &'a [Vec<(u64, Choice)>],
+    windows: usize,
+}
+
+impl Job for AffineBatch<'_> {
+    type Output = (Vec<Fp>, Vec<Fp>, Vec<Choice>);
+
+    #[inline(always)]
+    fn run<B: Backend>(self, b: B) -> Self::Output {
+        let (one, zero) = (b.convert(&Fp::ONE), b.convert(&Fp::ZERO));
+        let (mut xs, mut ys, infinite) = affine_batch_loop(
+            self.jobs,
+            self.digits,
+            self.windows,
+            one,
+            zero,
+            |table, e| {
+                if table.form == B::FORM {
+                    (b.load(&e.x.0), b.load(&e.y.0))
+                } else {
+                    let c = table.coords(&e.to_entry());
+                    (b.convert(&c.x), b.convert(&c.y))
+                }
+            },
+            |a| b.convert(&b.to_fp(a).invert().unwrap_or(Fp::ZERO)),
+        );
+        let out_x = xs.iter().map(|x| b.to_fp(x)).collect();
+        let out_y = ys.iter().map(|y| b.to_fp(y)).collect();
+        xs.zeroize();
+        ys.zeroize();
+        (out_x, out_y, infinite)
+    }
+}
+
+/// The affine additions of [`FixedBaseTable::mul_many_affine`] over a [`LoopField`]: per
+/// window one batched scan per table (`load` turns an entry's limbs into field values, below
+/// 2p), the lambdas' denominators inverted together (Montgomery's trick, `invert` for the one
+/// inversion), then every lane's sum. Returns the lanes' `x`, `y` (below 2p) and identity
+/// flags.
+///
+/// Lazy bounds (multiples of p; `Fp` ignores them): the entry's y negated is below 4p; with
+/// the accumulator's `x1 < bx`, `y1 < by` a window computes `num = y2 - y1` (`K1 > by`),
+/// `den = x2 - x1` (`K2 > bx`), `lambda` below 2p, `x3 = lambda^2 - x1 - x2` below
+/// `6 + K2`, `x1 - x3` with `K3 > 6 + K2`, `y3 = lambda (x1 - x3) - y1` below `2 + K1`. The
+/// bounds grow each window, so the windows go in rounds of four with `(K1, K2, K3)` = (8, 4,
+/// 16), (16, 16, 32), (32, 32, 64), (64, 64, 128) from `(bx, by)` = (2, 4), (10, 10), (22,
+/// 18), (38, 34) to (70, 66), after which `x` and `y` are reduced below 2p (one product each).
+/// The unit test runs the loop on bounds.
+#[inline(always)]
+fn affine_batch_loop<F: LoopField>(
+    jobs: &[(&FixedBaseTable, &[Fq])],
+    digits: &[Vec<(u64, Choice)>],
+    windows: usize,
+    one: F,
+    zero: F,
+    load: impl Fn(&FixedBaseTable, &AffineCoords) -> (F, F),
+    invert: impl Fn(&F) -> F,
+) -> (Vec<F>, Vec<F>, Vec<Choice>) {
+    let n = digits.len();
+    let mut s = Lanes {
+        xs: vec![zero; n],
+        ys: vec![zero; n],
+        infinite: vec![Choice::from(1); n],
+        x2s: vec![zero; n],
+        y2s: vec![zero; n],
+        nums: vec![zero; n],
+        dens: vec![zero; n],
+        prefix: Vec::with_capacity(n),
+    };
+    let mut idxs = Vec::with_capacity(n);
+    let mut raw = Vec::with_capacity(n);
+    for i in 0..windows {
+        // The window's entries for every lane, one batched scan per table.
+        let mut lane0 = 0;
+        for (table, ks) in jobs {
+            let lanes = lane0..lane0 + ks.len();
+            lane0 += ks.len();
+            // (public: the table's shape)
+            let Some(window) = table.windows().nth(i) else {
+                // past this table's top window: its lanes' digits are zero
+                continue;
+            };
+            idxs.clear();
+            idxs.extend(digits[lanes.clone()].iter().map(|d| d[i].0));
+            raw.clear();
+            raw.resize(ks.len(), [0u64; 2 * LIMBS]);
+            lookup_many(window, 1, &idxs, &mut raw);
+            for (l, r) in lanes.zip(&raw) {
+                let mut e = AffineCoords::from_entry(r);
+                let (ex, mut ey) = load(table, &e);
+                e.zeroize();
+                s.x2s[l] = ex;
+                s.y2s[l] = F::select(&ey, &zero.sub_k::<4>(&ey), digits[l][i].1);
+                ey.zeroize();
+            }
+        }
+        // (public: the window index picks the round's bounds)
+        match i % 4 {
+            0 => affine_step::<F, 8, 4, 16>(i, digits, &mut s, one, &invert),
+            1 => affine_step::<F, 16, 16, 32>(i, digits, &mut s, one, &invert),
+            2 => affine_step::<F, 32, 32, 64>(i, digits, &mut s, one, &invert),
+            _ => affine_step::<F, 64, 64, 128>(i, digits, &mut s, one, &invert),
+        }
+        // (public) after a round of four windows, and after the last window
+        if i % 4 == 3 || i + 1 == windows {
+            for (x, y) in s.xs.iter_mut().zip(s.ys.iter_mut()) {
+                *x = x.reduce(&one);
+                *y = y.reduce(&one);
+            }
+        }
+    }
+    for v in [
+        &mut s.x2s,
+        &mut s.y2s,
+        &mut s.nums,
+        &mut s.dens,
+        &mut s.prefix,
+    ] {
+        v.zeroize();
+    }
+    idxs.zeroize();
+    raw.zeroize();
+    (s.xs, s.ys, s.infinite)
+}
+
+/// The per-lane state of [`affine_batch_loop`]: the accumulators, the window's entries and
+/// lambda's parts.
+struct Lanes<F> {
+    xs: Vec<F>,
+    ys: Vec<F>,
+    infinite: Vec<Choice>,
+    x2s: Vec<F>,
+    y2s: Vec<F>,
+    nums: Vec<F>,
+    dens: Vec<F>,
+    prefix: Vec<F>,
+}
+
+/// One window of [`affine_batch_loop`] with the round's subtraction bounds `K1` (for y1),
+/// `K2` (for x1) and `K3` (for x3); see there.
+#[inline(always)]
+fn affine_step<F: LoopField, const K1: u64, const K2: u64, const K3: u64>(
+    i: usize,
+    digits: &[Vec<(u64, Choice)>],
+    s: &mut Lanes<F>,
+    one: F,
+    invert: &impl Fn(&F) -> F,
+) {
+    let n = s.xs.len();
+    // lambda's numerator and denominator; a lane that adds nothing real (zero digit or
+    // identity accumulator) divides by one.
+    for l in 0..n {
+        let real = !digits[l][i].0.ct_eq(&0) & !s.infinite[l];
+        s.nums[l] = s.y2s[l].sub_k::<K1>(&s.ys[l]);
+        s.dens[l] = F::select(&one, &s.x2s[l].sub_k::<K2>(&s.xs[l]), real);
+    }
+    // Montgomery's trick: one inversion for the window.
+    s.prefix.clear();
+    let mut product = one;
+    for d in s.dens.iter() {
+        s.prefix.push(product);
+        product = product.mul(d);
+    }
+    let mut inv = invert(&product);
+    for (d, p) in s.dens.iter_mut().zip(s.prefix.iter()).rev() {
+        // inv = 1 / (d_0 ... d_j); p = d_0 ... d_(j-1)
+        let d_inv = inv.mul(p);
+        inv = inv.mul(d);
+        *d = d_inv;
+    }
+    inv.zeroize();
+    product.zeroize();
+    for l in 0..n {
+        let (x1, y1, x2, y2) = (s.xs[l], s.ys[l], s.x2s[l], s.y2s[l]);
+        let lambda = s.nums[l].mul(&s.dens[l]);
+        let x3 = lambda.square().sub_k::<K2>(&x1).sub_k::<4>(&x2);
+        let y3 = lambda.mul(&x1.sub_k::<K3>(&x3)).sub_k::<K1>(&y1);
+        let (abs, _) = digits[l][i];
+        let nonzero = !abs.ct_eq(&0);
+        // A non-zero digit: the sum, or the entry itself on the identity.
+        let x_new = F::select(&x3, &x2, s.infinite[l]);
+        let y_new = F::select(&y3, &y2, s.infinite[l]);
+        s.xs[l] = F::select(&x1, &x_new, nonzero);
+        s.ys[l] = F::select(&y1, &y_new, nonzero);
+        s.infinite[l] &= !nonzero;
     }
 }
 
@@ -598,7 +781,7 @@ impl FixedBaseTable {
             let mut top = Vec::new();
             for (i, (window, &(abs, neg))) in table.windows().zip(digits.iter()).enumerate() {
                 let mut raw = lookup(window, 1, abs);
-                let e = AffineCoords::from_entry(&raw);
+                let e = table.coords(&raw);
                 raw.zeroize();
                 let node = Node {
                     x: e.x,
@@ -789,6 +972,33 @@ mod tests {
                 (Bound(2), Bound(2))
             });
         assert!(x.0 <= 34 && y.0 <= 34 && z.0 <= 10, "{x:?} {y:?} {z:?}");
+    }
+
+    /// The bound annotations of the batched affine additions hold through every window of
+    /// the wide and the 6-bit tables on lazily reduced values.
+    #[test]
+    fn affine_batch_loop_keeps_its_lazy_bounds() {
+        use crate::field::Bound;
+        for table in [
+            FixedBaseTable::generator(),
+            FixedBaseTable::generator_wide(),
+        ] {
+            let windows = windows(table.w);
+            let digits = vec![vec![(1u64, Choice::from(1)); windows]; 3];
+            let ks = [Fq::ONE; 3];
+            let (xs, ys, _) = affine_batch_loop(
+                &[(table, &ks[..])],
+                &digits,
+                windows,
+                Bound(2),
+                Bound(0),
+                |_, _| (Bound(2), Bound(2)),
+                |_| Bound(2),
+            );
+            for (x, y) in xs.iter().zip(&ys) {
+                assert!(x.0 <= 2 && y.0 <= 2, "{x:?} {y:?}");
+            }
+        }
     }
 
     fn value(digits: &[(u64, Choice)], w: usize) -> BigInt {
