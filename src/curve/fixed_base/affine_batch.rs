@@ -166,17 +166,17 @@ fn affine_step<F: LoopField, const K1: u64, const K2: u64, const K3: u64>(
     let n = s.xs.len();
     // lambda's numerator and denominator; a lane that adds nothing real (zero digit or
     // identity accumulator) divides by one.
-    for l in 0..n {
-        let real = !digits[l][i].0.ct_eq(&0) & !s.infinite[l];
+    for (l, d) in digits.iter().enumerate().take(n) {
+        let real = !d[i].0.ct_eq(&0) & !s.infinite[l];
         s.nums[l] = s.y2s[l].sub_k::<K1>(&s.ys[l]);
         s.dens[l] = F::select(&one, &s.x2s[l].sub_k::<K2>(&s.xs[l]), real);
     }
     // Montgomery's trick: one inversion for the window.
     s.prefix.clear();
     let mut product = one;
-    for d in s.dens.iter() {
+    for den in s.dens.iter() {
         s.prefix.push(product);
-        product = product.mul(d);
+        product = product.mul(den);
     }
     let mut inv = invert(&product);
     for (d, p) in s.dens.iter_mut().zip(s.prefix.iter()).rev() {
@@ -187,12 +187,12 @@ fn affine_step<F: LoopField, const K1: u64, const K2: u64, const K3: u64>(
     }
     inv.zeroize();
     product.zeroize();
-    for l in 0..n {
+    for (l, d) in digits.iter().enumerate().take(n) {
         let (x1, y1, x2, y2) = (s.xs[l], s.ys[l], s.x2s[l], s.y2s[l]);
         let lambda = s.nums[l].mul(&s.dens[l]);
         let x3 = lambda.square().sub_k::<K2>(&x1).sub_k::<4>(&x2);
         let y3 = lambda.mul(&x1.sub_k::<K3>(&x3)).sub_k::<K1>(&y1);
-        let (abs, _) = digits[l][i];
+        let (abs, _) = d[i];
         let nonzero = !abs.ct_eq(&0);
         // A non-zero digit: the sum, or the entry itself on the identity.
         let x_new = F::select(&x3, &x2, s.infinite[l]);
