@@ -25,9 +25,14 @@ use zeroize::Zeroize;
 
 use super::{AffinePoint, Jacobian, ProjectivePoint};
 use crate::ct::{lookup, lookup_many};
-use crate::field::backend::{Backend, Job, TableForm, dispatch};
+use crate::field::backend::{Backend, Job, Portable, TableForm, dispatch};
 use crate::field::kernel::{LIMBS, Limbs};
 use crate::field::{Fp, Fq, LoopField};
+
+mod affine_batch;
+use affine_batch::AffineBatch;
+#[cfg(test)]
+use affine_batch::affine_batch_loop;
 
 /// Window width in bits of the default tables.
 const W: usize = 6;
@@ -50,8 +55,12 @@ pub struct FixedBaseTable {
     /// Window width in bits (public).
     w: usize,
     /// The windows one after the other, `2^(w-1)` entries each; each entry is `x || y` as
-    /// limbs (Montgomery form), the layout of the constant-time lookup.
+    /// limbs (in `form`), the layout of the constant-time lookup.
     entries: Vec<Entry>,
+    /// How the entries store F_p values: the Montgomery form of [`Fp`], or for the wide
+    /// tables on IFMA CPUs the radix-2^52 backend's form, which the batched affine loop reads
+    /// without a conversion (public).
+    form: TableForm,
 }
 
 /// A table entry: the limbs of x, then those of y.
@@ -83,13 +92,7 @@ impl GeneratorTable52 {
         TABLE.get_or_init(|| {
             let mut table = FixedBaseTable::generator().clone();
             let form = TableForm::current();
-            if form != TableForm::Montgomery {
-                for e in &mut table.entries {
-                    let c = AffineCoords::from_entry(e);
-                    e[..LIMBS].copy_from_slice(&form.store(&c.x));
-                    e[LIMBS..].copy_from_slice(&form.store(&c.y));
-                }
-            }
+            table.store_in(form);
             GeneratorTable52 { table, form }
         })
     }
@@ -152,9 +155,41 @@ impl FixedBaseTable {
         Self::with_width(base, W)
     }
 
-    /// The wide table of `base` (8-bit windows, 4 MB) for batches ([`Self::mul_many`]).
+    /// The wide table of `base` (8-bit windows, 4 MB) for batches ([`Self::mul_many`]),
+    /// stored in the form that the backend of this CPU reads directly (the radix-2^52 form on
+    /// IFMA CPUs: `Self::mul_many_affine` then loads entries without a multiplication; the
+    /// other readers convert).
     pub(crate) fn new_wide(base: &AffinePoint) -> Self {
-        Self::with_width(base, W_WIDE)
+        let mut table = Self::with_width(base, W_WIDE);
+        table.store_in(TableForm::current());
+        table
+    }
+
+    /// Re-stores the (Montgomery form) entries in `form`.
+    fn store_in(&mut self, form: TableForm) {
+        if form != self.form {
+            for e in &mut self.entries {
+                let mut c = AffineCoords::from_entry(e);
+                e[..LIMBS].copy_from_slice(&form.store(&c.x));
+                e[LIMBS..].copy_from_slice(&form.store(&c.y));
+                c.zeroize();
+            }
+            self.form = form;
+        }
+    }
+
+    /// An entry's coordinates as [`Fp`] values (a multiplication each unless the table is in
+    /// the Montgomery form; the form is public).
+    #[inline]
+    fn coords(&self, e: &Entry) -> AffineCoords {
+        let c = AffineCoords::from_entry(e);
+        match self.form {
+            TableForm::Montgomery => c,
+            form => AffineCoords {
+                x: form.to_fp(&c.x.0),
+                y: form.to_fp(&c.y.0),
+            },
+        }
     }
 
     /// [`Self::new`] with w-bit windows (w in 2..=10, public).
@@ -176,7 +211,11 @@ impl FixedBaseTable {
             .into_iter()
             .map(AffineCoords::to_entry)
             .collect();
-        Self { w, entries }
+        Self {
+            w,
+            entries,
+            form: TableForm::Montgomery,
+        }
     }
 
     /// The windows of the table, `2^(w-1)` entries each.
@@ -193,7 +232,7 @@ impl FixedBaseTable {
     /// formula's exceptions `acc = +-entry`; an accumulator that is still the identity and a
     /// zero digit are resolved by selects.
     pub fn mul(&self, k: &Fq) -> ProjectivePoint {
-        self.mul_with(k, TableForm::Montgomery)
+        self.mul_with(k, self.form)
     }
 
     /// [`Self::mul`] for entries stored in `form` (the radix-2^52 storage form for
@@ -245,7 +284,7 @@ impl FixedBaseTable {
             lookup_many(window, 1, &idxs, &mut raw);
             for ((acc, r), d) in accs.iter_mut().zip(&raw).zip(&digits) {
                 let (abs, neg) = d[i];
-                let entry = AffineCoords::from_entry(r);
+                let entry = self.coords(r);
                 let y = Fp::conditional_select(&entry.y, &entry.y.neg(), neg);
                 let sum = acc.add_mixed(&entry.x, &y);
                 *acc = ProjectivePoint::conditional_select(acc, &sum, !abs.ct_eq(&0));
@@ -269,7 +308,7 @@ impl FixedBaseTable {
                 .and_then(|d| d.checked_sub(1))
                 .and_then(|d| window.get(d))
             {
-                let e = AffineCoords::from_entry(e);
+                let e = self.coords(e);
                 let y = if bool::from(neg) { e.y.neg() } else { e.y };
                 acc = acc.add_mixed(&e.x, &y);
             }
@@ -439,60 +478,19 @@ impl FixedBaseTable {
         for d in &mut digits {
             d.resize(windows, (0, Choice::from(0)));
         }
-        let mut xs = vec![Fp::ZERO; n];
-        let mut ys = vec![Fp::ZERO; n];
-        let mut infinite = vec![Choice::from(1); n];
-        // Per window and lane: the entry, the numerator and denominator of lambda.
-        let mut x2s = vec![Fp::ZERO; n];
-        let mut y2s = vec![Fp::ZERO; n];
-        let mut nums = vec![Fp::ZERO; n];
-        let mut dens = vec![Fp::ZERO; n];
-        let mut idxs = Vec::with_capacity(n);
-        let mut raw = Vec::with_capacity(n);
-        for i in 0..windows {
-            // The window's entries for every lane, one batched scan per table.
-            let mut lane0 = 0;
-            for (table, ks) in jobs {
-                let lanes = lane0..lane0 + ks.len();
-                lane0 += ks.len();
-                // (public: the table's shape)
-                let Some(window) = table.windows().nth(i) else {
-                    // past this table's top window: its lanes' digits are zero
-                    continue;
-                };
-                idxs.clear();
-                idxs.extend(digits[lanes.clone()].iter().map(|d| d[i].0));
-                raw.clear();
-                raw.resize(ks.len(), [0u64; 2 * LIMBS]);
-                lookup_many(window, 1, &idxs, &mut raw);
-                for (l, r) in lanes.zip(&raw) {
-                    let e = AffineCoords::from_entry(r);
-                    x2s[l] = e.x;
-                    y2s[l] = Fp::conditional_select(&e.y, &e.y.neg(), digits[l][i].1);
-                }
-            }
-            // lambda's numerator and denominator; a lane that adds nothing real (zero digit
-            // or identity accumulator) divides by one.
-            for l in 0..n {
-                let real = !digits[l][i].0.ct_eq(&0) & !infinite[l];
-                nums[l] = y2s[l].sub(&ys[l]);
-                dens[l] = Fp::conditional_select(&Fp::ONE, &x2s[l].sub(&xs[l]), real);
-            }
-            Fp::batch_invert(&mut dens);
-            for l in 0..n {
-                let lambda = nums[l].mul(&dens[l]);
-                let x3 = lambda.square().sub(&xs[l]).sub(&x2s[l]);
-                let y3 = lambda.mul(&xs[l].sub(&x3)).sub(&ys[l]);
-                let (abs, _) = digits[l][i];
-                let nonzero = !abs.ct_eq(&0);
-                // A non-zero digit: the sum, or the entry itself on the identity.
-                let x_new = Fp::conditional_select(&x3, &x2s[l], infinite[l]);
-                let y_new = Fp::conditional_select(&y3, &y2s[l], infinite[l]);
-                xs[l] = Fp::conditional_select(&xs[l], &x_new, nonzero);
-                ys[l] = Fp::conditional_select(&ys[l], &y_new, nonzero);
-                infinite[l] &= !nonzero;
-            }
-        }
+        let all_direct = jobs.iter().all(|(t, _)| t.form == TableForm::current());
+        let batch = AffineBatch {
+            jobs,
+            digits: &digits,
+            windows,
+        };
+        // On the radix-2^52 backend when every table is stored for it (the wide tables);
+        // otherwise on `Fp`, whose products need no conversion of Montgomery-form entries.
+        let (mut xs, mut ys, infinite) = if all_direct {
+            dispatch(batch)
+        } else {
+            batch.run(Portable)
+        };
         let mut out = Vec::with_capacity(jobs.len());
         let mut lane = 0;
         for (_, ks) in jobs {
@@ -513,11 +511,8 @@ impl FixedBaseTable {
             }
             out.push(points);
         }
-        for v in [&mut xs, &mut ys, &mut x2s, &mut y2s, &mut nums, &mut dens] {
-            v.zeroize();
-        }
-        idxs.zeroize();
-        raw.zeroize();
+        xs.zeroize();
+        ys.zeroize();
         for d in digits.iter_mut().flatten() {
             d.0.zeroize();
             d.1 = Choice::from(0);
@@ -598,7 +593,7 @@ impl FixedBaseTable {
             let mut top = Vec::new();
             for (i, (window, &(abs, neg))) in table.windows().zip(digits.iter()).enumerate() {
                 let mut raw = lookup(window, 1, abs);
-                let e = AffineCoords::from_entry(&raw);
+                let e = table.coords(&raw);
                 raw.zeroize();
                 let node = Node {
                     x: e.x,
@@ -789,6 +784,33 @@ mod tests {
                 (Bound(2), Bound(2))
             });
         assert!(x.0 <= 34 && y.0 <= 34 && z.0 <= 10, "{x:?} {y:?} {z:?}");
+    }
+
+    /// The bound annotations of the batched affine additions hold through every window of
+    /// the wide and the 6-bit tables on lazily reduced values.
+    #[test]
+    fn affine_batch_loop_keeps_its_lazy_bounds() {
+        use crate::field::Bound;
+        for table in [
+            FixedBaseTable::generator(),
+            FixedBaseTable::generator_wide(),
+        ] {
+            let windows = windows(table.w);
+            let digits = vec![vec![(1u64, Choice::from(1)); windows]; 3];
+            let ks = [Fq::ONE; 3];
+            let (xs, ys, _) = affine_batch_loop(
+                &[(table, &ks[..])],
+                &digits,
+                windows,
+                Bound(2),
+                Bound(0),
+                |_, _| (Bound(2), Bound(2)),
+                |_| Bound(2),
+            );
+            for (x, y) in xs.iter().zip(&ys) {
+                assert!(x.0 <= 2 && y.0 <= 2, "{x:?} {y:?}");
+            }
+        }
     }
 
     fn value(digits: &[(u64, Choice)], w: usize) -> BigInt {

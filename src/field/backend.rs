@@ -51,6 +51,14 @@ pub(crate) trait LoopField: Copy + zeroize::Zeroize {
     fn double(&self) -> Self {
         self.add(self)
     }
+    /// The same element below `2p` (`one` is the backend's 1): a lazily reduced value is
+    /// multiplied by one, which [`Fp`] (always fully reduced) skips. For chains of additions
+    /// and subtractions whose bounds would otherwise grow without end (the affine additions
+    /// of the batched fixed-base multiplication).
+    #[inline(always)]
+    fn reduce(&self, one: &Self) -> Self {
+        self.mul(one)
+    }
     /// The F_p^2 product `(a0 + a1 i)(b0 + b1 i)`, Karatsuba, for components with the bounds
     /// of the Miller loops' values (subtrahends below 3p): [`Fp`] overrides it with
     /// [`Fp2::mul`], whose portable path reduces lazily.
@@ -67,6 +75,10 @@ impl LoopField for Fp {
     #[inline(always)]
     fn add(&self, rhs: &Self) -> Self {
         Fp::add(self, rhs)
+    }
+    #[inline(always)]
+    fn reduce(&self, _one: &Self) -> Self {
+        *self
     }
     #[inline(always)]
     fn sub_k<const K: u64>(&self, rhs: &Self) -> Self {

@@ -846,7 +846,10 @@ impl PreparedKms {
                 _ => Vec::new(),
             };
         }
-        // Smaller batches: the addition trees of every scalar, sharing their inversions.
+        // Smaller batches: the addition trees of every scalar, sharing their inversions, on
+        // the 6-bit tables (the wide ones may be stored for the radix-2^52 loop of
+        // `mul_many_affine`, and for single lookups their longer scans eat the saved additions).
+        let (p_table, z_table) = (FixedBaseTable::generator(), &self.z_table);
         let jobs: Vec<(&FixedBaseTable, &Fq)> = rbs
             .iter()
             .map(|rb| (p_table, rb))
