@@ -581,24 +581,40 @@ fn window_loop<F: LoopField>(
             acc = acc.double();
         }
         let digit = (limbs[w / 16] >> (4 * (w % 16))) & 0xf;
-        let mut raw = crate::ct::lookup(table, 1, digit);
-        let mut x2 = load(&raw[..LIMBS]);
-        let mut y2 = load(&raw[LIMBS..]);
-        zeroize::Zeroize::zeroize(&mut raw);
-        let sum = acc.add_affine(&x2, &y2);
-        let entry = Jacobian {
-            x: x2,
-            y: y2,
-            z: one,
-        };
-        let nonzero = !digit.ct_eq(&0);
-        let new = Jacobian::select(&entry, &sum, started);
-        acc = Jacobian::select(&acc, &new, nonzero);
-        started |= nonzero;
-        x2.zeroize();
-        y2.zeroize();
+        add_digit(&mut acc, &mut started, table, digit, one, &load);
     }
     (acc, started)
+}
+
+/// One window step of the constant-time loops ([`window_loop`], the multi-scalar loop of
+/// `msm`): reads entry `digit` of `table` (`[1]X .. [15]X`, affine limbs, x then y) by a full
+/// scan, then sets `acc` to `acc + [digit]X`, or to `[digit]X` while `started` is clear, or
+/// leaves it when `digit` is 0; every case runs the same instructions.
+#[inline(always)]
+pub(crate) fn add_digit<F: LoopField>(
+    acc: &mut Jacobian<F>,
+    started: &mut Choice,
+    table: &[[u64; 2 * LIMBS]; 15],
+    digit: u64,
+    one: F,
+    load: &impl Fn(&[u64]) -> F,
+) {
+    let mut raw = crate::ct::lookup(table, 1, digit);
+    let mut x2 = load(&raw[..LIMBS]);
+    let mut y2 = load(&raw[LIMBS..]);
+    zeroize::Zeroize::zeroize(&mut raw);
+    let sum = acc.add_affine(&x2, &y2);
+    let entry = Jacobian {
+        x: x2,
+        y: y2,
+        z: one,
+    };
+    let nonzero = !digit.ct_eq(&0);
+    let new = Jacobian::select(&entry, &sum, *started);
+    *acc = Jacobian::select(acc, &new, nonzero);
+    *started |= nonzero;
+    x2.zeroize();
+    y2.zeroize();
 }
 
 impl ConditionallySelectable for ProjectivePoint {

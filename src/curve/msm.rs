@@ -19,10 +19,10 @@
 //! having been built without exception: when `exact` is set the sum is the true `sum [k_i] X_i`
 //! in E(F_p); when it is not, the caller must not conclude anything from the result.
 
-use subtle::{Choice, ConstantTimeEq};
+use subtle::Choice;
 use zeroize::Zeroize;
 
-use super::{AffinePoint, Jacobian, ProjectivePoint};
+use super::{AffinePoint, Jacobian, ProjectivePoint, add_digit};
 use crate::field::backend::{Backend, Job, TableForm, dispatch};
 use crate::field::kernel::LIMBS;
 use crate::field::{Fp, LoopField};
@@ -169,22 +169,7 @@ fn msm_loop<F: LoopField>(
         }
         for (table, k) in tables.iter().zip(scalars) {
             let digit = (k[w / 16] >> (4 * (w % 16))) & 0xf;
-            let mut raw = crate::ct::lookup(table, 1, digit);
-            let mut x2 = load(&raw[..LIMBS]);
-            let mut y2 = load(&raw[LIMBS..]);
-            raw.zeroize();
-            let sum = acc.add_affine(&x2, &y2);
-            let entry = Jacobian {
-                x: x2,
-                y: y2,
-                z: one,
-            };
-            let nonzero = !digit.ct_eq(&0);
-            let new = Jacobian::select(&entry, &sum, started);
-            acc = Jacobian::select(&acc, &new, nonzero);
-            started |= nonzero;
-            x2.zeroize();
-            y2.zeroize();
+            add_digit(&mut acc, &mut started, table, digit, one, &load);
         }
     }
     (acc, started)

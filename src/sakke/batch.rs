@@ -254,17 +254,21 @@ mod tests {
         MasterSecret::from_bytes(&[0x5A; 64]).expect("z")
     }
 
+    /// The batch issue's RSKs for `refs`, each expected to exist.
+    fn issued(z: &MasterSecret, refs: &[&[u8]]) -> Vec<ReceiverSecretKey> {
+        z.issue_rsks(refs)
+            .into_iter()
+            .map(|r| r.expect("rsk"))
+            .collect()
+    }
+
     /// The batch issue gives the RSKs of the single issue; the batch check passes them.
     #[test]
     fn batch_issue_equals_single_issue_and_passes_the_batch_check() {
         let z = master();
         let ids = ids(7);
         let refs: Vec<&[u8]> = ids.iter().map(Vec::as_slice).collect();
-        let rsks: Vec<ReceiverSecretKey> = z
-            .issue_rsks(&refs)
-            .into_iter()
-            .map(|r| r.expect("rsk"))
-            .collect();
+        let rsks = issued(&z, &refs);
         for (rsk, id) in rsks.iter().zip(&refs) {
             assert_eq!(rsk.to_bytes(), z.issue_rsk(id).expect("rsk").to_bytes());
         }
@@ -294,11 +298,7 @@ mod tests {
         let z = master();
         let ids = ids(9);
         let refs: Vec<&[u8]> = ids.iter().map(Vec::as_slice).collect();
-        let rsks: Vec<ReceiverSecretKey> = z
-            .issue_rsks(&refs)
-            .into_iter()
-            .map(|r| r.expect("rsk"))
-            .collect();
+        let rsks = issued(&z, &refs);
         let k = ProjectivePoint::from(rsks[4].point);
         let plants = [
             rsks[5].clone(),
