@@ -530,32 +530,56 @@ impl Job for WindowMul<'_> {
 
     #[inline(always)]
     fn run<B: Backend>(self, b: B) -> Self::Output {
-        if B::FORM != TableForm::Montgomery {
-            for entry in self.table.iter_mut() {
-                for half in entry.chunks_exact_mut(LIMBS) {
-                    let mut v = Fp::ZERO;
-                    v.0.copy_from_slice(half);
-                    let mut stored = B::FORM.store(&v);
-                    half.copy_from_slice(&stored);
-                    zeroize::Zeroize::zeroize(&mut v);
-                    zeroize::Zeroize::zeroize(&mut stored);
-                }
-            }
-        }
-        let load = |l: &[u64]| {
-            let mut v = [0u64; LIMBS];
-            v.copy_from_slice(l);
-            let f = b.load(&v);
+        store_tables::<B>(self.table.iter_mut());
+        let (acc, started) = window_loop(
+            self.table,
+            self.limbs,
+            b.convert(&Fp::ONE),
+            |l: &[u64]| load_entry(b, l),
+        );
+        (jacobian_to_fp(b, &acc), started)
+    }
+}
+
+/// Moves table entries (affine limbs, x then y, Montgomery form) to the backend's storage form
+/// ([`Backend::FORM`]) in place, wiping the temporaries; nothing to do for the Montgomery form.
+#[inline(always)]
+pub(crate) fn store_tables<'a, B: Backend>(
+    entries: impl Iterator<Item = &'a mut [u64; 2 * LIMBS]>,
+) {
+    if B::FORM == TableForm::Montgomery {
+        return;
+    }
+    for entry in entries {
+        for half in entry.chunks_exact_mut(LIMBS) {
+            let mut v = Fp::ZERO;
+            v.0.copy_from_slice(half);
+            let mut stored = B::FORM.store(&v);
+            half.copy_from_slice(&stored);
             zeroize::Zeroize::zeroize(&mut v);
-            f
-        };
-        let (acc, started) = window_loop(self.table, self.limbs, b.convert(&Fp::ONE), load);
-        let acc = Jacobian {
-            x: b.to_fp(&acc.x),
-            y: b.to_fp(&acc.y),
-            z: b.to_fp(&acc.z),
-        };
-        (acc, started)
+            zeroize::Zeroize::zeroize(&mut stored);
+        }
+    }
+}
+
+/// One coordinate (`LIMBS` limbs in the backend's storage form) as the backend's field value;
+/// the copy is wiped.
+#[inline(always)]
+pub(crate) fn load_entry<B: Backend>(b: B, l: &[u64]) -> B::F {
+    let mut v = [0u64; LIMBS];
+    v.copy_from_slice(l);
+    let f = b.load(&v);
+    zeroize::Zeroize::zeroize(&mut v);
+    f
+}
+
+/// A loop's Jacobian accumulator back in [`Fp`].
+#[inline(always)]
+pub(crate) fn jacobian_to_fp<B: Backend>(b: B, acc: &Jacobian<B::F>) -> Jacobian<Fp> {
+    Jacobian {
+        x: b.to_fp(&acc.x),
+        y: b.to_fp(&acc.y),
+        z: b.to_fp(&acc.z),
     }
 }
 

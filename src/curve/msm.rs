@@ -22,8 +22,10 @@
 use subtle::Choice;
 use zeroize::Zeroize;
 
-use super::{AffinePoint, Jacobian, ProjectivePoint, add_digit};
-use crate::field::backend::{Backend, Job, TableForm, dispatch};
+use super::{
+    AffinePoint, Jacobian, ProjectivePoint, add_digit, jacobian_to_fp, load_entry, store_tables,
+};
+use crate::field::backend::{Backend, Job, dispatch};
 use crate::field::kernel::LIMBS;
 use crate::field::{Fp, LoopField};
 
@@ -118,32 +120,14 @@ impl Job for MsmJob<'_> {
 
     #[inline(always)]
     fn run<B: Backend>(self, b: B) -> Self::Output {
-        if B::FORM != TableForm::Montgomery {
-            for entry in self.tables.iter_mut().flatten() {
-                for half in entry.chunks_exact_mut(LIMBS) {
-                    let mut v = Fp::ZERO;
-                    v.0.copy_from_slice(half);
-                    let mut stored = B::FORM.store(&v);
-                    half.copy_from_slice(&stored);
-                    v.zeroize();
-                    stored.zeroize();
-                }
-            }
-        }
-        let load = |l: &[u64]| {
-            let mut v = [0u64; LIMBS];
-            v.copy_from_slice(l);
-            let f = b.load(&v);
-            v.zeroize();
-            f
-        };
-        let (acc, started) = msm_loop(self.tables, self.scalars, b.convert(&Fp::ONE), load);
-        let acc = Jacobian {
-            x: b.to_fp(&acc.x),
-            y: b.to_fp(&acc.y),
-            z: b.to_fp(&acc.z),
-        };
-        (acc, started)
+        store_tables::<B>(self.tables.iter_mut().flatten());
+        let (acc, started) = msm_loop(
+            self.tables,
+            self.scalars,
+            b.convert(&Fp::ONE),
+            |l: &[u64]| load_entry(b, l),
+        );
+        (jacobian_to_fp(b, &acc), started)
     }
 }
 
