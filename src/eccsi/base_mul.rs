@@ -55,12 +55,29 @@ const WINDOWS: usize = 43;
 /// Table entries per window: `[d * 64^i] G` for d = 1..=32.
 const ENTRIES: usize = 1 << (W - 1);
 
-/// A P-256 field element in fiat-crypto's Montgomery form, fully reduced (below p).
-#[derive(Clone, Copy, Default, Zeroize)]
-struct Fe([u64; 4]);
+/// A P-256 field element in fiat-crypto's Montgomery form, fully reduced (below p). The
+/// constant-time multiplication here and the variable-time verification arithmetic of
+/// [`super::jacobian`] (through the operators) share it.
+#[derive(Clone, Copy, Default, Zeroize, PartialEq, Eq)]
+pub(crate) struct Fe([u64; 4]);
+
+impl core::fmt::Debug for Fe {
+    /// The canonical big-endian hex; for the public values of verification and tests (the
+    /// constant-time code never formats its values).
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "Fe({})", hex::encode_upper(self.to_be()))
+    }
+}
 
 impl Fe {
-    const ZERO: Self = Self([0; 4]);
+    pub(super) const ZERO: Self = Self([0; 4]);
+    /// 1 in the Montgomery form: 2^256 mod p.
+    pub(super) const ONE: Self = Self([
+        0x0000_0000_0000_0001,
+        0xffff_ffff_0000_0000,
+        0xffff_ffff_ffff_ffff,
+        0x0000_0000_ffff_fffe,
+    ]);
 
     fn m(&self) -> fiat::fiat_p256_montgomery_domain_field_element {
         fiat::fiat_p256_montgomery_domain_field_element(self.0)
@@ -72,41 +89,41 @@ impl Fe {
         Self(out.0)
     }
 
-    fn mul(&self, rhs: &Self) -> Self {
+    pub(super) fn mul(&self, rhs: &Self) -> Self {
         let mut out = fiat::fiat_p256_montgomery_domain_field_element([0; 4]);
         fiat::fiat_p256_mul(&mut out, &self.m(), &rhs.m());
         Self(out.0)
     }
 
-    fn square(&self) -> Self {
+    pub(super) fn square(&self) -> Self {
         let mut out = fiat::fiat_p256_montgomery_domain_field_element([0; 4]);
         fiat::fiat_p256_square(&mut out, &self.m());
         Self(out.0)
     }
 
-    fn add(&self, rhs: &Self) -> Self {
+    pub(super) fn add(&self, rhs: &Self) -> Self {
         let mut out = fiat::fiat_p256_montgomery_domain_field_element([0; 4]);
         fiat::fiat_p256_add(&mut out, &self.m(), &rhs.m());
         Self(out.0)
     }
 
-    fn double(&self) -> Self {
+    pub(super) fn double(&self) -> Self {
         self.add(self)
     }
 
-    fn sub(&self, rhs: &Self) -> Self {
+    pub(super) fn sub(&self, rhs: &Self) -> Self {
         let mut out = fiat::fiat_p256_montgomery_domain_field_element([0; 4]);
         fiat::fiat_p256_sub(&mut out, &self.m(), &rhs.m());
         Self(out.0)
     }
 
-    fn neg(&self) -> Self {
+    pub(super) fn neg(&self) -> Self {
         let mut out = fiat::fiat_p256_montgomery_domain_field_element([0; 4]);
         fiat::fiat_p256_opp(&mut out, &self.m());
         Self(out.0)
     }
 
-    fn is_zero(&self) -> Choice {
+    pub(super) fn is_zero(&self) -> Choice {
         self.0[..].ct_eq(&[0u64; 4][..])
     }
 
@@ -122,7 +139,7 @@ impl Fe {
     /// 1.5 us; Fermat's `self^(p - 2)` by an addition chain took about 8). On the Montgomery
     /// form `a R` it gives `a^-1 R^-1`; two conversions into the Montgomery domain (one
     /// multiplication by R each) make that `a^-1 R`.
-    fn invert(&self) -> Self {
+    pub(super) fn invert(&self) -> Self {
         let mut plain = crate::field::safegcd::invert(&self.0, &P256_P);
         let mut once = fiat::fiat_p256_montgomery_domain_field_element([0; 4]);
         fiat::fiat_p256_to_montgomery(
@@ -155,8 +172,20 @@ impl Fe {
         Self(out.0)
     }
 
+    /// From a big-endian encoding; `None` unless it is below p (public data: the check
+    /// branches).
+    pub(super) fn from_be_checked(bytes: &FieldBytes) -> Option<Self> {
+        /// p, big-endian.
+        const P_BE: [u8; 32] = [
+            0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+            0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+            0xff, 0xff, 0xff, 0xff,
+        ];
+        (bytes.as_slice() < &P_BE[..]).then(|| Self::from_be(bytes))
+    }
+
     /// The big-endian encoding.
-    fn to_be(self) -> FieldBytes {
+    pub(super) fn to_be(self) -> FieldBytes {
         let mut plain = fiat::fiat_p256_non_montgomery_domain_field_element([0; 4]);
         fiat::fiat_p256_from_montgomery(&mut plain, &self.m());
         let mut le = [0u8; 32];
@@ -168,6 +197,40 @@ impl Fe {
         le.zeroize();
         plain.0.zeroize();
         out
+    }
+}
+
+impl core::ops::Add for Fe {
+    type Output = Self;
+    fn add(self, rhs: Self) -> Self {
+        Fe::add(&self, &rhs)
+    }
+}
+
+impl core::ops::Sub for Fe {
+    type Output = Self;
+    fn sub(self, rhs: Self) -> Self {
+        Fe::sub(&self, &rhs)
+    }
+}
+
+impl core::ops::Mul for Fe {
+    type Output = Self;
+    fn mul(self, rhs: Self) -> Self {
+        Fe::mul(&self, &rhs)
+    }
+}
+
+impl core::ops::MulAssign for Fe {
+    fn mul_assign(&mut self, rhs: Self) {
+        *self = Fe::mul(self, &rhs);
+    }
+}
+
+impl core::ops::Neg for Fe {
+    type Output = Self;
+    fn neg(self) -> Self {
+        Fe::neg(&self)
     }
 }
 
