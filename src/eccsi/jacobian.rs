@@ -413,6 +413,61 @@ pub(crate) fn mul3_vartime(
     interleaved_chains_vartime(&chains, top)
 }
 
+/// `[k]K + sum [c_i]P_i` for public scalars and public points, K given by a kept table
+/// ([`OddMultiples::for_fixed_base`]): the tables of the `P_i` are built together (one
+/// inversion for all), then one interleaved wNAF chain per term shares at most 257 doublings.
+/// For the KMS's batch check of freshly issued (SSK, PVT) pairs.
+pub(crate) fn mul_sum_vartime(k: &Scalar, kt: &OddMultiples, terms: &[(Scalar, Affine)]) -> Jac {
+    let tables = OddMultiples::for_points(terms.iter().map(|(_, p)| p));
+    let mut chains = Vec::with_capacity(terms.len() + 1);
+    chains.push((wnaf(k, WIDE_WINDOW), kt));
+    for ((c, _), t) in terms.iter().zip(&tables) {
+        chains.push((wnaf(c, VAR_WINDOW), t));
+    }
+    let top = chains
+        .iter()
+        .filter_map(|(naf, _)| naf.iter().rposition(|&d| d != 0))
+        .max();
+    let Some(top) = top else {
+        return Jac::IDENTITY;
+    };
+    interleaved_chains_vartime(&chains, top)
+}
+
+impl OddMultiples {
+    /// [`OddMultiples::for_point`] of several points with two shared inversions (one for
+    /// the doubles, one for the tables) instead of two per point.
+    fn for_points<'a>(points: impl Iterator<Item = &'a Affine>) -> Vec<Self> {
+        let n = 1usize << (VAR_WINDOW - 2);
+        let bases: Vec<Affine> = points.copied().collect();
+        let doubles: Vec<Jac> = bases.iter().map(|b| Jac::from_affine(b).double()).collect();
+        let doubles = normalize(&doubles);
+        let mut jac = Vec::with_capacity(bases.len() * n);
+        for (b, two_b) in bases.iter().zip(&doubles) {
+            let mut acc = Jac::from_affine(b);
+            jac.push(acc);
+            for _ in 1..n {
+                // In a group of prime order n > 2^w no odd multiple below 2^w is the identity.
+                if let Some(t) = two_b {
+                    acc = acc.add_affine(t);
+                }
+                jac.push(acc);
+            }
+        }
+        // An odd multiple is never the identity; the stand-in keeps the chunks aligned.
+        let affine: Vec<Affine> = normalize(&jac)
+            .into_iter()
+            .map(|a| {
+                a.unwrap_or(Affine {
+                    x: Fe::ZERO,
+                    y: Fe::ZERO,
+                })
+            })
+            .collect();
+        affine.chunks(n).map(|c| Self(c.to_vec())).collect()
+    }
+}
+
 /// `[k]B + C` for a public scalar and public points (C = `None` for the identity).
 pub(crate) fn mul_add_vartime(k: &Scalar, table: &OddMultiples, c: Option<&Affine>) -> Jac {
     let n = wnaf(k, VAR_WINDOW);

@@ -10,7 +10,7 @@
 use rayon::prelude::*;
 
 use super::store::{IssuedKeySet, KmsStore, MasterKeys, PrincipalKind, Recorded, StoreError};
-use crate::eccsi::SigningKey;
+use crate::eccsi::{Pvt, SigningKey, Ssk};
 use crate::mcx::uid::{KeyPeriods, uid};
 use crate::sakke::ReceiverSecretKey;
 
@@ -108,8 +108,9 @@ pub fn issue_key_set(
 /// [`CHUNK`]): the UIDs, then the RSKs issued together with shared inversions
 /// ([`crate::sakke::MasterSecret::issue_rsks`]) and self-checked together by one random linear
 /// combination ([`crate::sakke::MasterSecret::check_issued_rsks`], which names a bad key by
-/// falling back to the per-key check), then the (SSK, PVT) pairs as in [`issue_key_set`]. The
-/// results are in the order of `uris`, each with the error [`issue_key_set`] would give.
+/// falling back to the per-key check), then the (SSK, PVT) pairs, issued one by one and checked
+/// together ([`crate::eccsi::KmsKeyPair::check_issued`], which names a bad pair the same way).
+/// The results are in the order of `uris`, each with the error [`issue_key_set`] would give.
 pub fn issue_key_sets(
     master: &MasterKeys,
     kms_uri: &str,
@@ -151,13 +152,40 @@ pub fn issue_key_sets(
             .map(|x| x.0)
             .collect(),
     };
+    // The (SSK, PVT) pairs of the URIs whose RSK passed, checked together.
+    let pairs: Vec<Option<(Ssk, Pvt)>> = uids
+        .iter()
+        .zip(&rsks)
+        .map(|((i, user_id), rsk)| match rsk {
+            Ok(_) if !bad.contains(i) => master.eccsi.issue(user_id, &mut rng).ok(),
+            _ => None,
+        })
+        .collect();
+    let to_check: Vec<(usize, PairRef<'_>)> = uids
+        .iter()
+        .zip(&pairs)
+        .filter_map(|((i, u), p)| p.as_ref().map(|(s, v)| (*i, (u.as_slice(), s, v))))
+        .collect();
+    let checked: Vec<PairRef<'_>> =
+        to_check.iter().map(|(_, t)| *t).collect();
+    let bad_pairs: Vec<usize> = match master.eccsi.check_issued(&checked, &mut rng) {
+        Ok(()) => Vec::new(),
+        Err(positions) => positions
+            .iter()
+            .filter_map(|&j| to_check.get(j))
+            .map(|x| x.0)
+            .collect(),
+    };
     let issued_at = now_secs();
-    for ((i, user_id), rsk) in uids.iter().zip(rsks) {
+    for (((i, user_id), rsk), pair) in uids.iter().zip(rsks).zip(pairs) {
         let uri = uris[*i];
-        out[*i] = match rsk {
-            Err(_) => Err(ProvisionError::NoRsk(uri.into())),
-            Ok(_) if bad.contains(i) => Err(ProvisionError::SelfCheckFailed(uri.into())),
-            Ok(rsk) => eccsi_pair(master, user_id, uri, &mut rng).map(|(ssk, pvt)| IssuedKeySet {
+        out[*i] = match (rsk, pair) {
+            (Err(_), _) => Err(ProvisionError::NoRsk(uri.into())),
+            (Ok(_), _) if bad.contains(i) || bad_pairs.contains(i) => {
+                Err(ProvisionError::SelfCheckFailed(uri.into()))
+            }
+            (Ok(_), None) => Err(ProvisionError::SelfCheckFailed(uri.into())),
+            (Ok(rsk), Some((ssk, pvt))) => Ok(IssuedKeySet {
                 uri: uri.to_string(),
                 period_no,
                 generation: master.generation,
@@ -172,21 +200,9 @@ pub fn issue_key_sets(
     out
 }
 
-/// The (SSK, PVT) pair of a key set, issued and validated (RFC 6507 s5.1.2).
-fn eccsi_pair(
-    master: &MasterKeys,
-    user_id: &[u8],
-    uri: &str,
-    rng: &mut impl rand_core::CryptoRng,
-) -> Result<(crate::eccsi::Ssk, crate::eccsi::Pvt), ProvisionError> {
-    let (ssk, pvt) = master
-        .eccsi
-        .issue(user_id, rng)
-        .map_err(|_| ProvisionError::SelfCheckFailed(uri.into()))?;
-    SigningKey::new(&master.kpak, user_id, ssk.clone(), &pvt)
-        .map_err(|_| ProvisionError::SelfCheckFailed(uri.into()))?;
-    Ok((ssk, pvt))
-}
+/// An identifier with its freshly issued (SSK, PVT), as [`crate::eccsi::KmsKeyPair::check_issued`]
+/// takes them.
+type PairRef<'a> = (&'a [u8], &'a Ssk, &'a Pvt);
 
 /// Seconds since the Unix epoch (0 before it).
 fn now_secs() -> i64 {
