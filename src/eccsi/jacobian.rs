@@ -403,6 +403,13 @@ pub(crate) fn mul3_vartime(
         (wnaf(b, VAR_WINDOW), p),
         (wnaf(c, WIDE_WINDOW), k),
     ];
+    chains_from_top_vartime(&chains)
+}
+
+/// [`interleaved_chains_vartime`] from the highest non-zero digit of any chain (the identity
+/// when every digit is zero).
+#[inline(always)]
+fn chains_from_top_vartime(chains: &[([i16; 257], &OddMultiples)]) -> Jac {
     let top = chains
         .iter()
         .filter_map(|(naf, _)| naf.iter().rposition(|&d| d != 0))
@@ -410,12 +417,12 @@ pub(crate) fn mul3_vartime(
     let Some(top) = top else {
         return Jac::IDENTITY;
     };
-    interleaved_chains_vartime(&chains, top)
+    interleaved_chains_vartime(chains, top)
 }
 
 /// `[k]K + sum [c_i]P_i` for public scalars and public points, K given by a kept table
-/// ([`OddMultiples::for_fixed_base`]): the tables of the `P_i` are built together (one
-/// inversion for all), then one interleaved wNAF chain per term shares at most 257 doublings.
+/// ([`OddMultiples::for_fixed_base`]): the tables of the `P_i` are built together (two
+/// inversions for all), then one interleaved wNAF chain per term shares at most 257 doublings.
 /// For the KMS's batch check of freshly issued (SSK, PVT) pairs.
 pub(crate) fn mul_sum_vartime(k: &Scalar, kt: &OddMultiples, terms: &[(Scalar, Affine)]) -> Jac {
     let tables = OddMultiples::for_points(terms.iter().map(|(_, p)| p));
@@ -424,14 +431,7 @@ pub(crate) fn mul_sum_vartime(k: &Scalar, kt: &OddMultiples, terms: &[(Scalar, A
     for ((c, _), t) in terms.iter().zip(&tables) {
         chains.push((wnaf(c, VAR_WINDOW), t));
     }
-    let top = chains
-        .iter()
-        .filter_map(|(naf, _)| naf.iter().rposition(|&d| d != 0))
-        .max();
-    let Some(top) = top else {
-        return Jac::IDENTITY;
-    };
-    interleaved_chains_vartime(&chains, top)
+    chains_from_top_vartime(&chains)
 }
 
 impl OddMultiples {

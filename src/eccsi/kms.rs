@@ -237,6 +237,9 @@ mod tests {
         assert_eq!(kms.check_issued(&refs(&pairs), &mut rng), Err(vec![2, 4]));
 
         pairs[5].0 = b"someone else".to_vec();
-        assert_eq!(kms.check_issued(&refs(&pairs), &mut rng), Err(vec![2, 4, 5]));
+        assert_eq!(
+            kms.check_issued(&refs(&pairs), &mut rng),
+            Err(vec![2, 4, 5])
+        );
     }
 }

@@ -166,8 +166,7 @@ pub fn issue_key_sets(
         .zip(&pairs)
         .filter_map(|((i, u), p)| p.as_ref().map(|(s, v)| (*i, (u.as_slice(), s, v))))
         .collect();
-    let checked: Vec<PairRef<'_>> =
-        to_check.iter().map(|(_, t)| *t).collect();
+    let checked: Vec<PairRef<'_>> = to_check.iter().map(|(_, t)| *t).collect();
     let bad_pairs: Vec<usize> = match master.eccsi.check_issued(&checked, &mut rng) {
         Ok(()) => Vec::new(),
         Err(positions) => positions
