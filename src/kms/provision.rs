@@ -167,8 +167,12 @@ pub fn issue_key_sets(
         .filter_map(|((i, u), p)| p.as_ref().map(|(s, v)| (*i, (u.as_slice(), s, v))))
         .collect();
     let checked: Vec<PairRef<'_>> = to_check.iter().map(|(_, t)| *t).collect();
+    // The batch check runs against the key pair's own KPAK; the published one must be it (a
+    // store checks this when it opens the keys; `MasterKeys` built by hand may not match).
+    let kpak_is_published = master.eccsi.kpak() == &master.kpak;
     let bad_pairs: Vec<usize> = match master.eccsi.check_issued(&checked, &mut rng) {
-        Ok(()) => Vec::new(),
+        Ok(()) if kpak_is_published => Vec::new(),
+        Ok(()) => to_check.iter().map(|x| x.0).collect(),
         Err(positions) => positions
             .iter()
             .filter_map(|&j| to_check.get(j))
@@ -314,5 +318,17 @@ mod tests {
                 .expect("RSK");
             SigningKey::new(&master.kpak, &set.user_id, set.ssk.clone(), &set.pvt).expect("SSK");
         }
+        // Keys whose published KPAK is not the key pair's: every pair fails its check, as
+        // each would fail the receivers' validation against the published KPAK.
+        let other =
+            KmsKeyPair::from_ksak(crate::eccsi::Ksak::from_bytes(&[0x18; 32]).expect("ksak"));
+        let mismatched = MasterKeys {
+            kpak: other.kpak().clone(),
+            ..master
+        };
+        let got = issue_key_sets(&mismatched, "kms.example.org", periods, &uris, 9);
+        assert!(matches!(&got[0], Err(ProvisionError::SelfCheckFailed(u)) if u == uris[0]));
+        assert!(matches!(&got[1], Err(ProvisionError::BadUri(_))));
+        assert!(matches!(&got[2], Err(ProvisionError::SelfCheckFailed(u)) if u == uris[2]));
     }
 }
